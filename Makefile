@@ -1,0 +1,35 @@
+# airstrap — the two commands that matter are `make demo` and `make test`.
+SHELL := /bin/bash
+ARCH := $(shell node -p 'process.arch === "x64" ? "amd64" : process.arch')
+
+.PHONY: deps build lint typecheck test demo demo-down bench dist clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@node scripts/build.mjs
+
+lint: deps
+	npx biome check .
+
+typecheck: deps
+	npx tsc --noEmit
+
+test: deps lint typecheck build
+	node scripts/run-tests.mjs
+
+demo: build
+	@scripts/demo.sh
+
+demo-down:
+	@rm -rf out/demo
+
+bench: build
+	@set -e; for script in bench/*/run.sh; do echo "== $$script"; bash "$$script"; done
+
+dist: build
+	@scripts/dist.sh dist/airstrap-linux-$(ARCH)
+
+clean:
+	rm -rf build dist out

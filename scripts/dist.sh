@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Wraps build/airstrap.cjs into a Node single executable application: one file that runs on a
+# machine without Node.js. This is the file shipped to every node for the per-node services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${1:?usage: scripts/dist.sh OUTPUT}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$(dirname "$target")"
+cat > "$work/sea-config.json" <<JSON
+{ "main": "build/airstrap.cjs", "output": "$work/airstrap.blob", "disableExperimentalSEAWarning": true, "useCodeCache": true }
+JSON
+node --experimental-sea-config "$work/sea-config.json" >/dev/null 2>&1
+cp "$(command -v node)" "$work/airstrap"
+chmod u+w "$work/airstrap"
+# Debug symbols are most of the Node binary: strip before injecting (stripping after breaks the blob).
+strip --strip-all "$work/airstrap" 2>/dev/null || true
+npx postject "$work/airstrap" NODE_SEA_BLOB "$work/airstrap.blob" \
+  --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2 >/dev/null 2>&1
+mv "$work/airstrap" "$target"
+echo "wrote $target ($(du -h "$target" | cut -f1))"

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what `make test` and `make demo` need: npm packages and the Debian packages listed in
+# scripts/debian-packages.txt that are not installed yet. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' scripts/debian-packages.txt | grep -v '^$' | awk '{print $1}')
+missing=()
+for pkg in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  # Retry while another apt/dpkg holds the lock.
+  for attempt in 1 2 3 4 5 6; do
+    if "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+      break
+    fi
+    [ "$attempt" -eq 6 ] && { echo "apt-get failed to install: ${missing[*]}" >&2; exit 1; }
+    sleep 10
+  done
+fi

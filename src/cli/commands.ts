@@ -1,0 +1,6 @@
+import type { Command } from "commander";
+
+/** Every verb registers itself here: one file per verb in src/cli/, one line in this list. */
+export type RegisterCommand = (program: Command) => Command;
+
+export const commands: RegisterCommand[] = [];

@@ -1,0 +1,47 @@
+import { Command, CommanderError } from "commander";
+import { EXIT_BUG, isOperatorError, UsageError } from "../errors.js";
+import { VERSION } from "../version.js";
+import { commands } from "./commands.js";
+import { colorsFor, err } from "./terminal.js";
+
+export function buildProgram(): Command {
+  const program = new Command("airstrap")
+    .description("From a laptop and a USB disk to a highly available Kubernetes cluster in an air-gapped network.")
+    .version(VERSION, "-V, --version")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  for (const register of commands) {
+    const command = register(program);
+    command.exitOverride();
+  }
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code; never throws. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (error) {
+    return reportFailure(error);
+  }
+}
+
+function reportFailure(error: unknown): number {
+  if (error instanceof CommanderError) {
+    // Help and version are "errors" to commander but successes to the user.
+    if (error.exitCode === 0) return 0;
+    return 2;
+  }
+  const c = colorsFor(process.stderr);
+  if (isOperatorError(error)) {
+    err(`${c.red("error:")} ${error.message}`);
+    if (error.hint) err(`${c.dim("hint:")} ${error.hint}`);
+    return error instanceof UsageError ? 2 : error.exitCode;
+  }
+  err(`${c.red("internal error (a bug in airstrap, please report it):")}`);
+  err(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  return EXIT_BUG;
+}
