@@ -1,0 +1,43 @@
+/**
+ * Everything that happens is an event; views (terminal, plain lines, JSON lines, status page)
+ * subscribe. Code below the CLI never prints: it emits.
+ */
+export type EventLevel = "debug" | "info" | "warn" | "error";
+
+export interface AirstrapEvent {
+  time: string;
+  level: EventLevel;
+  /** What kind of thing happened, dotted: "dns.reload", "lb.backend.down", "install.phase.start". */
+  kind: string;
+  message: string;
+  host?: string;
+  phase?: string;
+  service?: string;
+  detail?: Record<string, unknown>;
+}
+
+export type EventInput = Omit<AirstrapEvent, "time">;
+export type EventListener = (event: AirstrapEvent) => void;
+
+export interface Events {
+  emit(event: EventInput): void;
+  subscribe(listener: EventListener): () => void;
+}
+
+export function createEvents(): Events {
+  const listeners = new Set<EventListener>();
+  return {
+    emit(input) {
+      if (listeners.size === 0) return;
+      const event: AirstrapEvent = { time: new Date().toISOString(), ...input };
+      for (const listener of listeners) listener(event);
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+/** For tests and for callers that do not care. */
+export const silentEvents: Events = { emit() {}, subscribe: () => () => {} };
