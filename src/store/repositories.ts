@@ -1,0 +1,306 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Readable } from "node:stream";
+import { OperatorError } from "../errors.js";
+import { type BlobStore, fsyncPath } from "./blob-store.js";
+import { type Digest, digestFromHex, digestHex, isDigest } from "./digest.js";
+import { type Descriptor, parseManifestLinks } from "./oci-manifest.js";
+
+/**
+ * Image repositories on top of the one blob store: what the registry serves and what the
+ * artifact engineer fills when it pulls images. Manifests are ordinary blobs; a repository only
+ * holds small link files that say which blobs and manifests belong to it, and which tag points
+ * where. Everything lives beside the blob area, under the same root:
+ *
+ *   <root>/blobs/sha256/<hex>                                      content (blob-store.ts)
+ *   <root>/repositories/<name>/_manifests/<hex>                    {"mediaType","size"}: manifest in repo
+ *   <root>/repositories/<name>/_tags/<tag>                         "sha256:<hex>": the tag index
+ *   <root>/repositories/<name>/_blobs/<hex>                        empty: blob belongs to repo
+ *   <root>/repositories/<name>/_referrers/<subject hex>/<hex>      descriptor JSON of a referrer
+ *
+ * `<name>` may hold slashes (library/nginx) and becomes nested directories; the `_`-prefixed
+ * directories cannot clash with a name component, which must start with [a-z0-9].
+ * Every link file is written to a temp file, fsynced and renamed into place, so a tag either
+ * points at its old or its new manifest, never at half a digest, whatever is killed when.
+ * `putManifest` stores the manifest bytes exactly as given (their digest is what clients pin)
+ * and links every blob the manifest refers to, so a caller that wrote the blobs and put the
+ * manifest has published a pullable image.
+ */
+export interface Repositories {
+  readonly blobs: BlobStore;
+  /** Stores `bytes` as a manifest of `repo`; with a tag reference, also points the tag at it. */
+  putManifest(repo: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<ManifestRecord>;
+  /** A manifest of `repo` by tag or digest, when it exists there and its blob is present. */
+  getManifest(repo: string, reference: string): Promise<ManifestRecord | undefined>;
+  resolveTag(repo: string, tag: string): Promise<Digest | undefined>;
+  /** Tags of `repo` in lexical (code point) order; undefined when the repository does not exist. */
+  listTags(repo: string): Promise<string[] | undefined>;
+  /** Every repository name, sorted. */
+  listRepositories(): Promise<string[]>;
+  /** Every manifest linked in `repo`. */
+  listManifests(repo: string): Promise<ManifestRecord[]>;
+  repositoryExists(repo: string): Promise<boolean>;
+  linkBlob(repo: string, digest: Digest): Promise<void>;
+  isBlobLinked(repo: string, digest: Digest): Promise<boolean>;
+  unlinkBlob(repo: string, digest: Digest): Promise<boolean>;
+  /** Removes a manifest from `repo`, with every tag pointing at it and its referrer entry. */
+  deleteManifest(repo: string, digest: Digest): Promise<boolean>;
+  deleteTag(repo: string, tag: string): Promise<boolean>;
+  /** Descriptors of the manifests in `repo` whose `subject` is `subject`. */
+  referrers(repo: string, subject: Digest): Promise<Descriptor[]>;
+}
+
+export interface ManifestRecord {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+}
+
+const NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+
+export function isRepositoryName(name: string): boolean {
+  return name.length <= 255 && NAME.test(name);
+}
+
+export function isTag(tag: string): boolean {
+  return TAG.test(tag);
+}
+
+export function openRepositories(blobs: BlobStore): Repositories {
+  const reposRoot = join(blobs.root, "repositories");
+  const repoDir = (repo: string) => {
+    if (!isRepositoryName(repo)) {
+      throw new OperatorError(`repository name "${repo}" is not valid`, {
+        hint: "lower-case letters, digits and separators (. _ __ -), path components joined by /",
+      });
+    }
+    return join(reposRoot, repo);
+  };
+  const tagPath = (repo: string, tag: string) => {
+    if (!isTag(tag))
+      throw new OperatorError(`tag "${tag}" is not valid`, { hint: "[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}" });
+    return join(repoDir(repo), "_tags", tag);
+  };
+  const manifestLink = (repo: string, digest: Digest) => join(repoDir(repo), "_manifests", digestHex(digest));
+  const blobLink = (repo: string, digest: Digest) => join(repoDir(repo), "_blobs", digestHex(digest));
+  const referrerDir = (repo: string, subject: Digest) => join(repoDir(repo), "_referrers", digestHex(subject));
+
+  async function writeAtomic(path: string, content: string): Promise<void> {
+    await mkdir(dirname(path), { recursive: true });
+    const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+    try {
+      await writeFile(temp, content, { mode: 0o644, flush: true });
+      await rename(temp, path);
+    } finally {
+      await rm(temp, { force: true });
+    }
+    await fsyncPath(dirname(path));
+  }
+
+  async function readManifestLink(repo: string, digest: Digest): Promise<ManifestRecord | undefined> {
+    const text = await readIfExists(manifestLink(repo, digest));
+    if (text === undefined) return undefined;
+    const link = JSON.parse(text) as { mediaType: string; size: number };
+    if (!(await blobs.has(digest))) return undefined;
+    return { digest, mediaType: link.mediaType, size: link.size };
+  }
+
+  async function resolveTag(repo: string, tag: string): Promise<Digest | undefined> {
+    const text = await readIfExists(tagPath(repo, tag));
+    if (text === undefined) return undefined;
+    const digest = text.trim();
+    return isDigest(digest) ? digest : undefined;
+  }
+
+  async function putManifest(
+    repo: string,
+    reference: string,
+    bytes: Uint8Array,
+    mediaType: string,
+  ): Promise<ManifestRecord> {
+    const links = parseManifestLinks(bytes);
+    const stored = await blobs.write(Readable.from([Buffer.from(bytes)]), isDigest(reference) ? reference : undefined);
+    for (const child of links.children) await linkBlob(repo, child.digest);
+    await linkBlob(repo, stored.digest);
+    const record: ManifestRecord = { digest: stored.digest, mediaType, size: stored.size };
+    await writeAtomic(manifestLink(repo, stored.digest), JSON.stringify({ mediaType, size: stored.size }));
+    if (links.subject !== undefined) {
+      const descriptor: Descriptor = {
+        mediaType,
+        digest: stored.digest,
+        size: stored.size,
+        ...(links.artifactType === undefined ? {} : { artifactType: links.artifactType }),
+        ...(links.annotations === undefined ? {} : { annotations: links.annotations }),
+      };
+      await writeAtomic(join(referrerDir(repo, links.subject), digestHex(stored.digest)), JSON.stringify(descriptor));
+    }
+    if (!isDigest(reference)) await writeAtomic(tagPath(repo, reference), `${stored.digest}\n`);
+    return record;
+  }
+
+  async function linkBlob(repo: string, digest: Digest): Promise<void> {
+    const path = blobLink(repo, digest);
+    if (await exists(path)) return;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, "", { mode: 0o644 });
+  }
+
+  async function listTags(repo: string): Promise<string[] | undefined> {
+    if (!(await repositoryExists(repo))) return undefined;
+    const names = await readdirIfExists(join(repoDir(repo), "_tags"));
+    return names.filter(isTag).sort(compareCodePoints);
+  }
+
+  async function repositoryExists(repo: string): Promise<boolean> {
+    return (await exists(join(repoDir(repo), "_manifests"))) || (await exists(join(repoDir(repo), "_blobs")));
+  }
+
+  async function listRepositories(): Promise<string[]> {
+    const found: string[] = [];
+    async function walk(dir: string, prefix: string): Promise<void> {
+      const entries = await readdirIfExists(dir);
+      if (prefix !== "" && (entries.includes("_manifests") || entries.includes("_blobs"))) found.push(prefix);
+      for (const entry of entries) {
+        if (entry.startsWith("_")) continue;
+        if (!(await isDirectory(join(dir, entry)))) continue;
+        await walk(join(dir, entry), prefix === "" ? entry : `${prefix}/${entry}`);
+      }
+    }
+    await walk(reposRoot, "");
+    return found.sort(compareCodePoints);
+  }
+
+  async function listManifests(repo: string): Promise<ManifestRecord[]> {
+    const records: ManifestRecord[] = [];
+    for (const hex of await readdirIfExists(join(repoDir(repo), "_manifests"))) {
+      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
+      const record = await readManifestLink(repo, digestFromHex(hex));
+      if (record) records.push(record);
+    }
+    return records;
+  }
+
+  async function deleteManifest(repo: string, digest: Digest): Promise<boolean> {
+    const link = manifestLink(repo, digest);
+    if (!(await exists(link))) return false;
+    const tagsDir = join(repoDir(repo), "_tags");
+    for (const tag of await readdirIfExists(tagsDir)) {
+      if (isTag(tag) && (await resolveTag(repo, tag)) === digest) await rm(join(tagsDir, tag), { force: true });
+    }
+    const bytes = await readIfExistsBuffer(blobs.blobPath(digest));
+    if (bytes !== undefined) {
+      const { subject } = safeLinks(bytes);
+      if (subject) await rm(join(referrerDir(repo, subject), digestHex(digest)), { force: true });
+    }
+    await rm(link, { force: true });
+    await fsyncPath(dirname(link));
+    return true;
+  }
+
+  async function deleteTag(repo: string, tag: string): Promise<boolean> {
+    const path = tagPath(repo, tag);
+    if (!(await exists(path))) return false;
+    await rm(path, { force: true });
+    return true;
+  }
+
+  async function referrers(repo: string, subject: Digest): Promise<Descriptor[]> {
+    const dir = referrerDir(repo, subject);
+    const result: Descriptor[] = [];
+    for (const hex of (await readdirIfExists(dir)).sort()) {
+      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
+      const text = await readIfExists(join(dir, hex));
+      if (text === undefined) continue;
+      const descriptor = JSON.parse(text) as Descriptor;
+      if (await exists(manifestLink(repo, descriptor.digest))) result.push(descriptor);
+    }
+    return result;
+  }
+
+  return {
+    blobs,
+    putManifest,
+    getManifest: async (repo, reference) => {
+      const digest = isDigest(reference) ? reference : await resolveTag(repo, reference);
+      return digest === undefined ? undefined : readManifestLink(repo, digest);
+    },
+    resolveTag,
+    listTags,
+    listRepositories,
+    listManifests,
+    repositoryExists,
+    linkBlob,
+    isBlobLinked: (repo, digest) => exists(blobLink(repo, digest)),
+    unlinkBlob: async (repo, digest) => {
+      const path = blobLink(repo, digest);
+      if (!(await exists(path))) return false;
+      await rm(path, { force: true });
+      return true;
+    },
+    deleteManifest,
+    deleteTag,
+    referrers,
+  };
+}
+
+function safeLinks(bytes: Uint8Array): { subject?: Digest } {
+  try {
+    return parseManifestLinks(bytes);
+  } catch {
+    return {};
+  }
+}
+
+/** Tags and names sort by code point, as the distribution spec's "lexical order" means. */
+export function compareCodePoints(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  const buffer = await readIfExistsBuffer(path);
+  return buffer?.toString("utf8");
+}
+
+async function readIfExistsBuffer(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+async function readdirIfExists(path: string): Promise<string[]> {
+  try {
+    return await readdir(path);
+  } catch (error) {
+    if (isMissing(error)) return [];
+    throw error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
