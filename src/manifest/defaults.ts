@@ -1,0 +1,130 @@
+import type { HostSpec, ParsedManifest } from "./schema.js";
+
+export type DistroName = "rke2" | "k3s";
+export type Arch = "amd64" | "arm64";
+
+export interface SshSettings {
+  user: string;
+  port: number;
+  identityFile?: string;
+  sudo: boolean;
+  bastion?: { address: string; port: number; user: string; identityFile?: string };
+}
+
+export const DEFAULT_MIRRORS = ["docker.io", "quay.io", "ghcr.io", "registry.k8s.io"] as const;
+
+/** Both distros use the same defaults; see the RKE2/K3s server flag references. */
+export const DISTRO_DEFAULTS: Record<DistroName, { podCIDR: string; serviceCIDR: string; joinBackendPort: number }> = {
+  rke2: { podCIDR: "10.42.0.0/16", serviceCIDR: "10.43.0.0/16", joinBackendPort: 9345 },
+  k3s: { podCIDR: "10.42.0.0/16", serviceCIDR: "10.43.0.0/16", joinBackendPort: 6443 },
+};
+
+/** The manifest with every default filled in: what the plan is derived from. */
+export interface ClusterManifest {
+  name: string;
+  domain: string;
+  clusterRecord: string;
+  distro: { name: DistroName; version: string; arch: Arch };
+  network: { podCIDR: string; serviceCIDR: string };
+  bootstrapAddress?: string;
+  ssh: SshSettings;
+  hosts: Array<
+    Omit<HostSpec, "ssh" | "primary" | "labels" | "taints"> & {
+      primary: boolean;
+      labels: Record<string, string>;
+      taints: string[];
+      ssh: SshSettings;
+    }
+  >;
+  dns: {
+    port: number;
+    upstreams: string[];
+    allowedNetworks?: string[];
+    records: NonNullable<NonNullable<ParsedManifest["spec"]["dns"]>["records"]>;
+  };
+  loadBalancer: { apiPort: number; joinPort: number; apiBackendPort: number; joinBackendPort: number };
+  registry: { port: number; hosts: string[]; mirrors: string[] };
+  artifacts: { source?: string; images: string[] };
+  provisioning?: NonNullable<ParsedManifest["spec"]["provisioning"]>;
+  stages: NonNullable<ParsedManifest["spec"]["stages"]>;
+}
+
+export function applyDefaults(parsed: ParsedManifest): ClusterManifest {
+  const { spec } = parsed;
+  const distroName = spec.distro.name;
+  const distroDefaults = DISTRO_DEFAULTS[distroName];
+  const ssh = sshSettings(spec.ssh ?? {}, undefined);
+  const explicitPrimary = spec.hosts.find((h) => h.primary === true && h.role === "server");
+  const firstServer = spec.hosts.find((h) => h.role === "server");
+  const primaryName = (explicitPrimary ?? firstServer)?.name;
+  const hosts = spec.hosts.map((h) => ({
+    name: h.name,
+    address: h.address,
+    role: h.role,
+    primary: h.name === primaryName,
+    ...(h.mac === undefined ? {} : { mac: h.mac.toLowerCase() }),
+    labels: h.labels ?? {},
+    taints: h.taints ?? [],
+    ssh: sshSettings(h.ssh ?? {}, ssh),
+  }));
+  return {
+    name: parsed.metadata.name,
+    domain: spec.domain,
+    clusterRecord: spec.clusterRecord ?? `${parsed.metadata.name}-cluster`,
+    distro: { name: distroName, version: spec.distro.version, arch: spec.distro.arch ?? "amd64" },
+    network: {
+      podCIDR: spec.network?.podCIDR ?? distroDefaults.podCIDR,
+      serviceCIDR: spec.network?.serviceCIDR ?? distroDefaults.serviceCIDR,
+    },
+    ...(spec.bootstrap === undefined ? {} : { bootstrapAddress: spec.bootstrap.address }),
+    ssh,
+    hosts,
+    dns: {
+      port: spec.dns?.port ?? 53,
+      upstreams: spec.dns?.upstreams ?? [],
+      ...(spec.dns?.allowedNetworks === undefined ? {} : { allowedNetworks: spec.dns.allowedNetworks }),
+      records: spec.dns?.records ?? [],
+    },
+    loadBalancer: {
+      apiPort: spec.loadBalancer?.apiPort ?? 16443,
+      joinPort: spec.loadBalancer?.joinPort ?? 19345,
+      apiBackendPort: spec.loadBalancer?.apiBackendPort ?? 6443,
+      joinBackendPort: spec.loadBalancer?.joinBackendPort ?? distroDefaults.joinBackendPort,
+    },
+    registry: {
+      port: spec.registry?.port ?? 5000,
+      hosts: spec.registry?.hosts ?? hosts.filter((h) => h.role === "server").map((h) => h.name),
+      mirrors: spec.registry?.mirrors ?? [...DEFAULT_MIRRORS],
+    },
+    artifacts: {
+      ...(spec.artifacts?.source === undefined ? {} : { source: spec.artifacts.source }),
+      images: spec.artifacts?.images ?? [],
+    },
+    ...(spec.provisioning === undefined ? {} : { provisioning: spec.provisioning }),
+    stages: spec.stages ?? [],
+  };
+}
+
+type SshInput = NonNullable<ParsedManifest["spec"]["ssh"]>;
+
+function sshSettings(input: SshInput, inherited: SshSettings | undefined): SshSettings {
+  const identityFile = input.identityFile ?? inherited?.identityFile;
+  const bastionInput = input.bastion;
+  const bastion = bastionInput
+    ? {
+        address: bastionInput.address,
+        port: bastionInput.port ?? 22,
+        user: bastionInput.user ?? input.user ?? inherited?.user ?? "root",
+        ...((bastionInput.identityFile ?? identityFile)
+          ? { identityFile: (bastionInput.identityFile ?? identityFile)! }
+          : {}),
+      }
+    : inherited?.bastion;
+  return {
+    user: input.user ?? inherited?.user ?? "root",
+    port: input.port ?? inherited?.port ?? 22,
+    ...(identityFile === undefined ? {} : { identityFile }),
+    sudo: input.sudo ?? inherited?.sudo ?? false,
+    ...(bastion === undefined ? {} : { bastion }),
+  };
+}

@@ -1,0 +1,117 @@
+import { access, readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { OperatorError } from "../errors.js";
+import type { ClusterManifest } from "./defaults.js";
+import { compareDiagnostics, type Diagnostic, type Path } from "./diagnostics.js";
+import { validateManifestText } from "./validate.js";
+import { valueAt } from "./zod-diagnostics.js";
+
+export interface LoadedManifest {
+  manifest: ClusterManifest;
+  file: string;
+  /** The folder holding the manifest: relative paths and the state dir are beside it. */
+  dir: string;
+  /** The exact bytes read, for hashing into bundles and plans. */
+  text: string;
+  warnings: Diagnostic[];
+}
+
+export class ManifestInvalidError extends OperatorError {
+  constructor(
+    readonly file: string,
+    readonly diagnostics: Diagnostic[],
+  ) {
+    const errors = diagnostics.filter((d) => d.severity === "error").length;
+    super(`${file}: ${errors} error${errors === 1 ? "" : "s"}`, {
+      hint: "fix the errors above; airstrap validate checks again",
+    });
+    this.name = "ManifestInvalidError";
+  }
+}
+
+export function expandPath(path: string, baseDir: string): string {
+  if (path === "~" || path.startsWith("~/")) return resolve(homedir(), path.slice(2));
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+/** Validates without throwing: the diagnostics, and the manifest when it is valid. */
+export async function checkManifestFile(
+  file: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<{ manifest?: ClusterManifest; diagnostics: Diagnostic[]; text: string }> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT")
+      throw new OperatorError(`${file}: no such file`, {
+        hint: "write one with: airstrap init, or name another with -f FILE",
+      });
+    if (code === "EISDIR")
+      throw new OperatorError(`${file}: is a directory, not a manifest`, {
+        hint: "name the cluster.yaml file with -f FILE",
+      });
+    throw new OperatorError(`${file}: cannot read: ${(error as Error).message}`);
+  }
+  const result = validateManifestText(text, file, env);
+  const diagnostics = [...result.diagnostics];
+  if (result.source) {
+    const raw: unknown = result.source.document.toJS();
+    for (const { path, value } of identityFilePaths(raw)) {
+      const full = expandPath(value, dirname(resolve(file)));
+      try {
+        await access(full);
+      } catch {
+        diagnostics.push({
+          severity: "error",
+          file,
+          ...result.source.positionOf(path),
+          path: path.join("."),
+          message: `identity file ${value} does not exist (${full})`,
+          hint: "create the key with ssh-keygen -t ed25519, or fix the path",
+        });
+      }
+    }
+  }
+  diagnostics.sort(compareDiagnostics);
+  const valid = !diagnostics.some((d) => d.severity === "error");
+  return { ...(valid && result.manifest ? { manifest: result.manifest } : {}), diagnostics, text };
+}
+
+/** Loads and validates; throws ManifestInvalidError (with every diagnostic) when invalid. */
+export async function loadManifest(
+  file: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<LoadedManifest> {
+  const result = await checkManifestFile(file, env);
+  if (!result.manifest) throw new ManifestInvalidError(file, result.diagnostics);
+  return {
+    manifest: result.manifest,
+    file,
+    dir: dirname(resolve(file)),
+    text: result.text,
+    warnings: result.diagnostics,
+  };
+}
+
+function identityFilePaths(raw: unknown): Array<{ path: Path; value: string }> {
+  const candidates: Path[] = [
+    ["spec", "ssh", "identityFile"],
+    ["spec", "ssh", "bastion", "identityFile"],
+  ];
+  const hosts = valueAt(raw, ["spec", "hosts"]);
+  if (Array.isArray(hosts)) {
+    hosts.forEach((_, i) => {
+      candidates.push(
+        ["spec", "hosts", i, "ssh", "identityFile"],
+        ["spec", "hosts", i, "ssh", "bastion", "identityFile"],
+      );
+    });
+  }
+  return candidates.flatMap((path) => {
+    const value = valueAt(raw, path);
+    return typeof value === "string" && value.length > 0 && !value.includes("${") ? [{ path, value }] : [];
+  });
+}

@@ -1,0 +1,217 @@
+import { z } from "zod";
+
+/**
+ * The one definition of cluster.yaml. The validator, the TypeScript types and the JSON Schema
+ * (`airstrap schema`) all come from here. Defaults that depend on other fields (the distro's
+ * CIDRs and ports) are applied afterwards in defaults.ts.
+ */
+
+export const API_VERSION = "airstrap.io/v1alpha1";
+export const KIND = "Cluster";
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const RECORD_NAME = /^(\*|@|[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*\.?$/i;
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const TAINT = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
+const LABEL_KEY = /^([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+/** v1.31.4+rke2r1 or v1.31.4+k3s1; which suffix fits which distro is checked in semantic.ts. */
+export const DISTRO_VERSION = /^v\d+\.\d+\.\d+\+(rke2r|k3s)\d+$/;
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[0-9a-fA-F:]+)(:\d{1,5})?$/;
+
+const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" });
+const cidr = z.union([z.cidrv4(), z.cidrv6()], { error: "must be a network in CIDR form, like 10.42.0.0/16" });
+const port = z.int({ error: "must be a whole number" }).min(1).max(65535);
+const dnsName = (_what: string) => z.string().regex(DNS_NAME, `must be a lower-case DNS name, like edge.lan`);
+
+const sshOptions = {
+  user: z.string().min(1).optional().describe("SSH user (default root)"),
+  port: port.optional().describe("SSH port (default 22)"),
+  identityFile: z.string().min(1).optional().describe("private key file; ~ expands to the home directory"),
+  sudo: z.boolean({ error: "must be true or false" }).optional().describe("run commands through sudo"),
+};
+
+const bastion = z
+  .strictObject({
+    address: z.string().min(1).describe("bastion (jump host) address or name"),
+    port: port.optional(),
+    user: z.string().min(1).optional(),
+    identityFile: z.string().min(1).optional(),
+  })
+  .describe("jump host through which every SSH connection goes");
+
+const ssh = z.strictObject({ ...sshOptions, bastion: bastion.optional() }).describe("SSH defaults for every host");
+
+const host = z.strictObject({
+  name: z
+    .string()
+    .regex(DNS_LABEL, "must be a lower-case DNS label (a-z, 0-9, '-'), like k8s-server-01")
+    .describe("host name; its FQDN is <name>.<domain>"),
+  address: ipAddress.describe("the address the site reaches this host at"),
+  role: z.enum(["server", "agent"]).describe("server (control plane + etcd) or agent (worker)"),
+  primary: z
+    .boolean({ error: "must be true or false" })
+    .optional()
+    .describe("the server that initialises the cluster (default: the first server)"),
+  mac: z.string().regex(MAC, "must look like 52:54:00:12:34:56").optional().describe("for PXE and DHCP reservations"),
+  labels: z
+    .record(z.string().regex(LABEL_KEY, "label keys look like zone or example.com/zone"), z.string())
+    .optional()
+    .describe("Kubernetes node labels"),
+  taints: z
+    .array(
+      z
+        .string()
+        .regex(TAINT, "taints look like key=value:NoSchedule (effects: NoSchedule, PreferNoSchedule, NoExecute)"),
+    )
+    .optional()
+    .describe("Kubernetes node taints"),
+  ssh: z
+    .strictObject({ ...sshOptions, bastion: bastion.optional() })
+    .optional()
+    .describe("per-host SSH overrides"),
+});
+
+const dnsRecord = z.discriminatedUnion(
+  "type",
+  [
+    z.strictObject({
+      name: z.string().regex(RECORD_NAME, "not a valid record name"),
+      type: z.literal("A"),
+      value: z.ipv4({ error: "an A record's value must be an IPv4 address" }),
+      ttl: z.int().min(0).max(2147483647).optional(),
+    }),
+    z.strictObject({
+      name: z.string().regex(RECORD_NAME, "not a valid record name"),
+      type: z.literal("AAAA"),
+      value: z.ipv6({ error: "an AAAA record's value must be an IPv6 address" }),
+      ttl: z.int().min(0).max(2147483647).optional(),
+    }),
+    z.strictObject({
+      name: z.string().regex(RECORD_NAME, "not a valid record name"),
+      type: z.literal("CNAME"),
+      value: z.string().regex(RECORD_NAME, "a CNAME's value must be a DNS name"),
+      ttl: z.int().min(0).max(2147483647).optional(),
+    }),
+    z.strictObject({
+      name: z.string().regex(RECORD_NAME, "not a valid record name"),
+      type: z.literal("SRV"),
+      value: z
+        .string()
+        .regex(/^\d{1,5} \d{1,5} \d{1,5} \S+$/, 'an SRV value is "priority weight port target", like "10 5 389 ldap"'),
+      ttl: z.int().min(0).max(2147483647).optional(),
+    }),
+    z.strictObject({
+      name: z.string().regex(RECORD_NAME, "not a valid record name"),
+      type: z.literal("TXT"),
+      value: z.string().max(4000),
+      ttl: z.int().min(0).max(2147483647).optional(),
+    }),
+  ],
+  { error: "record type must be one of A, AAAA, CNAME, SRV, TXT" },
+);
+
+const dns = z.strictObject({
+  port: port.optional().describe("port the node-local DNS server listens on (default 53)"),
+  upstreams: z
+    .array(z.string().regex(HOST_PORT, 'upstreams are "address" or "address:port" ([v6]:port for IPv6)'))
+    .optional()
+    .describe("forwarders for names outside the site; none means outside names are refused"),
+  allowedNetworks: z
+    .array(cidr)
+    .optional()
+    .describe("clients allowed to recurse (default: the hosts' networks and loopback)"),
+  records: z
+    .array(dnsRecord)
+    .optional()
+    .describe("extra records; names are relative to the domain unless they end with '.'"),
+});
+
+const loadBalancer = z.strictObject({
+  apiPort: port.optional().describe("node-local LB port for the Kubernetes API (default 16443)"),
+  joinPort: port.optional().describe("node-local LB port for the supervisor/join API (default 19345)"),
+  apiBackendPort: port.optional().describe("the servers' API port (default 6443)"),
+  joinBackendPort: port.optional().describe("the servers' supervisor port (default 9345 for RKE2, 6443 for K3s)"),
+});
+
+const registry = z.strictObject({
+  port: port.optional().describe("registry port (default 5000)"),
+  hosts: z.array(z.string()).optional().describe("hosts that run a registry replica (default: every server)"),
+  mirrors: z
+    .array(z.string().regex(/^[a-z0-9.-]+(:\d+)?$/, "must be a registry name like docker.io"))
+    .optional()
+    .describe("upstream registry names containerd pulls through airstrap"),
+});
+
+const artifacts = z.strictObject({
+  source: z.string().min(1).optional().describe("local folder or mirror base URL holding the distro release files"),
+  images: z.array(z.string().min(1)).optional().describe("extra images to carry across the gap"),
+});
+
+const pxe = z.strictObject({
+  interface: z.string().min(1).describe("network interface on the bootstrap machine that faces the site"),
+  subnet: cidr.describe("the provisioning subnet; every host address must be inside it"),
+  gateway: ipAddress.optional(),
+  dhcp: z
+    .enum(["proxy", "full"])
+    .optional()
+    .describe("proxy: an existing DHCP server hands out addresses; full: airstrap does"),
+  os: z
+    .strictObject({
+      name: z.enum(["flatcar"]).optional(),
+      channel: z.enum(["stable", "beta", "alpha", "lts"]).optional(),
+      version: z.string().regex(/^\d+\.\d+\.\d+$/, "an OS version like 3975.2.2"),
+    })
+    .optional(),
+});
+
+const stage = z.strictObject({
+  name: z.string().regex(DNS_LABEL, "must be a lower-case label, like base-apps"),
+  path: z.string().min(1).describe("folder of manifests applied in this stage"),
+  dependsOn: z.array(z.string()).optional().describe("earlier stages only"),
+});
+
+export const clusterManifestSchema = z
+  .strictObject({
+    apiVersion: z.literal(API_VERSION, { error: `apiVersion must be ${API_VERSION}` }),
+    kind: z.literal(KIND, { error: `kind must be ${KIND}` }),
+    metadata: z.strictObject({
+      name: z.string().regex(DNS_LABEL, "must be a lower-case DNS label, like edge"),
+    }),
+    spec: z.strictObject({
+      domain: dnsName("domain").describe("the site's DNS domain; hosts are <name>.<domain>"),
+      clusterRecord: z
+        .string()
+        .regex(DNS_LABEL, "must be a lower-case DNS label, like edge-cluster")
+        .optional()
+        .describe("name of the record that resolves to the node itself (default <metadata.name>-cluster)"),
+      distro: z.strictObject({
+        name: z.enum(["rke2", "k3s"]),
+        version: z.string().regex(DISTRO_VERSION, "must look like v1.31.4+rke2r1 (RKE2) or v1.31.4+k3s1 (K3s)"),
+        arch: z.enum(["amd64", "arm64"]).optional().describe("default amd64"),
+      }),
+      network: z
+        .strictObject({
+          podCIDR: cidr.optional().describe("default 10.42.0.0/16"),
+          serviceCIDR: cidr.optional().describe("default 10.43.0.0/16"),
+        })
+        .optional(),
+      bootstrap: z
+        .strictObject({ address: ipAddress.describe("the machine airstrap runs on, as the site sees it") })
+        .optional(),
+      ssh: ssh.optional(),
+      hosts: z.array(host).min(1, "at least one host is needed"),
+      dns: dns.optional(),
+      loadBalancer: loadBalancer.optional(),
+      registry: registry.optional(),
+      artifacts: artifacts.optional(),
+      provisioning: z.strictObject({ pxe: pxe.optional() }).optional(),
+      stages: z.array(stage).optional(),
+    }),
+  })
+  .describe("airstrap cluster manifest");
+
+export type ManifestInput = z.input<typeof clusterManifestSchema>;
+export type ParsedManifest = z.output<typeof clusterManifestSchema>;
+export type HostSpec = ParsedManifest["spec"]["hosts"][number];
+export type DnsRecordSpec = NonNullable<NonNullable<ParsedManifest["spec"]["dns"]>["records"]>[number];

@@ -1,0 +1,90 @@
+import type { Arch, DistroName, SshSettings } from "../manifest/defaults.js";
+
+/**
+ * Everything decided without touching a machine. A pure function of manifest + state; printed by
+ * `airstrap plan`, consumed by render, serve and install. Holds no secret: the join token and keys
+ * stay in the state dir and are passed to renderers separately.
+ */
+export interface Plan {
+  name: string;
+  domain: string;
+  clusterRecord: string;
+  /** `<clusterRecord>.<domain>`: resolves, on every node, to that node itself. */
+  clusterFqdn: string;
+  distro: { name: DistroName; version: string; arch: Arch };
+  network: { podCIDR: string; serviceCIDR: string };
+  bootstrapAddress?: string;
+  hosts: PlannedHost[];
+  joinOrder: JoinOrder;
+  /** Where joining servers and agents register: the node-local LB's join port via the cluster FQDN. */
+  joinUrl: string;
+  /** The Kubernetes API as kubeconfigs reach it: the node-local LB's API port via the cluster FQDN. */
+  apiUrl: string;
+  dns: PlannedDns;
+  loadBalancer: { listeners: PlannedListener[] };
+  registry: PlannedRegistry;
+  artifacts: { source?: string; images: string[] };
+  /** Per host name: the files that host receives, in a fixed order. */
+  files: Record<string, PlannedFile[]>;
+  stages: Array<{ name: string; path: string; dependsOn: string[] }>;
+}
+
+export type Role = "server" | "agent";
+
+export interface PlannedHost {
+  name: string;
+  fqdn: string;
+  address: string;
+  role: Role;
+  primary: boolean;
+  mac?: string;
+  labels: Record<string, string>;
+  taints: string[];
+  ssh: SshSettings;
+  runsRegistry: boolean;
+}
+
+/** The primary first; then the other servers one at a time (etcd admits one learner at a time); then agents in parallel. */
+export interface JoinOrder {
+  primary: string;
+  servers: string[];
+  agents: string[];
+}
+
+export interface PlannedDns {
+  port: number;
+  upstreams: Array<{ address: string; port: number }>;
+  allowedNetworks: string[];
+  /** Extra records with absolute, lower-case names (no trailing dot); host and cluster records are implied by `hosts`. */
+  records: Array<{ name: string; type: "A" | "AAAA" | "CNAME" | "SRV" | "TXT"; value: string; ttl: number }>;
+}
+
+export interface PlannedListener {
+  name: "api" | "join";
+  port: number;
+  backendPort: number;
+  backends: Array<{ host: string; address: string; port: number }>;
+}
+
+export interface PlannedRegistry {
+  port: number;
+  hosts: string[];
+  mirrors: string[];
+  /** `https://<fqdn>:<port>` of every registry replica, in manifest order. */
+  endpoints: string[];
+}
+
+export type FileKind = "distro-config" | "registries" | "node-unit" | "registry-unit" | "node-plan";
+
+export interface PlannedFile {
+  /** Absolute path on the host. */
+  path: string;
+  mode: number;
+  kind: FileKind;
+}
+
+/** What earlier runs decided and must not be decided differently now. */
+export interface PlanState {
+  /** The server that initialised the cluster; it stays primary even if the manifest's order changes. */
+  initializedPrimary?: string;
+}
