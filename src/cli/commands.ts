@@ -1,7 +1,19 @@
 import type { Command } from "commander";
+import { registerGenerate } from "./generate.js";
+import { registerInit } from "./init.js";
 import { registerLb } from "./lb.js";
+import { registerPlan } from "./plan.js";
+import { registerSchema } from "./schema.js";
+import { registerValidate } from "./validate.js";
 
 /** Every verb registers itself here: one file per verb in src/cli/, one line in this list. */
 export type RegisterCommand = (program: Command) => Command;
 
-export const commands: RegisterCommand[] = [registerLb];
+export const commands: RegisterCommand[] = [
+  registerInit,
+  registerValidate,
+  registerPlan,
+  registerGenerate,
+  registerSchema,
+  registerLb,
+];

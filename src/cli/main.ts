@@ -1,5 +1,13 @@
 import { runCli } from "./program.js";
 
+// `airstrap plan | head` closes the pipe early; that is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
+    throw error;
+  });
+}
+
 // No top-level await: this file is also bundled as CommonJS for the single-file executable.
 void runCli(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

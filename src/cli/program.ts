@@ -1,8 +1,10 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_BUG, isOperatorError, UsageError } from "../errors.js";
+import { ManifestInvalidError } from "../manifest/load.js";
 import { VERSION } from "../version.js";
 import { commands } from "./commands.js";
 import { colorsFor, err } from "./terminal.js";
+import { formatDiagnostics } from "./views/diagnostics.js";
 
 export function buildProgram(): Command {
   const program = new Command("airstrap")
@@ -37,6 +39,8 @@ function reportFailure(error: unknown): number {
   }
   const c = colorsFor(process.stderr);
   if (isOperatorError(error)) {
+    if (error instanceof ManifestInvalidError)
+      err(formatDiagnostics(error.diagnostics, error.sourceText, process.stderr));
     err(`${c.red("error:")} ${error.message}`);
     if (error.hint) err(`${c.dim("hint:")} ${error.hint}`);
     return error instanceof UsageError ? 2 : error.exitCode;

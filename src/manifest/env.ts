@@ -1,54 +1,71 @@
-import { type Document, parse, Scalar, visit } from "yaml";
+const EXPRESSION = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}\n]*))?\}/g;
 
-const EXPRESSION = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+export interface Substitution {
+  text: string;
+  /** Variables that are unset and have no default, at their offset in the original text. */
+  unset: Array<{ name: string; offset: number }>;
+  /** Maps an offset in the substituted text back to the original, so positions stay those the operator wrote. */
+  originalOffset(offset: number): number;
+}
 
-export interface UnsetVariable {
-  name: string;
-  range: [number, number, number] | undefined;
+interface Edit {
+  original: number;
+  originalLength: number;
+  substituted: number;
+  substitutedLength: number;
 }
 
 /**
- * Replaces `${VAR}` and `${VAR:-default}` in every scalar value (not keys) with values from
- * `env`; `$${` stands for a literal `${`. Works on the parsed document so positions stay those
- * the operator wrote. A plain scalar that is only an expression is typed after substitution,
- * so `port: ${SSH_PORT:-22}` gives the number 22.
+ * Replaces `${VAR}` and `${VAR:-default}` with values from `env` before the YAML is parsed (so
+ * `port: ${SSH_PORT:-22}` is a number, as k0sctl and envsubst users expect); `$${` stands for a
+ * literal `${`. Whole-line comments are left alone, so documentation in them never fails.
  */
-export function substituteEnvironment(
-  document: Document.Parsed,
-  env: Readonly<Record<string, string | undefined>>,
-): UnsetVariable[] {
-  const unset: UnsetVariable[] = [];
-  visit(document, {
-    Scalar(key, scalar) {
-      if (key !== "key") substituteScalar(scalar, env, unset);
-    },
-  });
-  return unset;
-}
-
-function substituteScalar(
-  scalar: Scalar,
-  env: Readonly<Record<string, string | undefined>>,
-  unset: UnsetVariable[],
-): void {
-  if (typeof scalar.value !== "string" || !scalar.value.includes("${")) return;
-  const original = scalar.value;
-  let missing = false;
-  const replaced = original.replace(EXPRESSION, (match, name: string | undefined, fallback: string | undefined) => {
-    if (match === "$${") return "${";
-    const value = env[name!];
-    if (value !== undefined && value !== "") return value;
-    if (fallback !== undefined) return fallback;
-    missing = true;
-    unset.push({ name: name!, range: scalar.range ?? undefined });
-    return match;
-  });
-  if (missing) return;
-  const wholeExpression = /^\$\{[^}]*\}$/.test(original);
-  if (wholeExpression && scalar.type === Scalar.PLAIN) {
-    const typed: unknown = parse(replaced);
-    scalar.value = typed === null || typeof typed === "object" ? replaced : typed;
-  } else {
-    scalar.value = replaced;
+export function substituteEnvironment(text: string, env: Readonly<Record<string, string | undefined>>): Substitution {
+  const edits: Edit[] = [];
+  const unset: Substitution["unset"] = [];
+  let output = "";
+  let lineStart = 0;
+  for (const line of text.split(/(?<=\n)/)) {
+    if (/^\s*#/.test(line)) {
+      output += line;
+      lineStart += line.length;
+      continue;
+    }
+    let copied = 0;
+    for (const match of line.matchAll(EXPRESSION)) {
+      const [expression, name, fallback] = match;
+      let value: string;
+      if (expression === "$${") value = "${";
+      else {
+        const fromEnv = env[name!];
+        value = fromEnv !== undefined && fromEnv !== "" ? fromEnv : (fallback ?? "");
+        if ((fromEnv === undefined || fromEnv === "") && fallback === undefined)
+          unset.push({ name: name!, offset: lineStart + match.index });
+      }
+      output += line.slice(copied, match.index);
+      edits.push({
+        original: lineStart + match.index,
+        originalLength: expression.length,
+        substituted: output.length,
+        substitutedLength: value.length,
+      });
+      output += value;
+      copied = match.index + expression.length;
+    }
+    output += line.slice(copied);
+    lineStart += line.length;
   }
+  return {
+    text: output,
+    unset,
+    originalOffset(position) {
+      let delta = 0;
+      for (const edit of edits) {
+        if (position < edit.substituted) break;
+        if (position < edit.substituted + edit.substitutedLength) return edit.original;
+        delta = edit.original + edit.originalLength - (edit.substituted + edit.substitutedLength);
+      }
+      return position + delta;
+    },
+  };
 }

@@ -21,6 +21,7 @@ export class ManifestInvalidError extends OperatorError {
   constructor(
     readonly file: string,
     readonly diagnostics: Diagnostic[],
+    readonly sourceText?: string,
   ) {
     const errors = diagnostics.filter((d) => d.severity === "error").length;
     super(`${file}: ${errors} error${errors === 1 ? "" : "s"}`, {
@@ -57,9 +58,8 @@ export async function checkManifestFile(
   }
   const result = validateManifestText(text, file, env);
   const diagnostics = [...result.diagnostics];
-  if (result.source) {
-    const raw: unknown = result.source.document.toJS();
-    for (const { path, value } of identityFilePaths(raw)) {
+  if (result.source && result.raw !== undefined) {
+    for (const { path, value } of identityFilePaths(result.raw)) {
       const full = expandPath(value, dirname(resolve(file)));
       try {
         await access(full);
@@ -86,7 +86,7 @@ export async function loadManifest(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<LoadedManifest> {
   const result = await checkManifestFile(file, env);
-  if (!result.manifest) throw new ManifestInvalidError(file, result.diagnostics);
+  if (!result.manifest) throw new ManifestInvalidError(file, result.diagnostics, result.text);
   return {
     manifest: result.manifest,
     file,

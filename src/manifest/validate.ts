@@ -11,6 +11,8 @@ export interface ValidationResult {
   manifest?: ClusterManifest;
   diagnostics: Diagnostic[];
   source?: YamlSource;
+  /** The document as plain data (after substitution), when it could be read. */
+  raw?: unknown;
 }
 
 /**
@@ -21,34 +23,48 @@ export function validateManifestText(
   file: string,
   env: Readonly<Record<string, string | undefined>>,
 ): ValidationResult {
-  const source = parseYamlSource(text);
-  const at = (offset: number | undefined) => {
-    const { line, col } = source.lineCounter.linePos(offset ?? 0);
-    return { line, column: col };
-  };
-  const syntax = [...source.document.errors, ...source.document.warnings].map(
+  const substitution = substituteEnvironment(text, env);
+  const source = parseYamlSource(substitution.text, text, substitution.originalOffset);
+  const unsetVariables = substitution.unset.map(
+    (u): Diagnostic => ({
+      severity: "error",
+      file,
+      ...source.atOriginal(u.offset),
+      path: "",
+      message: `environment variable ${u.name} is not set`,
+      hint: `export ${u.name}=..., or give a default: \${${u.name}:-value}`,
+    }),
+  );
+  // One broken line makes the YAML parser report every token after it: the first error is the one to fix.
+  const syntax = [...source.document.errors, ...source.document.warnings].slice(0, 1).map(
     (e): Diagnostic => ({
       severity: "error",
       file,
-      ...at(e.pos[0]),
+      ...source.at(e.pos[0]),
       path: "",
       message: `YAML: ${e.message.split("\n")[0]}`,
       hint: "fix the YAML syntax first; indentation uses spaces",
     }),
   );
-  if (syntax.length > 0) return { diagnostics: syntax.sort(compareDiagnostics), source };
+  if (syntax.length > 0) return { diagnostics: [...unsetVariables, ...syntax].sort(compareDiagnostics), source };
+  const diagnostics: Diagnostic[] = [...unsetVariables];
 
-  const unset = substituteEnvironment(source.document, env);
-  const diagnostics: Diagnostic[] = unset.map((u) => ({
-    severity: "error",
-    file,
-    ...at(u.range?.[0]),
-    path: "",
-    message: `environment variable ${u.name} is not set`,
-    hint: `export ${u.name}=..., or give a default: \${${u.name}:-value}`,
-  }));
-
-  const raw: unknown = source.document.toJS({ maxAliasCount: 100 });
+  let raw: unknown;
+  try {
+    raw = source.document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // Aliases are resolved only here (an alias before its anchor, or an alias bomb).
+    diagnostics.push({
+      severity: "error",
+      file,
+      line: 1,
+      column: 1,
+      path: "",
+      message: `YAML: ${(error as Error).message}`,
+      hint: "define every &anchor before its *alias, or write the value out",
+    });
+    return { diagnostics, source };
+  }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     diagnostics.push({
       severity: "error",
@@ -59,7 +75,7 @@ export function validateManifestText(
       message: "the manifest must be a YAML mapping with apiVersion, kind, metadata and spec",
       hint: "run airstrap init to write a commented example",
     });
-    return { diagnostics, source };
+    return { diagnostics, source, raw };
   }
   const parsed = clusterManifestSchema.safeParse(raw);
   if (!parsed.success)
@@ -74,8 +90,13 @@ export function validateManifestText(
       ...(finding.hint ? { hint: finding.hint } : {}),
     });
   }
+  // An unset variable already explains whatever is wrong with the line it left empty.
+  const unsetLines = new Set(unsetVariables.map((u) => u.line));
+  const reported = diagnostics.filter((d) => unsetVariables.includes(d) || !unsetLines.has(d.line));
+  diagnostics.length = 0;
+  diagnostics.push(...reported);
   diagnostics.sort(compareDiagnostics);
   const hasErrors = diagnostics.some((d) => d.severity === "error");
-  if (hasErrors || !parsed.success) return { diagnostics, source };
-  return { manifest: applyDefaults(parsed.data), diagnostics, source };
+  if (hasErrors || !parsed.success) return { diagnostics, source, raw };
+  return { manifest: applyDefaults(parsed.data), diagnostics, source, raw };
 }

@@ -4,20 +4,35 @@ import type { Path } from "./diagnostics.js";
 /** A parsed YAML document that can say where any path of it is written. */
 export interface YamlSource {
   document: Document.Parsed;
-  lineCounter: LineCounter;
+  /** Line and column (1-based, in the text as written) of an offset in the parsed text. */
+  at(offset: number): { line: number; column: number };
+  /** Line and column of an offset in the text as written. */
+  atOriginal(offset: number): { line: number; column: number };
   /** Position of the value at `path`, or of the closest ancestor that exists. */
   positionOf(path: Path): { line: number; column: number };
   /** Position of the key `key` inside the mapping at `path`. */
   keyPositionOf(path: Path, key: string): { line: number; column: number };
 }
 
-export function parseYamlSource(text: string): YamlSource {
+/**
+ * Parses `text`; positions are reported in `originalText` terms through `originalOffset` (the
+ * text may have had environment variables substituted into it).
+ */
+export function parseYamlSource(
+  text: string,
+  originalText = text,
+  originalOffset: (offset: number) => number = (o) => o,
+): YamlSource {
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
-  const at = (offset: number) => {
+  const document = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true });
+  lineCounter.addNewLine(0);
+  for (let i = originalText.indexOf("\n"); i !== -1; i = originalText.indexOf("\n", i + 1))
+    lineCounter.addNewLine(i + 1);
+  const atOriginal = (offset: number) => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
+  const at = (offset: number) => atOriginal(originalOffset(offset));
 
   function nodeAt(path: Path): Node | undefined {
     let node: unknown = document.contents;
@@ -39,7 +54,8 @@ export function parseYamlSource(text: string): YamlSource {
 
   return {
     document,
-    lineCounter,
+    at,
+    atOriginal,
     positionOf(path) {
       const node = nodeAt(path);
       return at(node?.range?.[0] ?? 0);

@@ -1,0 +1,44 @@
+import type { Command } from "commander";
+import { Option } from "commander";
+import { UsageError } from "../errors.js";
+import { type LoadedManifest, loadManifest } from "../manifest/load.js";
+import { planCluster } from "../plan/plan.js";
+import type { Plan } from "../plan/types.js";
+import { readPlanState } from "../state/plan-state.js";
+import { openStateDir, type StateDir, stateDirBeside } from "../state/state-dir.js";
+import { err } from "./terminal.js";
+import { formatDiagnostics } from "./views/diagnostics.js";
+
+export const DEFAULT_MANIFEST = "cluster.yaml";
+
+export function manifestOption(command: Command): Command {
+  return command.option("-f, --file <file>", "cluster manifest", DEFAULT_MANIFEST);
+}
+
+export function outputFormatOption(command: Command): Command {
+  return command.addOption(new Option("--output <format>", "output format").choices(["text", "json"]).default("text"));
+}
+
+export interface PlannedSite {
+  loaded: LoadedManifest;
+  state: StateDir;
+  plan: Plan;
+}
+
+/** Load + validate the manifest (warnings to stderr), open the state dir, derive the plan. */
+export async function planFromManifestFile(file: string, options: { stateDir?: string } = {}): Promise<PlannedSite> {
+  const loaded = await loadManifest(file);
+  if (loaded.warnings.length > 0) err(formatDiagnostics(loaded.warnings, loaded.text, process.stderr));
+  const state = await openStateDir(options.stateDir ?? stateDirBeside(file));
+  const plan = planCluster(loaded.manifest, await readPlanState(state));
+  return { loaded, state, plan };
+}
+
+export function requireHost(plan: Plan, name: string) {
+  const host = plan.hosts.find((h) => h.name === name);
+  if (!host)
+    throw new UsageError(`no host named "${name}" in the manifest`, {
+      hint: `hosts: ${plan.hosts.map((h) => h.name).join(", ")}`,
+    });
+  return host;
+}

@@ -1,0 +1,59 @@
+import type { Plan } from "../../plan/types.js";
+import { colorsFor } from "../terminal.js";
+
+/** A human reading of the plan: who does what, in which order, reached how. */
+export function formatPlan(plan: Plan, stream: NodeJS.WriteStream): string {
+  const c = colorsFor(stream);
+  const table = (rows: string[][]) => {
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    return rows
+      .map((r, n) =>
+        r
+          .map((cell, i) => (n === 0 ? c.bold(cell.padEnd(widths[i]!)) : cell.padEnd(widths[i]!)))
+          .join("  ")
+          .trimEnd(),
+      )
+      .join("\n");
+  };
+  const step = (n: number, text: string) => `  ${n}. ${text}`;
+  const { joinOrder } = plan;
+  const lines = [
+    c.bold(`cluster ${plan.name}`) +
+      `: ${plan.distro.name} ${plan.distro.version} (${plan.distro.arch}), domain ${plan.domain}`,
+    "",
+    table([
+      ["HOST", "ADDRESS", "ROLE", "FQDN", "REGISTRY"],
+      ...plan.hosts.map((h) => [
+        h.name,
+        h.address,
+        h.primary ? "server (primary)" : h.role,
+        h.fqdn,
+        h.runsRegistry ? "yes" : "",
+      ]),
+    ]),
+    "",
+    c.bold("join order"),
+    step(1, `${joinOrder.primary} initialises the cluster`),
+    ...(joinOrder.servers.length ? [step(2, `then one at a time: ${joinOrder.servers.join(" → ")}`)] : []),
+    ...(joinOrder.agents.length
+      ? [step(joinOrder.servers.length ? 3 : 2, `then in parallel: ${joinOrder.agents.join(", ")}`)]
+      : []),
+    "",
+    c.bold("endpoints"),
+    `  join URL   ${plan.joinUrl}`,
+    `  API URL    ${plan.apiUrl}`,
+    `  ${plan.clusterFqdn} resolves on every node to that node itself`,
+    ...plan.loadBalancer.listeners.map(
+      (l) => `  LB ${l.name.padEnd(4)}    :${l.port} → ${l.backends.map((b) => `${b.address}:${b.port}`).join(", ")}`,
+    ),
+    `  DNS        :${plan.dns.port} on every node; upstreams ${plan.dns.upstreams.length ? plan.dns.upstreams.map((u) => `${u.address}:${u.port}`).join(", ") : "none (outside names refused)"}`,
+    `  registry   ${plan.registry.endpoints.join(", ") || "none"} mirrors ${plan.registry.mirrors.join(", ")}`,
+    "",
+    c.bold("files per host"),
+    ...plan.hosts.flatMap((h) => [
+      `  ${h.name}`,
+      ...(plan.files[h.name] ?? []).map((f) => `    ${f.mode.toString(8).padStart(4, "0")} ${f.path}`),
+    ]),
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,66 @@
+import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
+import type { Plan, PlannedHost } from "../plan/types.js";
+
+const DISTRO_UNITS = {
+  rke2: ["rke2-server.service", "rke2-agent.service"],
+  k3s: ["k3s.service", "k3s-agent.service"],
+} as const;
+
+/**
+ * The per-node DNS server and load balancer. It must be up before the distro starts, because the
+ * distro's `server:` URL names the cluster FQDN, which only this service resolves.
+ */
+export function renderNodeUnit(plan: Plan, host: PlannedHost): string {
+  return unit({
+    description: `airstrap node-local DNS and load balancer (${host.name}, cluster ${plan.name})`,
+    before: [...DISTRO_UNITS[plan.distro.name]],
+    exec: `${AIRSTRAP_PATHS.binary} node --plan ${AIRSTRAP_PATHS.plan} --node ${host.name}`,
+    extra: [
+      "AmbientCapabilities=CAP_NET_BIND_SERVICE",
+      "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+      "ProtectSystem=strict",
+      "ProtectHome=yes",
+      "PrivateTmp=yes",
+    ],
+  });
+}
+
+/** The registry replica: a host process, so it never needs an image to start (seed 002). */
+export function renderRegistryUnit(plan: Plan, host: PlannedHost): string {
+  return unit({
+    description: `airstrap image registry replica (${host.name}, cluster ${plan.name})`,
+    before: [...DISTRO_UNITS[plan.distro.name]],
+    exec: `${AIRSTRAP_PATHS.binary} registry serve --root ${AIRSTRAP_PATHS.registryRoot} --listen ${host.address}:${plan.registry.port}`,
+    extra: [
+      "StateDirectory=airstrap/registry",
+      `ReadWritePaths=${AIRSTRAP_PATHS.registryRoot}`,
+      "ProtectSystem=strict",
+      "ProtectHome=yes",
+      "PrivateTmp=yes",
+    ],
+  });
+}
+
+function unit(options: { description: string; before: string[]; exec: string; extra: string[] }): string {
+  return [
+    "[Unit]",
+    `Description=${options.description}`,
+    "Wants=network-online.target",
+    "After=network-online.target",
+    `Before=${options.before.join(" ")}`,
+    // The binary is copied by airstrap install; until then the unit must not try to start.
+    `ConditionFileIsExecutable=${AIRSTRAP_PATHS.binary}`,
+    "",
+    "[Service]",
+    "Type=simple",
+    `ExecStart=${options.exec}`,
+    "Restart=always",
+    "RestartSec=1",
+    "NoNewPrivileges=yes",
+    ...options.extra,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
