@@ -1,0 +1,153 @@
+import { pipeline } from "node:stream/promises";
+import { type Digest, isDigest } from "../../store/digest.js";
+import { RegistryError } from "./errors.js";
+import { type Exchange, type RegistryContext, send } from "./http.js";
+import { parseChunkRange, parseReadRange, uploadRangeHeader } from "./range.js";
+import type { UploadSession } from "./uploads.js";
+
+/** GET/HEAD/DELETE /v2/<name>/blobs/<digest> and the upload endpoints; thin over storage. */
+export function blobDigest(value: string): Digest {
+  if (isDigest(value)) return value;
+  throw new RegistryError("DIGEST_INVALID", `"${value}" is not a supported digest`, {
+    detail: { supported: "sha256" },
+  });
+}
+
+export async function getBlob(ctx: RegistryContext, { req, res, url }: Exchange, repo: string, digestText: string) {
+  const digest = blobDigest(digestText);
+  const size = (await ctx.repos.isBlobLinked(repo, digest)) ? await ctx.repos.blobs.size(digest) : undefined;
+  if (size === undefined) {
+    if (ctx.mirror && (await ctx.mirror.streamBlob(repo, digest, url.searchParams.get("ns"), req, res))) return;
+    throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
+  }
+  const common = {
+    "Docker-Content-Digest": digest,
+    "Accept-Ranges": "bytes",
+    "Content-Type": "application/octet-stream",
+  };
+  const range = parseReadRange(req.headers.range, size);
+  if (range.kind === "unsatisfiable") {
+    send(res, 416, { ...common, "Content-Range": `bytes */${size}` });
+    return;
+  }
+  const part = range.kind === "part" ? range : { start: 0, end: size - 1 };
+  const length = size === 0 ? 0 : part.end - part.start + 1;
+  const headers: Record<string, string | number> = { ...common, "Content-Length": length };
+  if (range.kind === "part") headers["Content-Range"] = `bytes ${part.start}-${part.end}/${size}`;
+  res.writeHead(range.kind === "part" ? 206 : 200, headers);
+  if (req.method === "HEAD" || length === 0) {
+    res.end();
+    return;
+  }
+  await pipeline(ctx.repos.blobs.read(digest, part), res);
+}
+
+export async function deleteBlob(ctx: RegistryContext, { res }: Exchange, repo: string, digestText: string) {
+  const digest = blobDigest(digestText);
+  if (!(await ctx.repos.unlinkBlob(repo, digest))) {
+    throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
+  }
+  send(res, 202, { "Docker-Content-Digest": digest });
+}
+
+function uploadHeaders(session: UploadSession): Record<string, string> {
+  return {
+    Location: `/v2/${session.repo}/blobs/uploads/${session.id}`,
+    Range: uploadRangeHeader(session.offset),
+    "Docker-Upload-UUID": session.id,
+  };
+}
+
+function blobCreated(res: Exchange["res"], repo: string, digest: Digest) {
+  send(res, 201, { Location: `/v2/${repo}/blobs/${digest}`, "Docker-Content-Digest": digest });
+}
+
+/** POST /v2/<name>/blobs/uploads/: a new session, a whole blob in one request, or a mount. */
+export async function startUpload(ctx: RegistryContext, { req, res, url }: Exchange, repo: string) {
+  const mount = url.searchParams.get("mount");
+  if (mount !== null && isDigest(mount)) {
+    const from = url.searchParams.get("from");
+    const available = from ? await ctx.repos.isBlobLinked(from, mount).catch(() => false) : true;
+    if (available && (await ctx.repos.blobs.has(mount))) {
+      await ctx.gate.shared(() => ctx.repos.linkBlob(repo, mount));
+      req.resume();
+      blobCreated(res, repo, mount);
+      return;
+    }
+  }
+  const digest = url.searchParams.get("digest");
+  if (digest !== null) {
+    const expected = blobDigest(digest);
+    const session = await ctx.uploads.create(repo);
+    const stored = await ctx.gate.shared(() => ctx.uploads.complete(repo, session.id, expected, req));
+    blobCreated(res, repo, stored.digest);
+    return;
+  }
+  req.resume();
+  const session = await ctx.uploads.create(repo);
+  send(res, 202, uploadHeaders(session));
+}
+
+/** PATCH <location>: a chunk (with Content-Range) or a stream (without). */
+export async function patchUpload(ctx: RegistryContext, { req, res }: Exchange, repo: string, id: string) {
+  const rangeHeader = req.headers["content-range"];
+  let start: number | undefined;
+  if (rangeHeader !== undefined) {
+    const chunk = parseChunkRange(rangeHeader);
+    const length = req.headers["content-length"];
+    if (!chunk || (length !== undefined && Number(length) !== chunk.end - chunk.start + 1)) {
+      req.resume();
+      const session = await ctx.uploads.get(repo, id);
+      throw new RegistryError("BLOB_UPLOAD_INVALID", `Content-Range "${rangeHeader}" does not fit the body`, {
+        status: 416,
+        ...(session ? { headers: { Range: uploadRangeHeader(session.offset) } } : {}),
+      });
+    }
+    start = chunk.start;
+  }
+  const session = await ctx.uploads.append(repo, id, req, start);
+  send(res, 202, uploadHeaders(session));
+}
+
+export async function uploadStatus(ctx: RegistryContext, { res }: Exchange, repo: string, id: string) {
+  const session = await ctx.uploads.get(repo, id);
+  if (!session) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "upload session not found", { detail: { id } });
+  send(res, 204, uploadHeaders(session));
+}
+
+/** PUT <location>?digest=: the optional last chunk, then verification and publication. */
+export async function finishUpload(ctx: RegistryContext, { req, res, url }: Exchange, repo: string, id: string) {
+  const digest = url.searchParams.get("digest");
+  if (digest === null) {
+    req.resume();
+    throw new RegistryError("DIGEST_INVALID", "the digest query parameter is required to finish an upload");
+  }
+  const rangeHeader = req.headers["content-range"];
+  if (rangeHeader !== undefined) {
+    const chunk = parseChunkRange(rangeHeader);
+    const session = await ctx.uploads.get(repo, id);
+    if (!chunk || (session && chunk.start !== session.offset)) {
+      req.resume();
+      throw new RegistryError("BLOB_UPLOAD_INVALID", `Content-Range "${rangeHeader}" out of order`, { status: 416 });
+    }
+  }
+  const hasBody = Number(req.headers["content-length"] ?? 0) > 0 || req.headers["transfer-encoding"] !== undefined;
+  if (!hasBody) req.resume();
+  const stored = await ctx.gate.shared(() => ctx.uploads.complete(repo, id, digest, hasBody ? req : undefined));
+  ctx.events.emit({
+    level: "debug",
+    kind: "registry.blob.pushed",
+    service: "registry",
+    message: `${repo}@${stored.digest} (${stored.size} bytes)`,
+    detail: { repo, digest: stored.digest, size: stored.size },
+  });
+  blobCreated(res, repo, stored.digest);
+}
+
+export async function cancelUpload(ctx: RegistryContext, { req, res }: Exchange, repo: string, id: string) {
+  req.resume();
+  if (!(await ctx.uploads.cancel(repo, id))) {
+    throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "upload session not found", { detail: { id } });
+  }
+  send(res, 204);
+}

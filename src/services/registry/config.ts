@@ -1,0 +1,78 @@
+import { isIP } from "node:net";
+import { OperatorError } from "../../errors.js";
+
+/** Everything one registry instance needs; built by the CLI flags or from the plan. */
+export interface RegistryConfig {
+  /** The store root: the blob area, repositories/ and uploads/ live under it. */
+  root: string;
+  /** Where to listen: "127.0.0.1:5000", "[::1]:5000", "0.0.0.0:5000". Port 0 picks one. */
+  listen: string[];
+  /** Certificate and key (PEM files) to serve HTTPS; without them plain HTTP. */
+  tls?: { certFile: string; keyFile: string };
+  /** Plain HTTP on a non-loopback address happens only when this says so. */
+  allowPlainHttp?: boolean;
+  auth: {
+    /** htpasswd file with bcrypt entries (htpasswd -B). */
+    htpasswdFile?: string;
+    /** File holding one bearer token (state dir, 0600); accepted as Bearer or as a Basic password. */
+    tokenFile?: string;
+    /** Networks (CIDR) whose clients may pull without credentials. Loopback always may. */
+    anonymousPullNetworks: string[];
+  };
+  /** Pull-through upstreams ("https://registry.lan:5000"); tried in order on a miss. */
+  upstreams: string[];
+  /** Peer registries to replicate from ("https://k8s-server-02.edge.lan:5000"). */
+  peers: string[];
+  /** Largest manifest accepted (the spec asks for at least 4 MiB). */
+  maxManifestBytes: number;
+}
+
+export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export function parseListen(value: string, where = "--listen"): ListenAddress {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3]);
+  if (!match || host === undefined || !isIP(host) || port > 65535) {
+    throw new OperatorError(`${where}: "${value}" is not ADDRESS:PORT`, {
+      hint: 'use an IP address and a port, e.g. 127.0.0.1:5000 or "[::1]:5000"',
+    });
+  }
+  return { host, port };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "::1" || host.startsWith("127.") || host === "::ffff:127.0.0.1" || host.startsWith("::ffff:127.");
+}
+
+/** Refuses configurations that would be insecure without the operator having asked for it. */
+export function checkRegistryConfig(config: RegistryConfig): void {
+  const listen = config.listen.map((value) => parseListen(value));
+  if (listen.length === 0) throw new OperatorError("registry: no listen address", { hint: "pass --listen ADDR:PORT" });
+  if (!config.tls && !config.allowPlainHttp) {
+    const exposed = listen.filter((address) => !isLoopback(address.host));
+    if (exposed.length > 0) {
+      throw new OperatorError(`registry: plain HTTP on ${exposed.map((a) => a.host).join(", ")} is not loopback`, {
+        hint: "serve TLS (--tls-dir STATE_DIR generates a site CA), or pass --insecure-http to accept plain HTTP",
+      });
+    }
+  }
+  if (config.maxManifestBytes < DEFAULT_MAX_MANIFEST_BYTES) {
+    throw new OperatorError("registry: the manifest size limit must be at least 4 MiB");
+  }
+  for (const url of [...config.upstreams, ...config.peers]) {
+    try {
+      const parsed = new URL(url);
+      if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new Error("scheme");
+    } catch {
+      throw new OperatorError(`registry: "${url}" is not an http(s) URL`, {
+        hint: "upstreams and peers are written like https://registry.lan:5000",
+      });
+    }
+  }
+}

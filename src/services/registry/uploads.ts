@@ -1,0 +1,214 @@
+import { createHash, type Hash, randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { fsyncPath, type StoredBlob } from "../../store/blob-store.js";
+import { type Digest, isDigest } from "../../store/digest.js";
+import type { Repositories } from "../../store/repositories.js";
+import { RegistryError } from "./errors.js";
+
+/**
+ * Blob upload sessions on disk: `<root>/uploads/<id>/info.json` (which repository) and `data`
+ * (the bytes received so far). A session outlives the process: after a restart its offset is
+ * the size of `data`, so a client asking for the upload's status resumes from there. The
+ * running sha256 is kept in memory and rebuilt from `data` when it was lost, so the digest is
+ * verified while the bytes stream in, never by buffering them. Completion fsyncs `data` and
+ * renames it into the blob area, so a blob is visible only whole and verified.
+ */
+export interface UploadSession {
+  id: string;
+  repo: string;
+  offset: number;
+}
+
+export interface UploadSessions {
+  create(repo: string): Promise<UploadSession>;
+  get(repo: string, id: string): Promise<UploadSession | undefined>;
+  /** Appends `source`; with `start`, the chunk must begin exactly at the current offset. */
+  append(repo: string, id: string, source: Readable, start?: number): Promise<UploadSession>;
+  /** Appends an optional last chunk, checks the digest and publishes the blob in `repo`. */
+  complete(repo: string, id: string, digest: string, last?: Readable): Promise<StoredBlob>;
+  cancel(repo: string, id: string): Promise<boolean>;
+  /** Every session on disk with the time of its last write (for cleanup of abandoned ones). */
+  list(): Promise<{ id: string; repo: string; modified: Date; offset: number }[]>;
+  /** Bytes currently held in unfinished sessions. */
+  activeCount(): number;
+}
+
+interface HashState {
+  hash: Hash;
+  offset: number;
+}
+
+const ID = /^[a-f0-9-]{36}$/;
+
+export function openUploadSessions(repos: Repositories): UploadSessions {
+  const root = join(repos.blobs.root, "uploads");
+  const hashes = new Map<string, HashState>();
+  const locks = new Map<string, Promise<unknown>>();
+
+  const sessionDir = (id: string) => join(root, id);
+  const dataPath = (id: string) => join(sessionDir(id), "data");
+
+  /** One request at a time per session; a second PATCH waits instead of interleaving bytes. */
+  async function exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = locks.get(id) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    locks.set(id, settled);
+    try {
+      return await next;
+    } finally {
+      if (locks.get(id) === settled) locks.delete(id);
+    }
+  }
+
+  async function get(repo: string, id: string): Promise<UploadSession | undefined> {
+    if (!ID.test(id)) return undefined;
+    let info: { repo: string };
+    try {
+      info = JSON.parse(await readFile(join(sessionDir(id), "info.json"), "utf8"));
+    } catch {
+      return undefined;
+    }
+    if (info.repo !== repo) return undefined;
+    const size = await fileSize(dataPath(id));
+    if (size === undefined) return undefined;
+    return { id, repo, offset: size };
+  }
+
+  async function must(repo: string, id: string): Promise<UploadSession> {
+    const session = await get(repo, id);
+    if (!session) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", "upload session not found", { detail: { id } });
+    return session;
+  }
+
+  /** The running hash of exactly the bytes in `data`, rebuilt by reading them when needed. */
+  async function hashFor(id: string, offset: number): Promise<HashState> {
+    const known = hashes.get(id);
+    if (known && known.offset === offset) return known;
+    const hash = createHash("sha256");
+    let read = 0;
+    if (offset > 0) {
+      for await (const chunk of createReadStream(dataPath(id), { end: offset - 1, highWaterMark: 1 << 20 })) {
+        hash.update(chunk as Buffer);
+        read += (chunk as Buffer).length;
+      }
+    }
+    const state = { hash, offset: read };
+    hashes.set(id, state);
+    return state;
+  }
+
+  async function appendLocked(session: UploadSession, source: Readable, start?: number): Promise<UploadSession> {
+    if (start !== undefined && start !== session.offset) {
+      source.resume();
+      throw new RegistryError("BLOB_UPLOAD_INVALID", `chunk starts at ${start}, upload is at ${session.offset}`, {
+        status: 416,
+        headers: { Range: `0-${Math.max(0, session.offset - 1)}` },
+      });
+    }
+    const state = await hashFor(session.id, session.offset);
+    // Until the append finishes, the in-memory hash may be ahead of what reached the disk.
+    hashes.delete(session.id);
+    let received = 0;
+    await pipeline(
+      source,
+      async function* (chunks: AsyncIterable<Buffer>) {
+        for await (const chunk of chunks) {
+          state.hash.update(chunk);
+          received += chunk.length;
+          yield chunk;
+        }
+      },
+      createWriteStream(dataPath(session.id), { flags: "a", highWaterMark: 1 << 20 }),
+    );
+    state.offset = session.offset + received;
+    hashes.set(session.id, state);
+    return { ...session, offset: state.offset };
+  }
+
+  return {
+    async create(repo) {
+      const id = randomUUID();
+      await mkdir(sessionDir(id), { recursive: true, mode: 0o700 });
+      await writeFile(dataPath(id), "", { mode: 0o644 });
+      await writeFile(join(sessionDir(id), "info.json"), JSON.stringify({ repo }), { mode: 0o644, flush: true });
+      await fsyncPath(sessionDir(id));
+      return { id, repo, offset: 0 };
+    },
+    get,
+    append: (repo, id, source, start) => exclusive(id, async () => appendLocked(await must(repo, id), source, start)),
+    complete: (repo, id, digest, last) =>
+      exclusive(id, async () => {
+        let session = await must(repo, id);
+        if (!isDigest(digest)) {
+          last?.resume();
+          throw new RegistryError("DIGEST_INVALID", `"${digest}" is not a supported digest`, {
+            detail: { digest, supported: "sha256" },
+          });
+        }
+        if (last) session = await appendLocked(session, last);
+        const state = await hashFor(id, session.offset);
+        const actual: Digest = `sha256:${state.hash.copy().digest("hex")}`;
+        if (actual !== digest) {
+          // The bytes can never become this blob; keeping them would only leak disk.
+          hashes.delete(id);
+          await rm(sessionDir(id), { recursive: true, force: true });
+          throw new RegistryError("DIGEST_INVALID", "uploaded content does not match the digest", {
+            detail: { expected: digest, actual },
+          });
+        }
+        const target = repos.blobs.blobPath(digest);
+        if ((await fileSize(target)) === undefined) {
+          await fsyncPath(dataPath(id));
+          await mkdir(dirname(target), { recursive: true });
+          await rename(dataPath(id), target);
+          await fsyncPath(dirname(target));
+        }
+        await repos.linkBlob(repo, digest);
+        hashes.delete(id);
+        await rm(sessionDir(id), { recursive: true, force: true });
+        return { digest, size: session.offset };
+      }),
+    cancel: (repo, id) =>
+      exclusive(id, async () => {
+        if (!(await get(repo, id))) return false;
+        hashes.delete(id);
+        await rm(sessionDir(id), { recursive: true, force: true });
+        return true;
+      }),
+    async list() {
+      let ids: string[];
+      try {
+        ids = await readdir(root);
+      } catch {
+        return [];
+      }
+      const sessions = [];
+      for (const id of ids.filter((name) => ID.test(name))) {
+        try {
+          const info = JSON.parse(await readFile(join(sessionDir(id), "info.json"), "utf8")) as { repo: string };
+          const stats = await stat(dataPath(id));
+          sessions.push({ id, repo: info.repo, modified: stats.mtime, offset: stats.size });
+        } catch {
+          // A session killed between mkdir and info.json: no client knows its id yet.
+          const stats = await stat(sessionDir(id)).catch(() => undefined);
+          if (stats) sessions.push({ id, repo: "", modified: stats.mtime, offset: 0 });
+        }
+      }
+      return sessions;
+    },
+    activeCount: () => locks.size,
+  };
+}
+
+async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+}
