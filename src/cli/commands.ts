@@ -3,6 +3,7 @@ import { registerGenerate } from "./generate.js";
 import { registerInit } from "./init.js";
 import { registerLb } from "./lb.js";
 import { registerPlan } from "./plan.js";
+import { registerRegistry } from "./registry.js";
 import { registerSchema } from "./schema.js";
 import { registerValidate } from "./validate.js";
 
@@ -16,4 +17,5 @@ export const commands: RegisterCommand[] = [
   registerGenerate,
   registerSchema,
   registerLb,
+  registerRegistry,
 ];
