@@ -15,6 +15,7 @@ export function manifestJsonSchema(): Record<string, unknown> {
   spec.allOf = [
     {
       if: { properties: { distro: { properties: { name: { const: "k3s" } } } } },
+      // biome-ignore lint/suspicious/noThenProperty: if/then/else are JSON Schema keywords, not a thenable
       then: { properties: { distro: { properties: { version: { pattern: "\\+k3s\\d+$" } } } } },
       else: { properties: { distro: { properties: { version: { pattern: "\\+rke2r\\d+$" } } } } },
     },

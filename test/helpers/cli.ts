@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const REPO = resolve(import.meta.dirname, "../..");
+/** tsx by absolute URL, so the CLI can run from any working directory. */
+const TSX = import.meta.resolve("tsx");
 export const example = (name: string) => join(REPO, "examples", name);
 
 export interface CliResult {
@@ -17,7 +19,7 @@ export function runAirstrap(
   args: string[],
   options: { cwd?: string; env?: Record<string, string | undefined> } = {},
 ): Promise<CliResult> {
-  return runProcess(process.execPath, ["--import", "tsx", join(REPO, "src/cli/main.ts"), ...args], {
+  return runProcess(process.execPath, ["--import", TSX, join(REPO, "src/cli/main.ts"), ...args], {
     cwd: options.cwd ?? REPO,
     env: { ...process.env, NO_COLOR: "1", ...options.env },
   });

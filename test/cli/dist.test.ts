@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { copyFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { example, REPO, runProcess, tempDir } from "../helpers/cli.js";
+
+test("the single-file executable validates a manifest with no Node.js and no node_modules", async (t) => {
+  const dir = await tempDir(t, "airstrap-dist-");
+  const build = await runProcess(process.execPath, ["scripts/build.mjs"], { cwd: REPO });
+  assert.equal(build.code, 0, build.stderr);
+  const binary = join(dir, "airstrap-linux-test");
+  const dist = await runProcess("bash", ["scripts/dist.sh", binary], { cwd: REPO });
+  assert.equal(dist.code, 0, dist.stderr);
+
+  await copyFile(example("rke2-ha.yaml"), join(dir, "cluster.yaml"));
+  // No PATH (so no node to fall back on) and a folder without node_modules.
+  const env = { HOME: dir, NO_COLOR: "1" };
+  const valid = await runProcess(binary, ["validate"], { cwd: dir, env });
+  assert.equal(valid.code, 0, valid.stderr);
+  assert.match(valid.stdout, /cluster\.yaml is valid: 3 servers, 2 agents/);
+  await copyFile(example("invalid/wrong-types.yaml"), join(dir, "bad.yaml"));
+  const invalid = await runProcess(binary, ["validate", "-f", "bad.yaml"], { cwd: dir, env });
+  assert.equal(invalid.code, 1);
+  assert.match(invalid.stdout, /bad\.yaml:9:11: error/);
+});

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { test } from "node:test";
+import type { ClusterManifest } from "../../src/manifest/defaults.js";
+import { validateManifestText } from "../../src/manifest/validate.js";
+import { planCluster } from "../../src/plan/plan.js";
+import { example } from "../helpers/cli.js";
+
+async function manifestOf(name: string, edit: (text: string) => string = (t) => t): Promise<ClusterManifest> {
+  const result = validateManifestText(edit(await readFile(example(name), "utf8")), name, {});
+  assert.ok(result.manifest, JSON.stringify(result.diagnostics));
+  return result.manifest;
+}
+
+test("RKE2 HA: the first server is primary, servers join one at a time, then agents", async () => {
+  const plan = planCluster(await manifestOf("rke2-ha.yaml"));
+  assert.deepEqual(plan.joinOrder, {
+    primary: "k8s-server-01",
+    servers: ["k8s-server-02", "k8s-server-03"],
+    agents: ["k8s-agent-01", "k8s-agent-02"],
+  });
+  assert.equal(plan.clusterFqdn, "edge-cluster.edge.lan");
+  assert.equal(plan.joinUrl, "https://edge-cluster.edge.lan:19345");
+  assert.equal(plan.apiUrl, "https://edge-cluster.edge.lan:16443");
+  assert.deepEqual(
+    plan.hosts.map((h) => h.fqdn),
+    [
+      "k8s-server-01.edge.lan",
+      "k8s-server-02.edge.lan",
+      "k8s-server-03.edge.lan",
+      "k8s-agent-01.edge.lan",
+      "k8s-agent-02.edge.lan",
+    ],
+  );
+  assert.deepEqual(
+    plan.loadBalancer.listeners.map((l) => [l.name, l.port, l.backends.map((b) => `${b.address}:${b.port}`)]),
+    [
+      ["api", 16443, ["10.77.0.11:6443", "10.77.0.12:6443", "10.77.0.13:6443"]],
+      ["join", 19345, ["10.77.0.11:9345", "10.77.0.12:9345", "10.77.0.13:9345"]],
+    ],
+  );
+  assert.deepEqual(plan.registry.endpoints, [
+    "https://k8s-server-01.edge.lan:5000",
+    "https://k8s-server-02.edge.lan:5000",
+    "https://k8s-server-03.edge.lan:5000",
+  ]);
+});
+
+test("an explicit primary wins over order, and a recorded primary wins over the manifest", async () => {
+  const manifest = await manifestOf("rke2-ha.yaml", (t) =>
+    t.replace(
+      "{ name: k8s-server-03, address: 10.77.0.13, role: server,",
+      "{ name: k8s-server-03, address: 10.77.0.13, role: server, primary: true,",
+    ),
+  );
+  assert.equal(planCluster(manifest).joinOrder.primary, "k8s-server-03");
+  assert.deepEqual(planCluster(manifest).joinOrder.servers, ["k8s-server-01", "k8s-server-02"]);
+  assert.equal(planCluster(manifest, { initializedPrimary: "k8s-server-02" }).joinOrder.primary, "k8s-server-02");
+  // A recorded primary that is no longer a server in the manifest is ignored.
+  assert.equal(planCluster(manifest, { initializedPrimary: "k8s-agent-01" }).joinOrder.primary, "k8s-server-03");
+});
+
+test("K3s: supervisor and API share 6443 behind the two LB ports", async () => {
+  const plan = planCluster(await manifestOf("k3s-single.yaml"));
+  assert.deepEqual(
+    plan.loadBalancer.listeners.map((l) => [l.port, l.backendPort]),
+    [
+      [16443, 6443],
+      [19345, 6443],
+    ],
+  );
+  assert.deepEqual(plan.joinOrder, { primary: "k3s-01", servers: [], agents: [] });
+});
+
+test("DNS records become absolute, and the default allowed networks are the site's and loopback", async () => {
+  const plan = planCluster(
+    await manifestOf("rke2-ha.yaml", (t) =>
+      t.replace(
+        "      - { name: git, type: A, value: 10.77.0.30 }",
+        '      - { name: git, type: A, value: 10.77.0.30 }\n      - { name: _ldap._tcp, type: SRV, value: "10 5 389 ldap" }\n      - { name: ntp.example.org., type: A, value: 10.77.0.31, ttl: 60 }\n      - { name: "@", type: TXT, value: "site edge" }',
+      ),
+    ),
+  );
+  assert.deepEqual(plan.dns.records, [
+    { name: "git.edge.lan", type: "A", value: "10.77.0.30", ttl: 300 },
+    { name: "_ldap._tcp.edge.lan", type: "SRV", value: "10 5 389 ldap.edge.lan", ttl: 300 },
+    { name: "ntp.example.org", type: "A", value: "10.77.0.31", ttl: 60 },
+    { name: "edge.lan", type: "TXT", value: "site edge", ttl: 300 },
+    { name: "*.apps.edge.lan", type: "CNAME", value: "edge-cluster.edge.lan", ttl: 300 },
+  ]);
+  assert.deepEqual(plan.dns.allowedNetworks, ["10.77.0.0/24", "127.0.0.0/8", "::1/128"]);
+  assert.deepEqual(plan.dns.upstreams, [{ address: "10.77.0.53", port: 53 }]);
+});
+
+test("each host receives its distro files, the node unit, and the registry unit where a replica runs", async () => {
+  const plan = planCluster(
+    await manifestOf("rke2-ha.yaml", (t) => t.replace("  registry:\n", "  registry:\n    hosts: [k8s-server-02]\n")),
+  );
+  assert.deepEqual(plan.registry.hosts, ["k8s-server-02"]);
+  const paths = (host: string) => plan.files[host]!.map((f) => `${f.mode.toString(8)} ${f.path}`);
+  assert.deepEqual(paths("k8s-server-01"), [
+    "600 /etc/rancher/rke2/config.yaml",
+    "600 /etc/rancher/rke2/registries.yaml",
+    "644 /etc/airstrap/plan.json",
+    "644 /etc/systemd/system/airstrap-node.service",
+  ]);
+  assert.ok(paths("k8s-server-02").includes("644 /etc/systemd/system/airstrap-registry.service"));
+});
+
+test("the plan is a pure function: same input, same output, and no secret in it", async () => {
+  const manifest = await manifestOf("rke2-ha.yaml");
+  assert.equal(JSON.stringify(planCluster(manifest)), JSON.stringify(planCluster(structuredClone(manifest))));
+  assert.doesNotMatch(JSON.stringify(planCluster(manifest)), /token/i);
+});
