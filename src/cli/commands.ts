@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { registerGenerate } from "./generate.js";
 import { registerInit } from "./init.js";
+import { registerLab } from "./lab.js";
 import { registerLb } from "./lb.js";
 import { registerPlan } from "./plan.js";
 import { registerRegistry } from "./registry.js";
@@ -17,5 +18,6 @@ export const commands: RegisterCommand[] = [
   registerGenerate,
   registerSchema,
   registerLb,
+  registerLab,
   registerRegistry,
 ];

@@ -1,0 +1,73 @@
+import type { Command } from "commander";
+import { createEvents, type Events } from "../events.js";
+import { labUpFromManifest, openLabState } from "../lab/from-manifest.js";
+import { currentLabStatus, labDown, labHeal, labKill, labPartition, labStart, labStop } from "../lab/lab.js";
+import { renderStatusTable } from "../lab/status.js";
+import { manifestOption, outputFormatOption } from "./common.js";
+import { colorsFor, err, out } from "./terminal.js";
+
+interface LabOptions {
+  file: string;
+  stateDir?: string;
+  output?: "text" | "json";
+}
+
+function progressEvents(): Events {
+  const events = createEvents();
+  const c = colorsFor(process.stderr);
+  events.subscribe((event) => {
+    if (event.level === "debug") return;
+    err(`${c.dim(event.host ? `${event.host}: ` : "lab: ")}${event.message}`);
+  });
+  return events;
+}
+
+function withLabOptions(command: Command): Command {
+  manifestOption(command);
+  return command.option("--state-dir <dir>", "state dir (default: .airstrap beside the manifest)");
+}
+
+async function printStatus(options: LabOptions): Promise<void> {
+  const status = await currentLabStatus(await openLabState(options));
+  out(options.output === "json" ? JSON.stringify(status, null, 2) : renderStatusTable(status));
+}
+
+type HostAction = (state: Awaited<ReturnType<typeof openLabState>>, host: string, events: Events) => Promise<void>;
+
+function hostVerb(lab: Command, name: string, description: string, action: HostAction): void {
+  const command = lab.command(`${name} <host>`).description(description);
+  withLabOptions(command).action(async (host: string, options: LabOptions) => {
+    await action(await openLabState(options), host, progressEvents());
+    await printStatus(options);
+  });
+}
+
+export function registerLab(program: Command): Command {
+  const lab = program
+    .command("lab")
+    .description("a simulated air-gapped site on this machine (root): hosts with systemd and sshd on a private bridge");
+
+  const up = lab.command("up").description("build the site from the manifest's hosts and print their state");
+  outputFormatOption(withLabOptions(up)).action(async (options: LabOptions) => {
+    const status = await labUpFromManifest({ ...options, events: progressEvents() });
+    out(options.output === "json" ? JSON.stringify(status, null, 2) : renderStatusTable(status));
+  });
+
+  outputFormatOption(
+    withLabOptions(lab.command("status").description("print the site's hosts and their state")),
+  ).action(printStatus);
+
+  withLabOptions(lab.command("down").description("stop every host and remove the site's namespace and links")).action(
+    async (options: LabOptions) => {
+      const { stopped } = await labDown(await openLabState(options), progressEvents());
+      out(`lab down: ${stopped} process${stopped === 1 ? "" : "es"} stopped, namespace and links removed`);
+    },
+  );
+
+  hostVerb(lab, "stop", "shut a host down cleanly", labStop);
+  hostVerb(lab, "start", "boot a stopped host again", (state, host, events) => labStart(state, host, events));
+  hostVerb(lab, "kill", "cut a host's power: every process dies at once", labKill);
+  hostVerb(lab, "partition", "unplug a host from the site's network (it keeps running)", labPartition);
+  hostVerb(lab, "heal", "plug a partitioned host back in", labHeal);
+  return lab;
+}

@@ -1,0 +1,52 @@
+import { readFile } from "node:fs/promises";
+import type { Events } from "../events.js";
+import { expandPath, loadManifest } from "../manifest/load.js";
+import { openStateDir, type StateDir, stateDirBeside } from "../state/state-dir.js";
+import { ensureLabIdentity } from "./identity.js";
+import { labUp } from "./lab.js";
+import { labSpecFromManifest } from "./spec.js";
+import { LAB_IDENTITY_FILE } from "./state.js";
+import type { LabStatus } from "./status.js";
+
+export interface LabCommandOptions {
+  file: string;
+  stateDir?: string;
+  events: Events;
+}
+
+export function openLabState(options: { file: string; stateDir?: string }): Promise<StateDir> {
+  return openStateDir(options.stateDir ?? stateDirBeside(options.file));
+}
+
+/**
+ * `lab up -f cluster.yaml`. The lab identity is made before the manifest is loaded, so a manifest
+ * may name it as its ssh.identityFile (.airstrap/lab/id_ed25519) before it exists.
+ */
+export async function labUpFromManifest(options: LabCommandOptions & { cacheDir?: string }): Promise<LabStatus> {
+  const state = await openLabState(options);
+  await ensureLabIdentity(state.file(LAB_IDENTITY_FILE));
+  const loaded = await loadManifest(options.file);
+  const spec = labSpecFromManifest(loaded.manifest, options.file);
+  const extraAuthorizedKeys = await manifestPublicKeys(
+    loaded.manifest.hosts.map((host) => host.ssh.identityFile),
+    loaded.dir,
+  );
+  return labUp({
+    spec,
+    state,
+    events: options.events,
+    extraAuthorizedKeys,
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+  });
+}
+
+/** The public halves (<key>.pub) of the identities the manifest's SSH settings name, where present. */
+async function manifestPublicKeys(identityFiles: Array<string | undefined>, baseDir: string): Promise<string[]> {
+  const keys = new Set<string>();
+  for (const file of new Set(identityFiles)) {
+    if (!file) continue;
+    const text = await readFile(`${expandPath(file, baseDir)}.pub`, "utf8").catch(() => undefined);
+    if (text?.trim()) keys.add(text.trim());
+  }
+  return [...keys];
+}

@@ -1,0 +1,41 @@
+import { spawnSync } from "node:child_process";
+
+/** Runs a command on a lab host with the real OpenSSH client, pinning the host key given. */
+export function sshRun(
+  target: { address: string; port?: number; user?: string },
+  identity: string,
+  knownHostsFile: string,
+  command: string,
+): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(
+    "ssh",
+    [
+      "-i",
+      identity,
+      "-p",
+      String(target.port ?? 22),
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${knownHostsFile}`,
+      "-o",
+      "ConnectTimeout=5",
+      `${target.user ?? "root"}@${target.address}`,
+      command,
+    ],
+    { encoding: "utf8", timeout: 20_000 },
+  );
+  return { code: result.status ?? 255, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+/** The ed25519 host key a server presents, read with ssh-keyscan: "ssh-ed25519 AAAA…". */
+export function scanHostKey(address: string, port = 22): string | undefined {
+  const result = spawnSync("ssh-keyscan", ["-T", "5", "-t", "ed25519", "-p", String(port), address], {
+    encoding: "utf8",
+    timeout: 15_000,
+  });
+  const line = (result.stdout ?? "").split("\n").find((entry) => entry.includes("ssh-ed25519"));
+  return line?.split(/\s+/).slice(1, 3).join(" ");
+}
