@@ -1,0 +1,161 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { OperatorError } from "../errors.js";
+import { fsyncPath } from "../store/blob-store.js";
+import type { Digest } from "../store/digest.js";
+
+/**
+ * The store's small name → digest index for what airstrap pulled: release files (which are
+ * plain blobs, so they need a name) and images (pinned to the digests seen when pulled).
+ * Lives at `<store>/artifacts/index.json` and is replaced atomically (temp + fsync + rename),
+ * so a crash leaves either the old or the new index.
+ */
+export interface FileRecord {
+  distro: string;
+  version: string;
+  arch: string;
+  name: string;
+  digest: Digest;
+  size: number;
+  verification: "sums" | "pinned";
+  source: string;
+}
+
+export interface ImageRecord {
+  /** As written in the manifest: docker.io/library/nginx:1.27 */
+  reference: string;
+  arch: string;
+  /** Repository in the store, as a registry mirror is asked for it: library/nginx */
+  repository: string;
+  tag?: string;
+  /** What the reference resolved to upstream (an index for multi-arch images): the pin. */
+  digest: Digest;
+  mediaType: string;
+  /** Every manifest stored for the image, children before the index that lists them. */
+  manifests: Array<{ digest: Digest; mediaType: string }>;
+  /** Every config and layer blob of the stored manifests. */
+  blobs: Digest[];
+}
+
+export interface ArtifactIndex {
+  files: FileRecord[];
+  images: ImageRecord[];
+}
+
+const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/) as unknown as z.ZodType<Digest>;
+const schema = z.object({
+  files: z.array(
+    z.object({
+      distro: z.string(),
+      version: z.string(),
+      arch: z.string(),
+      name: z.string(),
+      digest,
+      size: z.number().int().nonnegative(),
+      verification: z.enum(["sums", "pinned"]),
+      source: z.string(),
+    }),
+  ),
+  images: z.array(
+    z.object({
+      reference: z.string(),
+      arch: z.string(),
+      repository: z.string(),
+      tag: z.string().optional(),
+      digest,
+      mediaType: z.string(),
+      manifests: z.array(z.object({ digest, mediaType: z.string() })),
+      blobs: z.array(digest),
+    }),
+  ),
+});
+
+export function artifactIndexPath(storeRoot: string): string {
+  return join(storeRoot, "artifacts", "index.json");
+}
+
+export async function readArtifactIndex(storeRoot: string): Promise<ArtifactIndex> {
+  const path = artifactIndexPath(storeRoot);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { files: [], images: [] };
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new OperatorError(`${path}: not valid JSON`, { hint: "remove it and run airstrap artifacts pull again" });
+  }
+  const result = schema.safeParse(parsed);
+  if (!result.success) {
+    throw new OperatorError(`${path}: not an airstrap artifact index (${result.error.issues[0]?.message})`, {
+      hint: "remove it and run airstrap artifacts pull again",
+    });
+  }
+  return result.data as ArtifactIndex;
+}
+
+export async function writeArtifactIndex(storeRoot: string, index: ArtifactIndex): Promise<void> {
+  const path = artifactIndexPath(storeRoot);
+  await mkdir(join(storeRoot, "artifacts"), { recursive: true });
+  const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    await writeFile(temp, `${JSON.stringify(sortIndex(index), null, 2)}\n`, { mode: 0o644, flush: true });
+    await rename(temp, path);
+  } finally {
+    await rm(temp, { force: true });
+  }
+  await fsyncPath(join(storeRoot, "artifacts"));
+}
+
+const fileKey = (f: Pick<FileRecord, "distro" | "version" | "arch" | "name">) =>
+  `${f.distro}\u0000${f.version}\u0000${f.arch}\u0000${f.name}`;
+const imageKey = (i: Pick<ImageRecord, "reference" | "arch">) => `${i.reference}\u0000${i.arch}`;
+
+/** Adds or replaces records (files by distro+version+arch+name, images by reference+arch). Pure. */
+export function mergeArtifactIndex(
+  base: ArtifactIndex,
+  add: { files?: FileRecord[]; images?: ImageRecord[] },
+): ArtifactIndex {
+  const files = new Map(base.files.map((f) => [fileKey(f), f]));
+  for (const f of add.files ?? []) files.set(fileKey(f), f);
+  const images = new Map(base.images.map((i) => [imageKey(i), i]));
+  for (const i of add.images ?? []) images.set(imageKey(i), i);
+  return { files: [...files.values()], images: [...images.values()] };
+}
+
+export function findFile(
+  index: ArtifactIndex,
+  key: Pick<FileRecord, "distro" | "version" | "arch" | "name">,
+): FileRecord | undefined {
+  return index.files.find((f) => fileKey(f) === fileKey(key));
+}
+
+export function findImage(index: ArtifactIndex, reference: string, arch: string): ImageRecord | undefined {
+  return index.images.find((i) => imageKey(i) === imageKey({ reference, arch }));
+}
+
+function sortIndex(index: ArtifactIndex): ArtifactIndex {
+  return {
+    files: [...index.files].sort((a, b) => (fileKey(a) < fileKey(b) ? -1 : 1)),
+    images: [...index.images].sort((a, b) => (imageKey(a) < imageKey(b) ? -1 : 1)),
+  };
+}
+
+/** Serialises concurrent updates of the index within this process (pulls run in parallel). */
+export function createIndexWriter(storeRoot: string) {
+  let chain: Promise<unknown> = Promise.resolve();
+  return (add: { files?: FileRecord[]; images?: ImageRecord[] }): Promise<void> => {
+    const next = chain.then(async () => {
+      const current = await readArtifactIndex(storeRoot);
+      await writeArtifactIndex(storeRoot, mergeArtifactIndex(current, add));
+    });
+    chain = next.catch(() => {});
+    return next;
+  };
+}

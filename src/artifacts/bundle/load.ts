@@ -1,0 +1,191 @@
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, statfs } from "node:fs/promises";
+import { join } from "node:path";
+import { OperatorError } from "../../errors.js";
+import type { Events } from "../../events.js";
+import { type BlobStore, fsyncPath } from "../../store/blob-store.js";
+import { type Digest, digestHex } from "../../store/digest.js";
+import { openRepositories } from "../../store/repositories.js";
+import { createIndexWriter } from "../artifact-index.js";
+import type { BundleEntry } from "./format.js";
+import { ByteSource, resolveBundleFiles } from "./parts.js";
+import { type BundleHead, checkPartSizes, readHead, walkEntries } from "./reader.js";
+
+export interface LoadedBundle {
+  head: BundleHead;
+  /** Blobs written into the store by this run. */
+  loaded: number;
+  /** Blobs already in the store before the load. */
+  alreadyPresent: number;
+  /** Blobs a previous, interrupted load had already staged. */
+  resumed: number;
+  bytes: number;
+  keyChecked: boolean;
+}
+
+/** Free space kept beyond what the blobs need: link files, the index, filesystem slack. */
+const SPACE_MARGIN = 64 * 1024 * 1024;
+
+/**
+ * Verifies while unpacking, straight into the store's own tmp area (same filesystem, so no
+ * second copy): each blob is hashed as it is written and kept only if it matches the signed
+ * index. Nothing becomes visible in the store — no blob, tag or file name — until the whole
+ * bundle has checked out; then staged blobs are renamed into place and the images and files
+ * are recorded. Staged blobs survive an interruption, so the next run resumes after them.
+ */
+export async function loadBundle(
+  args: readonly string[],
+  store: BlobStore,
+  trustedKey: Buffer | undefined,
+  events: Events,
+): Promise<LoadedBundle> {
+  const files = await resolveBundleFiles(args);
+  const source = new ByteSource(files.paths.filter((p): p is string => p !== undefined));
+  try {
+    const head = await readHead(source, files, trustedKey);
+    await checkPartSizes(files, head);
+    await checkBase(store, head);
+    const staging = join(store.root, "tmp", `load-${digestHex(head.indexDigest).slice(0, 32)}`);
+    await mkdir(staging, { recursive: true, mode: 0o700 });
+    const staged = new Set((await readdir(staging)).filter((n) => /^[a-f0-9]{64}$/.test(n)));
+    const inStore = new Set<Digest>();
+    for (const entry of head.index.entries) if (await store.has(entry.digest)) inStore.add(entry.digest);
+    const toWrite = head.index.entries.filter((e) => !inStore.has(e.digest) && !staged.has(digestHex(e.digest)));
+    await checkFreeSpace(
+      store.root,
+      toWrite.reduce((sum, e) => sum + e.size, 0),
+    );
+
+    const resumed = head.index.entries.filter((e) => !inStore.has(e.digest) && staged.has(digestHex(e.digest))).length;
+    if (resumed > 0) {
+      events.emit({
+        level: "info",
+        kind: "bundle.resume",
+        message: `resuming: ${resumed} blobs were staged by an earlier load`,
+      });
+    }
+    let handle: FileHandle | undefined;
+    let partialPath = "";
+    let loaded = 0;
+    let lastReport = 0;
+    const total = head.layout.totalSize;
+    await walkEntries(source, files, head, {
+      begin: async (entry: BundleEntry) => {
+        const hex = digestHex(entry.digest);
+        if (inStore.has(entry.digest) || staged.has(hex)) return false;
+        partialPath = join(staging, `${hex}.partial`);
+        handle = await open(partialPath, "w", 0o644);
+        return true;
+      },
+      data: async (chunk) => {
+        await handle!.write(chunk);
+      },
+      end: async (entry) => {
+        await handle!.sync();
+        await handle!.close();
+        handle = undefined;
+        await rename(partialPath, join(staging, digestHex(entry.digest)));
+        staged.add(digestHex(entry.digest));
+        loaded++;
+      },
+      fail: async () => {
+        await handle?.close();
+        handle = undefined;
+        await rm(partialPath, { force: true });
+      },
+      progress: (offset) => {
+        if (offset - lastReport < 64 << 20 && offset !== total) return;
+        lastReport = offset;
+        events.emit({
+          level: "debug",
+          kind: "bundle.progress",
+          message: `loaded ${offset}/${total}`,
+          detail: { bytes: offset, total },
+        });
+      },
+    }).catch(async (error) => {
+      await handle?.close().catch(() => {});
+      if (partialPath) await rm(partialPath, { force: true });
+      throw error;
+    });
+    await fsyncPath(staging);
+    await commit(store, head, staging);
+    return { head, loaded, alreadyPresent: inStore.size, resumed, bytes: total, keyChecked: trustedKey !== undefined };
+  } finally {
+    await source.close();
+  }
+}
+
+async function checkBase(store: BlobStore, head: BundleHead): Promise<void> {
+  const carried = new Set(head.index.entries.map((e) => e.digest));
+  const fromBase = head.index.requires.filter((d) => !carried.has(d));
+  const missing: Digest[] = [];
+  for (const digest of fromBase) if (!(await store.has(digest))) missing.push(digest);
+  if (missing.length === 0) return;
+  const base = head.index.base;
+  throw new OperatorError(
+    `this bundle needs ${missing.length} blob${missing.length === 1 ? "" : "s"} it does not carry and the store lacks (first: ${missing[0]})`,
+    {
+      hint: base
+        ? `it is differential on the bundle with index ${base.index} (created ${base.createdAt}): load that one first`
+        : "the store is missing content this bundle depends on",
+    },
+  );
+}
+
+async function checkFreeSpace(root: string, needed: number): Promise<void> {
+  const fs = await statfs(root);
+  const available = Number(fs.bavail) * Number(fs.bsize);
+  if (available < needed + SPACE_MARGIN) {
+    throw new OperatorError(
+      `not enough free space in ${root}: the bundle needs ${formatBytes(needed + SPACE_MARGIN)}, ${formatBytes(available)} available`,
+      { hint: "free space on that filesystem or load into another store with --store DIR" },
+    );
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** Makes the loaded content visible: blobs first, then image manifests and tags, then file names. */
+async function commit(store: BlobStore, head: BundleHead, staging: string): Promise<void> {
+  for (const entry of head.index.entries) {
+    const stagedPath = join(staging, digestHex(entry.digest));
+    if (await exists(stagedPath)) {
+      if (await store.has(entry.digest)) await rm(stagedPath, { force: true });
+      else await rename(stagedPath, store.blobPath(entry.digest));
+    }
+  }
+  await fsyncPath(join(store.root, "blobs", "sha256"));
+  const repositories = openRepositories(store);
+  for (const image of head.index.images) {
+    for (const manifest of image.manifests) {
+      const bytes = await readFile(store.blobPath(manifest.digest));
+      const isTop = manifest.digest === image.digest;
+      await repositories.putManifest(
+        image.repository,
+        isTop && image.tag ? image.tag : manifest.digest,
+        bytes,
+        manifest.mediaType,
+      );
+    }
+  }
+  await createIndexWriter(store.root)({ files: head.index.files, images: head.index.images });
+  await rm(staging, { recursive: true, force: true });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,104 @@
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { OperatorError } from "../../errors.js";
+
+/** Raw ed25519 public keys are sent as "ed25519:<base64 of 32 bytes>"; short enough to read out loud or paste. */
+const PREFIX = "ed25519:";
+const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+const KEY_FILE = "bundle-signing.key";
+const PUB_FILE = "bundle-signing.pub";
+
+export interface SigningKey {
+  privateKey: KeyObject;
+  publicKey: Buffer;
+}
+
+/** The state dir's bundle signing key, created on first use (dir 0700, key 0600). */
+export async function loadOrCreateSigningKey(stateDir: string): Promise<SigningKey & { created: boolean }> {
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const path = join(stateDir, KEY_FILE);
+  try {
+    const privateKey = createPrivateKey(await readFile(path));
+    if (privateKey.asymmetricKeyType !== "ed25519") {
+      throw new OperatorError(`${path}: not an ed25519 private key`, {
+        hint: "move it away; a new key is then created",
+      });
+    }
+    return { privateKey, publicKey: rawPublicKey(createPublicKey(privateKey)), created: false };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
+      if (error instanceof OperatorError) throw error;
+      throw new OperatorError(`${path}: cannot read the bundle signing key: ${(error as Error).message}`);
+    }
+  }
+  const pair = generateKeyPairSync("ed25519");
+  const pem = pair.privateKey.export({ format: "pem", type: "pkcs8" });
+  await writeFile(path, pem, { mode: 0o600, flag: "wx" });
+  await chmod(path, 0o600);
+  const publicKey = rawPublicKey(pair.publicKey);
+  await writeFile(join(stateDir, PUB_FILE), `${formatPublicKey(publicKey)}\n`, { mode: 0o644 });
+  return { privateKey: pair.privateKey, publicKey, created: true };
+}
+
+function rawPublicKey(key: KeyObject): Buffer {
+  const der = key.export({ format: "der", type: "spki" });
+  return Buffer.from(der.subarray(der.length - 32));
+}
+
+export function formatPublicKey(raw: Buffer): string {
+  return `${PREFIX}${raw.toString("base64")}`;
+}
+
+export function keyFingerprint(raw: Buffer): string {
+  return `SHA256:${createHash("sha256").update(raw).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** Accepts "ed25519:<base64>" or a file holding it (or a PEM SPKI public key). */
+export async function parsePublicKey(text: string): Promise<Buffer> {
+  let value = text.trim();
+  if (!value.startsWith(PREFIX)) {
+    try {
+      value = (await readFile(value, "utf8")).trim();
+    } catch {
+      throw new OperatorError(`--key: "${text}" is neither an ed25519:<base64> key nor a readable file`, {
+        hint: "pass the public key printed by airstrap bundle create, or the .pub file from its state dir",
+      });
+    }
+  }
+  if (value.startsWith("-----BEGIN PUBLIC KEY-----")) {
+    try {
+      return rawPublicKey(createPublicKey(value));
+    } catch {
+      throw new OperatorError("--key: the PEM file is not an ed25519 public key");
+    }
+  }
+  const raw = value.startsWith(PREFIX) ? Buffer.from(value.slice(PREFIX.length), "base64") : Buffer.alloc(0);
+  if (raw.length !== 32) {
+    throw new OperatorError("--key: not an ed25519 public key (expected ed25519: and 32 bytes in base64)", {
+      hint: "pass the public key printed by airstrap bundle create",
+    });
+  }
+  return raw;
+}
+
+export function signDigest(key: SigningKey, digest: Buffer): Buffer {
+  return sign(null, digest, key.privateKey);
+}
+
+export function verifyDigestSignature(publicKey: Buffer, digest: Buffer, signature: Buffer): boolean {
+  try {
+    const key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: "der", type: "spki" });
+    return verify(null, digest, key, signature);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,51 @@
+import type { Events } from "../../events.js";
+import { ByteSource, resolveBundleFiles } from "./parts.js";
+import { type BundleHead, checkPartSizes, readHead, walkEntries } from "./reader.js";
+
+export interface VerifiedBundle {
+  head: BundleHead;
+  parts: string[];
+  bytes: number;
+  /** True when the signer was compared with a key the operator passed. */
+  keyChecked: boolean;
+}
+
+/**
+ * Reads the whole bundle once, in order, checking every byte against the signed index. Memory
+ * stays at a couple of 1 MiB buffers whatever the size. Throws BundleDamageError naming the entry
+ * and the part at the first difference.
+ */
+export async function verifyBundle(
+  args: readonly string[],
+  trustedKey: Buffer | undefined,
+  events: Events,
+): Promise<VerifiedBundle> {
+  const files = await resolveBundleFiles(args);
+  const present = files.paths.filter((p): p is string => p !== undefined);
+  const source = new ByteSource(present);
+  try {
+    const head = await readHead(source, files, trustedKey);
+    await checkPartSizes(files, head);
+    const total = head.layout.totalSize;
+    let lastReport = 0;
+    await walkEntries(source, files, head, {
+      begin: async () => true,
+      data: async () => {},
+      end: async () => {},
+      fail: async () => {},
+      progress: (offset) => {
+        if (offset - lastReport < 64 << 20 && offset !== total) return;
+        lastReport = offset;
+        events.emit({
+          level: "debug",
+          kind: "bundle.progress",
+          message: `verified ${offset}/${total}`,
+          detail: { bytes: offset, total },
+        });
+      },
+    });
+    return { head, parts: present, bytes: total, keyChecked: trustedKey !== undefined };
+  } finally {
+    await source.close();
+  }
+}
