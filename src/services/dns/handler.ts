@@ -1,0 +1,166 @@
+import type { Events } from "../../events.js";
+import type { NetworkMatcher } from "./address.js";
+import { answerAuthoritative } from "./answer.js";
+import { AnswerCache } from "./cache.js";
+import type { Forwarder } from "./forwarder.js";
+import type { DnsMetrics, Transport } from "./metrics.js";
+import { encodeAnswer, encodeEmpty, udpLimit } from "./respond.js";
+import { encodeForwarded } from "./upstream-message.js";
+import { CLASS_ANY, CLASS_IN, parseQuery, type Query, RCODE, TYPE } from "./wire.js";
+import type { ZoneSet } from "./zone.js";
+
+/**
+ * One query in, one response out (or none): access control, the precomputed-answer table,
+ * authoritative data, then the cache and the forwarder. Socket-free, so tests can drive it.
+ */
+
+/** Everything a reload swaps at once. */
+export interface DnsState {
+  zones: ZoneSet;
+  matcher: NetworkMatcher;
+  forwarder: Forwarder;
+  cache: AnswerCache;
+  /** Encoded responses to exact query bytes (minus the id), per listener and transport: the fast path. */
+  encoded: Map<string, EncodedResponse>;
+}
+
+interface EncodedResponse {
+  bytes: Buffer;
+  type: number;
+  rcode: number;
+}
+
+const ENCODED_LIMIT = 50_000;
+const MAX_TCP_MESSAGE = 65535;
+const LOOP_EVENT_INTERVAL_MS = 10_000;
+
+export type HandlerResult = Buffer | undefined | Promise<Buffer | undefined>;
+
+export class QueryHandler {
+  private lastLoopEvent = 0;
+
+  constructor(
+    public state: DnsState,
+    private readonly metrics: DnsMetrics,
+    private readonly events: Events,
+    private readonly instanceId: number,
+  ) {}
+
+  /**
+   * `local` is the address the query arrived on ("" when unknown), `listenerKey` tells listeners
+   * apart in the precomputed table.
+   */
+  handle(message: Buffer, local: string, listenerKey: string, remote: string, transport: Transport): HandlerResult {
+    if (message.length < 12 || (message[2]! & 0x80) !== 0) {
+      this.metrics.dropped += 1;
+      return undefined;
+    }
+    const state = this.state;
+    if (!state.matcher.allows(remote)) return this.refuse(message, transport);
+    const key = listenerKey + transport + message.toString("latin1", 2);
+    const known = state.encoded.get(key);
+    if (known !== undefined) {
+      this.metrics.query(transport, known.type);
+      this.metrics.response(known.rcode);
+      const out = Buffer.allocUnsafe(known.bytes.length);
+      known.bytes.copy(out);
+      out[0] = message[0]!;
+      out[1] = message[1]!;
+      return out;
+    }
+    return this.answer(message, local, key, transport, state);
+  }
+
+  private refuse(message: Buffer, transport: Transport): Buffer | undefined {
+    const verdict = parseQuery(message);
+    if (verdict.kind === "drop") return undefined;
+    if (verdict.kind === "query") this.metrics.query(transport, verdict.query.type);
+    this.metrics.response(RCODE.REFUSED);
+    const query =
+      verdict.kind === "query" ? verdict.query : { id: verdict.id, flags: verdict.flags, edns: verdict.edns };
+    return encodeEmpty(message, query, RCODE.REFUSED, false);
+  }
+
+  private answer(message: Buffer, local: string, key: string, transport: Transport, state: DnsState): HandlerResult {
+    const verdict = parseQuery(message);
+    if (verdict.kind === "drop") {
+      this.metrics.dropped += 1;
+      return undefined;
+    }
+    const recursion = state.forwarder.enabled;
+    if (verdict.kind === "error") {
+      this.metrics.response(verdict.rcode);
+      return encodeEmpty(
+        message,
+        { id: verdict.id, flags: verdict.flags, edns: verdict.edns },
+        verdict.rcode,
+        recursion,
+      );
+    }
+    const query = verdict.query;
+    this.metrics.query(transport, query.type);
+    if (this.isOwnQueryReturning(query, state)) return this.empty(message, query, RCODE.SERVFAIL, recursion);
+    if (query.qclass !== CLASS_IN && query.qclass !== CLASS_ANY)
+      return this.empty(message, query, RCODE.REFUSED, recursion);
+    if (query.type === TYPE.AXFR || query.type === TYPE.IXFR)
+      return this.empty(message, query, RCODE.REFUSED, recursion);
+    const maxSize = transport === "tcp" ? MAX_TCP_MESSAGE : udpLimit(query.edns);
+
+    const own = answerAuthoritative(state.zones, query.name, query.type, local);
+    if (own !== undefined) {
+      const bytes = encodeAnswer(message, query, own, { maxSize, authoritative: true, recursionAvailable: recursion });
+      if (state.encoded.size >= ENCODED_LIMIT) state.encoded.clear();
+      state.encoded.set(key, { bytes, type: query.type, rcode: own.rcode });
+      this.metrics.response(own.rcode);
+      return bytes;
+    }
+    if (!recursion) return this.empty(message, query, RCODE.REFUSED, false);
+    return this.forward(message, query, maxSize, state);
+  }
+
+  private forward(message: Buffer, query: Query, maxSize: number, state: DnsState): HandlerResult {
+    const cacheKey = AnswerCache.key(query.name, query.type);
+    const cached = state.cache.get(cacheKey, Date.now());
+    if (cached) {
+      this.metrics.cacheHits += 1;
+      this.metrics.response(cached.answer.rcode);
+      return encodeForwarded(message, query, cached.answer, { maxSize, age: cached.age });
+    }
+    this.metrics.cacheMisses += 1;
+    const chain = [...(query.edns?.forwardedBy ?? []), this.instanceId];
+    return state.forwarder.resolve(query.name, query.type, chain).then(
+      (answer) => {
+        if (answer === undefined) return this.empty(message, query, RCODE.SERVFAIL, true);
+        if (!answer.truncated) state.cache.set(cacheKey, answer, Date.now());
+        this.metrics.response(answer.rcode);
+        return encodeForwarded(message, query, answer, { maxSize, age: 0 });
+      },
+      () => this.empty(message, query, RCODE.SERVFAIL, true),
+    );
+  }
+
+  /** Our own forwarded query arriving back at us (directly, or via other airstrap servers). */
+  private isOwnQueryReturning(query: Query, state: DnsState): boolean {
+    const direct = state.forwarder.outstanding.has(`${query.id}/${query.type}/${query.name}`);
+    const relayed = query.edns?.forwardedBy.includes(this.instanceId) ?? false;
+    if (!direct && !relayed) return false;
+    this.metrics.loops += 1;
+    const now = Date.now();
+    if (now - this.lastLoopEvent > LOOP_EVENT_INTERVAL_MS) {
+      this.lastLoopEvent = now;
+      this.events.emit({
+        level: "error",
+        kind: "dns.loop",
+        service: "dns",
+        message: `forwarding loop: our own query for ${query.name || "."} came back to us; answering SERVFAIL`,
+        detail: { name: query.name },
+      });
+    }
+    return true;
+  }
+
+  private empty(message: Buffer, query: Query, rcode: number, recursion: boolean): Buffer {
+    this.metrics.response(rcode);
+    return encodeEmpty(message, query, rcode, recursion);
+  }
+}

@@ -1,0 +1,44 @@
+import { createServer, type Server } from "node:http";
+import type { DnsEndpoint } from "./config.js";
+
+/** The DNS server's HTTP face: /metrics (Prometheus text) and /healthz. */
+export interface StatusEndpoint {
+  bound: DnsEndpoint;
+  close(): Promise<void>;
+}
+
+export function serveStatus(
+  endpoint: DnsEndpoint,
+  metrics: () => string,
+  healthy: () => boolean,
+): Promise<StatusEndpoint> {
+  const server: Server = createServer((request, response) => {
+    const path = (request.url ?? "/").split("?")[0];
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      response.writeHead(405, { allow: "GET, HEAD" }).end();
+    } else if (path === "/metrics") {
+      response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(metrics());
+    } else if (path === "/healthz" || path === "/readyz") {
+      const ok = healthy();
+      response.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "not serving\n");
+    } else {
+      response.writeHead(404, { "content-type": "text/plain" }).end("not found: try /metrics or /healthz\n");
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: endpoint.address, port: endpoint.port, exclusive: true }, () => {
+      server.off("error", reject);
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : endpoint.port;
+      resolve({
+        bound: { address: endpoint.address, port },
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,160 @@
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import { createServer, isIPv6, type Server, type Socket } from "node:net";
+import type { DnsEndpoint } from "./config.js";
+import type { HandlerResult } from "./handler.js";
+import type { Transport } from "./metrics.js";
+
+/** UDP and TCP listeners (RFC 7766: length-prefixed, pipelined, idle timeout) around a query handler. */
+
+export type Handle = (
+  message: Buffer,
+  local: string,
+  listenerKey: string,
+  remote: string,
+  transport: Transport,
+) => HandlerResult;
+
+export interface DnsListener {
+  endpoint: DnsEndpoint;
+  /** Actual "addr:port" bound (port resolved when 0 was asked for). */
+  bound: DnsEndpoint;
+  close(): Promise<void>;
+}
+
+/** Queries one TCP connection may have in progress before we stop reading from it. */
+const MAX_PENDING_PER_CONNECTION = 64;
+const MAX_TCP_CONNECTIONS = 1024;
+
+/** Binds UDP then TCP on the same address and port (the UDP port when 0 was asked for). */
+export async function listen(
+  endpoint: DnsEndpoint,
+  listenerKey: string,
+  handle: () => Handle,
+  tcpIdleTimeoutMs: number,
+): Promise<DnsListener> {
+  const udp = await bindUdp(endpoint, listenerKey, handle);
+  const port = udp.address().port;
+  let tcp: TcpListener;
+  try {
+    tcp = await bindTcp({ address: endpoint.address, port }, listenerKey, handle, tcpIdleTimeoutMs);
+  } catch (error) {
+    udp.close();
+    throw error;
+  }
+  return {
+    endpoint,
+    bound: { address: endpoint.address, port },
+    close: async () => {
+      await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), tcp.close()]);
+    },
+  };
+}
+
+function bindUdp(endpoint: DnsEndpoint, listenerKey: string, handle: () => Handle): Promise<UdpSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket({
+      type: isIPv6(endpoint.address) ? "udp6" : "udp4",
+      ipv6Only: isIPv6(endpoint.address),
+    });
+    const onBindError = (error: Error) => reject(error);
+    socket.once("error", onBindError);
+    socket.bind({ address: endpoint.address, port: endpoint.port, exclusive: true }, () => {
+      socket.off("error", onBindError);
+      // Errors after binding (ICMP unreachable from a client that went away) must not kill the listener.
+      socket.on("error", () => {});
+      const local = socket.address().address;
+      const localForAnswers = local === "0.0.0.0" || local === "::" ? "" : local;
+      const reply = (response: Buffer | undefined, port: number, address: string) => {
+        if (response !== undefined) socket.send(response, port, address);
+      };
+      socket.on("message", (message, remote) => {
+        const result = handle()(message, localForAnswers, listenerKey, remote.address, "udp");
+        if (result instanceof Promise) {
+          result.then(
+            (response) => reply(response, remote.port, remote.address),
+            () => {},
+          );
+        } else {
+          reply(result, remote.port, remote.address);
+        }
+      });
+      resolve(socket);
+    });
+  });
+}
+
+interface TcpListener {
+  close(): Promise<void>;
+}
+
+function bindTcp(
+  endpoint: DnsEndpoint,
+  listenerKey: string,
+  handle: () => Handle,
+  idleTimeoutMs: number,
+): Promise<TcpListener> {
+  const connections = new Set<Socket>();
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    connections.add(socket);
+    socket.on("close", () => connections.delete(socket));
+    serveConnection(socket, listenerKey, handle, idleTimeoutMs);
+  });
+  server.maxConnections = MAX_TCP_CONNECTIONS;
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(
+      { host: endpoint.address, port: endpoint.port, exclusive: true, ipv6Only: isIPv6(endpoint.address) },
+      () => {
+        server.off("error", reject);
+        resolve({
+          close: () =>
+            new Promise<void>((done) => {
+              server.close(() => done());
+              for (const socket of connections) socket.destroy();
+            }),
+        });
+      },
+    );
+  });
+}
+
+function serveConnection(socket: Socket, listenerKey: string, handle: () => Handle, idleTimeoutMs: number): void {
+  socket.setTimeout(idleTimeoutMs, () => socket.destroy());
+  socket.on("error", () => socket.destroy());
+  const local = socket.localAddress ?? "";
+  const remote = socket.remoteAddress ?? "";
+  let buffered: Buffer = Buffer.alloc(0);
+  let pending = 0;
+  const send = (response: Buffer | undefined) => {
+    if (response === undefined || socket.destroyed) return;
+    const frame = Buffer.allocUnsafe(response.length + 2);
+    frame.writeUInt16BE(response.length, 0);
+    response.copy(frame, 2);
+    socket.write(frame);
+  };
+  socket.on("data", (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    let offset = 0;
+    while (buffered.length - offset >= 2) {
+      const size = buffered.readUInt16BE(offset);
+      if (buffered.length - offset - 2 < size) break;
+      // A copy: the handler may keep the bytes while the connection buffer moves on.
+      const message = Buffer.from(buffered.subarray(offset + 2, offset + 2 + size));
+      offset += 2 + size;
+      const result = handle()(message, local, listenerKey, remote, "tcp");
+      if (result instanceof Promise) {
+        pending += 1;
+        if (pending >= MAX_PENDING_PER_CONNECTION) socket.pause();
+        result
+          .then(send, () => {})
+          .finally(() => {
+            pending -= 1;
+            if (pending < MAX_PENDING_PER_CONNECTION && socket.isPaused()) socket.resume();
+          });
+      } else {
+        send(result);
+      }
+    }
+    buffered = offset === buffered.length ? Buffer.alloc(0) : buffered.subarray(offset);
+  });
+}
