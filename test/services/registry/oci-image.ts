@@ -89,6 +89,8 @@ export async function writeOciLayout(
   return { dir, tag, manifestDigest, layerDigests: descriptors.map((d) => d.digest), totalBytes };
 }
 
-export async function readIndex(dir: string): Promise<{ manifests: { digest: string; annotations?: Record<string, string> }[] }> {
+export async function readIndex(
+  dir: string,
+): Promise<{ manifests: { digest: string; annotations?: Record<string, string> }[] }> {
   return JSON.parse(await readFile(join(dir, "index.json"), "utf8"));
 }

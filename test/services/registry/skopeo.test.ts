@@ -38,7 +38,9 @@ test("skopeo copies a docker-archive in and back out to a docker-archive", async
   await skopeoCopy(`oci:${image.dir}:v1`, `docker-archive:${archive}:apps/archived:v1`);
   const host = registry.addresses[0];
   await skopeoCopy(`docker-archive:${archive}`, `docker://${host}/apps/archived:v1`);
-  const pushed = JSON.parse(await skopeo(["inspect", "--tls-verify=false", "--raw", `docker://${host}/apps/archived:v1`]));
+  const pushed = JSON.parse(
+    await skopeo(["inspect", "--tls-verify=false", "--raw", `docker://${host}/apps/archived:v1`]),
+  );
   assert.equal(pushed.mediaType, "application/vnd.docker.distribution.manifest.v2+json");
   const out = join(work, "out.tar");
   await skopeoCopy(`docker://${host}/apps/archived:v1`, `docker-archive:${out}:apps/archived:v1`);
