@@ -25,6 +25,11 @@ export function siteConfig(overrides: Partial<DnsConfig> = {}): DnsConfig {
       { name: "loop1.edge.lan", type: "CNAME", value: "loop2.edge.lan" },
       { name: "loop2.edge.lan", type: "CNAME", value: "loop1.edge.lan" },
       { name: "dangling.edge.lan", type: "CNAME", value: "nothing.edge.lan" },
+      ...Array.from({ length: 10 }, (_, i) => ({
+        name: "mid.edge.lan",
+        type: "TXT" as const,
+        value: `${"m".repeat(50)} ${i}`,
+      })),
       ...Array.from({ length: 40 }, (_, i) => ({
         name: "big.edge.lan",
         type: "TXT" as const,
