@@ -1,22 +1,8 @@
 import type { Command } from "commander";
-import { UsageError } from "../errors.js";
 import { type AirstrapEvent, createEvents } from "../events.js";
-import { DEFAULT_MAX_MANIFEST_BYTES, type RegistryConfig } from "../services/registry/config.js";
+import { type RegistryServeFlags, serveConfigFromFlags } from "../services/registry/flags.js";
 import { startRegistry } from "../services/registry/server.js";
 import { colorsFor, err } from "./terminal.js";
-
-interface ServeFlags {
-  root: string;
-  listen: string[];
-  htpasswd?: string;
-  tokenFile?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  insecureHttp?: boolean;
-  allowPullFrom: string[];
-  upstream: string[];
-  peer: string[];
-}
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -25,8 +11,12 @@ export function registerRegistry(program: Command): Command {
   registry
     .command("serve")
     .description("serve the store as an OCI distribution registry until interrupted")
-    .requiredOption("--root <dir>", "store root (blobs/, repositories/, uploads/)")
+    .option("-f, --file <file>", "cluster manifest: serve as the replica on --node")
+    .option("--node <name>", "the host this replica runs on (manifest form)")
+    .option("--root <dir>", "store root (blobs/, repositories/, uploads/)")
     .option("--listen <addr:port>", "listen address (repeat for more)", collect, [])
+    .option("--state-dir <dir>", "site CA, server certificate and push token live here (created once)")
+    .option("--tls-name <name>", "extra DNS name or address for the certificate (repeat)", collect, [])
     .option("--htpasswd <file>", "bcrypt htpasswd file; its users may push")
     .option("--token-file <file>", "file holding a push token (Bearer, or as a Basic password)")
     .option("--tls-cert <file>", "serve HTTPS with this certificate (PEM)")
@@ -35,11 +25,14 @@ export function registerRegistry(program: Command): Command {
     .option("--allow-pull-from <cidr>", "network whose clients may pull anonymously (repeat)", collect, [])
     .option("--upstream <url>", "pull-through upstream registry (repeat; tried in order)", collect, [])
     .option("--peer <url>", "peer registry to replicate from (repeat)", collect, [])
-    .action(async (flags: ServeFlags) => {
+    .action(async (flags: RegistryServeFlags) => {
       const events = createEvents();
       events.subscribe(printEvent);
-      const service = await startRegistry(serveConfig(flags), events);
+      const setup = await serveConfigFromFlags(flags);
+      const service = await startRegistry(setup.config, events);
       err(`registry listening on ${service.addresses.join(", ")} (Ctrl-C stops)`);
+      if (setup.caFile) err(`clients trust the site CA ${setup.caFile}`);
+      if (setup.tokenFile) err(`push with the token in ${setup.tokenFile}`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop).off("SIGTERM", stop);
@@ -49,27 +42,6 @@ export function registerRegistry(program: Command): Command {
       });
     });
   return registry;
-}
-
-function serveConfig(flags: ServeFlags): RegistryConfig {
-  if (flags.listen.length === 0) throw new UsageError("say where to listen: --listen ADDR:PORT");
-  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
-    throw new UsageError("--tls-cert and --tls-key go together");
-  }
-  return {
-    root: flags.root,
-    listen: flags.listen,
-    ...(flags.tlsCert && flags.tlsKey ? { tls: { certFile: flags.tlsCert, keyFile: flags.tlsKey } } : {}),
-    allowPlainHttp: flags.insecureHttp === true,
-    auth: {
-      ...(flags.htpasswd ? { htpasswdFile: flags.htpasswd } : {}),
-      ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}),
-      anonymousPullNetworks: flags.allowPullFrom,
-    },
-    upstreams: flags.upstream,
-    peers: flags.peer,
-    maxManifestBytes: DEFAULT_MAX_MANIFEST_BYTES,
-  };
 }
 
 function printEvent(event: AirstrapEvent): void {

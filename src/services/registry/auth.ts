@@ -13,10 +13,17 @@ import { RegistryError } from "./errors.js";
  * at all, only loopback clients may push (the operator on the machine itself).
  */
 export interface Authorizer {
+  /**
+   * `ping` marks GET /v2/: when credentials exist it always challenges an unauthenticated
+   * client, because Docker-style clients (skopeo, podman) decide there whether to send
+   * credentials at all. Their anonymous pulls still pass: a rejected header falls back to the
+   * anonymous rules for reads.
+   */
   check(request: {
     method: string;
     remoteAddress: string | undefined;
     authorization: string | undefined;
+    ping?: boolean;
   }): Promise<void>;
 }
 
@@ -54,11 +61,16 @@ export async function createAuthorizer(auth: RegistryConfig["auth"]): Promise<Au
   }
 
   return {
-    async check({ method, remoteAddress, authorization }) {
+    async check({ method, remoteAddress, authorization, ping }) {
       const read = method === "GET" || method === "HEAD";
       const address = remoteAddress ?? "";
       const local = isLoopback(address);
       if (authorization !== undefined && (await authenticated(authorization))) return;
+      if (ping && credentialsConfigured) {
+        throw new RegistryError("UNAUTHORIZED", "authentication required", {
+          headers: { "WWW-Authenticate": 'Basic realm="airstrap registry"' },
+        });
+      }
       if (read && (local || inNetworks(anonymous, address))) return;
       if (!read && !credentialsConfigured && local) return;
       if (!read && !credentialsConfigured) {

@@ -1,5 +1,7 @@
 import { isIP } from "node:net";
-import { OperatorError } from "../../errors.js";
+import { OperatorError, UsageError } from "../../errors.js";
+import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
+import type { Plan } from "../../plan/types.js";
 
 /** Everything one registry instance needs; built by the CLI flags or from the plan. */
 export interface RegistryConfig {
@@ -58,7 +60,7 @@ export function checkRegistryConfig(config: RegistryConfig): void {
     const exposed = listen.filter((address) => !isLoopback(address.host));
     if (exposed.length > 0) {
       throw new OperatorError(`registry: plain HTTP on ${exposed.map((a) => a.host).join(", ")} is not loopback`, {
-        hint: "serve TLS (--tls-dir STATE_DIR generates a site CA), or pass --insecure-http to accept plain HTTP",
+        hint: "serve TLS (--state-dir DIR generates a site CA and certificate, or --tls-cert/--tls-key), or pass --insecure-http",
       });
     }
   }
@@ -75,4 +77,45 @@ export function checkRegistryConfig(config: RegistryConfig): void {
       });
     }
   }
+}
+
+/**
+ * The registry replica on `nodeName` as the plan decides it: listen on the node's address at the
+ * registry port, replicate from every other replica, let the site's networks pull anonymously.
+ * TLS files are the caller's to provide (they come from the state dir).
+ */
+export function registryConfigFromPlan(
+  plan: Plan,
+  nodeName: string,
+  options: { root?: string; tls?: RegistryConfig["tls"]; listenAddress?: string } = {},
+): RegistryConfig {
+  const host = plan.hosts.find((h) => h.name === nodeName);
+  if (!host) {
+    throw new UsageError(`no host named "${nodeName}" in the manifest`, {
+      hint: `hosts: ${plan.hosts.map((h) => h.name).join(", ")}`,
+    });
+  }
+  if (!host.runsRegistry) {
+    throw new UsageError(`host "${nodeName}" does not run a registry replica`, {
+      hint: `spec.registry.hosts lists: ${plan.registry.hosts.join(", ") || "(none)"}`,
+    });
+  }
+  const address = options.listenAddress ?? host.address;
+  const listen = isIP(address) === 6 ? `[${address}]:${plan.registry.port}` : `${address}:${plan.registry.port}`;
+  const ownEndpoint = `https://${host.fqdn}:${plan.registry.port}`;
+  return {
+    root: options.root ?? AIRSTRAP_PATHS.registryRoot,
+    listen: [listen],
+    ...(options.tls ? { tls: options.tls } : {}),
+    auth: { anonymousPullNetworks: plan.dns.allowedNetworks },
+    upstreams: [],
+    peers: plan.registry.endpoints.filter((endpoint) => endpoint !== ownEndpoint),
+    maxManifestBytes: DEFAULT_MAX_MANIFEST_BYTES,
+  };
+}
+
+/** Names and addresses the registry's certificate must carry for `nodeName`. */
+export function registryTlsNames(plan: Plan, nodeName: string): string[] {
+  const host = plan.hosts.find((h) => h.name === nodeName);
+  return host ? [host.fqdn, host.address] : [];
 }

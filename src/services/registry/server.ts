@@ -134,7 +134,12 @@ async function dispatch(
   if (route?.kind === "metrics") {
     return send(res, 200, { "Content-Type": "text/plain; version=0.0.4" }, metrics.render(ctx.uploads.activeCount()));
   }
-  await authorizer.check({ method, remoteAddress: req.socket.remoteAddress, authorization: req.headers.authorization });
+  await authorizer.check({
+    method,
+    remoteAddress: req.socket.remoteAddress,
+    authorization: req.headers.authorization,
+    ping: route?.kind === "base",
+  });
   if (!route) throw new RegistryError("UNSUPPORTED", `no such endpoint: ${url.pathname}`, { status: 404 });
   const exchange: Exchange = { req, res, url };
   if (route.kind === "base") return methodIs(method, ["GET", "HEAD"], () => sendBase(res));

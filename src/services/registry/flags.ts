@@ -1,0 +1,119 @@
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, open, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UsageError } from "../../errors.js";
+import { loadManifest } from "../../manifest/load.js";
+import { planCluster } from "../../plan/plan.js";
+import { stateDirBeside } from "../../state/state-dir.js";
+import {
+  checkRegistryConfig,
+  DEFAULT_MAX_MANIFEST_BYTES,
+  parseListen,
+  type RegistryConfig,
+  registryConfigFromPlan,
+  registryTlsNames,
+} from "./config.js";
+import { ensureRegistryTls } from "./tls.js";
+
+/** What `airstrap registry serve` accepts; turned into a RegistryConfig by `serveConfigFromFlags`. */
+export interface RegistryServeFlags {
+  file?: string;
+  node?: string;
+  root?: string;
+  listen: string[];
+  stateDir?: string;
+  tlsName: string[];
+  htpasswd?: string;
+  tokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecureHttp?: boolean;
+  allowPullFrom: string[];
+  upstream: string[];
+  peer: string[];
+}
+
+export interface ServeSetup {
+  config: RegistryConfig;
+  /** The site CA clients must trust, when TLS came from the state dir. */
+  caFile?: string;
+  /** Where the push token lives, when one was generated. */
+  tokenFile?: string;
+}
+
+export async function serveConfigFromFlags(flags: RegistryServeFlags): Promise<ServeSetup> {
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together");
+  }
+  let config: RegistryConfig;
+  let stateDir = flags.stateDir;
+  const names = [...flags.tlsName];
+  if (flags.node !== undefined) {
+    const file = flags.file ?? "cluster.yaml";
+    const { manifest } = await loadManifest(file);
+    const plan = planCluster(manifest);
+    config = registryConfigFromPlan(plan, flags.node, {
+      ...(flags.root ? { root: flags.root } : {}),
+      ...(flags.listen[0] ? { listenAddress: parseListen(flags.listen[0]).host } : {}),
+    });
+    stateDir ??= stateDirBeside(file);
+    names.push(...registryTlsNames(plan, flags.node));
+  } else {
+    if (flags.file !== undefined) throw new UsageError("-f FILE needs --node NAME (which replica this is)");
+    if (!flags.root) throw new UsageError("say which store to serve: --root DIR (or -f cluster.yaml --node NAME)");
+    if (flags.listen.length === 0) throw new UsageError("say where to listen: --listen ADDR:PORT");
+    config = {
+      root: flags.root,
+      listen: flags.listen,
+      auth: { anonymousPullNetworks: [] },
+      upstreams: [],
+      peers: [],
+      maxManifestBytes: DEFAULT_MAX_MANIFEST_BYTES,
+    };
+  }
+  config.auth.anonymousPullNetworks = [...config.auth.anonymousPullNetworks, ...flags.allowPullFrom];
+  config.upstreams = [...config.upstreams, ...flags.upstream];
+  config.peers = [...config.peers, ...flags.peer];
+  config.allowPlainHttp = flags.insecureHttp === true;
+  if (flags.htpasswd) config.auth.htpasswdFile = flags.htpasswd;
+  const setup: ServeSetup = { config };
+  if (flags.tokenFile) config.auth.tokenFile = flags.tokenFile;
+  else if (stateDir && !flags.htpasswd) {
+    config.auth.tokenFile = await ensurePushToken(stateDir);
+    setup.tokenFile = config.auth.tokenFile;
+  }
+  if (flags.tlsCert && flags.tlsKey) {
+    config.tls = { certFile: flags.tlsCert, keyFile: flags.tlsKey };
+  } else if (stateDir && !flags.insecureHttp) {
+    for (const listen of config.listen) {
+      const { host } = parseListen(listen);
+      if (host !== "0.0.0.0" && host !== "::") names.push(host);
+    }
+    const tls = await ensureRegistryTls(stateDir, names);
+    config.tls = { certFile: tls.certFile, keyFile: tls.keyFile };
+    setup.caFile = tls.caFile;
+  }
+  checkRegistryConfig(config);
+  return setup;
+}
+
+/** `<state>/registry/push-token`: 32 random bytes, hex, created once, 0600. */
+export async function ensurePushToken(stateDir: string): Promise<string> {
+  const dir = join(stateDir, "registry");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(stateDir, 0o700).catch(() => undefined);
+  const path = join(dir, "push-token");
+  try {
+    const handle = await open(path, "wx", 0o600);
+    try {
+      await handle.writeFile(`${randomBytes(32).toString("hex")}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    await readFile(path, "utf8");
+  }
+  return path;
+}
