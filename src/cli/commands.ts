@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+import { registerArtifacts } from "./artifacts.js";
+import { registerBundle } from "./bundle.js";
 import { registerGenerate } from "./generate.js";
 import { registerInit } from "./init.js";
 import { registerLab } from "./lab.js";
@@ -20,4 +22,6 @@ export const commands: RegisterCommand[] = [
   registerLb,
   registerLab,
   registerRegistry,
+  registerArtifacts,
+  registerBundle,
 ];

@@ -7,9 +7,9 @@ import {
   sign,
   verify,
 } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { OperatorError } from "../../errors.js";
+import { openStateDir } from "../../state/state-dir.js";
 
 /** Raw ed25519 public keys are sent as "ed25519:<base64 of 32 bytes>"; short enough to read out loud or paste. */
 const PREFIX = "ed25519:";
@@ -22,31 +22,29 @@ export interface SigningKey {
   publicKey: Buffer;
 }
 
-/** The state dir's bundle signing key, created on first use (dir 0700, key 0600). */
-export async function loadOrCreateSigningKey(stateDir: string): Promise<SigningKey & { created: boolean }> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const path = join(stateDir, KEY_FILE);
+/** The state dir's bundle signing key, created once on first use (the state dir keeps it 0600). */
+export async function loadOrCreateSigningKey(stateDir: string): Promise<SigningKey> {
+  const state = await openStateDir(stateDir);
+  const pem = await state.ensureSecret(KEY_FILE, () =>
+    String(generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" })).trim(),
+  );
+  let privateKey: KeyObject;
   try {
-    const privateKey = createPrivateKey(await readFile(path));
-    if (privateKey.asymmetricKeyType !== "ed25519") {
-      throw new OperatorError(`${path}: not an ed25519 private key`, {
-        hint: "move it away; a new key is then created",
-      });
-    }
-    return { privateKey, publicKey: rawPublicKey(createPublicKey(privateKey)), created: false };
+    privateKey = createPrivateKey(pem);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
-      if (error instanceof OperatorError) throw error;
-      throw new OperatorError(`${path}: cannot read the bundle signing key: ${(error as Error).message}`);
-    }
+    throw new OperatorError(`${state.file(KEY_FILE)}: not a private key (${(error as Error).message})`, {
+      hint: "move it away; a new key is then created (bundles signed with the old one then need the old public key)",
+    });
   }
-  const pair = generateKeyPairSync("ed25519");
-  const pem = pair.privateKey.export({ format: "pem", type: "pkcs8" });
-  await writeFile(path, pem, { mode: 0o600, flag: "wx" });
-  await chmod(path, 0o600);
-  const publicKey = rawPublicKey(pair.publicKey);
-  await writeFile(join(stateDir, PUB_FILE), `${formatPublicKey(publicKey)}\n`, { mode: 0o644 });
-  return { privateKey: pair.privateKey, publicKey, created: true };
+  if (privateKey.asymmetricKeyType !== "ed25519") {
+    throw new OperatorError(`${state.file(KEY_FILE)}: not an ed25519 private key`, {
+      hint: "move it away; a new key is then created",
+    });
+  }
+  const publicKey = rawPublicKey(createPublicKey(privateKey));
+  const published = `${formatPublicKey(publicKey)}\n`;
+  if ((await state.read(PUB_FILE)) !== published) await state.write(PUB_FILE, published);
+  return { privateKey, publicKey };
 }
 
 function rawPublicKey(key: KeyObject): Buffer {

@@ -1,0 +1,94 @@
+import { readFile } from "node:fs/promises";
+import type { BlobStore } from "../store/blob-store.js";
+import { openRepositories } from "../store/repositories.js";
+import { findFile, findImage, readArtifactIndex } from "./artifact-index.js";
+import type { NeededArtifacts } from "./plan-artifacts.js";
+import { parseSumsFile } from "./sums.js";
+
+export interface ArtifactProblem {
+  what: string;
+  problem: "missing" | "corrupt" | "mismatch";
+  detail: string;
+}
+
+export interface CheckReport {
+  ok: string[];
+  problems: ArtifactProblem[];
+}
+
+/**
+ * Re-hashes everything the cluster needs from the store and says what is missing or corrupt.
+ * Release files are checked against the stored sums file too, not only against their own names.
+ */
+export async function checkArtifacts(store: BlobStore, needed: NeededArtifacts): Promise<CheckReport> {
+  const index = await readArtifactIndex(store.root);
+  const { catalog } = needed;
+  const ok: string[] = [];
+  const problems: ArtifactProblem[] = [];
+  const key = (name: string) => ({ distro: catalog.distro, version: catalog.version, arch: catalog.arch, name });
+
+  const sumsRecord = findFile(index, key(catalog.sumsFile.name));
+  let sums: Map<string, string> | undefined;
+  if (sumsRecord && (await store.verify(sumsRecord.digest))) {
+    sums = parseSumsFile(await readFile(store.blobPath(sumsRecord.digest), "utf8"), catalog.sumsFile.name);
+  }
+  for (const file of catalog.files) {
+    const record = findFile(index, key(file.name));
+    if (!record) {
+      problems.push({ what: file.name, problem: "missing", detail: `not pulled (from ${file.location})` });
+      continue;
+    }
+    if (!(await store.verify(record.digest))) {
+      const present = await store.has(record.digest);
+      problems.push({
+        what: file.name,
+        problem: present ? "corrupt" : "missing",
+        detail: present
+          ? `blob ${record.digest} no longer matches its digest`
+          : `blob ${record.digest} is gone from the store`,
+      });
+      continue;
+    }
+    const expected = file.verification === "sums" ? sums?.get(file.name) : record.digest;
+    if (file.verification === "sums" && expected !== record.digest) {
+      problems.push({
+        what: file.name,
+        problem: "mismatch",
+        detail: expected
+          ? `stored ${record.digest}, ${catalog.sumsFile.name} says ${expected}`
+          : `${catalog.sumsFile.name} is missing or does not list it`,
+      });
+      continue;
+    }
+    ok.push(`${file.name} ${record.digest}`);
+  }
+  const repositories = openRepositories(store);
+  for (const reference of needed.images) {
+    const record = findImage(index, reference, needed.arch);
+    if (!record) {
+      problems.push({ what: reference, problem: "missing", detail: `not pulled for linux/${needed.arch}` });
+      continue;
+    }
+    const broken: string[] = [];
+    for (const digest of [...record.manifests.map((m) => m.digest), ...record.blobs]) {
+      if (!(await store.verify(digest))) broken.push(digest);
+    }
+    const served = await repositories.getManifest(record.repository, record.tag ?? record.digest);
+    if (broken.length > 0) {
+      problems.push({
+        what: reference,
+        problem: "corrupt",
+        detail: `${broken.length} blob(s) missing or corrupt, first ${broken[0]}`,
+      });
+    } else if (!served || served.digest !== record.digest) {
+      problems.push({
+        what: reference,
+        problem: "mismatch",
+        detail: `repository ${record.repository} does not serve ${record.digest}`,
+      });
+    } else {
+      ok.push(`${reference} ${record.digest}`);
+    }
+  }
+  return { ok, problems };
+}

@@ -1,0 +1,123 @@
+import { createHash } from "node:crypto";
+import { OperatorError } from "../errors.js";
+import type { Digest } from "../store/digest.js";
+import { MANIFEST_MEDIA_TYPES } from "../store/oci-manifest.js";
+import { type ImageReference, registryBaseUrl } from "./image-reference.js";
+import { type RetryPolicy, TransientError, withRetry } from "./retry.js";
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: Digest;
+}
+
+/**
+ * A small client of the OCI distribution API, enough to pull: manifests (verified against the
+ * digest asked for or the one the registry names) and blobs as streams. Anonymous bearer
+ * tokens are obtained as registries ask for them (docker.io, quay.io, ghcr.io do).
+ */
+export class RegistryClient {
+  private readonly tokens = new Map<string, string>();
+
+  constructor(
+    private readonly retry: RetryPolicy,
+    private readonly onRetry: (error: Error, attempt: number, delayMs: number) => void = () => {},
+  ) {}
+
+  async manifest(image: ImageReference, reference: string): Promise<FetchedManifest> {
+    return withRetry(
+      this.retry,
+      async () => {
+        const response = await this.get(image, `manifests/${reference}`, { accept: MANIFEST_MEDIA_TYPES.join(", ") });
+        const bytes = Buffer.from(await response.arrayBuffer());
+        const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest;
+        const claimed = reference.startsWith("sha256:") ? reference : response.headers.get("docker-content-digest");
+        if (claimed && claimed !== digest) {
+          throw new OperatorError(
+            `${image.original}: manifest ${reference} arrived with digest ${digest}, expected ${claimed}`,
+            {
+              hint: "the registry or something between served altered content",
+            },
+          );
+        }
+        const declared = (JSON.parse(bytes.toString("utf8")) as { mediaType?: string }).mediaType;
+        const mediaType =
+          (response.headers.get("content-type") ?? declared ?? "").split(";")[0]!.trim() || declared || "";
+        return { bytes, mediaType, digest };
+      },
+      this.onRetry,
+    );
+  }
+
+  /** The blob's body; the caller hashes it (the store's write does) and retries through `withRetry`. */
+  async blob(image: ImageReference, digest: Digest): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.get(image, `blobs/${digest}`, {});
+    if (!response.body) throw new TransientError(`${image.original}: empty body for blob ${digest}`);
+    return response.body;
+  }
+
+  private async get(image: ImageReference, suffix: string, headers: Record<string, string>): Promise<Response> {
+    const url = `${registryBaseUrl(image.apiHost)}/v2/${image.path}/${suffix}`;
+    const scope = `repository:${image.path}:pull`;
+    const attempt = async () => {
+      const token = this.tokens.get(`${image.apiHost} ${scope}`);
+      try {
+        return await fetch(url, { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+      } catch (error) {
+        throw new TransientError(`${image.original}: ${url}: ${(error as Error).message}`, { cause: error });
+      }
+    };
+    let response = await attempt();
+    if (response.status === 401) {
+      const challenge = response.headers.get("www-authenticate") ?? "";
+      await response.body?.cancel();
+      await this.authenticate(image, scope, challenge);
+      response = await attempt();
+    }
+    if (response.ok) return response;
+    await response.body?.cancel();
+    if (response.status === 429 || response.status >= 500) {
+      throw new TransientError(`${image.original}: HTTP ${response.status} from ${url}`);
+    }
+    if (response.status === 404) {
+      throw new OperatorError(
+        `${image.original}: not found (${suffix.split("/")[0]} ${suffix.split("/")[1]}) at ${url}`,
+        {
+          hint: "check the image name and tag in artifacts.images",
+        },
+      );
+    }
+    throw new OperatorError(`${image.original}: HTTP ${response.status} from ${url}`, {
+      hint:
+        response.status === 401 || response.status === 403
+          ? "the registry wants credentials; airstrap pulls anonymously"
+          : undefined,
+    } as { hint?: string });
+  }
+
+  private async authenticate(image: ImageReference, scope: string, challenge: string): Promise<void> {
+    const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    if (!/^Bearer /i.test(challenge) || !params.realm) {
+      throw new OperatorError(`${image.original}: the registry asks for credentials (${challenge || "no challenge"})`, {
+        hint: "airstrap pulls anonymously; copy the image into a registry it can read",
+      });
+    }
+    const url = new URL(params.realm);
+    if (params.service) url.searchParams.set("service", params.service);
+    url.searchParams.set("scope", scope);
+    let response: Response;
+    try {
+      response = await fetch(url);
+    } catch (error) {
+      throw new TransientError(`${image.original}: token from ${url.origin}: ${(error as Error).message}`);
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new OperatorError(`${image.original}: token request to ${url.origin} failed (HTTP ${response.status})`);
+    }
+    const body = (await response.json()) as { token?: string; access_token?: string };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new OperatorError(`${image.original}: token response from ${url.origin} holds no token`);
+    this.tokens.set(`${image.apiHost} ${scope}`, token);
+  }
+}

@@ -1,0 +1,24 @@
+import type { Events } from "../events.js";
+import { openBlobStore } from "../store/blob-store.js";
+import type { NeededArtifacts } from "./plan-artifacts.js";
+import { type PulledFile, pullReleaseFiles } from "./pull-files.js";
+import { type PulledImage, pullImages } from "./pull-images.js";
+import type { RetryPolicy } from "./retry.js";
+
+export interface PullResult {
+  files: PulledFile[];
+  images: PulledImage[];
+}
+
+/** `airstrap artifacts pull`: the release files, then the images, into one store. */
+export async function pullArtifacts(
+  storeRoot: string,
+  needed: NeededArtifacts,
+  events: Events,
+  options: { concurrency?: number; retry?: RetryPolicy } = {},
+): Promise<PullResult> {
+  const store = await openBlobStore(storeRoot);
+  const files = await pullReleaseFiles({ store, catalog: needed.catalog, events, ...options });
+  const images = await pullImages({ store, images: needed.images, arch: needed.arch, events, ...options });
+  return { files, images };
+}
