@@ -34,14 +34,20 @@ export async function startDns(config: DnsConfig, events: Events): Promise<Runni
     try {
       for (const endpoint of endpoints) {
         const key = formatEndpoint(endpoint);
-        const existing = keep.get(key);
+        // A listener asked for port 0 is also known by the port it got.
+        const existing = [...keep.values()].find(
+          (l) => formatEndpoint(l.endpoint) === key || formatEndpoint(l.bound) === key,
+        );
         fresh.set(
           key,
           existing ?? (await bindOne(endpoint, String.fromCharCode(listenerCount++ & 0xffff), handle, config)),
         );
       }
     } catch (error) {
-      await Promise.all([...fresh].filter(([key]) => !keep.has(key)).map(([, listener]) => listener.close()));
+      const kept = new Set(keep.values());
+      await Promise.all(
+        [...fresh.values()].filter((listener) => !kept.has(listener)).map((listener) => listener.close()),
+      );
       throw error;
     }
     return fresh;
@@ -80,11 +86,12 @@ export async function startDns(config: DnsConfig, events: Events): Promise<Runni
         await status?.close();
       }
       handler.state = state;
-      const removed = [...listeners].filter(([key]) => !wanted.has(key));
+      const stillWanted = new Set(wanted.values());
+      const removed = [...listeners.values()].filter((listener) => !stillWanted.has(listener));
       listeners = wanted;
       status = nextStatus;
       current = next;
-      await Promise.all(removed.map(([, listener]) => listener.close()));
+      await Promise.all(removed.map((listener) => listener.close()));
       metrics.reloads += 1;
       events.emit({
         level: "info",
