@@ -1,0 +1,129 @@
+import type { AirstrapEvent, Events } from "../../events.js";
+import { colorsFor } from "../terminal.js";
+
+export type ViewKind = "tree" | "plain" | "json";
+
+/** The view for a stream: a live task tree on a terminal, plain lines otherwise, or JSON lines on request. */
+export function chooseView(requested: "text" | "json", stream: NodeJS.WriteStream): ViewKind {
+  if (requested === "json") return "json";
+  return stream.isTTY === true && process.env.CI === undefined ? "tree" : "plain";
+}
+
+export function attachView(kind: ViewKind, events: Events, stream: NodeJS.WriteStream): { close(): void } {
+  if (kind === "json") return { close: events.subscribe((e) => stream.write(`${JSON.stringify(e)}\n`)) };
+  if (kind === "plain")
+    return {
+      close: events.subscribe((e) => {
+        const line = plainLine(e, stream);
+        if (line) stream.write(`${line}\n`);
+      }),
+    };
+  return taskTree(events, stream);
+}
+
+/** `12:00:01 k8s-agent-01 [Join agents] done` — every line starts with the host, as in k0sctl. */
+export function plainLine(event: AirstrapEvent, stream: NodeJS.WriteStream): string | undefined {
+  if (event.level === "debug" || event.kind.endsWith(".progress")) return undefined;
+  const c = colorsFor(stream);
+  const time = event.time.slice(11, 19);
+  const who = event.host ?? event.service ?? "airstrap";
+  const phase = event.phase ? c.dim(`[${event.phase}] `) : "";
+  const level = event.level === "error" ? c.red("error: ") : event.level === "warn" ? c.yellow("warning: ") : "";
+  const hint = typeof event.detail?.hint === "string" ? ` ${c.dim(`(hint: ${event.detail.hint})`)}` : "";
+  return `${c.dim(time)} ${c.bold(who)} ${phase}${level}${event.message}${hint}`;
+}
+
+interface HostRow {
+  state: "running" | "done" | "failed" | "retrying";
+  note: string;
+}
+
+/** A live per-phase, per-host tree, redrawn at most ten times a second. */
+function taskTree(events: Events, stream: NodeJS.WriteStream): { close(): void } {
+  const c = colorsFor(stream);
+  const phases: Array<{
+    title: string;
+    state: "running" | "done" | "failed" | "skipped";
+    hosts: Map<string, HostRow>;
+  }> = [];
+  let drawnLines = 0;
+  let pending: NodeJS.Timeout | undefined;
+  const icon = {
+    running: c.cyan("•"),
+    retrying: c.yellow("↻"),
+    done: c.green("✔"),
+    failed: c.red("✖"),
+    skipped: c.dim("–"),
+  };
+
+  const draw = () => {
+    pending = undefined;
+    const lines: string[] = [];
+    for (const phase of phases) {
+      lines.push(`${icon[phase.state]} ${phase.state === "skipped" ? c.dim(phase.title) : c.bold(phase.title)}`);
+      if (phase.state === "done" || phase.state === "skipped") continue;
+      for (const [host, row] of phase.hosts)
+        lines.push(`    ${icon[row.state]} ${host}${row.note ? c.dim(`  ${row.note}`) : ""}`);
+    }
+    stream.write(`${drawnLines > 0 ? `\x1b[${drawnLines}F\x1b[J` : ""}${lines.join("\n")}\n`);
+    drawnLines = lines.length;
+  };
+  const schedule = () => {
+    pending ??= setTimeout(draw, 100);
+  };
+  const current = () => phases[phases.length - 1];
+
+  const unsubscribe = events.subscribe((e) => {
+    if (e.kind === "install.phase.start") phases.push({ title: e.phase ?? "", state: "running", hosts: new Map() });
+    else if (e.kind === "install.phase.skip") phases.push({ title: e.phase ?? "", state: "skipped", hosts: new Map() });
+    else if (e.kind === "install.phase.end" && current()) current()!.state = e.level === "error" ? "failed" : "done";
+    else if (e.host && current()) {
+      const rows = current()!.hosts;
+      const row = rows.get(e.host) ?? { state: "running", note: "" };
+      if (e.kind === "install.host.done") row.state = "done";
+      else if (e.kind === "install.host.fail") Object.assign(row, { state: "failed", note: e.message });
+      else if (e.kind === "install.host.retry") Object.assign(row, { state: "retrying", note: e.message });
+      else if (
+        e.kind.endsWith(".progress") &&
+        typeof e.detail?.sent === "number" &&
+        typeof e.detail?.total === "number"
+      ) {
+        row.note = `${e.message} ${Math.floor((100 * e.detail.sent) / Math.max(1, e.detail.total))}%`;
+      } else if (e.level !== "debug") row.note = e.message;
+      rows.set(e.host, row);
+    } else if (e.level === "error" || e.level === "warn") {
+      const line = plainLine(e, stream);
+      if (line) {
+        stream.write(`${line}\n`);
+        drawnLines = 0;
+      }
+    }
+    schedule();
+  });
+  return {
+    close() {
+      unsubscribe();
+      if (pending) clearTimeout(pending);
+      draw();
+    },
+  };
+}
+
+/**
+ * Defence in depth: whatever reaches a view or a log passes through here, and any secret value that
+ * slipped into a message or detail is replaced. Secrets are never meant to be in events at all.
+ */
+export function redactingEvents(inner: Events, secrets: () => string[]): Events {
+  const scrub = (text: string) =>
+    secrets().reduce((acc, secret) => (secret.length >= 6 ? acc.split(secret).join("[redacted]") : acc), text);
+  return {
+    emit(event) {
+      const detail =
+        event.detail === undefined
+          ? undefined
+          : (JSON.parse(scrub(JSON.stringify(event.detail))) as Record<string, unknown>);
+      inner.emit({ ...event, message: scrub(event.message), ...(detail === undefined ? {} : { detail }) });
+    },
+    subscribe: (listener) => inner.subscribe(listener),
+  };
+}

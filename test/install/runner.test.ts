@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { test } from "node:test";
+import { TransientError } from "../../src/artifacts/retry.js";
+import { type AirstrapEvent, createEvents } from "../../src/events.js";
+import type { Phase, PhaseContext } from "../../src/install/phase.js";
+import { PhaseFailure } from "../../src/install/phase.js";
+import { changeDoor, runPhases } from "../../src/install/runner.js";
+import { validateManifestText } from "../../src/manifest/validate.js";
+import { planCluster } from "../../src/plan/plan.js";
+import { example } from "../helpers/cli.js";
+
+const fastRetry = { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
+
+async function context(dryRun = false): Promise<{ ctx: PhaseContext; events: AirstrapEvent[] }> {
+  const result = validateManifestText(await readFile(example("rke2-ha.yaml"), "utf8"), "x", {});
+  const plan = planCluster(result.manifest!);
+  const bus = createEvents();
+  const events: AirstrapEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  return { ctx: { plan, events: bus, dryRun, hosts: new Map(), change: changeDoor(bus, dryRun) }, events };
+}
+
+const servers = (ctx: PhaseContext) => ctx.plan.hosts.filter((h) => h.role === "server" && !h.primary);
+const agents = (ctx: PhaseContext) => ctx.plan.hosts.filter((h) => h.role === "agent");
+
+function tracking() {
+  let inFlight = 0;
+  let peak = 0;
+  const order: string[] = [];
+  return {
+    order,
+    peak: () => peak,
+    async work(name: string) {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      order.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, 5));
+      order.push(`end ${name}`);
+      inFlight--;
+    },
+  };
+}
+
+test("one-at-a-time phases never overlap; parallel phases respect the concurrency limit", async () => {
+  const { ctx } = await context();
+  const sequential = tracking();
+  const parallel = tracking();
+  const everyone = (c: PhaseContext) => c.plan.hosts;
+  const report = await runPhases(
+    [
+      {
+        title: "join servers",
+        hosts: servers,
+        order: "one-at-a-time",
+        onFailure: "stop-phase",
+        run: (h) => sequential.work(h.name),
+      },
+      {
+        title: "everyone",
+        hosts: everyone,
+        order: "parallel",
+        onFailure: "host-only",
+        run: (h) => parallel.work(h.name),
+      },
+    ],
+    ctx,
+    { concurrency: 2, retry: fastRetry },
+  );
+  assert.equal(report.ok, true);
+  assert.equal(sequential.peak(), 1);
+  assert.deepEqual(sequential.order, [
+    "start k8s-server-02",
+    "end k8s-server-02",
+    "start k8s-server-03",
+    "end k8s-server-03",
+  ]);
+  assert.equal(parallel.peak(), 2);
+  assert.equal(parallel.order.filter((o) => o.startsWith("end")).length, 5);
+});
+
+test("transient faults are retried with backoff; other failures are not", async () => {
+  const { ctx, events } = await context();
+  const attempts = new Map<string, number>();
+  const report = await runPhases(
+    [
+      {
+        title: "flaky",
+        hosts: agents,
+        order: "parallel",
+        onFailure: "host-only",
+        async run(host) {
+          const n = (attempts.get(host.name) ?? 0) + 1;
+          attempts.set(host.name, n);
+          if (host.name === "k8s-agent-01" && n < 3) throw new TransientError("connection reset");
+          if (host.name === "k8s-agent-02") throw new PhaseFailure("token rejected", "check .airstrap/token");
+        },
+      },
+    ],
+    ctx,
+    { concurrency: 4, retry: fastRetry },
+  );
+  assert.equal(attempts.get("k8s-agent-01"), 3);
+  assert.equal(attempts.get("k8s-agent-02"), 1);
+  assert.deepEqual(report.failures, [
+    { host: "k8s-agent-02", phase: "flaky", reason: "token rejected", hint: "check .airstrap/token" },
+  ]);
+  assert.equal(events.filter((e) => e.kind === "install.host.retry" && e.host === "k8s-agent-01").length, 2);
+});
+
+test("a failed agent does not stop the others; a failed server stops the server sequence; failed hosts drop out", async () => {
+  const { ctx } = await context();
+  const ran: string[] = [];
+  const report = await runPhases(
+    [
+      {
+        title: "servers",
+        hosts: servers,
+        order: "one-at-a-time",
+        onFailure: "stop-phase",
+        async run(h) {
+          ran.push(`servers ${h.name}`);
+          if (h.name === "k8s-server-02") throw new Error("etcd join failed");
+        },
+      },
+      {
+        title: "agents",
+        hosts: agents,
+        order: "parallel",
+        onFailure: "host-only",
+        async run(h) {
+          ran.push(`agents ${h.name}`);
+          if (h.name === "k8s-agent-01") throw new Error("disk full");
+        },
+      },
+      {
+        title: "after",
+        hosts: (c) => c.plan.hosts,
+        order: "parallel",
+        onFailure: "host-only",
+        async run(h) {
+          ran.push(`after ${h.name}`);
+        },
+      },
+    ],
+    ctx,
+    { concurrency: 4, retry: fastRetry },
+  );
+  assert.deepEqual(
+    ran.filter((r) => r.startsWith("servers")),
+    ["servers k8s-server-02"],
+  );
+  assert.deepEqual(ran.filter((r) => r.startsWith("agents")).sort(), ["agents k8s-agent-01", "agents k8s-agent-02"]);
+  assert.deepEqual(ran.filter((r) => r.startsWith("after")).sort(), [
+    "after k8s-agent-02",
+    "after k8s-server-01",
+    "after k8s-server-03",
+  ]);
+  assert.deepEqual(
+    report.failures.map((f) => `${f.phase}/${f.host}`),
+    ["servers/k8s-server-02", "agents/k8s-agent-01"],
+  );
+  assert.equal(report.ok, false);
+  assert.equal(report.stopped, false);
+});
+
+test("a stop-run failure ends the run", async () => {
+  const { ctx } = await context();
+  let later = false;
+  const report = await runPhases(
+    [
+      {
+        title: "primary",
+        hosts: (c) => c.plan.hosts.filter((h) => h.primary),
+        order: "one-at-a-time",
+        onFailure: "stop-run",
+        async run() {
+          throw new Error("rke2-server did not start");
+        },
+      },
+      {
+        title: "agents",
+        hosts: agents,
+        order: "parallel",
+        onFailure: "host-only",
+        async run() {
+          later = true;
+        },
+      },
+    ],
+    ctx,
+    { concurrency: 4, retry: fastRetry },
+  );
+  assert.equal(later, false);
+  assert.equal(report.stopped, true);
+  assert.deepEqual(
+    report.phases.map((p) => p.title),
+    ["primary"],
+  );
+});
+
+test("in a dry run every change is reported and none is made", async () => {
+  const { ctx, events } = await context(true);
+  let made = 0;
+  const phase: Phase = {
+    title: "configure",
+    hosts: (c) => c.plan.hosts,
+    order: "parallel",
+    onFailure: "host-only",
+    async run(host, c) {
+      await c.change(host, `write /etc/rancher/rke2/config.yaml`, async () => made++);
+    },
+  };
+  const report = await runPhases([phase], ctx, { concurrency: 2, retry: fastRetry });
+  assert.equal(report.ok, true);
+  assert.equal(made, 0);
+  const planned = events.filter((e) => e.kind === "install.change.planned");
+  assert.equal(planned.length, 5);
+  assert.equal(planned[0]!.message, "would write /etc/rancher/rke2/config.yaml");
+});
