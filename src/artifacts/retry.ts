@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { OperatorError } from "../errors.js";
 
 export interface RetryPolicy {
   attempts: number;
@@ -22,7 +23,10 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: () =>
   return Math.round(exponential * (0.5 + random()));
 }
 
-/** Runs `action` until it succeeds, throws a non-transient error, or attempts run out. */
+/**
+ * Runs `action` until it succeeds, throws a non-transient error, or attempts run out; then the
+ * last transient fault becomes an OperatorError (the network or mirror is the operator's to fix).
+ */
 export async function withRetry<T>(
   policy: RetryPolicy,
   action: (attempt: number) => Promise<T>,
@@ -32,7 +36,13 @@ export async function withRetry<T>(
     try {
       return await action(attempt);
     } catch (error) {
-      if (!(error instanceof TransientError) || attempt >= policy.attempts) throw error;
+      if (!(error instanceof TransientError)) throw error;
+      if (attempt >= policy.attempts) {
+        throw new OperatorError(`${error.message} (gave up after ${attempt} attempts)`, {
+          hint: "check the network or the mirror and run the command again: finished work is kept, cut transfers resume",
+          cause: error,
+        });
+      }
       const delay = backoffDelay(policy, attempt);
       onRetry(error, attempt, delay);
       await sleep(delay);
