@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { registerArtifacts } from "./artifacts.js";
 import { registerBundle } from "./bundle.js";
+import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
 import { registerInit } from "./init.js";
 import { registerLab } from "./lab.js";
@@ -24,4 +25,5 @@ export const commands: RegisterCommand[] = [
   registerRegistry,
   registerArtifacts,
   registerBundle,
+  registerDns,
 ];
