@@ -6,6 +6,7 @@ import { registerGenerate } from "./generate.js";
 import { registerInit } from "./init.js";
 import { registerLab } from "./lab.js";
 import { registerLb } from "./lb.js";
+import { registerNode } from "./node.js";
 import { registerPlan } from "./plan.js";
 import { registerRegistry } from "./registry.js";
 import { registerSchema } from "./schema.js";
@@ -26,4 +27,5 @@ export const commands: RegisterCommand[] = [
   registerArtifacts,
   registerBundle,
   registerDns,
+  registerNode,
 ];

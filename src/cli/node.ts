@@ -1,0 +1,95 @@
+import type { Command } from "commander";
+import { UsageError } from "../errors.js";
+import { createEvents } from "../events.js";
+import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
+import { readPlanFile } from "../plan/plan-file.js";
+import { parseEndpoint } from "../services/dns/config.js";
+import { startNodeServices, watchPlanFile } from "../services/node-services.js";
+import { requireHost } from "./common.js";
+import { err } from "./terminal.js";
+import { plainLine } from "./views/event-views.js";
+
+interface NodeFlags {
+  plan: string;
+  node: string;
+  dnsListen: string[];
+  dnsHttp?: string;
+  lbAddress?: string;
+  lbAdmin?: string;
+}
+
+export function registerNode(program: Command): Command {
+  return program
+    .command("node")
+    .description(
+      "run this node's DNS server and load balancer from the plan (the airstrap-node systemd unit runs this)",
+    )
+    .option("--plan <file>", "plan written by airstrap generate", AIRSTRAP_PATHS.plan)
+    .requiredOption("--node <name>", "which host of the plan this is")
+    .option(
+      "--dns-listen <addr:port>",
+      "DNS listen address (repeatable; default the node's address, plan port)",
+      collect,
+      [],
+    )
+    .option("--dns-http <addr:port>", "DNS metrics and health endpoint", "127.0.0.1:9153")
+    .option("--lb-address <addr>", "load balancer listen address (default the node's address)")
+    .option("--lb-admin <addr:port>", "load balancer metrics and health endpoint", "127.0.0.1:9154")
+    .action(async (flags: NodeFlags) => {
+      const events = createEvents();
+      events.subscribe((event) => {
+        const line = plainLine(event, process.stderr);
+        if (line) err(line);
+      });
+      let plan = await readPlanFile(flags.plan);
+      requireHost(plan, flags.node);
+      const endpoint = (text: string, port: number, flag: string) => {
+        const parsed = parseEndpoint(text, port);
+        if (!parsed) throw new UsageError(`${flag} ${text}: expected ADDR:PORT`);
+        return parsed;
+      };
+      const options = {
+        dns: {
+          ...(flags.dnsListen.length > 0
+            ? { listen: flags.dnsListen.map((l) => endpoint(l, 53, "--dns-listen")) }
+            : {}),
+          ...(flags.dnsHttp ? { http: endpoint(flags.dnsHttp, 9153, "--dns-http") } : {}),
+        },
+        lb: {
+          ...(flags.lbAddress ? { listenAddress: flags.lbAddress } : {}),
+          ...(flags.lbAdmin ? { admin: endpoint(flags.lbAdmin, 9154, "--lb-admin") } : {}),
+        },
+      };
+      const services = await startNodeServices(plan, flags.node, options, events);
+      err(`airstrap node ${flags.node}: ${services.addresses.join(", ")}`);
+
+      const reload = async (why: string) => {
+        try {
+          const next = await readPlanFile(flags.plan);
+          await services.reload(next);
+          plan = next;
+          events.emit({ level: "info", kind: "node.reload", message: `reloaded ${flags.plan} (${why})` });
+        } catch (error) {
+          events.emit({
+            level: "error",
+            kind: "node.reload.failed",
+            message: `kept the running configuration: ${(error as Error).message}`,
+          });
+        }
+      };
+      const stopWatching = watchPlanFile(flags.plan, () => void reload("file changed"));
+      process.on("SIGHUP", () => void reload("SIGHUP"));
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once("SIGTERM", stop);
+        process.once("SIGINT", stop);
+      });
+      stopWatching();
+      await services.close();
+      events.emit({ level: "info", kind: "node.stopped", message: "stopped" });
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

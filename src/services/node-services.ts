@@ -1,0 +1,62 @@
+import { unwatchFile, watchFile } from "node:fs";
+import type { Events } from "../events.js";
+import type { Plan } from "../plan/types.js";
+import { dnsConfigFromPlan, type NodeServeOptions } from "./dns/config.js";
+import { startDns } from "./dns/start.js";
+import { type LbFromPlanOptions, lbConfigFromPlan } from "./lb/config.js";
+import { startLoadBalancer } from "./lb/load-balancer.js";
+
+export interface NodeServiceOptions {
+  dns?: NodeServeOptions;
+  lb?: LbFromPlanOptions;
+}
+
+export interface RunningNodeServices {
+  addresses: string[];
+  reload(plan: Plan): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The per-node set (seed 000): the DNS server that answers `<cluster>.<domain>` with this node, and
+ * the load balancer that forwards the API and join ports to healthy servers. Both come from the
+ * same plan, so they reload together.
+ */
+export async function startNodeServices(
+  plan: Plan,
+  node: string,
+  options: NodeServiceOptions,
+  events: Events,
+): Promise<RunningNodeServices> {
+  const dns = await startDns(dnsConfigFromPlan(plan, node, options.dns), events);
+  let lb: Awaited<ReturnType<typeof startLoadBalancer>>;
+  try {
+    lb = await startLoadBalancer(lbConfigFromPlan(plan, node, options.lb), events);
+  } catch (error) {
+    await dns.close();
+    throw error;
+  }
+  await Promise.all([dns.ready, lb.ready]);
+  return {
+    addresses: [...dns.addresses.map((a) => `dns ${a}`), ...lb.addresses.map((a) => `lb ${a}`)],
+    async reload(next) {
+      // Build both configs first: a bad plan changes nothing.
+      const dnsConfig = dnsConfigFromPlan(next, node, options.dns);
+      const lbConfig = lbConfigFromPlan(next, node, options.lb);
+      await dns.reload(dnsConfig);
+      await lb.reload(lbConfig);
+    },
+    async close() {
+      await Promise.all([dns.close(), lb.close()]);
+    },
+  };
+}
+
+/** Calls `onChange` when the file's content changes (polling: it works on every filesystem and inside containers). */
+export function watchPlanFile(path: string, onChange: () => void, intervalMs = 250): () => void {
+  const listener = (current: { mtimeMs: number; size: number }, previous: { mtimeMs: number; size: number }) => {
+    if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size) onChange();
+  };
+  watchFile(path, { interval: intervalMs, persistent: true }, listener);
+  return () => unwatchFile(path, listener);
+}

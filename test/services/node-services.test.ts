@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { writeFile } from "node:fs/promises";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { validateManifestText } from "../../src/manifest/validate.js";
+import { planCluster } from "../../src/plan/plan.js";
+import { REPO, tempDir } from "../helpers/cli.js";
+import { dig } from "../peers/dig.js";
+
+const TSX = import.meta.resolve("tsx");
+
+/** A site on loopback addresses, with high ports so no privilege is needed. */
+function loopbackPlan(ports: { dns: number; api: number; join: number }, extraRecord = "") {
+  const text = `apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: edge }
+spec:
+  domain: edge.lan
+  distro: { name: rke2, version: v1.31.4+rke2r1 }
+  hosts:
+    - { name: k8s-server-01, address: 127.0.0.11, role: server }
+    - { name: k8s-server-02, address: 127.0.0.12, role: server }
+    - { name: k8s-server-03, address: 127.0.0.13, role: server }
+    - { name: k8s-agent-01, address: 127.0.0.21, role: agent }
+  dns:
+    port: ${ports.dns}
+    records: [{ name: git, type: A, value: 127.0.0.30 }${extraRecord}]
+  loadBalancer: { apiPort: ${ports.api}, joinPort: ${ports.join} }
+`;
+  const result = validateManifestText(text, "loopback.yaml", {});
+  assert.ok(result.manifest, JSON.stringify(result.diagnostics));
+  return planCluster(result.manifest);
+}
+
+async function untilTrue(check: () => Promise<boolean>, what: string, limitMs = 8000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+const canConnect = (host: string, port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ host, port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+
+test("airstrap node serves the node's DNS and load balancer from the plan, reloads it, and stops on SIGTERM", async (t) => {
+  const dir = await tempDir(t);
+  const base = 20000 + Math.floor(Math.random() * 20000);
+  const ports = { dns: base, api: base + 1, join: base + 2 };
+  const planPath = join(dir, "plan.json");
+  await writeFile(planPath, JSON.stringify(loopbackPlan(ports)));
+
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      "--import",
+      TSX,
+      join(REPO, "src/cli/main.ts"),
+      "node",
+      "--plan",
+      planPath,
+      "--node",
+      "k8s-agent-01",
+      "--dns-http",
+      `127.0.0.1:${base + 3}`,
+      "--lb-admin",
+      `127.0.0.1:${base + 4}`,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
+  );
+  let stderr = "";
+  child.stderr!.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  t.after(() => child.kill("SIGKILL"));
+  const server = { address: "127.0.0.21", port: ports.dns };
+  await untilTrue(async () => /airstrap node k8s-agent-01:/.test(stderr), `the node to start (stderr: ${stderr})`);
+
+  const cluster = await dig(server, "edge-cluster.edge.lan", "A");
+  assert.deepEqual(
+    cluster.answer.map((r) => r.data),
+    ["127.0.0.21"],
+    "the cluster record is the node itself",
+  );
+  assert.deepEqual(
+    (await dig(server, "k8s-server-02.edge.lan", "A")).answer.map((r) => r.data),
+    ["127.0.0.12"],
+  );
+  assert.equal(await canConnect("127.0.0.21", ports.api), true, "LB API port listens on the node's address");
+  assert.equal(await canConnect("127.0.0.21", ports.join), true, "LB join port listens on the node's address");
+
+  await writeFile(planPath, JSON.stringify(loopbackPlan(ports, ", { name: registry, type: A, value: 127.0.0.31 }")));
+  await untilTrue(
+    async () => (await dig(server, "registry.edge.lan", "A")).answer.some((r) => r.data === "127.0.0.31"),
+    "the reloaded record",
+  );
+
+  await writeFile(planPath, "{ broken");
+  await sleep(600);
+  assert.deepEqual(
+    (await dig(server, "registry.edge.lan", "A")).answer.map((r) => r.data),
+    ["127.0.0.31"],
+    "a broken plan keeps the running configuration",
+  );
+  assert.match(stderr, /kept the running configuration/);
+
+  child.kill("SIGTERM");
+  const [code] = await once(child, "exit");
+  assert.equal(code, 0, stderr);
+});
