@@ -70,3 +70,32 @@ export function tcpPipeline(server: string, messages: Buffer[], expect = message
 
 export const rcodeOf = (reply: Buffer) => reply[3]! & 0x0f;
 export const idOf = (reply: Buffer) => reply.readUInt16BE(0);
+
+/** One TCP connection kept open: ask one query at a time on it. */
+export async function openTcp(server: string): Promise<{ ask(message: Buffer): Promise<Buffer>; close(): void }> {
+  const { address, port } = serverOf(server);
+  const socket = connect({ host: address, port });
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  let buffered = Buffer.alloc(0);
+  let waiting: ((reply: Buffer) => void) | undefined;
+  socket.on("data", (chunk) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    if (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
+      const reply = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
+      buffered = buffered.subarray(2 + reply.length);
+      waiting?.(reply);
+    }
+  });
+  return {
+    ask: (message) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no reply on the open connection")), 5000);
+        waiting = (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        };
+        socket.write(Buffer.concat([Buffer.from([message.length >> 8, message.length & 0xff]), message]));
+      }),
+    close: () => socket.destroy(),
+  };
+}
