@@ -1,8 +1,9 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { type AirstrapEvent, createEvents } from "../events.js";
 import { type RegistryServeFlags, serveConfigFromFlags } from "../services/registry/flags.js";
 import { startRegistry } from "../services/registry/server.js";
-import { colorsFor, err } from "./terminal.js";
+import { type ExportFormat, exportImages, importImages, listImages } from "../services/registry/transfer.js";
+import { colorsFor, err, out } from "./terminal.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -40,6 +41,41 @@ export function registerRegistry(program: Command): Command {
         };
         process.on("SIGINT", stop).on("SIGTERM", stop);
       });
+    });
+  registry
+    .command("import")
+    .description("import OCI layout folders, oci-archives and docker-archives into the store (digests kept)")
+    .requiredOption("--root <dir>", "store root")
+    .option("--repository <name>", "put the images in this repository (for archives without names)")
+    .argument("<path...>", "layout folder or archive file")
+    .action(async (paths: string[], flags: { root: string; repository?: string }) => {
+      const results = await importImages(flags.root, paths, flags.repository ? { repository: flags.repository } : {});
+      for (const result of results) {
+        for (const image of result.images)
+          out(`${result.path} (${result.format}) → ${image.repo}:${image.reference} ${image.digest}`);
+      }
+    });
+  registry
+    .command("export")
+    .description("export images from the store as an OCI layout, oci-archive or docker-archive")
+    .requiredOption("--root <dir>", "store root")
+    .requiredOption("-o, --output <path>", "folder (oci) or file (archives) to create")
+    .addOption(
+      new Option("--format <format>", "what to write")
+        .choices(["oci", "oci-archive", "docker-archive"])
+        .default("oci-archive"),
+    )
+    .argument("<image...>", "images as REPOSITORY:TAG or REPOSITORY@DIGEST")
+    .action(async (images: string[], flags: { root: string; output: string; format: ExportFormat }) => {
+      const exported = await exportImages(flags.root, images, flags.format, flags.output);
+      out(`wrote ${exported.length} image(s) to ${flags.output} (${flags.format})`);
+    });
+  registry
+    .command("list")
+    .description("list the repositories and tags the store holds")
+    .requiredOption("--root <dir>", "store root")
+    .action(async (flags: { root: string }) => {
+      for (const { repo, tags } of await listImages(flags.root)) out(`${repo}\t${tags.join(" ")}`);
     });
   return registry;
 }

@@ -1,0 +1,50 @@
+import { stat } from "node:fs/promises";
+import { OperatorError } from "../../errors.js";
+import { openBlobStore } from "../../store/blob-store.js";
+import { exportDockerArchive, exportOciArchive, importArchive } from "../../store/oci-archive.js";
+import { parseImageName } from "../../store/oci-image-graph.js";
+import { exportOciLayout, type ImportedImage, importOciLayout } from "../../store/oci-layout.js";
+import { openRepositories } from "../../store/repositories.js";
+
+/** `airstrap registry import|export|list`: OCI layouts and archives in and out of a store. */
+export type ExportFormat = "oci" | "oci-archive" | "docker-archive";
+
+export async function importImages(
+  root: string,
+  paths: string[],
+  options: { repository?: string } = {},
+): Promise<{ path: string; format: string; images: ImportedImage[] }[]> {
+  const repos = openRepositories(await openBlobStore(root));
+  const results = [];
+  for (const path of paths) {
+    const info = await stat(path).catch(() => {
+      throw new OperatorError(`${path}: no such file or directory`);
+    });
+    if (info.isDirectory()) {
+      results.push({ path, format: "oci", images: await importOciLayout(repos, path, options) });
+    } else {
+      const { format, images } = await importArchive(repos, path, options);
+      results.push({ path, format, images });
+    }
+  }
+  return results;
+}
+
+export async function exportImages(root: string, names: string[], format: ExportFormat, output: string) {
+  if (names.length === 0)
+    throw new OperatorError("name at least one image to export, e.g. docker.io/library/nginx:1.27");
+  const repos = openRepositories(await openBlobStore(root));
+  const images = names.map((name) => parseImageName(name));
+  if (format === "oci") await exportOciLayout(repos, images, output);
+  else if (format === "oci-archive") await exportOciArchive(repos, images, output);
+  else await exportDockerArchive(repos, images, output);
+  return images;
+}
+
+/** Every repository with its tags, for `airstrap registry list`. */
+export async function listImages(root: string): Promise<{ repo: string; tags: string[] }[]> {
+  const repos = openRepositories(await openBlobStore(root));
+  const result = [];
+  for (const repo of await repos.listRepositories()) result.push({ repo, tags: (await repos.listTags(repo)) ?? [] });
+  return result;
+}
