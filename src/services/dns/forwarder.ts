@@ -16,6 +16,8 @@ import { RCODE } from "./wire.js";
 
 /** After failing, an upstream goes to the back of the line for this long. */
 const DEMOTION_MS = 5_000;
+/** Distinct questions out to upstreams at once (dnsmasq's dns-forward-max is 150); beyond it we answer SERVFAIL. */
+const MAX_IN_FLIGHT = 500;
 
 interface UpstreamState {
   endpoint: DnsEndpoint;
@@ -47,6 +49,7 @@ export class Forwarder {
     const key = `${type}/${name}`;
     const pending = this.inFlight.get(key);
     if (pending) return pending;
+    if (this.inFlight.size >= MAX_IN_FLIGHT) return Promise.resolve(undefined);
     const exchange = this.askInTurn(name, type, forwardedBy).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, exchange);
     return exchange;

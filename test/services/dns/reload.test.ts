@@ -81,7 +81,10 @@ test("flag form: an edited records file is served within 1 s", async (t) => {
   );
   t.after(() => dns.stop());
   const server = dns.service.addresses[0]!;
-  assert.deepEqual((await dig(server, "www.site.lan")).answer.map((r) => r.data), ["db.site.lan.", "10.9.0.1"]);
+  assert.deepEqual(
+    (await dig(server, "www.site.lan")).answer.map((r) => r.data),
+    ["db.site.lan.", "10.9.0.1"],
+  );
   assert.equal((await dig(server, "cluster.site.lan")).answer[0]?.data, "10.9.0.10");
   assert.equal((await dig(server, "n2.site.lan")).answer[0]?.data, "10.9.0.11");
   await writeFile(records, "records:\n  - { name: db, type: A, value: 10.9.0.2 }\n");
@@ -144,7 +147,11 @@ test("an open TCP connection keeps working across a reload", async (t) => {
   t.after(() => connection.close());
   const before = await connection.ask(rawQuery(1, "info.edge.lan", 16));
   assert.ok(before.includes(Buffer.from("hello world")));
-  await dns.reload({ ...config, listen: [serverOf(server)], records: [{ name: "info.edge.lan", type: "TXT", value: "new" }] });
+  await dns.reload({
+    ...config,
+    listen: [serverOf(server)],
+    records: [{ name: "info.edge.lan", type: "TXT", value: "new" }],
+  });
   const after = await connection.ask(rawQuery(2, "info.edge.lan", 16));
   assert.equal(after.readUInt16BE(0), 2);
   assert.ok(after.includes(Buffer.from("\x03new", "latin1")));
