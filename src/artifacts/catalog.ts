@@ -65,7 +65,8 @@ export function releaseCatalog(request: CatalogRequest): ReleaseCatalog {
     name,
     role,
     location: role === "installer" ? locate.installer() : locate.releaseFile(name),
-    verification: role === "installer" ? "pinned" : "sums",
+    // The sums file is the root of trust for the others; it and the unversioned installer are pinned on first pull.
+    verification: role === "installer" || role === "sums" ? "pinned" : "sums",
   }));
   return { distro, version, arch, sumsFile: files[0]!, files };
 }

@@ -12,7 +12,7 @@ test("RKE2 release files and URLs, with + sent as %2B", () => {
       [
         "sha256sum-amd64.txt",
         "https://github.com/rancher/rke2/releases/download/v1.31.4%2Brke2r1/sha256sum-amd64.txt",
-        "sums",
+        "pinned",
       ],
       [
         "rke2.linux-amd64.tar.gz",

@@ -27,11 +27,23 @@ export async function writeMultiArchLayout(dir: string, tag: string): Promise<Mu
     const work = join(dir, `.work-${arch}`);
     await mkdir(work, { recursive: true });
     await writeFile(join(work, `payload-${arch}.bin`), randomBytes(200_000));
-    const layer = execFileSync("tar", ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "-C", work, "-cf", "-", "."]);
+    const layer = execFileSync("tar", [
+      "--sort=name",
+      "--mtime=@0",
+      "--owner=0",
+      "--group=0",
+      "-C",
+      work,
+      "-cf",
+      "-",
+      ".",
+    ]);
     execFileSync("rm", ["-rf", work]);
     const layerBlob = await put(layer);
     const config = await put(
-      Buffer.from(JSON.stringify({ architecture: arch, os: "linux", rootfs: { type: "layers", diff_ids: [layerBlob.digest] } })),
+      Buffer.from(
+        JSON.stringify({ architecture: arch, os: "linux", rootfs: { type: "layers", diff_ids: [layerBlob.digest] } }),
+      ),
     );
     const manifest = await put(
       Buffer.from(
@@ -44,17 +56,29 @@ export async function writeMultiArchLayout(dir: string, tag: string): Promise<Mu
       ),
     );
     manifests[arch] = { digest: manifest.digest, layer: layerBlob.digest, config: config.digest };
-    entries.push({ mediaType: "application/vnd.oci.image.manifest.v1+json", ...manifest, platform: { os: "linux", architecture: arch } });
+    entries.push({
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      ...manifest,
+      platform: { os: "linux", architecture: arch },
+    });
   }
   const index = await put(
-    Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: entries })),
+    Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: entries }),
+    ),
   );
   await writeFile(join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
   await writeFile(
     join(dir, "index.json"),
     JSON.stringify({
       schemaVersion: 2,
-      manifests: [{ mediaType: "application/vnd.oci.image.index.v1+json", ...index, annotations: { "org.opencontainers.image.ref.name": tag } }],
+      manifests: [
+        {
+          mediaType: "application/vnd.oci.image.index.v1+json",
+          ...index,
+          annotations: { "org.opencontainers.image.ref.name": tag },
+        },
+      ],
     }),
   );
   return { dir, tag, indexDigest: index.digest, manifests };

@@ -29,38 +29,73 @@ test("images pulled from docker-registry narrow to the cluster's arch, keep thei
   const upstream = await startDockerRegistry();
   t.after(() => upstream.stop());
   await skopeoCopy(`oci:${layout.dir}:1.0`, `docker://${upstream.host}/test/app:1.0`, ["--all", "--preserve-digests"]);
-  const upstreamRaw = await skopeo(["inspect", "--raw", "--tls-verify=false", `docker://${upstream.host}/test/app:1.0`]);
+  const upstreamRaw = await skopeo([
+    "inspect",
+    "--raw",
+    "--tls-verify=false",
+    `docker://${upstream.host}/test/app:1.0`,
+  ]);
   assert.equal(sha(upstreamRaw), layout.indexDigest, "docker-registry keeps the index byte for byte");
 
   const store = await openBlobStore(join(dir, "store"));
   const reference = `${upstream.host}/test/app:1.0`;
   const pinnedRef = `${upstream.host}/test/app@${layout.manifests.amd64!.digest}`;
-  const [tagged, pinned] = await pullImages({ store, images: [reference, pinnedRef], arch: "amd64", events: silentEvents, retry: fastRetry });
+  const [tagged, pinned] = await pullImages({
+    store,
+    images: [reference, pinnedRef],
+    arch: "amd64",
+    events: silentEvents,
+    retry: fastRetry,
+  });
   assert.equal(tagged!.digest, layout.indexDigest);
   assert.equal(pinned!.digest, layout.manifests.amd64!.digest);
   const amd = layout.manifests.amd64!;
-  for (const digest of [layout.indexDigest, amd.digest, amd.config, amd.layer]) assert.ok(await store.verify(digest as Digest), digest);
+  for (const digest of [layout.indexDigest, amd.digest, amd.config, amd.layer])
+    assert.ok(await store.verify(digest as Digest), digest);
   assert.equal(await store.has(layout.manifests.arm64!.layer as Digest), false, "the arm64 layer is not fetched");
   const record = findImage(await readArtifactIndex(store.root), reference, "amd64")!;
   assert.equal(record.repository, "test/app");
-  assert.deepEqual(record.manifests.map((m) => m.digest), [amd.digest, layout.indexDigest]);
+  assert.deepEqual(
+    record.manifests.map((m) => m.digest),
+    [amd.digest, layout.indexDigest],
+  );
 
   await upstream.stop();
   const again = await pullImages({ store, images: [reference], arch: "amd64", events: silentEvents, retry: fastRetry });
   assert.equal(again[0]!.outcome, "present", "a pinned, complete image is not fetched again (the upstream is gone)");
 
   const registry = await startRegistry(
-    { root: store.root, listen: ["127.0.0.1:0"], auth: { anonymousPullNetworks: [] }, upstreams: [], peers: [], maxManifestBytes: DEFAULT_MAX_MANIFEST_BYTES },
+    {
+      root: store.root,
+      listen: ["127.0.0.1:0"],
+      auth: { anonymousPullNetworks: [] },
+      upstreams: [],
+      peers: [],
+      maxManifestBytes: DEFAULT_MAX_MANIFEST_BYTES,
+    },
     silentEvents,
   );
   t.after(() => registry.close());
   const served = `docker://${registry.addresses[0]}/test/app:1.0`;
   assert.equal(sha(await skopeo(["inspect", "--raw", "--tls-verify=false", served])), layout.indexDigest);
   const out = join(dir, "out");
-  await skopeoCopy(served, `oci:${out}:copy`, ["--override-arch", "amd64", "--override-os", "linux", "--preserve-digests"]);
-  const copied = JSON.parse(await readFile(join(out, "index.json"), "utf8")) as { manifests: Array<{ digest: string }> };
+  await skopeoCopy(served, `oci:${out}:copy`, [
+    "--override-arch",
+    "amd64",
+    "--override-os",
+    "linux",
+    "--preserve-digests",
+  ]);
+  const copied = JSON.parse(await readFile(join(out, "index.json"), "utf8")) as {
+    manifests: Array<{ digest: string }>;
+  };
   assert.equal(copied.manifests[0]!.digest, amd.digest, "skopeo gets the amd64 manifest with its upstream digest");
-  assert.equal(createHash("sha256").update(await readFile(join(out, "blobs/sha256", amd.layer.slice(7)))).digest("hex"), amd.layer.slice(7));
+  assert.equal(
+    createHash("sha256")
+      .update(await readFile(join(out, "blobs/sha256", amd.layer.slice(7))))
+      .digest("hex"),
+    amd.layer.slice(7),
+  );
 });
 
 test("an image without the cluster's architecture is refused, naming what it offers", async (t) => {
@@ -75,7 +110,13 @@ test("an image without the cluster's architecture is refused, naming what it off
   await skopeoCopy(`oci:${layout.dir}:1.0`, `docker://${upstream.host}/test/app:1.0`, ["--all", "--preserve-digests"]);
   const store = await openBlobStore(join(dir, "store"));
   await assert.rejects(
-    pullImages({ store, images: [`${upstream.host}/test/app:1.0`, `${upstream.host}/test/missing:1.0`], arch: "s390x", events: silentEvents, retry: fastRetry }),
+    pullImages({
+      store,
+      images: [`${upstream.host}/test/app:1.0`, `${upstream.host}/test/missing:1.0`],
+      arch: "s390x",
+      events: silentEvents,
+      retry: fastRetry,
+    }),
     (error: unknown) => {
       assert.ok(error instanceof OperatorError);
       assert.match(error.message, /no linux\/s390x image in its index \(it has: linux\/amd64, linux\/arm64\)/);
