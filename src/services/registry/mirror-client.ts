@@ -105,6 +105,10 @@ async function relayAndStore(
   res.writeHead(200, headers);
   const temp = repos.blobs.tempPath("mirror");
   const file = createWriteStream(temp, { mode: 0o644, highWaterMark: 1 << 20 });
+  let fileError: Error | undefined;
+  file.on("error", (error) => {
+    fileError ??= error;
+  });
   const hash = createHash("sha256");
   // The client going away must not cost us the copy: keep storing, stop relaying.
   let relaying = req.method !== "HEAD";
@@ -117,6 +121,7 @@ async function relayAndStore(
       const fileReady = file.write(chunk) ? undefined : waitDrain(file);
       const clientReady = relaying && !res.write(chunk) ? waitDrain(res) : undefined;
       await Promise.all([fileReady, clientReady]);
+      if (fileError) throw fileError;
     }
     await new Promise<void>((resolve, reject) =>
       file.end((error?: Error | null) => (error ? reject(error) : resolve())),
