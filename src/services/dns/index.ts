@@ -1,3 +1,3 @@
 export type { DnsConfig, DnsEndpoint, DnsRecord } from "./config.js";
 export { DNS_DEFAULTS, dnsConfigFromPlan } from "./config.js";
-export { startDns } from "./start.js";
+export { type RunningDns, startDns } from "./start.js";

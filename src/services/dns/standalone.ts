@@ -3,10 +3,9 @@ import { readFile } from "node:fs/promises";
 import type { Events } from "../../events.js";
 import { loadManifest } from "../../manifest/load.js";
 import { planCluster } from "../../plan/plan.js";
-import type { RunningService } from "../service.js";
 import { type DnsConfig, dnsConfigFromPlan, type NodeServeOptions } from "./config.js";
 import { type DnsFlagForm, dnsConfigFromFlags, parseRecordsFile } from "./flags.js";
-import { startDns } from "./start.js";
+import { type RunningDns, startDns } from "./start.js";
 
 /**
  * The DNS server on its own (`airstrap dns`): configuration from a manifest or from flags, and a
@@ -38,7 +37,7 @@ export function watchedFiles(source: DnsSource): string[] {
 }
 
 export interface StandaloneDns {
-  service: RunningService<DnsConfig>;
+  service: RunningDns;
   /** Reads the source again and swaps it in (also what a changed file triggers). */
   reload(): Promise<void>;
   stop(): Promise<void>;

@@ -17,7 +17,12 @@ import { compileZones } from "./zone.js";
  * rest. `reload` compiles the new data first and swaps it in one step, so every query is answered
  * either from the old data or from the new.
  */
-export async function startDns(config: DnsConfig, events: Events): Promise<RunningService<DnsConfig>> {
+export interface RunningDns extends RunningService<DnsConfig> {
+  /** "addr:port" of the /metrics and /healthz endpoint, when one was asked for. */
+  readonly httpAddress: string | undefined;
+}
+
+export async function startDns(config: DnsConfig, events: Events): Promise<RunningDns> {
   const metrics = new DnsMetrics();
   const instanceId = randomBytes(4).readUInt32BE(0);
   let serial = Math.floor(Date.now() / 1000);
@@ -71,6 +76,9 @@ export async function startDns(config: DnsConfig, events: Events): Promise<Runni
   return {
     get addresses() {
       return [...listeners.values()].map((listener) => formatEndpoint(listener.bound));
+    },
+    get httpAddress() {
+      return status === undefined ? undefined : formatEndpoint(status.bound);
     },
     ready: Promise.resolve(),
     async reload(next) {
