@@ -5,6 +5,7 @@ import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
 import { registerInit } from "./init.js";
 import { registerLab } from "./lab.js";
+import { registerLabDistro } from "./lab-distro.js";
 import { registerLb } from "./lb.js";
 import { registerNode } from "./node.js";
 import { registerPlan } from "./plan.js";
@@ -23,6 +24,7 @@ export const commands: RegisterCommand[] = [
   registerSchema,
   registerLb,
   registerLab,
+  registerLabDistro,
   registerRegistry,
   registerArtifacts,
   registerBundle,
