@@ -26,6 +26,9 @@ export function registerRegistry(program: Command): Command {
     .option("--allow-pull-from <cidr>", "network whose clients may pull anonymously (repeat)", collect, [])
     .option("--upstream <url>", "pull-through upstream registry (repeat; tried in order)", collect, [])
     .option("--peer <url>", "peer registry to replicate from (repeat)", collect, [])
+    .option("--trust-ca <file>", "CA (PEM) that upstreams' and peers' certificates chain to")
+    .option("--replicate-interval <seconds>", "how often to copy from peers (default 60)")
+    .option("--replicate-rate <MiB/s>", "bandwidth replication may use (default unlimited)")
     .action(async (flags: RegistryServeFlags) => {
       const events = createEvents();
       events.subscribe(printEvent);

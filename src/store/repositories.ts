@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { OperatorError } from "../errors.js";
@@ -30,10 +30,22 @@ import { type Descriptor, parseManifestLinks } from "./oci-manifest.js";
 export interface Repositories {
   readonly blobs: BlobStore;
   /** Stores `bytes` as a manifest of `repo`; with a tag reference, also points the tag at it. */
-  putManifest(repo: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<ManifestRecord>;
+  /**
+   * `tagTime` dates the tag (its file's mtime) instead of now: replication copies a peer's
+   * tag with the peer's time, so every replica agrees on which write was last.
+   */
+  putManifest(
+    repo: string,
+    reference: string,
+    bytes: Uint8Array,
+    mediaType: string,
+    options?: { tagTime?: Date },
+  ): Promise<ManifestRecord>;
   /** A manifest of `repo` by tag or digest, when it exists there and its blob is present. */
   getManifest(repo: string, reference: string): Promise<ManifestRecord | undefined>;
   resolveTag(repo: string, tag: string): Promise<Digest | undefined>;
+  /** When the tag was last pointed somewhere (see putManifest's tagTime). */
+  tagTime(repo: string, tag: string): Promise<Date | undefined>;
   /** Tags of `repo` in lexical (code point) order; undefined when the repository does not exist. */
   listTags(repo: string): Promise<string[] | undefined>;
   /** Every repository name, sorted. */
@@ -87,11 +99,12 @@ export function openRepositories(blobs: BlobStore): Repositories {
   const blobLink = (repo: string, digest: Digest) => join(repoDir(repo), "_blobs", digestHex(digest));
   const referrerDir = (repo: string, subject: Digest) => join(repoDir(repo), "_referrers", digestHex(subject));
 
-  async function writeAtomic(path: string, content: string): Promise<void> {
+  async function writeAtomic(path: string, content: string, time?: Date): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
     const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
     try {
       await writeFile(temp, content, { mode: 0o644, flush: true });
+      if (time) await utimes(temp, time, time);
       await rename(temp, path);
     } finally {
       await rm(temp, { force: true });
@@ -119,6 +132,7 @@ export function openRepositories(blobs: BlobStore): Repositories {
     reference: string,
     bytes: Uint8Array,
     mediaType: string,
+    options: { tagTime?: Date } = {},
   ): Promise<ManifestRecord> {
     const links = parseManifestLinks(bytes);
     const stored = await blobs.write(Readable.from([Buffer.from(bytes)]), isDigest(reference) ? reference : undefined);
@@ -136,7 +150,7 @@ export function openRepositories(blobs: BlobStore): Repositories {
       };
       await writeAtomic(join(referrerDir(repo, links.subject), digestHex(stored.digest)), JSON.stringify(descriptor));
     }
-    if (!isDigest(reference)) await writeAtomic(tagPath(repo, reference), `${stored.digest}\n`);
+    if (!isDigest(reference)) await writeAtomic(tagPath(repo, reference), `${stored.digest}\n`, options.tagTime);
     return record;
   }
 
@@ -227,6 +241,14 @@ export function openRepositories(blobs: BlobStore): Repositories {
       return digest === undefined ? undefined : readManifestLink(repo, digest);
     },
     resolveTag,
+    tagTime: async (repo, tag) => {
+      try {
+        return (await stat(tagPath(repo, tag))).mtime;
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+    },
     listTags,
     listRepositories,
     listManifests,

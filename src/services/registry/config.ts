@@ -25,6 +25,12 @@ export interface RegistryConfig {
   upstreams: string[];
   /** Peer registries to replicate from ("https://k8s-server-02.edge.lan:5000"). */
   peers: string[];
+  /** PEM CA file that upstreams' and peers' certificates chain to (the site CA). */
+  trustCaFile?: string;
+  /** How often to walk the peers for missing content (default 60 s). */
+  replicateIntervalMs?: number;
+  /** Bytes per second replication may use (default unlimited). */
+  replicateRateBytesPerSecond?: number;
   /** Largest manifest accepted (the spec asks for at least 4 MiB). */
   maxManifestBytes: number;
 }

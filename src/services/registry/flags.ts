@@ -31,6 +31,9 @@ export interface RegistryServeFlags {
   allowPullFrom: string[];
   upstream: string[];
   peer: string[];
+  trustCa?: string;
+  replicateInterval?: string;
+  replicateRate?: string;
 }
 
 export interface ServeSetup {
@@ -92,6 +95,14 @@ export async function serveConfigFromFlags(flags: RegistryServeFlags): Promise<S
     const tls = await ensureRegistryTls(stateDir, names);
     config.tls = { certFile: tls.certFile, keyFile: tls.keyFile };
     setup.caFile = tls.caFile;
+    config.trustCaFile = tls.caFile;
+  }
+  if (flags.trustCa) config.trustCaFile = flags.trustCa;
+  if (flags.replicateInterval !== undefined) {
+    config.replicateIntervalMs = positiveNumber(flags.replicateInterval, "--replicate-interval") * 1000;
+  }
+  if (flags.replicateRate !== undefined) {
+    config.replicateRateBytesPerSecond = positiveNumber(flags.replicateRate, "--replicate-rate") * 1024 * 1024;
   }
   checkRegistryConfig(config);
   return setup;
@@ -116,4 +127,10 @@ export async function ensurePushToken(stateDir: string): Promise<string> {
     await readFile(path, "utf8");
   }
   return path;
+}
+
+function positiveNumber(value: string, flag: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new UsageError(`${flag}: "${value}" is not a positive number`);
+  return number;
 }

@@ -5,6 +5,7 @@ import { blobDigest } from "./blob-handlers.js";
 import { RegistryError } from "./errors.js";
 import { type Exchange, pageOf, type RegistryContext, readBody, send, sendJson } from "./http.js";
 import { checkManifestPush, referrersIndex } from "./manifests.js";
+import { TAG_TIME_HEADER } from "./replicate.js";
 
 /** Manifests, tags, referrers and the catalog; thin over repositories.ts and manifests.ts. */
 function checkReference(reference: string): void {
@@ -35,11 +36,14 @@ export async function getManifest(ctx: RegistryContext, { req, res, url }: Excha
   }
   record ??= await ctx.repos.getManifest(repo, reference);
   if (!record) throw new RegistryError("MANIFEST_UNKNOWN", "manifest unknown to registry", { detail: { reference } });
-  const headers = {
+  const headers: Record<string, string> = {
     "Content-Type": record.mediaType,
     "Docker-Content-Digest": record.digest,
     ...(ns ? { "OCI-Namespace": ns } : {}),
   };
+  // Peers replicating from us resolve tag conflicts by when each tag was written.
+  const tagTime = isDigest(reference) ? undefined : await ctx.repos.tagTime(repo, reference);
+  if (tagTime) headers[TAG_TIME_HEADER] = tagTime.toISOString();
   if (req.method === "HEAD") {
     send(res, 200, { ...headers, "Content-Length": record.size });
     return;

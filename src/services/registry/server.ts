@@ -15,6 +15,7 @@ import { type Exchange, type RegistryContext, send, sendError } from "./http.js"
 import * as manifests from "./manifest-handlers.js";
 import { createMetrics } from "./metrics.js";
 import { createMirror } from "./mirror-client.js";
+import { startReplication } from "./peers.js";
 import { isReadMethod, matchRoute, type Route } from "./routes.js";
 import { openUploadSessions } from "./uploads.js";
 
@@ -33,7 +34,15 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
     events,
     maxManifestBytes: config.maxManifestBytes,
     gate: createGate(),
-    mirror: config.upstreams.length > 0 ? createMirror(repos, config.upstreams, events) : undefined,
+    mirror:
+      config.upstreams.length > 0
+        ? createMirror(
+            repos,
+            config.upstreams,
+            events,
+            config.trustCaFile ? { ca: await readFile(config.trustCaFile) } : {},
+          )
+        : undefined,
   };
   let authorizer = await createAuthorizer(config.auth);
   const metrics = createMetrics();
@@ -95,6 +104,12 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
     detail: { addresses, tls: Boolean(tls) },
   });
 
+  const replication = startReplication(repos, config.peers, {
+    events,
+    intervalMs: config.replicateIntervalMs ?? 60_000,
+    ...(config.replicateRateBytesPerSecond ? { rateBytesPerSecond: config.replicateRateBytesPerSecond } : {}),
+    ...(config.trustCaFile ? { caFile: config.trustCaFile } : {}),
+  });
   let closed: Promise<void> | undefined;
   return {
     addresses,
@@ -106,15 +121,16 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
     },
     metrics: () => metrics.render(ctx.uploads.activeCount()),
     close() {
-      closed ??= Promise.all(
-        servers.map(
+      closed ??= Promise.all([
+        replication.stop(),
+        ...servers.map(
           (server) =>
             new Promise<void>((resolve) => {
               server.close(() => resolve());
               server.closeIdleConnections();
             }),
         ),
-      ).then(() => undefined);
+      ]).then(() => undefined);
       return closed;
     },
   };
