@@ -1,0 +1,30 @@
+import type { UploadSource } from "../hosts/host.js";
+import type { RenderedFile } from "../render/host-files.js";
+import type { HostFacts } from "./facts.js";
+import type { PhaseContext } from "./phase.js";
+
+/** A file carried to every node (a release file from the store, the airstrap binary). */
+export interface CarriedFile extends UploadSource {
+  name: string;
+}
+
+/** Everything the install phases share; built once by `airstrap install`. */
+export interface InstallContext extends PhaseContext {
+  /** Filled by the gather-facts phase; later phases choose their hosts from it. */
+  facts: Map<string, HostFacts>;
+  /** Per host: the rendered distro config, registries.yaml, plan.json and units. */
+  files: ReadonlyMap<string, RenderedFile[]>;
+  /** The distro's release files (names as upstream publishes them), placed in ARTIFACT_DIR. */
+  releaseFiles: CarriedFile[];
+  /** The single-file executable for the node's architecture. */
+  nodeBinary: CarriedFile;
+  /** PEM of the site CA that registries.yaml trusts, when the registry runs with TLS. */
+  siteCa?: string;
+  /** How long a server or agent may take to become ready. */
+  readyTimeoutMs: number;
+  /** Where the fetched kubeconfig is saved (mode 0600). */
+  kubeconfigPath: string;
+}
+
+/** Where release files land on a node; install.sh is pointed here (INSTALL_RKE2_ARTIFACT_PATH). */
+export const ARTIFACT_DIR = "/var/lib/airstrap/artifacts";

@@ -1,0 +1,46 @@
+import type { DistroName } from "../manifest/defaults.js";
+import { DISTRO_PATHS } from "../plan/distro-paths.js";
+import type { Role } from "../plan/types.js";
+import { ARTIFACT_DIR } from "./context.js";
+import { distroService } from "./facts.js";
+
+const q = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
+
+/**
+ * The documented air-gap install of each distro, from files already in ARTIFACT_DIR:
+ * - RKE2 (tarball method): INSTALL_RKE2_ARTIFACT_PATH makes install.sh verify the tarball and the
+ *   images against sha256sum-<arch>.txt and copy the images into the agent images dir.
+ * - K3s: the binary to /usr/local/bin/k3s and the images tarball to the agent images dir by hand,
+ *   then install.sh with INSTALL_K3S_SKIP_DOWNLOAD=true (which skips K3s' own hash checks:
+ *   airstrap verified every file against the release sums when it arrived).
+ * Both leave the service enabled but not started (INSTALL_*_SKIP_START / rke2 default), so the
+ * caller starts it after the config is in place.
+ */
+export function installCommand(distro: DistroName, role: Role, arch: string): string {
+  if (distro === "rke2") {
+    return `INSTALL_RKE2_ARTIFACT_PATH=${q(ARTIFACT_DIR)} INSTALL_RKE2_TYPE=${role} sh ${q(`${ARTIFACT_DIR}/install.sh`)}`;
+  }
+  const binary = arch === "arm64" ? "k3s-arm64" : "k3s";
+  const images = DISTRO_PATHS.k3s.imagesDir;
+  return [
+    `install -m 0755 ${q(`${ARTIFACT_DIR}/${binary}`)} /usr/local/bin/k3s`,
+    `mkdir -p ${q(images)}`,
+    `cp ${q(`${ARTIFACT_DIR}/k3s-airgap-images-${arch}.tar.zst`)} ${q(images)}/`,
+    `INSTALL_K3S_SKIP_DOWNLOAD=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC=${role} sh ${q(`${ARTIFACT_DIR}/install.sh`)}`,
+  ].join(" && ");
+}
+
+export function startCommand(distro: DistroName, role: Role): string {
+  return `systemctl enable ${distroService(distro, role)} && systemctl start --no-block ${distroService(distro, role)}`;
+}
+
+/**
+ * Ready, as far as the node itself can tell: the service is active and, on servers, the node
+ * token exists (written once the supervisor has bootstrapped) and the supervisor answers /ping.
+ */
+export function readyCheckCommand(distro: DistroName, role: Role, joinBackendPort: number): string {
+  const service = distroService(distro, role);
+  const active = `systemctl is-active --quiet ${service}`;
+  if (role === "agent") return active;
+  return `${active} && test -s ${q(DISTRO_PATHS[distro].nodeToken)} && /usr/local/bin/airstrap probe https://127.0.0.1:${joinBackendPort}/ping --insecure --expect 200`;
+}

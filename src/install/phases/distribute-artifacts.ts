@@ -1,0 +1,34 @@
+import { ARTIFACT_DIR, type InstallContext } from "../context.js";
+import type { Phase } from "../phase.js";
+import { hostOf } from "./host-of.js";
+
+/**
+ * Puts the distro's release files on every host that does not yet run this version, verified by
+ * SHA-256 on arrival; files already there with the same content are not sent again.
+ */
+export const distributeArtifacts: Phase<InstallContext> = {
+  title: "Distribute artifacts",
+  hosts: (ctx) => ctx.plan.hosts.filter((h) => ctx.facts.get(h.name)?.installedVersion !== ctx.plan.distro.version),
+  order: "parallel",
+  onFailure: "host-only",
+  async run(host, ctx) {
+    const transport = hostOf(ctx, host);
+    for (const file of ctx.releaseFiles) {
+      const path = `${ARTIFACT_DIR}/${file.name}`;
+      await ctx.change(host, `upload ${file.name} (${(file.size / 2 ** 20).toFixed(1)} MiB) to ${path}`, () =>
+        transport.upload(file, path, {
+          mode: file.name === "install.sh" || /^k3s(-arm64)?$/.test(file.name) ? 0o755 : 0o644,
+          sudo: host.ssh.sudo,
+          onProgress: (sent, total) =>
+            ctx.events.emit({
+              level: "debug",
+              kind: "install.upload.progress",
+              host: host.name,
+              message: file.name,
+              detail: { sent, total },
+            }),
+        }),
+      );
+    }
+  },
+};

@@ -1,0 +1,75 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { PlannedHost } from "../../plan/types.js";
+import type { InstallContext } from "../context.js";
+import { installCommand, readyCheckCommand, startCommand } from "../distro-commands.js";
+import { type Phase, PhaseFailure } from "../phase.js";
+import { hostOf, mustRun } from "./host-of.js";
+
+const notRunning = (ctx: InstallContext, host: PlannedHost) => !ctx.facts.get(host.name)?.distroActive;
+
+/** Install from the carried artifacts, start the service, and wait until the node says it is ready. */
+async function installAndStart(host: PlannedHost, ctx: InstallContext): Promise<void> {
+  const { name: distro } = ctx.plan.distro;
+  const facts = ctx.facts.get(host.name);
+  if (facts?.installedVersion !== ctx.plan.distro.version) {
+    await ctx.change(host, `install ${distro} ${ctx.plan.distro.version} (${host.role}) from the artifacts`, () =>
+      mustRun(ctx, host, `${distro} install.sh`, installCommand(distro, host.role, ctx.plan.distro.arch), {
+        timeoutMs: 10 * 60_000,
+      }),
+    );
+  }
+  await ctx.change(host, `start ${distro} ${host.role}`, () =>
+    mustRun(ctx, host, `starting ${distro}`, startCommand(distro, host.role)),
+  );
+  if (ctx.dryRun) return;
+  const joinBackendPort = ctx.plan.loadBalancer.listeners.find((l) => l.name === "join")?.backendPort ?? 9345;
+  const check = readyCheckCommand(distro, host.role, joinBackendPort);
+  const deadline = Date.now() + ctx.readyTimeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    const result = await hostOf(ctx, host).exec(check, { sudo: host.ssh.sudo, timeoutMs: 15_000 });
+    if (result.code === 0) return;
+    if (Date.now() > deadline) {
+      throw new PhaseFailure(
+        `${distro} did not become ready within ${Math.round(ctx.readyTimeoutMs / 1000)} s`,
+        `look at: journalctl -u ${distro === "rke2" ? `rke2-${host.role}` : host.role === "server" ? "k3s" : "k3s-agent"} on ${host.name}`,
+      );
+    }
+    if (attempt % 10 === 0)
+      ctx.events.emit({
+        level: "info",
+        kind: "install.wait",
+        host: host.name,
+        message: `waiting for ${distro} to become ready`,
+      });
+    await sleep(2000);
+  }
+}
+
+/** The primary initialises the cluster; nothing else can start before it is ready. */
+export const startPrimary: Phase<InstallContext> = {
+  title: "Start the primary server",
+  hosts: (ctx) => ctx.plan.hosts.filter((h) => h.primary && notRunning(ctx, h)),
+  order: "one-at-a-time",
+  onFailure: "stop-run",
+  run: installAndStart,
+};
+
+/** etcd admits one learner at a time: servers join strictly one after another. */
+export const joinServers: Phase<InstallContext> = {
+  title: "Join the other servers",
+  hosts: (ctx) =>
+    ctx.plan.joinOrder.servers.flatMap((name) => ctx.plan.hosts.filter((h) => h.name === name && notRunning(ctx, h))),
+  order: "one-at-a-time",
+  onFailure: "stop-phase",
+  run: installAndStart,
+};
+
+/** Agents join in parallel; one failing does not hold up the others. */
+export const joinAgents: Phase<InstallContext> = {
+  title: "Join the agents",
+  hosts: (ctx) =>
+    ctx.plan.joinOrder.agents.flatMap((name) => ctx.plan.hosts.filter((h) => h.name === name && notRunning(ctx, h))),
+  order: "parallel",
+  onFailure: "host-only",
+  run: installAndStart,
+};
