@@ -14,8 +14,9 @@ test("a replica copies every repository, tag, manifest and blob a peer holds, an
   const b = await testRegistry(t);
   const http = client(a.base);
   const images = [];
-  for (const repo of ["apps/web", "apps/db", "library/nginx"])
-    images.push(await pushImage(http, repo, "v1", `content ${repo}`));
+  for (const repo of ["apps/web", "apps/db", "library/nginx"]) {
+    images.push({ repo, ...(await pushImage(http, repo, "v1", `content ${repo}`)) });
+  }
   await pushImage(http, "apps/web", "v2", "second web");
   const first = await replicateFrom(b.registry.context.repos, a.base, { events: silentEvents });
   assert.equal(first.repositories, 3);
