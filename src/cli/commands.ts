@@ -9,6 +9,7 @@ import { registerLabDistro } from "./lab-distro.js";
 import { registerLb } from "./lb.js";
 import { registerNode } from "./node.js";
 import { registerPlan } from "./plan.js";
+import { registerProbe } from "./probe.js";
 import { registerRegistry } from "./registry.js";
 import { registerSchema } from "./schema.js";
 import { registerValidate } from "./validate.js";
@@ -30,4 +31,5 @@ export const commands: RegisterCommand[] = [
   registerBundle,
   registerDns,
   registerNode,
+  registerProbe,
 ];
