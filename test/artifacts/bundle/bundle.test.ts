@@ -96,6 +96,15 @@ test("a split bundle is verified and loaded from its parts, given as FILE.part00
   assert.equal(created.parts[0]!.path, `${output}.part000`);
   await verifyBundle([`${output}.part000`], key.publicKey, silentEvents);
   await verifyBundle(created.parts.map((p) => p.path).reverse(), key.publicKey, silentEvents);
+  const { rename } = await import("node:fs/promises");
+  await rename(created.parts[3]!.path, `${created.parts[3]!.path}.away`);
+  await assert.rejects(verifyBundle([output], key.publicKey, silentEvents), (error: unknown) => {
+    assert.ok(error instanceof BundleDamageError);
+    assert.equal(error.kind, "missing-part");
+    assert.match(error.message, new RegExp(`edge\\.bundle\\.part003: part 3 of ${created.parts.length} is missing`));
+    return true;
+  });
+  await rename(`${created.parts[3]!.path}.away`, created.parts[3]!.path);
   const target = await newStore(t, "split-target");
   await loadBundle([output], target, key.publicKey, silentEvents);
   assert.deepEqual(await snapshot(target.root), await snapshot(store.root));
