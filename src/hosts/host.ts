@@ -21,7 +21,13 @@ export interface Host {
   upload(source: UploadSource, path: string, options: UploadOptions): Promise<UploadResult>;
 
   /** The content of a remote file, or undefined when it does not exist. */
-  readFile(path: string, options?: { sudo?: boolean }): Promise<Buffer | undefined>;
+  readFile(path: string, options?: ReadOptions): Promise<Buffer | undefined>;
+
+  /**
+   * Streams a remote file to `localPath` (written 0600 to a temporary name, then renamed).
+   * Throws OperatorError when the remote file does not exist or cannot be read.
+   */
+  download(path: string, localPath: string, options?: ReadOptions): Promise<DownloadResult>;
 
   /** Closes connections; the host may be used again afterwards (it reconnects). */
   close(): Promise<void>;
@@ -34,6 +40,17 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Kill the command after this long (ms). */
   timeoutMs?: number;
+}
+
+export interface ReadOptions {
+  /** Read as root (through sudo when the user is not root). */
+  sudo?: boolean;
+}
+
+export interface DownloadResult {
+  bytes: number;
+  /** Lower-case hex SHA-256 of what arrived. */
+  sha256: string;
 }
 
 export interface ExecResult {

@@ -1,0 +1,147 @@
+import { constants } from "node:os";
+import { type Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { type Events, silentEvents } from "../events.js";
+import { type Host, TransientHostError } from "./host.js";
+import type { KnownHosts } from "./known-hosts.js";
+import { authMethods } from "./ssh-auth.js";
+import { SshConnection } from "./ssh-connection.js";
+import { operationError } from "./ssh-errors.js";
+import type { SudoPasswordSource } from "./sudo.js";
+import { type RunIo, TIMED_OUT_STATUS, type Transport } from "./transport.js";
+import { TransportHost } from "./transport-host.js";
+
+export interface SshHostOptions {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  identityFile?: string;
+  /** Whether `sudo: true` operations use sudo (the manifest's spec.ssh.sudo); root never needs it. */
+  sudo: boolean;
+  /** Folder that relative identity file paths start from (the manifest's). */
+  baseDir: string;
+  knownHosts: KnownHosts;
+  /** The bastion's connection, when the host is reached through one (see connect.ts). */
+  via?: SshConnection;
+  sudoPassword?: SudoPasswordSource;
+  events?: Events;
+  /** Environment for AIRSTRAP_SSH_PASSPHRASE, AIRSTRAP_SUDO_PASSWORD and SSH_AUTH_SOCK (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  keepaliveIntervalMs?: number;
+  readyTimeoutMs?: number;
+}
+
+/** A machine reached over SSH (ssh2): one reused connection, sudo, verified resumable uploads. */
+export function sshHost(options: SshHostOptions): Host {
+  const events = options.events ?? silentEvents;
+  const env = options.env ?? process.env;
+  const connection = sshConnection({ ...options, events, env });
+  return new TransportHost(new SshTransport(connection), {
+    sudo: options.sudo,
+    sudoPassword: options.sudoPassword ?? (async () => env.AIRSTRAP_SUDO_PASSWORD),
+    events,
+  });
+}
+
+/** A connection for a host or a bastion, with its identities resolved on first use. */
+export function sshConnection(
+  options: Omit<SshHostOptions, "sudo" | "sudoPassword"> & { events: Events; env: NodeJS.ProcessEnv },
+): SshConnection {
+  const label = `host ${options.name} (${options.address}:${options.port})`;
+  return new SshConnection({
+    name: options.name,
+    address: options.address,
+    port: options.port,
+    user: options.user,
+    auth: () =>
+      authMethods({
+        user: options.user,
+        ...(options.identityFile === undefined ? {} : { identityFile: options.identityFile }),
+        baseDir: options.baseDir,
+        env: options.env,
+        label,
+      }),
+    knownHosts: options.knownHosts,
+    ...(options.via === undefined ? {} : { via: options.via }),
+    events: options.events,
+    ...(options.keepaliveIntervalMs === undefined ? {} : { keepaliveIntervalMs: options.keepaliveIntervalMs }),
+    ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
+  });
+}
+
+class SshTransport implements Transport {
+  readonly name: string;
+  readonly address: string;
+
+  constructor(private readonly connection: SshConnection) {
+    this.name = connection.settings.name;
+    this.address = connection.settings.address;
+  }
+
+  async user(): Promise<string> {
+    return this.connection.settings.user;
+  }
+
+  async run(command: string, io: RunIo): Promise<number> {
+    const { channel, dropped } = await this.connection.exec(command);
+    const finished = new Promise<number>((resolve, reject) => {
+      let status: number | undefined;
+      let timedOut = false;
+      const timer =
+        io.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              timedOut = true;
+              // OpenSSH delivers the signal to the command; closing the channel covers servers that do not.
+              channel.signal("KILL");
+              channel.close();
+            }, io.timeoutMs);
+      channel.on("exit", (code: number | null, signal?: string) => {
+        if (code !== null && code !== undefined) status = code;
+        else if (signal !== undefined) status = 128 + (constants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0);
+      });
+      channel.on("close", () => {
+        clearTimeout(timer);
+        if (timedOut) resolve(TIMED_OUT_STATUS);
+        // No exit status means the session died with the connection; `dropped` reports that.
+        else if (status !== undefined) resolve(status);
+        else
+          setTimeout(
+            () => reject(new TransientHostError("the session ended without an exit status", this.name)),
+            1000,
+          ).unref();
+      });
+      channel.pipe(io.stdout, { end: false });
+      channel.stderr.pipe(io.stderr, { end: false });
+      channel.end(io.stdin ?? Buffer.alloc(0));
+    });
+    try {
+      return await Promise.race([finished, dropped]);
+    } catch (error) {
+      throw operationError(error, this.connection.context, "running a command");
+    }
+  }
+
+  async writeAt(path: string, offset: number, source: Readable, onBytes: (count: number) => void): Promise<void> {
+    const { sftp, dropped } = await this.connection.sftp();
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        onBytes(chunk.length);
+        done(null, chunk);
+      },
+    });
+    const target = sftp.createWriteStream(path, { flags: offset === 0 ? "w" : "r+", start: offset, mode: 0o600 });
+    try {
+      await Promise.race([pipeline(source, counter, target), dropped]);
+    } catch (error) {
+      source.destroy();
+      target.destroy();
+      throw operationError(error, this.connection.context, `writing ${path}`);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+}

@@ -1,0 +1,123 @@
+import { createHash } from "node:crypto";
+import { OperatorError } from "../errors.js";
+import type { UploadOptions, UploadResult, UploadSource } from "./host.js";
+import { modeText, remoteBasename, remoteDirname, shellQuote } from "./shell.js";
+import type { CapturedRun } from "./sudo.js";
+import type { Transport } from "./transport.js";
+
+/** What the upload needs from a host: commands (as the user or as root) and writes at an offset. */
+export interface UploadOps {
+  label: string;
+  capture(command: string, options: { asRoot: boolean }): Promise<CapturedRun>;
+  writeAt: Transport["writeAt"];
+  /** The login user's home directory (where root-owned uploads are staged before `sudo install`). */
+  home(): Promise<string>;
+}
+
+/**
+ * Put `source` at `path` with `mode`, never half-written:
+ * 1. skip when `path` already holds that SHA-256 (fix only the mode if that alone differs);
+ * 2. otherwise write a temporary file — beside `path` when writing as the user, in the user's home
+ *    when writing as root, since the user cannot create files in root's directories —
+ *    resuming from whatever an interrupted earlier attempt left there;
+ * 3. check its SHA-256 on the remote side; on a mismatch start over once, then give up;
+ * 4. rename it into place (as root: `install -m` to a sibling, then rename).
+ */
+export async function uploadThrough(
+  ops: UploadOps,
+  source: UploadSource,
+  path: string,
+  options: UploadOptions & { asRoot: boolean },
+): Promise<UploadResult> {
+  if (!path.startsWith("/")) throw new Error(`upload target must be an absolute path: ${path}`);
+  const { asRoot } = options;
+  const mode = modeText(options.mode);
+  const run = async (command: string, as: boolean, what: string) => {
+    const result = await ops.capture(command, { asRoot: as });
+    if (result.code !== 0)
+      throw new OperatorError(`host ${ops.label}: ${what} failed (exit ${result.code}): ${oneLine(result.stderr)}`, {
+        hint: asRoot
+          ? "check that the path is writable by root"
+          : "check the path's permissions, or set spec.ssh.sudo: true",
+      });
+    return result.stdout.toString("utf8");
+  };
+
+  const existing = await remoteFileState(ops, path, asRoot);
+  if (existing?.sha256 === source.sha256) {
+    if (existing.mode === mode) return { skipped: true, bytesSent: 0 };
+    await run(`chmod ${mode} -- ${shellQuote(path)}`, asRoot, `chmod ${path}`);
+    return { skipped: false, bytesSent: 0 };
+  }
+
+  const key = createHash("sha256").update(`${path}\0${source.sha256}`).digest("hex").slice(0, 24);
+  const directory = remoteDirname(path);
+  const stagingDir = asRoot ? `${await ops.home()}/.cache/airstrap/uploads` : directory;
+  const temp = asRoot ? `${stagingDir}/${key}.part` : `${stagingDir}/.${remoteBasename(path)}.${key}.airstrap-part`;
+  await run(
+    asRoot ? `mkdir -p -m 700 -- ${shellQuote(stagingDir)}` : `mkdir -p -- ${shellQuote(stagingDir)}`,
+    false,
+    `creating ${stagingDir}`,
+  );
+
+  let bytesSent = 0;
+  for (let attempt = 1; ; attempt++) {
+    const present = attempt === 1 ? await remoteSize(ops, temp) : 0;
+    const offset = present !== undefined && present <= source.size ? present : 0;
+    if (offset < source.size || source.size === 0) {
+      let sent = 0;
+      options.onProgress?.(offset, source.size);
+      await ops.writeAt(temp, offset, source.open(offset), (count) => {
+        sent += count;
+        bytesSent += count;
+        options.onProgress?.(offset + sent, source.size);
+      });
+    }
+    const arrived = (await run(`sha256sum -- ${shellQuote(temp)}`, false, `checking ${temp}`)).slice(0, 64);
+    if (arrived === source.sha256) break;
+    await ops.capture(`rm -f -- ${shellQuote(temp)}`, { asRoot: false });
+    if (attempt === 2)
+      throw new OperatorError(
+        `host ${ops.label}: upload to ${path}: the content that arrived has SHA-256 ${arrived}, expected ${source.sha256}`,
+        {
+          hint: "the source does not hold the expected content (changed or damaged since it was checked); verify the artifact store and run again",
+        },
+      );
+  }
+
+  const q = { temp: shellQuote(temp), path: shellQuote(path), dir: shellQuote(directory) };
+  if (asRoot) {
+    const sibling = shellQuote(`${directory}/.${remoteBasename(path)}.${key}.airstrap-new`);
+    await run(
+      `mkdir -p -- ${q.dir} && install -T -m ${mode} -- ${q.temp} ${sibling} && mv -fT -- ${sibling} ${q.path}`,
+      true,
+      `installing ${path}`,
+    );
+    await ops.capture(`rm -f -- ${q.temp}`, { asRoot: false });
+  } else {
+    await run(`chmod ${mode} -- ${q.temp} && mv -fT -- ${q.temp} ${q.path}`, false, `renaming into ${path}`);
+  }
+  return { skipped: false, bytesSent };
+}
+
+async function remoteFileState(
+  ops: UploadOps,
+  path: string,
+  asRoot: boolean,
+): Promise<{ sha256: string; mode: string } | undefined> {
+  const p = shellQuote(path);
+  const result = await ops.capture(`if [ -f ${p} ]; then sha256sum -- ${p} && stat -c %a -- ${p}; fi`, { asRoot });
+  const [sumLine, modeLine] = result.stdout.toString("utf8").split("\n");
+  if (result.code !== 0 || sumLine === undefined || modeLine === undefined || sumLine === "") return undefined;
+  return { sha256: sumLine.slice(0, 64), mode: modeLine.trim() };
+}
+
+async function remoteSize(ops: UploadOps, path: string): Promise<number | undefined> {
+  const result = await ops.capture(`stat -c %s -- ${shellQuote(path)} 2>/dev/null || true`, { asRoot: false });
+  const text = result.stdout.toString("utf8").trim();
+  return /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+export function oneLine(text: Buffer | string): string {
+  return text.toString().trim().split("\n").slice(-3).join(" / ").slice(0, 500);
+}
