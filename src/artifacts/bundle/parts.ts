@@ -126,14 +126,16 @@ export class PartWriter {
     this.handle = undefined;
   }
 
-  /** Renames every part into place; removes parts of an older bundle of the same name beyond the new last part. */
+  /**
+   * Renames every part into place, then removes what an older bundle of the same name left that
+   * would otherwise be taken for part of this one (FILE beside new parts, or surplus parts).
+   */
   async commit(): Promise<string[]> {
     await this.closeCurrent();
     for (let i = 0; i < this.temps.length; i++) await rename(this.temps[i]!, this.finals[i]!);
-    if (this.partSize !== undefined) {
-      for (const stale of await discoverParts(this.file)) {
-        if (stale !== undefined && !this.finals.includes(stale)) await rm(stale, { force: true });
-      }
+    if (this.partSize !== undefined) await rm(this.file, { force: true });
+    for (const stale of await discoverParts(this.file)) {
+      if (stale !== undefined && !this.finals.includes(stale)) await rm(stale, { force: true });
     }
     return [...this.finals];
   }

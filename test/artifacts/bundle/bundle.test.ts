@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -8,6 +8,7 @@ import { readArtifactIndex } from "../../../src/artifacts/artifact-index.js";
 import { createBundle } from "../../../src/artifacts/bundle/create.js";
 import { BundleDamageError } from "../../../src/artifacts/bundle/damage.js";
 import { loadBundle } from "../../../src/artifacts/bundle/load.js";
+import { readBaseIndex } from "../../../src/artifacts/bundle/since.js";
 import { loadOrCreateSigningKey } from "../../../src/artifacts/bundle/signing.js";
 import { verifyBundle } from "../../../src/artifacts/bundle/verify.js";
 import { silentEvents } from "../../../src/events.js";
@@ -108,6 +109,14 @@ test("a split bundle is verified and loaded from its parts, given as FILE.part00
   const target = await newStore(t, "split-target");
   await loadBundle([output], target, key.publicKey, silentEvents);
   assert.deepEqual(await snapshot(target.root), await snapshot(store.root));
+
+  // Re-created under the same name as one file, then split again: nothing stale is left to confuse a reader.
+  await createBundle({ store, output, content, manifest, signingKey: key, events: silentEvents });
+  assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith("edge.bundle")).sort(), ["edge.bundle", "edge.bundle.index.json"]);
+  await createBundle({ store, output, content, manifest, signingKey: key, events: silentEvents, partSize: 262_144 });
+  const names = (await readdir(dir)).filter((n) => n.startsWith("edge.bundle.part"));
+  assert.equal(names.length, 2);
+  await verifyBundle([output], key.publicKey, silentEvents);
 });
 
 test("a bundle signed with another key is refused when the trusted key is given", async (t) => {
@@ -152,7 +161,11 @@ test("a differential bundle plus its base loads to the same store as one full bu
     images: [...first.images, await addImage(source, "library/other", "2.0", random(90_000))],
   };
   await recordContent(source, second);
-  const baseIndex = JSON.parse(await readFile(`${base}.index.json`, "utf8"));
+  const fromJson = await readBaseIndex(`${base}.index.json`);
+  const fromBundle = await readBaseIndex(base);
+  assert.equal(fromJson.digest, baseCreated.indexDigest);
+  assert.equal(fromBundle.digest, baseCreated.indexDigest);
+  const baseIndex = fromBundle.index;
   const diff = join(dir, "diff.bundle");
   const diffCreated = await createBundle({
     store: source,
