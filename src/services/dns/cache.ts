@@ -18,14 +18,14 @@ export class AnswerCache {
   }
 
   /** The entry and its age in whole seconds, or undefined when absent or expired. */
-  get(key: string, now: number): { answer: UpstreamAnswer; age: number } | undefined {
+  get(key: string, now: number): { answer: UpstreamAnswer; age: number; expiresAt: number } | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now) {
       this.entries.delete(key);
       return undefined;
     }
-    return { answer: entry.answer, age: Math.floor((now - entry.storedAt) / 1000) };
+    return { answer: entry.answer, age: Math.floor((now - entry.storedAt) / 1000), expiresAt: entry.expiresAt };
   }
 
   set(key: string, answer: UpstreamAnswer, now: number): void {

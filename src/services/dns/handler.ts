@@ -5,7 +5,7 @@ import { AnswerCache } from "./cache.js";
 import type { Forwarder } from "./forwarder.js";
 import type { DnsMetrics, Transport } from "./metrics.js";
 import { encodeAnswer, encodeEmpty, udpLimit } from "./respond.js";
-import { encodeForwarded } from "./upstream-message.js";
+import { encodeForwarded, type UpstreamAnswer } from "./upstream-message.js";
 import { CLASS_ANY, CLASS_IN, parseQuery, type Query, RCODE, TYPE } from "./wire.js";
 import type { ZoneSet } from "./zone.js";
 
@@ -28,6 +28,8 @@ interface EncodedResponse {
   bytes: Buffer;
   type: number;
   rcode: number;
+  /** Forwarded answers only: when the cached answer expires, when these bytes were made, where their TTLs sit. */
+  forwarded?: { expiresAt: number; encodedAt: number; ttlPositions: number[] };
 }
 
 const ENCODED_LIMIT = 50_000;
@@ -60,15 +62,34 @@ export class QueryHandler {
     const key = listenerKey + transport + message.toString("latin1", 2);
     const known = state.encoded.get(key);
     if (known !== undefined) {
-      this.metrics.query(transport, known.type);
-      this.metrics.response(known.rcode);
-      const out = Buffer.allocUnsafe(known.bytes.length);
-      known.bytes.copy(out);
-      out[0] = message[0]!;
-      out[1] = message[1]!;
-      return out;
+      const out = known.forwarded === undefined ? copyOf(known.bytes) : this.agedCopy(known, key, state);
+      if (out !== undefined) {
+        this.metrics.query(transport, known.type);
+        this.metrics.response(known.rcode);
+        out[0] = message[0]!;
+        out[1] = message[1]!;
+        return out;
+      }
     }
     return this.answer(message, local, key, transport, state);
+  }
+
+  /** A cached forwarded response with its TTLs counted down; undefined (and forgotten) once expired. */
+  private agedCopy(known: EncodedResponse, key: string, state: DnsState): Buffer | undefined {
+    const forwarded = known.forwarded!;
+    const now = Date.now();
+    if (now >= forwarded.expiresAt) {
+      state.encoded.delete(key);
+      return undefined;
+    }
+    this.metrics.cacheHits += 1;
+    const out = copyOf(known.bytes);
+    const age = Math.floor((now - forwarded.encodedAt) / 1000);
+    if (age > 0) {
+      for (const position of forwarded.ttlPositions)
+        out.writeUInt32BE(Math.max(0, out.readUInt32BE(position) - age), position);
+    }
+    return out;
   }
 
   private refuse(message: Buffer, transport: Transport): Buffer | undefined {
@@ -115,28 +136,57 @@ export class QueryHandler {
       return bytes;
     }
     if (!recursion) return this.empty(message, query, RCODE.REFUSED, false);
-    return this.forward(message, query, maxSize, state);
+    return this.forward(message, query, key, maxSize, state);
   }
 
-  private forward(message: Buffer, query: Query, maxSize: number, state: DnsState): HandlerResult {
+  private forward(message: Buffer, query: Query, key: string, maxSize: number, state: DnsState): HandlerResult {
     const cacheKey = AnswerCache.key(query.name, query.type);
-    const cached = state.cache.get(cacheKey, Date.now());
+    const now = Date.now();
+    const cached = state.cache.get(cacheKey, now);
     if (cached) {
       this.metrics.cacheHits += 1;
       this.metrics.response(cached.answer.rcode);
-      return encodeForwarded(message, query, cached.answer, { maxSize, age: cached.age });
+      const bytes = encodeForwarded(message, query, cached.answer, { maxSize, age: cached.age });
+      this.remember(state, key, bytes, query, cached.answer, cached.expiresAt, now);
+      return bytes;
     }
     this.metrics.cacheMisses += 1;
     const chain = [...(query.edns?.forwardedBy ?? []), this.instanceId];
     return state.forwarder.resolve(query.name, query.type, chain).then(
       (answer) => {
         if (answer === undefined) return this.empty(message, query, RCODE.SERVFAIL, true);
-        if (!answer.truncated) state.cache.set(cacheKey, answer, Date.now());
+        const received = Date.now();
+        if (!answer.truncated) state.cache.set(cacheKey, answer, received);
         this.metrics.response(answer.rcode);
-        return encodeForwarded(message, query, answer, { maxSize, age: 0 });
+        const bytes = encodeForwarded(message, query, answer, { maxSize, age: 0 });
+        if (!answer.truncated && answer.cacheTtl > 0) {
+          this.remember(state, key, bytes, query, answer, received + answer.cacheTtl * 1000, received);
+        }
+        return bytes;
       },
       () => this.empty(message, query, RCODE.SERVFAIL, true),
     );
+  }
+
+  /** Keeps the encoded response, so the next identical query costs a copy and a TTL patch. */
+  private remember(
+    state: DnsState,
+    key: string,
+    bytes: Buffer,
+    query: Query,
+    answer: UpstreamAnswer,
+    expiresAt: number,
+    now: number,
+  ): void {
+    const truncated = (bytes[2]! & 0x02) !== 0;
+    const ttlPositions = truncated ? [] : answer.ttlOffsets.map((offset) => query.questionEnd + offset);
+    if (state.encoded.size >= ENCODED_LIMIT) state.encoded.clear();
+    state.encoded.set(key, {
+      bytes,
+      type: query.type,
+      rcode: answer.rcode,
+      forwarded: { expiresAt, encodedAt: now, ttlPositions },
+    });
   }
 
   /** Our own forwarded query arriving back at us (directly, or via other airstrap servers). */
@@ -163,4 +213,10 @@ export class QueryHandler {
     this.metrics.response(rcode);
     return encodeEmpty(message, query, rcode, recursion);
   }
+}
+
+function copyOf(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(bytes.length);
+  bytes.copy(out);
+  return out;
 }
