@@ -4,6 +4,7 @@ import { expandPath, loadManifest } from "../manifest/load.js";
 import { openStateDir, type StateDir, stateDirBeside } from "../state/state-dir.js";
 import { ensureLabIdentity } from "./identity.js";
 import { labUp } from "./lab.js";
+import { selfCommand } from "./self-command.js";
 import { labSpecFromManifest } from "./spec.js";
 import { LAB_IDENTITY_FILE } from "./state.js";
 import type { LabStatus } from "./status.js";
@@ -22,7 +23,9 @@ export function openLabState(options: { file: string; stateDir?: string }): Prom
  * `lab up -f cluster.yaml`. The lab identity is made before the manifest is loaded, so a manifest
  * may name it as its ssh.identityFile (.airstrap/lab/id_ed25519) before it exists.
  */
-export async function labUpFromManifest(options: LabCommandOptions & { cacheDir?: string }): Promise<LabStatus> {
+export async function labUpFromManifest(
+  options: LabCommandOptions & { cacheDir?: string; selfCommand?: string[] },
+): Promise<LabStatus> {
   const state = await openLabState(options);
   await ensureLabIdentity(state.file(LAB_IDENTITY_FILE));
   const loaded = await loadManifest(options.file);
@@ -37,6 +40,7 @@ export async function labUpFromManifest(options: LabCommandOptions & { cacheDir?
     events: options.events,
     extraAuthorizedKeys,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    selfCommand: options.selfCommand ?? (await selfCommand()),
   });
 }
 

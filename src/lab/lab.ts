@@ -3,9 +3,10 @@ import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import type { StateDir } from "../state/state-dir.js";
 import { findLabContainers, isOurContainer, killContainer, startContainer, stopContainer } from "./container.js";
-import { processAlive, waitForExit } from "./exec.js";
+import { processAlive, processCommandLine, waitForExit } from "./exec.js";
 import { writeHostFiles } from "./host-files.js";
 import { ensureLabIdentity } from "./identity.js";
+import { startMirrorHelper } from "./mirror-helper.js";
 import { hostMachine, labNames } from "./names.js";
 import { checkAddressesFree, createSiteNetwork, hostAttached, removeSiteNetwork, setHostAttached } from "./network.js";
 import { checkPrerequisites } from "./prerequisites.js";
@@ -33,6 +34,8 @@ export interface LabUpOptions {
   extraAuthorizedKeys?: string[];
   cacheDir?: string;
   readyTimeoutMs?: number;
+  /** How to run airstrap itself for the release mirror; without it no mirror is started. */
+  selfCommand?: string[];
 }
 
 /** Builds the site (idempotent: an identical lab that is already up only gets its stopped hosts started). */
@@ -72,6 +75,17 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
   await writeLabState(state, lab);
   try {
     await createSiteNetwork(site);
+    if (spec.distro && options.selfCommand) {
+      const mirror = await startMirrorHelper({
+        root: state.file("lab/mirror"),
+        bootstrapAddress: spec.bootstrapAddress,
+        distro: spec.distro,
+        command: options.selfCommand,
+        log: state.file("lab/logs/mirror.log"),
+      });
+      lab.helpers.push({ name: "release mirror (simulated distro)", ...mirror });
+      await writeLabState(state, lab);
+    }
     for (const [index, host] of spec.hosts.entries()) {
       const hostKey = await writeHostFiles(hostFilesDir(state, host.name), {
         name: host.name,
@@ -150,7 +164,7 @@ export async function labDown(state: StateDir, events: Events): Promise<{ stoppe
     }),
   );
   for (const helper of lab.helpers) {
-    if (!processAlive(helper.pid)) continue;
+    if (!processAlive(helper.pid) || !processCommandLine(helper.pid)?.includes("lab-distro")) continue;
     process.kill(helper.pid, "SIGTERM");
     if (!(await waitForExit(helper.pid, 5_000))) process.kill(helper.pid, "SIGKILL");
     stopped++;
@@ -163,6 +177,7 @@ export async function labDown(state: StateDir, events: Events): Promise<{ stoppe
   await removeSiteNetwork(lab.names);
   await rm(state.file(LAB_STATE_FILE), { force: true });
   await rm(state.file("lab/hosts"), { recursive: true, force: true });
+  await rm(state.file("lab/mirror"), { recursive: true, force: true });
   events.emit({ level: "info", kind: "lab.down", message: `lab ${lab.name} removed` });
   return { stopped };
 }

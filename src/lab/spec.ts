@@ -9,6 +9,8 @@ export interface LabSpec {
   domain?: string;
   bootstrapAddress: string;
   hosts: LabHostSpec[];
+  /** The distro the lab's release mirror serves a SIMULATED release of. */
+  distro?: { name: "rke2" | "k3s"; version: string; arch: "amd64" | "arm64" };
 }
 
 export interface LabHostSpec {
@@ -37,6 +39,7 @@ export function labSpecFromManifest(manifest: ClusterManifest, file: string): La
     name: manifest.name,
     domain: manifest.domain,
     bootstrapAddress: manifest.bootstrapAddress,
+    distro: manifest.distro,
     hosts: manifest.hosts.map((host) => ({
       name: host.name,
       address: host.address,

@@ -1,197 +1,140 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { silentEvents } from "../../src/events.js";
 import { findLabContainers } from "../../src/lab/container.js";
 import { processAlive } from "../../src/lab/exec.js";
-import { labUpFromManifest, openLabState } from "../../src/lab/from-manifest.js";
-import {
-  currentLabStatus,
-  labDown,
-  labHeal,
-  labKill,
-  labPartition,
-  labStart,
-  labStop,
-  requireLab,
-} from "../../src/lab/lab.js";
+import { currentLabStatus, labDown, labHeal, labKill, labPartition, labStart, labStop } from "../../src/lab/lab.js";
+import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { labNames } from "../../src/lab/names.js";
 import { linkExists, namespaceExists } from "../../src/lab/network.js";
-import { missingPrerequisites } from "../../src/lab/prerequisites.js";
 import { sshFingerprint } from "../../src/lab/probe.js";
-import { LAB_IDENTITY_FILE, type LabState } from "../../src/lab/state.js";
-import type { StateDir } from "../../src/state/state-dir.js";
-import { scanHostKey, sshRun } from "../peers/lab-ssh.js";
+import { scanHostKey } from "../peers/lab-ssh.js";
+import { createTestLab, labSkipReason } from "./lab-fixture.js";
 
-const { problems } = await missingPrerequisites();
-const skipReason = problems.length > 0 ? `the lab cannot run here: ${problems.join("; ")}` : undefined;
+const skipReason = await labSkipReason();
 
-// A private range and names of its own, so this lab cannot collide with any other on the machine.
-const octet = 100 + (process.pid % 150);
-const labName = `t${process.pid.toString(36)}`;
-const subnet = `10.231.${octet}`;
-const hosts = [
-  { name: "srv-1", address: `${subnet}.11`, role: "server" },
-  { name: "srv-2", address: `${subnet}.12`, role: "server" },
-  { name: "agt-1", address: `${subnet}.21`, role: "agent" },
-];
-
-function manifestText(): string {
-  return `apiVersion: airstrap.io/v1alpha1
-kind: Cluster
-metadata: { name: ${labName} }
-spec:
-  domain: test.lan
-  distro: { name: rke2, version: v1.31.4+rke2r1, arch: amd64 }
-  bootstrap: { address: ${subnet}.1 }
-  ssh: { user: root, identityFile: .airstrap/lab/id_ed25519 }
-  hosts:
-${hosts.map((host) => `    - { name: ${host.name}, address: ${host.address}, role: ${host.role} }`).join("\n")}
-`;
-}
-
-describe("lab: a simulated site", { skip: skipReason ?? false }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "airstrap-lab-test-"));
-  const file = join(dir, "cluster.yaml");
-  let state: StateDir;
-  let identity: string;
-  let knownHosts: string;
-
-  async function labState(): Promise<LabState> {
-    return requireLab(state);
-  }
-
-  function writeKnownHosts(lab: LabState): void {
-    knownHosts = join(dir, "known_hosts");
-    writeFileSync(knownHosts, lab.hosts.map((host) => `${host.address} ${host.hostKey}`).join("\n") + "\n");
-  }
-
-  before(async () => {
-    writeFileSync(file, manifestText());
-    await labUpFromManifest({ file, events: silentEvents });
-    state = await openLabState({ file });
-    identity = state.file(LAB_IDENTITY_FILE);
-    writeKnownHosts(await labState());
+describe("lab: a simulated site", { skip: skipReason ?? false }, async () => {
+  const site = await createTestLab({
+    offset: 1,
+    hosts: [
+      { name: "srv-1", role: "server", octet: 11 },
+      { name: "srv-2", role: "server", octet: 12 },
+      { name: "agt-1", role: "agent", octet: 21 },
+    ],
   });
+  const [first, second, third] = site.hosts as [(typeof site.hosts)[0], (typeof site.hosts)[0], (typeof site.hosts)[0]];
 
-  after(async () => {
-    if (state) await labDown(state, silentEvents);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  before(() => site.up());
+  after(() => site.remove());
 
-  test("every host answers SSH as itself, through the lab identity, with the host key the lab reported", async () => {
-    assert.equal(statSync(identity).mode & 0o777, 0o600);
-    for (const host of hosts) {
-      const result = sshRun(
-        { address: host.address },
-        identity,
-        knownHosts,
-        "hostname; systemctl is-system-running --wait",
-      );
+  test("every host answers SSH as itself, through the lab identity (0600), with the host key the lab reported", () => {
+    assert.equal(statSync(site.identity).mode & 0o777, 0o600);
+    for (const host of site.hosts) {
+      const result = site.ssh(host, "hostname; systemctl is-system-running --wait");
       assert.equal(result.code, 0, result.stderr);
       assert.deepEqual(result.stdout.trim().split("\n"), [host.name, "running"]);
     }
   });
 
   test("every host has its own SSH host key", async () => {
-    const lab = await labState();
+    const lab = await site.lab();
     const scanned = lab.hosts.map((host) => scanHostKey(host.address));
     for (const [i, host] of lab.hosts.entries())
       assert.equal(scanned[i], host.hostKey.split(/\s+/).slice(0, 2).join(" "));
     assert.equal(new Set(scanned).size, lab.hosts.length);
   });
 
-  test("hosts reach each other and the bootstrap address, and nothing else", async () => {
-    const [first, second] = hosts;
-    const ping = sshRun(
-      { address: first!.address },
-      identity,
-      knownHosts,
-      `ping -c1 -W2 ${second!.address} && ping -c1 -W2 ${subnet}.1`,
-    );
+  test("hosts reach each other and the bootstrap address, and have no route out", () => {
+    const ping = site.ssh(first, `ping -c1 -W2 ${second.address} && ping -c1 -W2 ${site.bootstrapAddress}`);
     assert.equal(ping.code, 0, ping.stdout + ping.stderr);
-    const routes = sshRun({ address: first!.address }, identity, knownHosts, "ip -4 route show default | wc -l");
-    assert.equal(routes.stdout.trim(), "0");
+    assert.equal(site.ssh(first, "ip -4 route show default | wc -l").stdout.trim(), "0");
+  });
+
+  test("the lab's release mirror serves the simulated release with matching sums to the hosts", () => {
+    const base = `http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2`;
+    const fetch = site.ssh(
+      third,
+      `set -e; d=$(mktemp -d); cd $d; for f in sha256sum-amd64.txt rke2.linux-amd64.tar.gz rke2-images.linux-amd64.tar.zst; do curl -fsSO ${base}/v1.31.4%2Brke2r1/$f; done; curl -fsSO ${base}/install.sh; sha256sum -c sha256sum-amd64.txt; grep -c SIMULATION install.sh`,
+    );
+    assert.equal(fetch.code, 0, fetch.stdout + fetch.stderr);
+    assert.match(fetch.stdout, /rke2\.linux-amd64\.tar\.gz: OK/);
+    assert.match(fetch.stdout, /rke2-images\.linux-amd64\.tar\.zst: OK/);
   });
 
   test("status lists every host running with SSH answering", async () => {
-    const status = await currentLabStatus(state);
+    const status = await currentLabStatus(site.state);
     assert.deepEqual(
       status.hosts.map((host) => [host.name, host.state, host.ssh]),
-      hosts.map((host) => [host.name, "running", true]),
+      site.hosts.map((host) => [host.name, "running", true]),
     );
-    const lab = await labState();
+    const lab = await site.lab();
     assert.deepEqual(
       status.hosts.map((host) => host.hostKey),
       lab.hosts.map((host) => sshFingerprint(host.hostKey)),
     );
+    assert.equal(status.helpers[0]?.running, true);
   });
 
   test("stop and start: the host goes away and comes back with the same host key", async () => {
-    const target = hosts[1]!;
-    await labStop(state, target.name, silentEvents);
-    let status = await currentLabStatus(state);
+    await labStop(site.state, second.name, silentEvents);
+    let status = await currentLabStatus(site.state);
     assert.equal(status.hosts[1]!.state, "stopped");
-    assert.equal(scanHostKey(target.address), undefined);
-    await labStart(state, target.name, silentEvents);
-    status = await currentLabStatus(state);
+    assert.equal(scanHostKey(second.address), undefined);
+    await labStart(site.state, second.name, silentEvents);
+    status = await currentLabStatus(site.state);
     assert.equal(status.hosts[1]!.state, "running");
-    const result = sshRun({ address: target.address }, identity, knownHosts, "hostname");
-    assert.equal(result.stdout.trim(), target.name, result.stderr);
+    const result = site.ssh(second, "hostname");
+    assert.equal(result.stdout.trim(), second.name, result.stderr);
   });
 
-  test("kill cuts the power: no shutdown, every process of the host gone at once", async () => {
-    const target = hosts[2]!;
-    const before = (await labState()).hosts[2]!.pid!;
-    await labKill(state, target.name, silentEvents);
-    assert.equal(processAlive(before), false, "nspawn still runs after kill");
-    assert.equal((await currentLabStatus(state)).hosts[2]!.state, "stopped");
-    await labStart(state, target.name, silentEvents);
-    assert.equal(sshRun({ address: target.address }, identity, knownHosts, "hostname").stdout.trim(), target.name);
+  test("kill cuts the power: every process of the host gone at once", async () => {
+    const pid = (await site.lab()).hosts[2]!.pid!;
+    await labKill(site.state, third.name, silentEvents);
+    assert.equal(processAlive(pid), false, "nspawn still runs after kill");
+    assert.equal((await currentLabStatus(site.state)).hosts[2]!.state, "stopped");
+    await labStart(site.state, third.name, silentEvents);
+    assert.equal(site.ssh(third, "hostname").stdout.trim(), third.name);
   });
 
   test("partition cuts a running host off the site; heal plugs it back", async () => {
-    const [first, target] = [hosts[0]!, hosts[1]!];
-    await labPartition(state, target.name, silentEvents);
-    const status = await currentLabStatus(state);
+    await labPartition(site.state, second.name, silentEvents);
+    const status = await currentLabStatus(site.state);
     assert.equal(status.hosts[1]!.state, "partitioned");
     assert.equal(status.hosts[1]!.ssh, false);
-    const ping = sshRun({ address: first.address }, identity, knownHosts, `ping -c1 -W1 ${target.address}`);
+    const ping = site.ssh(first, `ping -c1 -W1 ${second.address}`);
     assert.notEqual(ping.code, 0, "a partitioned host must not answer its peers");
-    await labHeal(state, target.name, silentEvents);
-    const healed = sshRun({ address: first.address }, identity, knownHosts, `ping -c1 -W2 ${target.address}`);
+    await labHeal(site.state, second.name, silentEvents);
+    const healed = site.ssh(first, `ping -c1 -W2 ${second.address}`);
     assert.equal(healed.code, 0, healed.stdout);
-    assert.equal(sshRun({ address: target.address }, identity, knownHosts, "hostname").stdout.trim(), target.name);
+    assert.equal(site.ssh(second, "hostname").stdout.trim(), second.name);
   });
 
   test("down leaves nothing behind, twice over; up again after down works with fresh host keys", async () => {
-    const names = labNames(labName);
-    const oldKeys = (await labState()).hosts.map((host) => host.hostKey);
-    const pids = (await labState()).hosts.map((host) => host.pid!);
-    await labDown(state, silentEvents);
+    const names = labNames(site.name);
+    const before = await site.lab();
+    const pids = [...before.hosts.map((host) => host.pid!), ...before.helpers.map((helper) => helper.pid)];
+    await labDown(site.state, silentEvents);
     await assertNoResidue(names, pids);
-    await labDown(state, silentEvents);
+    await labDown(site.state, silentEvents);
     await assertNoResidue(names, pids);
 
-    await labUpFromManifest({ file, events: silentEvents });
-    const lab = await labState();
-    writeKnownHosts(lab);
-    for (const [i, host] of lab.hosts.entries()) assert.notEqual(host.hostKey, oldKeys[i]);
-    const result = sshRun({ address: hosts[0]!.address }, identity, knownHosts, "hostname");
-    assert.equal(result.stdout.trim(), hosts[0]!.name, result.stderr);
+    await site.up();
+    const lab = await site.lab();
+    for (const [i, host] of lab.hosts.entries()) assert.notEqual(host.hostKey, before.hosts[i]!.hostKey);
+    const result = site.ssh(first, "hostname");
+    assert.equal(result.stdout.trim(), first.name, result.stderr);
   });
 
   async function assertNoResidue(names: ReturnType<typeof labNames>, pids: number[]): Promise<void> {
     assert.equal(await namespaceExists(names.netns), false, "namespace left behind");
     assert.equal(await linkExists(names.hostLink), false, "host link left behind");
     assert.deepEqual(findLabContainers(names.tag), [], "nspawn processes left behind");
-    for (const pid of pids) assert.equal(existsSync(`/proc/${pid}`), false, `process ${pid} left behind`);
-    const routes = spawnSync("ip", ["-4", "route", "show", `${subnet}.0/24`], { encoding: "utf8" }).stdout;
+    for (const pid of pids) assert.equal(processAlive(pid), false, `process ${pid} left behind`);
+    const routes = spawnSync("ip", ["-4", "route", "show", `${site.subnet}.0/24`], { encoding: "utf8" }).stdout;
     assert.equal(routes.trim(), "", "route into the site left behind");
     assert.equal(readFileSync("/proc/mounts", "utf8").includes(names.tag), false, "mounts left behind");
-    assert.equal(existsSync(state.file("lab/lab.json")), false, "lab state left behind");
+    assert.equal(existsSync(site.state.file("lab/lab.json")), false, "lab state left behind");
   }
 });

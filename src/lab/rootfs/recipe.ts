@@ -82,6 +82,7 @@ export const defaultRecipe: RootfsRecipe = {
     "ca-certificates",
     "sudo",
     "less",
+    "openssl",
   ],
   files: {
     "usr/local/sbin/airstrap-lab-setup": { mode: 0o755, content: SETUP_SCRIPT },

@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { silentEvents } from "../../src/events.js";
+import { labUpFromManifest, openLabState } from "../../src/lab/from-manifest.js";
+import { labDown, requireLab } from "../../src/lab/lab.js";
+import { missingPrerequisites } from "../../src/lab/prerequisites.js";
+import { LAB_IDENTITY_FILE, type LabState } from "../../src/lab/state.js";
+import type { StateDir } from "../../src/state/state-dir.js";
+import { sshRun } from "../peers/lab-ssh.js";
+
+/** Why lab tests cannot run here (they SKIP with this), or undefined when they can. */
+export async function labSkipReason(): Promise<string | undefined> {
+  const { problems } = await missingPrerequisites();
+  return problems.length > 0 ? `the lab cannot run here: ${problems.join("; ")}` : undefined;
+}
+
+/** How the lab starts airstrap's own helpers from a test: node + tsx + the CLI's source. */
+export const SELF_COMMAND = [
+  process.execPath,
+  "--import",
+  "tsx",
+  resolve(import.meta.dirname, "../../src/cli/main.ts"),
+];
+
+export interface TestLabHost {
+  name: string;
+  address: string;
+  role: "server" | "agent";
+}
+
+export interface TestLab {
+  name: string;
+  dir: string;
+  file: string;
+  subnet: string;
+  bootstrapAddress: string;
+  hosts: TestLabHost[];
+  state: StateDir;
+  identity: string;
+  knownHosts: string;
+  lab(): Promise<LabState>;
+  ssh(host: TestLabHost, command: string): { code: number; stdout: string; stderr: string };
+  up(): Promise<void>;
+  down(): Promise<void>;
+  remove(): Promise<void>;
+}
+
+/**
+ * A lab of its own for one test file: a unique name (so its own namespace and links) and a
+ * private /24 in 10.231.0.0/16 picked from the PID and a per-file offset.
+ */
+export async function createTestLab(options: {
+  offset: number;
+  hosts: Array<{ name: string; role: "server" | "agent"; octet: number }>;
+}): Promise<TestLab> {
+  const third = 10 + ((process.pid + options.offset * 61) % 240);
+  const subnet = `10.231.${third}`;
+  const name = `t${options.offset}${process.pid.toString(36)}`;
+  const dir = mkdtempSync(join(tmpdir(), "airstrap-lab-test-"));
+  const file = join(dir, "cluster.yaml");
+  const hosts: TestLabHost[] = options.hosts.map((host) => ({
+    name: host.name,
+    role: host.role,
+    address: `${subnet}.${host.octet}`,
+  }));
+  writeFileSync(
+    file,
+    `apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: ${name} }
+spec:
+  domain: test.lan
+  distro: { name: rke2, version: v1.31.4+rke2r1, arch: amd64 }
+  bootstrap: { address: ${subnet}.1 }
+  ssh: { user: root, identityFile: .airstrap/lab/id_ed25519 }
+  hosts:
+${hosts.map((host) => `    - { name: ${host.name}, address: ${host.address}, role: ${host.role} }`).join("\n")}
+`,
+  );
+  const state = await openLabState({ file });
+  const knownHosts = join(dir, "known_hosts");
+  const testLab: TestLab = {
+    name,
+    dir,
+    file,
+    subnet,
+    bootstrapAddress: `${subnet}.1`,
+    hosts,
+    state,
+    identity: state.file(LAB_IDENTITY_FILE),
+    knownHosts,
+    lab: () => requireLab(state),
+    ssh: (host, command) => sshRun({ address: host.address }, testLab.identity, knownHosts, command),
+    async up() {
+      await labUpFromManifest({ file, events: silentEvents, selfCommand: SELF_COMMAND });
+      const lab = await requireLab(state);
+      writeFileSync(knownHosts, `${lab.hosts.map((host) => `${host.address} ${host.hostKey}`).join("\n")}\n`);
+    },
+    down: async () => void (await labDown(state, silentEvents)),
+    async remove() {
+      await labDown(state, silentEvents);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return testLab;
+}
