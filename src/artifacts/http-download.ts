@@ -24,11 +24,23 @@ export interface Downloaded {
   transferred: number;
 }
 
+/** Sends one GET with the given extra headers; a registry client adds its authentication here. */
+export type SendRequest = (headers: Record<string, string>, signal: AbortSignal) => Promise<Response>;
+
+export function plainGet(url: string): SendRequest {
+  return (headers, signal) => fetch(url, { headers, signal, redirect: "follow" });
+}
+
 /**
  * Fetches `url` into `partialPath`, resuming with an HTTP Range request from what is already
  * there, retrying transient faults with backoff. Returns the SHA-256 of the whole file.
+ * `send` performs the request (by default a plain GET of `url`).
  */
-export async function downloadWithResume(url: string, options: DownloadOptions): Promise<Downloaded> {
+export async function downloadWithResume(
+  url: string,
+  options: DownloadOptions,
+  send: SendRequest = plainGet(url),
+): Promise<Downloaded> {
   let transferred = 0;
   return withRetry(
     options.retry,
@@ -45,13 +57,10 @@ export async function downloadWithResume(url: string, options: DownloadOptions):
       armStall();
       let response: Response;
       try {
-        response = await fetch(url, {
-          headers: have > 0 ? { range: `bytes=${have}-` } : {},
-          signal: controller.signal,
-          redirect: "follow",
-        });
+        response = await send(have > 0 ? { range: `bytes=${have}-` } : {}, controller.signal);
       } catch (error) {
         clearTimeout(stall);
+        if (error instanceof OperatorError || error instanceof TransientError) throw error;
         throw new TransientError(`${options.label}: ${describe(error)}`, { cause: error });
       }
       try {

@@ -49,31 +49,26 @@ export class RegistryClient {
     );
   }
 
-  /** The blob's body; the caller hashes it (the store's write does) and retries through `withRetry`. */
-  async blob(image: ImageReference, digest: Digest): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.get(image, `blobs/${digest}`, {});
-    if (!response.body) throw new TransientError(`${image.original}: empty body for blob ${digest}`);
-    return response.body;
+  /** A request for a blob, authenticated as the registry asks; any status is returned for the caller to judge. */
+  blobRequest(
+    image: ImageReference,
+    digest: Digest,
+  ): (headers: Record<string, string>, signal: AbortSignal) => Promise<Response> {
+    return async (headers, signal) => {
+      const response = await this.send(image, `blobs/${digest}`, headers, signal);
+      if (response.status === 404) {
+        await response.body?.cancel();
+        throw new OperatorError(`${image.original}: blob ${digest} not found in ${image.apiHost}/${image.path}`, {
+          hint: "the registry lost the blob or the image was deleted; check it there",
+        });
+      }
+      return response;
+    };
   }
 
   private async get(image: ImageReference, suffix: string, headers: Record<string, string>): Promise<Response> {
     const url = `${registryBaseUrl(image.apiHost)}/v2/${image.path}/${suffix}`;
-    const scope = `repository:${image.path}:pull`;
-    const attempt = async () => {
-      const token = this.tokens.get(`${image.apiHost} ${scope}`);
-      try {
-        return await fetch(url, { headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
-      } catch (error) {
-        throw new TransientError(`${image.original}: ${url}: ${(error as Error).message}`, { cause: error });
-      }
-    };
-    let response = await attempt();
-    if (response.status === 401) {
-      const challenge = response.headers.get("www-authenticate") ?? "";
-      await response.body?.cancel();
-      await this.authenticate(image, scope, challenge);
-      response = await attempt();
-    }
+    const response = await this.send(image, suffix, headers);
     if (response.ok) return response;
     await response.body?.cancel();
     if (response.status === 429 || response.status >= 500) {
@@ -91,8 +86,38 @@ export class RegistryClient {
       hint:
         response.status === 401 || response.status === 403
           ? "the registry wants credentials; airstrap pulls anonymously"
-          : undefined,
-    } as { hint?: string });
+          : "check the registry",
+    });
+  }
+
+  /** GET with the bearer token for the repository, fetching one when the registry challenges. */
+  private async send(
+    image: ImageReference,
+    suffix: string,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Response> {
+    const url = `${registryBaseUrl(image.apiHost)}/v2/${image.path}/${suffix}`;
+    const scope = `repository:${image.path}:pull`;
+    const attempt = async () => {
+      const token = this.tokens.get(`${image.apiHost} ${scope}`);
+      try {
+        return await fetch(url, {
+          headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          ...(signal ? { signal } : {}),
+        });
+      } catch (error) {
+        throw new TransientError(`${image.original}: ${url}: ${(error as Error).message}`, { cause: error });
+      }
+    };
+    let response = await attempt();
+    if (response.status === 401) {
+      const challenge = response.headers.get("www-authenticate") ?? "";
+      await response.body?.cancel();
+      await this.authenticate(image, scope, challenge);
+      response = await attempt();
+    }
+    return response;
   }
 
   private async authenticate(image: ImageReference, scope: string, challenge: string): Promise<void> {

@@ -1,10 +1,11 @@
-import { Readable } from "node:stream";
+import { join } from "node:path";
 import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
-import { type BlobStore, DigestMismatchError } from "../store/blob-store.js";
-import type { Digest } from "../store/digest.js";
+import type { BlobStore } from "../store/blob-store.js";
+import { type Digest, digestHex } from "../store/digest.js";
 import { type Descriptor, INDEX_MEDIA_TYPES, parseManifestLinks } from "../store/oci-manifest.js";
 import { openRepositories } from "../store/repositories.js";
+import { adoptIntoStore } from "./adopt.js";
 import {
   type ArtifactIndex,
   createIndexWriter,
@@ -12,10 +13,11 @@ import {
   type ImageRecord,
   readArtifactIndex,
 } from "./artifact-index.js";
+import { downloadWithResume, removePartial } from "./http-download.js";
 import { type ImageReference, parseImageReference } from "./image-reference.js";
 import { type FetchedManifest, RegistryClient } from "./oci-client.js";
 import { runPool } from "./pool.js";
-import { DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry } from "./retry.js";
+import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 
 export interface PullImagesOptions {
   store: BlobStore;
@@ -50,10 +52,12 @@ export async function pullImages(options: PullImagesOptions): Promise<PulledImag
       message: `${error.message}; retry ${attempt} in ${delayMs} ms`,
     }),
   );
+  // Images often share blobs; each is fetched once, whoever asks first, others wait for it.
+  const inflight = new Map<Digest, Promise<void>>();
   const failures: Error[] = [];
   const results = await runPool(options.images, options.concurrency ?? 2, async (text) => {
     try {
-      return await pullOne(options, client, index, record, text);
+      return await pullOne(options, client, index, record, text, inflight);
     } catch (error) {
       if (!(error instanceof OperatorError)) throw error;
       failures.push(error);
@@ -78,6 +82,7 @@ async function pullOne(
   index: ArtifactIndex,
   record: (add: { images: ImageRecord[] }) => Promise<void>,
   text: string,
+  inflight: Map<Digest, Promise<void>>,
 ): Promise<PulledImage> {
   const { store, events, arch } = options;
   const known = findImage(index, text, arch);
@@ -105,7 +110,11 @@ async function pullOne(
   let fetched = 0;
   await runPool(links.children, 3, async (child) => {
     if (await store.has(child.digest)) return;
-    await fetchBlob(options, client, image, child);
+    const running = inflight.get(child.digest);
+    if (running) return running;
+    const fetching = fetchBlob(options, client, image, child);
+    inflight.set(child.digest, fetching);
+    await fetching;
     fetched++;
   });
   const repositories = openRepositories(store);
@@ -152,31 +161,47 @@ function choosePlatform(image: ImageReference, index: FetchedManifest, arch: str
   return chosen;
 }
 
+/** Fetches one blob into the store, resuming a cut transfer with a Range request like release files. */
 async function fetchBlob(
   options: PullImagesOptions,
   client: RegistryClient,
   image: ImageReference,
   child: Descriptor,
 ): Promise<void> {
-  await withRetry(options.retry ?? DEFAULT_RETRY, async () => {
-    const body = await client.blob(image, child.digest);
-    try {
-      await options.store.write(
-        Readable.fromWeb(body as import("node:stream/web").ReadableStream<Uint8Array>),
-        child.digest,
-      );
-    } catch (error) {
-      if (error instanceof DigestMismatchError) {
-        throw new OperatorError(`${image.original}: blob ${child.digest} arrived with digest ${error.actual}`, {
-          hint: "the registry served corrupt content; nothing was stored for this blob",
-        });
-      }
-      if (error instanceof OperatorError) throw error;
-      throw new TransientError(`${image.original}: blob ${child.digest}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  });
+  const { store, events } = options;
+  const name = `${image.path}@${child.digest.slice(7, 19)}`;
+  const partialPath = join(store.root, "tmp", `pull-blob-${digestHex(child.digest)}.partial`);
+  const result = await downloadWithResume(
+    `${image.apiHost}/${image.path} blob ${child.digest}`,
+    {
+      partialPath,
+      label: `${image.original}: blob ${child.digest}`,
+      retry: options.retry ?? DEFAULT_RETRY,
+      onProgress: (bytes, total) =>
+        events.emit({
+          level: "debug",
+          kind: "artifacts.image.progress",
+          message: `${name}: ${bytes}`,
+          detail: { name, bytes, total: total ?? child.size },
+        }),
+      onRetry: (error, attempt, delayMs) =>
+        events.emit({
+          level: "warn",
+          kind: "artifacts.image.retry",
+          message: `${error.message}; retry ${attempt} in ${delayMs} ms`,
+          detail: { name },
+        }),
+    },
+    client.blobRequest(image, child.digest),
+  );
+  events.emit({ level: "debug", kind: "artifacts.image.blob.done", message: `${name}: done`, detail: { name } });
+  if (result.digest !== child.digest) {
+    await removePartial(partialPath);
+    throw new OperatorError(`${image.original}: blob ${child.digest} arrived with digest ${result.digest}`, {
+      hint: "the registry served corrupt content; nothing was stored for this blob",
+    });
+  }
+  await adoptIntoStore(store, partialPath, result.digest);
 }
 
 async function isComplete(store: BlobStore, image: ImageRecord): Promise<boolean> {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { findImage, readArtifactIndex } from "../../src/artifacts/artifact-index.js";
@@ -14,6 +14,7 @@ import type { Digest } from "../../src/store/digest.js";
 import { hasDockerRegistry, startDockerRegistry } from "../peers/docker-registry-artifacts.js";
 import { hasSkopeo, skopeo, skopeoCopy } from "../peers/skopeo.js";
 import { tempDir } from "./bundle/fixtures.js";
+import { startCuttingProxy } from "./cutting-proxy.js";
 import { writeMultiArchLayout } from "./oci-images.js";
 
 const fastRetry = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
@@ -124,4 +125,31 @@ test("an image without the cluster's architecture is refused, naming what it off
       return true;
     },
   );
+});
+
+test("an image layer cut mid-transfer resumes with a Range request to docker-registry", async (t) => {
+  if (!(await hasSkopeo()) || !(await hasDockerRegistry())) {
+    t.skip("needs skopeo and docker-registry (scripts/install-deps.sh installs them)");
+    return;
+  }
+  const dir = await tempDir(t, "images-cut");
+  const layout = await writeMultiArchLayout(join(dir, "layout"), "1.0");
+  const upstream = await startDockerRegistry();
+  t.after(() => upstream.stop());
+  await skopeoCopy(`oci:${layout.dir}:1.0`, `docker://${upstream.host}/test/app:1.0`, ["--all", "--preserve-digests"]);
+  const proxy = await startCuttingProxy(t, upstream.host);
+  proxy.cutAfter(120_000);
+  const store = await openBlobStore(join(dir, "store"));
+  const [pulled] = await pullImages({
+    store,
+    images: [`${proxy.host}/test/app:1.0`],
+    arch: "amd64",
+    events: silentEvents,
+    retry: fastRetry,
+  });
+  assert.equal(proxy.cuts, 1);
+  assert.match(proxy.sent(), /^range: bytes=\d+-\r$/im, "the retry asked for the rest only");
+  assert.equal(pulled!.digest, layout.indexDigest);
+  assert.ok(await store.verify(layout.manifests.amd64!.layer as Digest));
+  assert.deepEqual(await readdir(join(store.root, "tmp")), [], "no partial blob is left");
 });

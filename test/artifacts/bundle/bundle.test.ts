@@ -8,8 +8,8 @@ import { readArtifactIndex } from "../../../src/artifacts/artifact-index.js";
 import { createBundle } from "../../../src/artifacts/bundle/create.js";
 import { BundleDamageError } from "../../../src/artifacts/bundle/damage.js";
 import { loadBundle } from "../../../src/artifacts/bundle/load.js";
-import { readBaseIndex } from "../../../src/artifacts/bundle/since.js";
 import { loadOrCreateSigningKey } from "../../../src/artifacts/bundle/signing.js";
+import { readBaseIndex } from "../../../src/artifacts/bundle/since.js";
 import { verifyBundle } from "../../../src/artifacts/bundle/verify.js";
 import { silentEvents } from "../../../src/events.js";
 import { openBlobStore } from "../../../src/store/blob-store.js";
@@ -112,7 +112,10 @@ test("a split bundle is verified and loaded from its parts, given as FILE.part00
 
   // Re-created under the same name as one file, then split again: nothing stale is left to confuse a reader.
   await createBundle({ store, output, content, manifest, signingKey: key, events: silentEvents });
-  assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith("edge.bundle")).sort(), ["edge.bundle", "edge.bundle.index.json"]);
+  assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith("edge.bundle")).sort(), [
+    "edge.bundle",
+    "edge.bundle.index.json",
+  ]);
   await createBundle({ store, output, content, manifest, signingKey: key, events: silentEvents, partSize: 262_144 });
   const names = (await readdir(dir)).filter((n) => n.startsWith("edge.bundle.part"));
   assert.equal(names.length, 2);
