@@ -47,7 +47,17 @@ interface Kubeconfig {
   users: Array<{ user: { token: string } }>;
 }
 
-function get(address: string, path: string, kubeconfigFile: string): Promise<{ status: number; body: any }> {
+/** The parts of API answers these tests read. */
+interface ApiBody {
+  gitVersion?: string;
+  items: Array<{
+    metadata: { name: string; labels: Record<string, string> };
+    spec: { taints: unknown[] };
+    status: { conditions: Array<{ status: string }> };
+  }>;
+}
+
+function get(address: string, path: string, kubeconfigFile: string): Promise<{ status: number; body: ApiBody }> {
   const kubeconfig = parseYaml(readFileSync(kubeconfigFile, "utf8")) as Kubeconfig;
   const ca = Buffer.from(kubeconfig.clusters[0]!.cluster["certificate-authority-data"], "base64").toString("utf8");
   return new Promise((resolve, reject) => {
@@ -149,8 +159,8 @@ describe("simulated distro: a cluster of servers and agents on loopback", () => 
       assert.deepEqual(names, ["a1", "s1", "s2"], `as ${server} sees it`);
       const nodes = (await get(address, "/api/v1/nodes", join(dir, server, "rke2.yaml"))).body;
       for (const node of nodes.items)
-        assert.equal(node.status.conditions[0].status, "True", `${node.metadata.name} Ready`);
-      const agent = nodes.items.find((node: any) => node.metadata.name === "a1");
+        assert.equal(node.status.conditions[0]?.status, "True", `${node.metadata.name} Ready`);
+      const agent = nodes.items.find((node) => node.metadata.name === "a1")!;
       assert.equal(agent.metadata.labels.zone, "a");
       assert.deepEqual(agent.spec.taints, [{ key: "gpu", value: "yes", effect: "NoSchedule" }]);
     }

@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
+import { buildSingleExecutable } from "../peers/airstrap-sea.js";
+import { createTestLab, labSkipReason, type TestLabHost } from "./lab-fixture.js";
+
+const skipReason = await labSkipReason();
+const VERSION = "v1.31.4+rke2r1";
+const CLUSTER_NAME = "cluster.test.lan";
+
+/**
+ * The simulated distro on lab hosts, installed the way the real one is: release files from the
+ * lab's mirror, install.sh with INSTALL_RKE2_ARTIFACT_PATH and INSTALL_RKE2_TYPE, config.yaml,
+ * systemctl enable --now rke2-server / rke2-agent, joining through a server: URL by name.
+ */
+describe("simulated distro on lab hosts", { skip: skipReason ?? false }, async () => {
+  const site = await createTestLab({
+    offset: 2,
+    hosts: [
+      { name: "srv-a", role: "server", octet: 11 },
+      { name: "srv-b", role: "server", octet: 12 },
+      { name: "agt-a", role: "agent", octet: 21 },
+    ],
+  });
+  const [primary, secondary, agent] = site.hosts as [TestLabHost, TestLabHost, TestLabHost];
+  let sea: { path: string; remove(): void } | undefined;
+
+  const must = (host: TestLabHost, command: string) => {
+    const result = site.ssh(host, command);
+    assert.equal(result.code, 0, `${host.name}: ${command}\n${result.stdout}${result.stderr}`);
+    return result.stdout;
+  };
+
+  /** Copies the single-file executable to /usr/local/bin/airstrap, as the install flow does. */
+  const installAirstrap = (host: TestLabHost) => {
+    const copy = spawnSync(
+      "sh",
+      [
+        "-c",
+        `ssh -i "$1" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$2" root@"$3" 'cat > /usr/local/bin/airstrap && chmod 0755 /usr/local/bin/airstrap' < "$4"`,
+        "copy",
+        site.identity,
+        site.knownHosts,
+        host.address,
+        sea!.path,
+      ],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    assert.equal(copy.status, 0, copy.stderr);
+  };
+
+  const installDistro = (host: TestLabHost, config: string) => {
+    const base = `http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2`;
+    must(
+      host,
+      [
+        "set -e",
+        "mkdir -p /root/artifacts /etc/rancher/rke2",
+        "cd /root/artifacts",
+        `for f in sha256sum-amd64.txt rke2.linux-amd64.tar.gz rke2-images.linux-amd64.tar.zst; do curl -fsSO ${base}/v1.31.4%2Brke2r1/$f; done`,
+        `curl -fsS -o /root/install.sh ${base}/install.sh`,
+        `INSTALL_RKE2_ARTIFACT_PATH=/root/artifacts INSTALL_RKE2_TYPE=${host.role} sh /root/install.sh`,
+        `printf '%s' '${config}' > /etc/rancher/rke2/config.yaml`,
+      ].join("\n"),
+    );
+  };
+
+  const waitFor = async (host: TestLabHost, command: string, what: string) => {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const result = site.ssh(host, command);
+      if (result.code === 0) return result.stdout;
+      if (Date.now() > deadline)
+        assert.fail(`${host.name}: ${what} did not happen within 60 s: ${result.stdout}${result.stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  };
+
+  const nodesSeenBy = (host: TestLabHost) =>
+    must(
+      host,
+      `curl -fsS --cacert <(grep certificate-authority-data /etc/rancher/rke2/rke2.yaml | awk '{print $2}' | base64 -d) -H "Authorization: Bearer $(awk '/token:/ {print $2}' /etc/rancher/rke2/rke2.yaml)" https://127.0.0.1:6443/api/v1/nodes`,
+    );
+
+  before(async () => {
+    sea = buildSingleExecutable();
+    await site.up();
+    // The join URL names the cluster; each host's own resolver (/etc/hosts here) decides where that is.
+    for (const host of site.hosts) {
+      installAirstrap(host);
+      must(host, `echo '${primary.address} ${CLUSTER_NAME}' >> /etc/hosts`);
+    }
+  });
+
+  after(async () => {
+    await site.remove();
+    sea?.remove();
+  });
+
+  test("install.sh lays the release out as RKE2's does", () => {
+    installDistro(primary, `token: lab-secret\ntls-san: [${CLUSTER_NAME}]\n`);
+    must(
+      primary,
+      "test -x /usr/local/bin/rke2 && test -f /usr/local/lib/systemd/system/rke2-server.service && test -f /usr/local/lib/systemd/system/rke2-agent.service",
+    );
+    must(
+      primary,
+      "test -f /var/lib/rancher/rke2/agent/images/rke2-images.linux-amd64.tar.zst && grep -q SIMULATION /usr/local/bin/rke2",
+    );
+  });
+
+  test("the first server starts under systemd and writes node-token and kubeconfig where RKE2 does", async () => {
+    must(primary, "systemctl enable --now rke2-server.service");
+    const token = await waitFor(primary, "cat /var/lib/rancher/rke2/server/node-token", "node-token");
+    assert.match(token.trim(), /^K10[0-9a-f]{64}::server:lab-secret$/);
+    await waitFor(
+      primary,
+      "test -f /etc/rancher/rke2/rke2.yaml && curl -fsSk https://127.0.0.1:6443/readyz",
+      "API ready",
+    );
+    assert.equal(
+      must(primary, "stat -c %a /var/lib/rancher/rke2/server/node-token /etc/rancher/rke2/rke2.yaml").trim(),
+      "600\n600",
+    );
+    const version = JSON.parse(must(primary, "curl -fsSk https://127.0.0.1:6443/version")) as { gitVersion: string };
+    assert.equal(version.gitVersion, VERSION);
+  });
+
+  test("an agent with a wrong token is refused and does not become a node", async () => {
+    installDistro(agent, `server: https://${CLUSTER_NAME}:9345\ntoken: not-the-token\n`);
+    must(agent, "systemctl enable --now rke2-agent.service");
+    await waitFor(
+      agent,
+      "journalctl -u rke2-agent --no-pager | grep -q 'refused this node'",
+      "refusal in the agent's log",
+    );
+    const nodes = JSON.parse(nodesSeenBy(primary)) as { items: Array<{ metadata: { name: string } }> };
+    assert.deepEqual(
+      nodes.items.map((node) => node.metadata.name),
+      [primary.name],
+    );
+  });
+
+  test("a second server and the agent join through the server: URL by name; /api/v1/nodes lists exactly them, Ready", async () => {
+    installDistro(secondary, `server: https://${CLUSTER_NAME}:9345\ntoken: lab-secret\n`);
+    must(secondary, "systemctl enable --now rke2-server.service");
+    must(
+      agent,
+      `printf 'server: https://${CLUSTER_NAME}:9345\\ntoken: lab-secret\\n' > /etc/rancher/rke2/config.yaml && systemctl restart rke2-agent.service`,
+    );
+    const expected = [agent.name, primary.name, secondary.name];
+    for (const viewer of [primary, secondary]) {
+      const deadline = Date.now() + 60_000;
+      let names: string[] = [];
+      let ready: string[] = [];
+      while (Date.now() < deadline) {
+        const text =
+          site.ssh(viewer, `test -f /etc/rancher/rke2/rke2.yaml && echo ok`).code === 0
+            ? nodesSeenBy(viewer)
+            : '{"items":[]}';
+        const nodes = JSON.parse(text) as {
+          items: Array<{ metadata: { name: string }; status: { conditions: Array<{ status: string }> } }>;
+        };
+        names = nodes.items.map((node) => node.metadata.name);
+        ready = nodes.items.map((node) => node.status.conditions[0]?.status ?? "");
+        if (names.length === expected.length) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      assert.deepEqual(names, expected, `as ${viewer.name} sees it`);
+      assert.deepEqual(ready, ["True", "True", "True"]);
+    }
+  });
+});
