@@ -83,8 +83,9 @@ export class ListenerProxy {
   /** Stops accepting new connections; the port is free once this resolves. */
   stopAccepting(): Promise<void> {
     this.pool.stop();
-    if (!this.server.listening) return Promise.resolve();
-    return new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // close() releases the listening socket at once; its callback would wait for every connection.
+    if (this.server.listening) this.server.close();
+    return Promise.resolve();
   }
 
   /** Lets established connections finish for up to `timeoutMs`, then closes what is left. */
