@@ -1,8 +1,15 @@
 import { type Command, Option } from "commander";
+import { UsageError } from "../errors.js";
 import { type AirstrapEvent, createEvents } from "../events.js";
 import { type RegistryServeFlags, serveConfigFromFlags } from "../services/registry/flags.js";
 import { startRegistry } from "../services/registry/server.js";
-import { type ExportFormat, exportImages, importImages, listImages } from "../services/registry/transfer.js";
+import {
+  collectStoreGarbage,
+  type ExportFormat,
+  exportImages,
+  importImages,
+  listImages,
+} from "../services/registry/transfer.js";
 import { colorsFor, err, out } from "./terminal.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -29,6 +36,7 @@ export function registerRegistry(program: Command): Command {
     .option("--trust-ca <file>", "CA (PEM) that upstreams' and peers' certificates chain to")
     .option("--replicate-interval <seconds>", "how often to copy from peers (default 60)")
     .option("--replicate-rate <MiB/s>", "bandwidth replication may use (default unlimited)")
+    .option("--gc-interval <hours>", "collect garbage this often while serving (default: never)")
     .action(async (flags: RegistryServeFlags) => {
       const events = createEvents();
       events.subscribe(printEvent);
@@ -72,6 +80,25 @@ export function registerRegistry(program: Command): Command {
     .action(async (images: string[], flags: { root: string; output: string; format: ExportFormat }) => {
       const exported = await exportImages(flags.root, images, flags.format, flags.output);
       out(`wrote ${exported.length} image(s) to ${flags.output} (${flags.format})`);
+    });
+  registry
+    .command("gc")
+    .description("delete blobs and manifests no tag or referrer reaches, and stale uploads")
+    .requiredOption("--root <dir>", "store root")
+    .option("--grace <minutes>", "keep anything written more recently than this", "60")
+    .option("--dry-run", "report what would be deleted, delete nothing")
+    .action(async (flags: { root: string; grace: string; dryRun?: boolean }) => {
+      const grace = Number(flags.grace);
+      if (!Number.isFinite(grace) || grace < 0)
+        throw new UsageError(`--grace: "${flags.grace}" is not a number of minutes`);
+      const report = await collectStoreGarbage(flags.root, {
+        graceMs: grace * 60_000,
+        dryRun: flags.dryRun === true,
+        events: createEvents(),
+      });
+      out(
+        `${flags.dryRun ? "would remove" : "removed"} ${report.blobsRemoved} blob(s) (${report.bytesFreed} bytes), ${report.manifestsUnlinked} manifest link(s), ${report.uploadsRemoved} stale upload(s); ${report.marked} reachable`,
+      );
     });
   registry
     .command("list")

@@ -1,3 +1,4 @@
+import { utimes } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { type Digest, isDigest } from "../../store/digest.js";
 import { RegistryError } from "./errors.js";
@@ -15,7 +16,7 @@ export function blobDigest(value: string): Digest {
 
 export async function getBlob(ctx: RegistryContext, { req, res, url }: Exchange, repo: string, digestText: string) {
   const digest = blobDigest(digestText);
-  const size = (await ctx.repos.isBlobLinked(repo, digest)) ? await ctx.repos.blobs.size(digest) : undefined;
+  const size = req.method === "HEAD" ? await headBlob(ctx, repo, digest) : await linkedSize(ctx, repo, digest);
   if (size === undefined) {
     if (ctx.mirror && (await ctx.mirror.streamBlob(repo, digest, url.searchParams.get("ns"), req, res))) return;
     throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
@@ -40,6 +41,26 @@ export async function getBlob(ctx: RegistryContext, { req, res, url }: Exchange,
     return;
   }
   await pipeline(ctx.repos.blobs.read(digest, part), res);
+}
+
+async function linkedSize(ctx: RegistryContext, repo: string, digest: Digest): Promise<number | undefined> {
+  return (await ctx.repos.isBlobLinked(repo, digest)) ? ctx.repos.blobs.size(digest) : undefined;
+}
+
+/**
+ * Clients HEAD a blob to decide to skip uploading it, then put a manifest naming it. Refreshing
+ * its time puts it inside GC's grace period; doing so under the gate means a collection either
+ * finished first (and the HEAD says 404, so the client uploads) or starts after (and sees it young).
+ */
+function headBlob(ctx: RegistryContext, repo: string, digest: Digest): Promise<number | undefined> {
+  return ctx.gate.shared(async () => {
+    const size = await linkedSize(ctx, repo, digest);
+    if (size !== undefined) {
+      const now = new Date();
+      await utimes(ctx.repos.blobs.blobPath(digest), now, now).catch(() => undefined);
+    }
+    return size;
+  });
 }
 
 export async function deleteBlob(ctx: RegistryContext, { res }: Exchange, repo: string, digestText: string) {

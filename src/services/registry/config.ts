@@ -31,6 +31,10 @@ export interface RegistryConfig {
   replicateIntervalMs?: number;
   /** Bytes per second replication may use (default unlimited). */
   replicateRateBytesPerSecond?: number;
+  /** Run garbage collection this often while serving; off when absent. */
+  gcIntervalMs?: number;
+  /** Content younger than this is never collected (default 1 h). */
+  gcGraceMs?: number;
   /** Largest manifest accepted (the spec asks for at least 4 MiB). */
   maxManifestBytes: number;
 }

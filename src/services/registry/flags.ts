@@ -34,6 +34,7 @@ export interface RegistryServeFlags {
   trustCa?: string;
   replicateInterval?: string;
   replicateRate?: string;
+  gcInterval?: string;
 }
 
 export interface ServeSetup {
@@ -101,6 +102,8 @@ export async function serveConfigFromFlags(flags: RegistryServeFlags): Promise<S
   if (flags.replicateInterval !== undefined) {
     config.replicateIntervalMs = positiveNumber(flags.replicateInterval, "--replicate-interval") * 1000;
   }
+  if (flags.gcInterval !== undefined)
+    config.gcIntervalMs = positiveNumber(flags.gcInterval, "--gc-interval") * 3_600_000;
   if (flags.replicateRate !== undefined) {
     config.replicateRateBytesPerSecond = positiveNumber(flags.replicateRate, "--replicate-rate") * 1024 * 1024;
   }

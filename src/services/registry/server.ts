@@ -11,6 +11,7 @@ import * as blobs from "./blob-handlers.js";
 import { checkRegistryConfig, parseListen, type RegistryConfig } from "./config.js";
 import { RegistryError } from "./errors.js";
 import { createGate } from "./gate.js";
+import { startPeriodicGc } from "./gc-schedule.js";
 import { type Exchange, type RegistryContext, send, sendError } from "./http.js";
 import * as manifests from "./manifest-handlers.js";
 import { createMetrics } from "./metrics.js";
@@ -110,6 +111,7 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
     ...(config.replicateRateBytesPerSecond ? { rateBytesPerSecond: config.replicateRateBytesPerSecond } : {}),
     ...(config.trustCaFile ? { caFile: config.trustCaFile } : {}),
   });
+  const gc = startPeriodicGc(ctx, config, events);
   let closed: Promise<void> | undefined;
   return {
     addresses,
@@ -123,6 +125,7 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
     close() {
       closed ??= Promise.all([
         replication.stop(),
+        gc.stop(),
         ...servers.map(
           (server) =>
             new Promise<void>((resolve) => {

@@ -1,10 +1,14 @@
 import { stat } from "node:fs/promises";
 import { OperatorError } from "../../errors.js";
+import type { Events } from "../../events.js";
 import { openBlobStore } from "../../store/blob-store.js";
 import { exportDockerArchive, exportOciArchive, importArchive } from "../../store/oci-archive.js";
 import { parseImageName } from "../../store/oci-image-graph.js";
 import { exportOciLayout, type ImportedImage, importOciLayout } from "../../store/oci-layout.js";
 import { openRepositories } from "../../store/repositories.js";
+import { createGate } from "./gate.js";
+import { collectGarbage, DEFAULT_UPLOAD_MAX_AGE_MS } from "./gc.js";
+import { openUploadSessions } from "./uploads.js";
 
 /** `airstrap registry import|export|list`: OCI layouts and archives in and out of a store. */
 export type ExportFormat = "oci" | "oci-archive" | "docker-archive";
@@ -47,4 +51,15 @@ export async function listImages(root: string): Promise<{ repo: string; tags: st
   const result = [];
   for (const repo of await repos.listRepositories()) result.push({ repo, tags: (await repos.listTags(repo)) ?? [] });
   return result;
+}
+
+/** `airstrap registry gc`: one collection over a store no registry process is publishing into. */
+export async function collectStoreGarbage(root: string, options: { graceMs: number; dryRun: boolean; events: Events }) {
+  const repos = openRepositories(await openBlobStore(root));
+  return collectGarbage(repos, openUploadSessions(repos), createGate(), {
+    graceMs: options.graceMs,
+    uploadMaxAgeMs: DEFAULT_UPLOAD_MAX_AGE_MS,
+    dryRun: options.dryRun,
+    events: options.events,
+  });
 }

@@ -1,0 +1,136 @@
+import { readdir, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Events } from "../../events.js";
+import type { Digest } from "../../store/digest.js";
+import { digestFromHex } from "../../store/digest.js";
+import { isManifestMediaType, readManifestBytes } from "../../store/oci-image-graph.js";
+import { parseManifestLinks } from "../../store/oci-manifest.js";
+import type { Repositories } from "../../store/repositories.js";
+import type { Gate } from "./gate.js";
+import type { UploadSessions } from "./uploads.js";
+
+/**
+ * Mark and sweep. Roots: every tag, every manifest linked within the grace period (a client may
+ * push by digest and tag a moment later), and the referrers of whatever is marked. Everything a
+ * marked manifest names is marked. Swept: unmarked blobs older than the grace period, manifests
+ * links no root reaches, and upload sessions idle longer than `uploadMaxAgeMs`.
+ *
+ * Safe while pushes run: mark and sweep hold the gate exclusively, and pushes publish (finish
+ * an upload, put a manifest) only while holding it shared, so no manifest can land between
+ * marking and sweeping. Other processes writing into the same store (the artifact side) are
+ * covered by the grace period: a blob written within it is never swept. A HEAD on a blob (what
+ * clients send before skipping an upload) refreshes its time for the same reason.
+ */
+export interface GcOptions {
+  graceMs: number;
+  uploadMaxAgeMs: number;
+  dryRun?: boolean;
+  events: Events;
+  now?: () => number;
+}
+
+export interface GcReport {
+  marked: number;
+  blobsRemoved: number;
+  bytesFreed: number;
+  manifestsUnlinked: number;
+  uploadsRemoved: number;
+}
+
+export const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
+export const DEFAULT_UPLOAD_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+export async function collectGarbage(
+  repos: Repositories,
+  uploads: UploadSessions,
+  gate: Gate,
+  options: GcOptions,
+): Promise<GcReport> {
+  const now = options.now?.() ?? Date.now();
+  const report: GcReport = { marked: 0, blobsRemoved: 0, bytesFreed: 0, manifestsUnlinked: 0, uploadsRemoved: 0 };
+
+  await gate.exclusive(async () => {
+    const marked = new Set<Digest>();
+    async function mark(digest: Digest, mediaType: string): Promise<void> {
+      if (marked.has(digest)) return;
+      marked.add(digest);
+      if (!isManifestMediaType(mediaType) || !(await repos.blobs.has(digest))) return;
+      let links: ReturnType<typeof parseManifestLinks>;
+      try {
+        links = parseManifestLinks(await readManifestBytes(repos.blobs, digest));
+      } catch {
+        return;
+      }
+      for (const child of links.children) await mark(child.digest, child.mediaType);
+    }
+
+    const repositories = await repos.listRepositories();
+    const unreached: { repo: string; digest: Digest }[] = [];
+    for (const repo of repositories) {
+      for (const tag of (await repos.listTags(repo)) ?? []) {
+        const record = await repos.getManifest(repo, tag);
+        if (record) await mark(record.digest, record.mediaType);
+      }
+      for (const record of await repos.listManifests(repo)) {
+        const linked = await linkTime(repos, repo, record.digest);
+        if (linked !== undefined && now - linked < options.graceMs) await mark(record.digest, record.mediaType);
+      }
+    }
+    // Referrers of marked manifests are kept with them, until no new ones appear.
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const repo of repositories) {
+        for (const record of await repos.listManifests(repo)) {
+          if (!marked.has(record.digest)) continue;
+          for (const referrer of await repos.referrers(repo, record.digest)) {
+            if (marked.has(referrer.digest)) continue;
+            await mark(referrer.digest, referrer.mediaType);
+            grew = true;
+          }
+        }
+      }
+    }
+    for (const repo of repositories) {
+      for (const record of await repos.listManifests(repo)) {
+        if (!marked.has(record.digest)) unreached.push({ repo, digest: record.digest });
+      }
+    }
+    report.marked = marked.size;
+
+    for (const { repo, digest } of unreached) {
+      if (!options.dryRun) await repos.deleteManifest(repo, digest);
+      report.manifestsUnlinked += 1;
+    }
+    const blobsDir = join(repos.blobs.root, "blobs", "sha256");
+    for (const hex of await readdir(blobsDir).catch(() => [] as string[])) {
+      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
+      const digest = digestFromHex(hex);
+      if (marked.has(digest)) continue;
+      const info = await stat(join(blobsDir, hex)).catch(() => undefined);
+      if (!info || now - info.mtimeMs < options.graceMs) continue;
+      if (!options.dryRun) await repos.blobs.remove(digest);
+      report.blobsRemoved += 1;
+      report.bytesFreed += info.size;
+    }
+  });
+
+  for (const session of await uploads.list()) {
+    if (now - session.modified.getTime() < options.uploadMaxAgeMs) continue;
+    if (!options.dryRun) await rm(join(repos.blobs.root, "uploads", session.id), { recursive: true, force: true });
+    report.uploadsRemoved += 1;
+  }
+
+  options.events.emit({
+    level: "info",
+    kind: "registry.gc.done",
+    service: "registry",
+    message: `garbage collection${options.dryRun ? " (dry run)" : ""}: ${report.blobsRemoved} blob(s), ${report.bytesFreed} bytes, ${report.manifestsUnlinked} manifest link(s), ${report.uploadsRemoved} stale upload(s)`,
+    detail: { ...report },
+  });
+  return report;
+}
+
+async function linkTime(repos: Repositories, repo: string, digest: Digest): Promise<number | undefined> {
+  const path = join(repos.blobs.root, "repositories", repo, "_manifests", digest.slice("sha256:".length));
+  return (await stat(path).catch(() => undefined))?.mtimeMs;
+}

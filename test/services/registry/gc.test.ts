@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { readdir, utimes } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { silentEvents } from "../../../src/events.js";
+import { collectGarbage } from "../../../src/services/registry/gc.js";
+import type { RunningRegistry } from "../../../src/services/registry/server.js";
+import { client, pushBlob, pushImage, testRegistry } from "./harness.js";
+
+const HOUR = 60 * 60 * 1000;
+const longAgo = new Date(Date.now() - 48 * HOUR);
+
+function gc(registry: RunningRegistry, graceMs = HOUR) {
+  const { repos, uploads, gate } = registry.context;
+  return collectGarbage(repos, uploads, gate, { graceMs, uploadMaxAgeMs: 24 * HOUR, events: silentEvents });
+}
+
+async function age(root: string): Promise<void> {
+  const blobs = join(root, "blobs", "sha256");
+  for (const hex of await readdir(blobs)) await utimes(join(blobs, hex), longAgo, longAgo);
+  const manifests = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await manifests(path);
+      else await utimes(path, longAgo, longAgo);
+    }
+  };
+  await manifests(join(root, "repositories"));
+}
+
+test("gc keeps what tags and referrers reach and removes the rest, once it is old enough", async (t) => {
+  const { registry, base, root } = await testRegistry(t);
+  const http = client(base);
+  const kept = await pushImage(http, "gc/app", "v1", "kept layer");
+  const signature = await pushImage(http, "gc/app", "sig", "signature layer", {
+    subject: {
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      digest: kept.digest,
+      size: Buffer.byteLength(kept.manifest),
+    },
+  });
+  await http("/v2/gc/app/manifests/sig", { method: "DELETE" });
+  const dropped = await pushImage(http, "gc/app", "old", "dropped layer");
+  await http(`/v2/gc/app/manifests/${dropped.digest}`, { method: "DELETE" });
+  const fresh = await gc(registry);
+  assert.equal(fresh.blobsRemoved, 0, "nothing inside the grace period is collected");
+  await age(root);
+  const report = await gc(registry);
+  assert.equal(report.blobsRemoved, 2, "the dropped manifest and its layer");
+  const { blobs } = registry.context.repos;
+  assert.equal(await blobs.has(dropped.layer.digest), false);
+  assert.equal(await blobs.has(dropped.digest), false);
+  for (const digest of [kept.digest, kept.layer.digest, kept.config.digest, signature.digest, signature.layer.digest]) {
+    assert.equal(await blobs.has(digest), true, `${digest} is reachable and must stay`);
+  }
+  const referrers = await (await http(`/v2/gc/app/referrers/${kept.digest}`)).json();
+  assert.equal((referrers as { manifests: unknown[] }).manifests.length, 1);
+});
+
+test("gc while pushes run: every push succeeds and every tagged image stays whole", async (t) => {
+  const { registry, base, root } = await testRegistry(t);
+  const http = client(base);
+  // Garbage that is old: a deleted image whose layer a later push will reuse (HEAD, skip, PUT).
+  const reused = await pushImage(http, "gc/busy", "reused", "shared old layer");
+  await http(`/v2/gc/busy/manifests/${reused.digest}`, { method: "DELETE" });
+  await age(root);
+
+  let stop = false;
+  const collections: { blobsRemoved: number }[] = [];
+  const collector = (async () => {
+    for (let i = 0; i < 200 && !stop; i++) collections.push(await gc(registry));
+  })();
+  const pushes = await Promise.all(
+    [0, 1, 2].map(async (writer) => {
+      const done = [];
+      for (let i = 0; i < 15; i++) {
+        if (i % 5 === 0) {
+          // Like skopeo: HEAD each blob, upload only what is missing (GC may have taken it), then PUT.
+          const contents: [string, string][] = [
+            [
+              reused.config.digest,
+              JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }),
+            ],
+            [reused.layer.digest, "shared old layer"],
+          ];
+          for (const [digest, content] of contents) {
+            const head = await http(`/v2/gc/busy/blobs/${digest}`, { method: "HEAD" });
+            if (head.status === 404) await pushBlob(http, "gc/busy", content);
+            else assert.equal(head.status, 200);
+          }
+          const manifest = reused.manifest;
+          const res = await http(`/v2/gc/busy/manifests/again-${writer}-${i}`, {
+            method: "PUT",
+            body: manifest,
+            headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
+          });
+          assert.equal(res.status, 201, await res.text());
+          done.push({ tag: `again-${writer}-${i}`, layer: reused.layer.digest });
+        } else {
+          const image = await pushImage(http, "gc/busy", `w${writer}-${i}`, `layer ${writer} ${i}`);
+          done.push({ tag: `w${writer}-${i}`, layer: image.layer.digest });
+        }
+      }
+      return done;
+    }),
+  );
+  stop = true;
+  await collector;
+  assert.ok(
+    collections.some((report) => report.blobsRemoved > 0),
+    "the old garbage was collected meanwhile",
+  );
+  for (const { tag, layer } of pushes.flat()) {
+    const manifest = await http(`/v2/gc/busy/manifests/${tag}`);
+    assert.equal(manifest.status, 200, tag);
+    const blob = await http(`/v2/gc/busy/blobs/${layer}`);
+    assert.equal(blob.status, 200, `${tag}: layer ${layer} was collected under a live image`);
+    await blob.arrayBuffer();
+    assert.equal(await registry.context.repos.blobs.verify(layer), true);
+  }
+});
+
+test("stale upload sessions are removed, live ones kept", async (t) => {
+  const { registry, base, root } = await testRegistry(t);
+  const http = client(base);
+  const stale = (await http("/v2/gc/uploads/blobs/uploads/", { method: "POST" })).headers.get("location")!;
+  const live = (await http("/v2/gc/uploads/blobs/uploads/", { method: "POST" })).headers.get("location")!;
+  await utimes(join(root, "uploads", stale.split("/").pop()!, "data"), longAgo, longAgo);
+  const report = await gc(registry);
+  assert.equal(report.uploadsRemoved, 1);
+  assert.equal((await http(stale)).status, 404);
+  assert.equal((await http(live)).status, 204);
+});
