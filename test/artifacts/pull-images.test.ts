@@ -16,6 +16,7 @@ import { hasSkopeo, skopeo, skopeoCopy } from "../peers/skopeo.js";
 import { tempDir } from "./bundle/fixtures.js";
 import { startCuttingProxy } from "./cutting-proxy.js";
 import { writeMultiArchLayout } from "./oci-images.js";
+import { startTokenServer } from "./token-server.js";
 
 const fastRetry = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20 };
 const sha = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
@@ -152,4 +153,32 @@ test("an image layer cut mid-transfer resumes with a Range request to docker-reg
   assert.equal(pulled!.digest, layout.indexDigest);
   assert.ok(await store.verify(layout.manifests.amd64!.layer as Digest));
   assert.deepEqual(await readdir(join(store.root, "tmp")), [], "no partial blob is left");
+});
+
+test("a registry that wants bearer tokens (as docker.io does) is pulled from with an anonymous token for the repository", async (t) => {
+  if (!(await hasSkopeo()) || !(await hasDockerRegistry())) {
+    t.skip("needs skopeo and docker-registry (scripts/install-deps.sh installs them)");
+    return;
+  }
+  const dir = await tempDir(t, "images-token");
+  const layout = await writeMultiArchLayout(join(dir, "layout"), "1.0");
+  const tokens = await startTokenServer(t, dir);
+  const upstream = await startDockerRegistry({ token: tokens });
+  t.after(() => upstream.stop());
+  const anonymous = await fetch(`http://${upstream.host}/v2/test/app/manifests/1.0`);
+  await anonymous.body?.cancel();
+  assert.equal(anonymous.status, 401, "the registry refuses requests without a token");
+  await skopeoCopy(`oci:${layout.dir}:1.0`, `docker://${upstream.host}/test/app:1.0`, ["--all", "--preserve-digests"]);
+  tokens.scopes.length = 0;
+  const store = await openBlobStore(join(dir, "store"));
+  const [pulled] = await pullImages({
+    store,
+    images: [`${upstream.host}/test/app:1.0`],
+    arch: "amd64",
+    events: silentEvents,
+    retry: fastRetry,
+  });
+  assert.equal(pulled!.digest, layout.indexDigest);
+  assert.deepEqual(tokens.scopes, ["repository:test/app:pull"], "one token, for pulling that repository only");
+  assert.ok(await store.verify(layout.manifests.amd64!.layer as Digest));
 });

@@ -32,8 +32,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Runs docker-registry on loopback over a fresh filesystem store; plain HTTP, no auth. */
-export async function startDockerRegistry(): Promise<DockerRegistry> {
+/**
+ * Runs docker-registry on loopback over a fresh filesystem store, plain HTTP; without `token`
+ * anyone may pull and push, with it clients need bearer tokens from that realm (as docker.io does).
+ */
+export async function startDockerRegistry(
+  options: { token?: { realm: string; service: string; issuer: string; rootCertBundle: string } } = {},
+): Promise<DockerRegistry> {
   const dir = await mkdtemp(join(tmpdir(), "airstrap-docker-registry-"));
   const port = await freePort();
   const config = [
@@ -41,10 +46,17 @@ export async function startDockerRegistry(): Promise<DockerRegistry> {
     "log: { level: error }",
     `storage: { filesystem: { rootdirectory: ${join(dir, "data")} }, delete: { enabled: true } }`,
     `http: { addr: "127.0.0.1:${port}" }`,
+    ...(options.token
+      ? [
+          `auth: { token: { realm: "${options.token.realm}", service: ${options.token.service}, issuer: ${options.token.issuer}, rootcertbundle: ${options.token.rootCertBundle} } }`,
+        ]
+      : []),
     "",
   ].join("\n");
   await writeFile(join(dir, "config.yml"), config);
-  const child: ChildProcess = spawn("docker-registry", ["serve", join(dir, "config.yml")], { stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn("docker-registry", ["serve", join(dir, "config.yml")], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -63,7 +75,7 @@ export async function startDockerRegistry(): Promise<DockerRegistry> {
     try {
       const response = await fetch(`http://${host}/v2/`);
       await response.body?.cancel();
-      if (response.ok) return { host, stop };
+      if (response.ok || (options.token && response.status === 401)) return { host, stop };
     } catch {
       // not listening yet
     }
