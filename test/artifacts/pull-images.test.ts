@@ -4,6 +4,9 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { findImage, readArtifactIndex } from "../../src/artifacts/artifact-index.js";
+import { createBundle } from "../../src/artifacts/bundle/create.js";
+import { loadBundle } from "../../src/artifacts/bundle/load.js";
+import { loadOrCreateSigningKey } from "../../src/artifacts/bundle/signing.js";
 import { pullImages } from "../../src/artifacts/pull-images.js";
 import { OperatorError } from "../../src/errors.js";
 import { silentEvents } from "../../src/events.js";
@@ -181,4 +184,61 @@ test("a registry that wants bearer tokens (as docker.io does) is pulled from wit
   assert.equal(pulled!.digest, layout.indexDigest);
   assert.deepEqual(tokens.scopes, ["repository:test/app:pull"], "one token, for pulling that repository only");
   assert.ok(await store.verify(layout.manifests.amd64!.layer as Digest));
+});
+
+test("pulled images cross in a bundle: loaded on the other side, airstrap's registry serves them with the upstream digests", async (t) => {
+  if (!(await hasSkopeo()) || !(await hasDockerRegistry())) {
+    t.skip("needs skopeo and docker-registry (scripts/install-deps.sh installs them)");
+    return;
+  }
+  const dir = await tempDir(t, "images-bundle");
+  const layout = await writeMultiArchLayout(join(dir, "layout"), "1.0");
+  const upstream = await startDockerRegistry();
+  t.after(() => upstream.stop());
+  await skopeoCopy(`oci:${layout.dir}:1.0`, `docker://${upstream.host}/test/app:1.0`, ["--all", "--preserve-digests"]);
+  const connected = await openBlobStore(join(dir, "connected"));
+  const reference = `${upstream.host}/test/app:1.0`;
+  await pullImages({ store: connected, images: [reference], arch: "amd64", events: silentEvents, retry: fastRetry });
+  await upstream.stop();
+
+  const key = await loadOrCreateSigningKey(join(dir, "state"));
+  const index = await readArtifactIndex(connected.root);
+  const bundle = join(dir, "images.bundle");
+  await createBundle({
+    store: connected,
+    output: bundle,
+    content: { files: [], images: [findImage(index, reference, "amd64")!] },
+    manifest: { file: "cluster.yaml", text: "", cluster: "lab" },
+    signingKey: key,
+    events: silentEvents,
+  });
+  const airgapped = await openBlobStore(join(dir, "airgapped"));
+  await loadBundle([bundle], airgapped, key.publicKey, silentEvents);
+
+  const registry = await startRegistry(
+    {
+      root: airgapped.root,
+      listen: ["127.0.0.1:0"],
+      auth: { anonymousPullNetworks: [] },
+      upstreams: [],
+      peers: [],
+      maxManifestBytes: DEFAULT_MAX_MANIFEST_BYTES,
+    },
+    silentEvents,
+  );
+  t.after(() => registry.close());
+  const served = `docker://${registry.addresses[0]}/test/app:1.0`;
+  assert.equal(sha(await skopeo(["inspect", "--raw", "--tls-verify=false", served])), layout.indexDigest);
+  const out = join(dir, "out");
+  await skopeoCopy(served, `oci:${out}:copy`, [
+    "--override-arch",
+    "amd64",
+    "--override-os",
+    "linux",
+    "--preserve-digests",
+  ]);
+  const copied = JSON.parse(await readFile(join(out, "index.json"), "utf8")) as {
+    manifests: Array<{ digest: string }>;
+  };
+  assert.equal(copied.manifests[0]!.digest, layout.manifests.amd64!.digest);
 });
