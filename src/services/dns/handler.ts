@@ -1,11 +1,12 @@
 import type { Events } from "../../events.js";
 import type { NetworkMatcher } from "./address.js";
-import { answerAuthoritative } from "./answer.js";
+import { type Answer, answerAuthoritative } from "./answer.js";
 import { AnswerCache } from "./cache.js";
 import type { Forwarder } from "./forwarder.js";
+import type { ResourceRecord } from "./message.js";
 import type { DnsMetrics, Transport } from "./metrics.js";
 import { encodeAnswer, encodeEmpty, udpLimit } from "./respond.js";
-import { encodeForwarded, type UpstreamAnswer } from "./upstream-message.js";
+import { decodeRecords, encodeForwarded, type UpstreamAnswer } from "./upstream-message.js";
 import { CLASS_ANY, CLASS_IN, parseQuery, type Query, RCODE, TYPE } from "./wire.js";
 import type { ZoneSet } from "./zone.js";
 
@@ -128,6 +129,9 @@ export class QueryHandler {
     const maxSize = transport === "tcp" ? MAX_TCP_MESSAGE : udpLimit(query.edns);
 
     const own = answerAuthoritative(state.zones, query.name, query.type, local);
+    if (own?.outsideTarget !== undefined && recursion && own.rcode === RCODE.NOERROR) {
+      return this.chase(message, query, own, own.outsideTarget, maxSize, state);
+    }
     if (own !== undefined) {
       const bytes = encodeAnswer(message, query, own, { maxSize, authoritative: true, recursionAvailable: recursion });
       if (state.encoded.size >= ENCODED_LIMIT) state.encoded.clear();
@@ -163,6 +167,48 @@ export class QueryHandler {
           this.remember(state, key, bytes, query, answer, received + answer.cacheTtl * 1000, received);
         }
         return bytes;
+      },
+      () => this.empty(message, query, RCODE.SERVFAIL, true),
+    );
+  }
+
+  /**
+   * Our CNAME chain left our zones: a recursive server finishes it (stub resolvers do not chase
+   * CNAMEs themselves). Not authoritative, since part of the answer is not ours.
+   */
+  private chase(
+    message: Buffer,
+    query: Query,
+    own: Answer,
+    target: string,
+    maxSize: number,
+    state: DnsState,
+  ): HandlerResult {
+    const finish = (upstream: UpstreamAnswer | undefined, age: number): Buffer => {
+      const decoded = upstream && decodeRecords(upstream, target, query.type);
+      if (upstream === undefined || decoded === undefined) return this.empty(message, query, RCODE.SERVFAIL, true);
+      const aged = (records: ResourceRecord[]) => records.map((r) => ({ ...r, ttl: Math.max(0, r.ttl - age) }));
+      const merged: Answer = {
+        rcode: upstream.rcode,
+        answer: [...own.answer, ...aged(decoded.answer)],
+        authority: decoded.answer.length === 0 ? aged(decoded.authority) : [],
+        additional: [],
+      };
+      this.metrics.response(merged.rcode);
+      return encodeAnswer(message, query, merged, { maxSize, authoritative: false, recursionAvailable: true });
+    };
+    const cacheKey = AnswerCache.key(target, query.type);
+    const cached = state.cache.get(cacheKey, Date.now());
+    if (cached) {
+      this.metrics.cacheHits += 1;
+      return finish(cached.answer, cached.age);
+    }
+    this.metrics.cacheMisses += 1;
+    const chain = [...(query.edns?.forwardedBy ?? []), this.instanceId];
+    return state.forwarder.resolve(target, query.type, chain).then(
+      (answer) => {
+        if (answer && !answer.truncated) state.cache.set(cacheKey, answer, Date.now());
+        return finish(answer, 0);
       },
       () => this.empty(message, query, RCODE.SERVFAIL, true),
     );

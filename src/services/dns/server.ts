@@ -55,11 +55,19 @@ function bindUdp(endpoint: DnsEndpoint, listenerKey: string, handle: () => Handl
     const socket = createSocket({
       type: isIPv6(endpoint.address) ? "udp6" : "udp4",
       ipv6Only: isIPv6(endpoint.address),
+      // Replies go where a query came from, always an IP literal: skip the resolver hop (and its tick) per send.
+      lookup: literalAddress,
     });
     const onBindError = (error: Error) => reject(error);
     socket.once("error", onBindError);
     socket.bind({ address: endpoint.address, port: endpoint.port, exclusive: true }, () => {
       socket.off("error", onBindError);
+      try {
+        // Room for bursts; the kernel caps it at net.core.rmem_max.
+        socket.setRecvBufferSize(4 * 1024 * 1024);
+      } catch {
+        // Keeping the default buffer is fine.
+      }
       // Errors after binding (ICMP unreachable from a client that went away) must not kill the listener.
       socket.on("error", () => {});
       const local = socket.address().address;
@@ -81,6 +89,15 @@ function bindUdp(endpoint: DnsEndpoint, listenerKey: string, handle: () => Handl
       resolve(socket);
     });
   });
+}
+
+function literalAddress(
+  address: string,
+  options: unknown,
+  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  const family = typeof options === "number" ? options : isIPv6(address) ? 6 : 4;
+  callback(null, address, family);
 }
 
 interface TcpListener {

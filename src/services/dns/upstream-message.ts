@@ -1,6 +1,7 @@
-import { MessageWriter, responseFlags } from "./message.js";
+import { MessageWriter, type ResourceRecord, responseFlags } from "./message.js";
 import {
   CLASS_IN,
+  encodeName,
   FLAG,
   HEADER_SIZE,
   MAX_UDP_PAYLOAD,
@@ -11,6 +12,7 @@ import {
   TYPE,
   walkRecords,
 } from "./wire.js";
+import type { Rdata } from "./zone.js";
 
 /**
  * Messages exchanged with upstream resolvers: the query we send, the checks an answer must pass
@@ -164,4 +166,85 @@ export function encodeForwarded(
   }
   writer.header(query.id, responseFlags(query.flags, answer.rcode, FLAG.RA | tc), counts);
   return writer.finish();
+}
+
+/**
+ * The upstream's answer and authority records as our own records (names decompressed), so they
+ * can follow our CNAME chain in one response. `name` is the question we asked.
+ */
+export function decodeRecords(
+  answer: UpstreamAnswer,
+  name: string,
+  type: number,
+): { answer: ResourceRecord[]; authority: ResourceRecord[] } | undefined {
+  const question = encodeName(name);
+  const message = Buffer.concat([
+    Buffer.alloc(HEADER_SIZE),
+    question,
+    Buffer.from([type >> 8, type & 0xff, 0, 1]),
+    answer.body,
+  ]);
+  const start = HEADER_SIZE + question.length + 4;
+  const spans = walkRecords(message, start, answer.counts[0] + answer.counts[1]);
+  if (spans === undefined) return undefined;
+  const records: ResourceRecord[] = [];
+  for (const span of spans) {
+    const owner = readName(message, span.start);
+    const rdata = decodeRdata(message, span.type, span.rdStart, span.end);
+    if (owner === undefined || rdata === undefined) return undefined;
+    records.push({ owner: owner.name, type: span.type, ttl: u32(message, span.fixed + 4), rdata });
+  }
+  return { answer: records.slice(0, answer.counts[0]), authority: records.slice(answer.counts[0]) };
+}
+
+function decodeRdata(message: Buffer, type: number, start: number, end: number): Rdata | undefined {
+  const nameAt = (offset: number) => readName(message, offset);
+  switch (type) {
+    case TYPE.CNAME:
+    case TYPE.NS:
+    case TYPE.PTR: {
+      const target = nameAt(start);
+      return target && { kind: "name", name: target.name };
+    }
+    case TYPE.MX: {
+      const exchange = nameAt(start + 2);
+      return (
+        exchange && {
+          kind: "bytes",
+          bytes: Buffer.concat([message.subarray(start, start + 2), encodeName(exchange.name)]),
+        }
+      );
+    }
+    case TYPE.SRV: {
+      const target = nameAt(start + 6);
+      return (
+        target && {
+          kind: "srv",
+          priority: u16(message, start),
+          weight: u16(message, start + 2),
+          port: u16(message, start + 4),
+          target: target.name,
+        }
+      );
+    }
+    case TYPE.SOA: {
+      const mname = nameAt(start);
+      const rname = mname && nameAt(mname.end);
+      if (rname === undefined || rname.end + 20 > end) return undefined;
+      const at = rname.end;
+      return {
+        kind: "soa",
+        mname: mname!.name,
+        rname: rname.name,
+        serial: u32(message, at),
+        refresh: u32(message, at + 4),
+        retry: u32(message, at + 8),
+        expire: u32(message, at + 12),
+        minimum: u32(message, at + 16),
+      };
+    }
+    default:
+      // RFC 3597: other types never compress names in their data, so their bytes travel as they are.
+      return { kind: "bytes", bytes: Buffer.from(message.subarray(start, end)) };
+  }
 }

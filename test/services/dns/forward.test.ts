@@ -58,6 +58,38 @@ describe("forwarding to unbound", () => {
     assert.ok(own.flags.includes("aa") && own.flags.includes("ra"));
   });
 
+  test("a CNAME of ours pointing outside is finished through the upstream (stub resolvers do not chase)", async (t) => {
+    const config = forwarding([serverOf(unbound.endpoint)], "127.0.0.83");
+    const records = [
+      ...config.records,
+      { name: "ext.edge.lan", type: "CNAME" as const, value: "www.upstream.test" },
+      { name: "gone.edge.lan", type: "CNAME" as const, value: "nothing.upstream.test" },
+    ];
+    const dns = await startDns({ ...config, records }, silentEvents);
+    t.after(() => dns.close());
+    for (const transport of [[], ["+tcp"]]) {
+      const out = await dig(dns.addresses[0]!, "ext.edge.lan", "A", transport);
+      assert.equal(out.status, "NOERROR");
+      assert.deepEqual(
+        out.answer.map((r) => [r.name, r.type, r.data]),
+        [
+          ["ext.edge.lan.", "CNAME", "www.upstream.test."],
+          ["www.upstream.test.", "A", "192.0.2.10"],
+        ],
+      );
+      assert.ok(!out.flags.includes("aa"));
+      assert.ok(out.flags.includes("ra"));
+    }
+    const gone = await dig(dns.addresses[0]!, "gone.edge.lan", "A");
+    assert.equal(gone.status, "NXDOMAIN");
+    assert.equal(gone.answer[0]?.type, "CNAME");
+    assert.equal(gone.authority[0]?.name, "upstream.test.");
+    // Asked for the CNAME itself: ours alone, authoritative.
+    const cname = await dig(dns.addresses[0]!, "ext.edge.lan", "CNAME");
+    assert.equal(cname.answer.length, 1);
+    assert.ok(cname.flags.includes("aa"));
+  });
+
   test("an answer too big for UDP is fetched again over TCP from the upstream", async (t) => {
     const dns = await startDns(forwarding([serverOf(unbound.endpoint)], "127.0.0.73"), silentEvents);
     t.after(() => dns.close());
