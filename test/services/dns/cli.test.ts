@@ -22,7 +22,7 @@ function airstrap(args: string[]) {
 }
 
 async function waitFor(predicate: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (let i = 0; i < 600 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.ok(predicate(), `timed out waiting for ${what}`);
 }
 
