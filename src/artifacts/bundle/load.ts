@@ -7,8 +7,9 @@ import { type Digest, digestHex } from "../../store/digest.js";
 import { openRepositories } from "../../store/repositories.js";
 import { createIndexWriter } from "../artifact-index.js";
 import type { BundleEntry } from "./format.js";
+import { checkPartSizes } from "./part-check.js";
 import { ByteSource, resolveBundleFiles } from "./parts.js";
-import { type BundleHead, checkPartSizes, readHead, walkEntries } from "./reader.js";
+import { type BundleHead, readHead, walkEntries } from "./reader.js";
 
 export interface LoadedBundle {
   head: BundleHead;

@@ -1,6 +1,7 @@
 import type { Events } from "../../events.js";
+import { checkPartSizes } from "./part-check.js";
 import { ByteSource, resolveBundleFiles } from "./parts.js";
-import { type BundleHead, checkPartSizes, readHead, walkEntries } from "./reader.js";
+import { type BundleHead, readHead, walkEntries } from "./reader.js";
 
 export interface VerifiedBundle {
   head: BundleHead;
