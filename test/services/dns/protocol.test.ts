@@ -149,6 +149,19 @@ describe("who asks and where", () => {
     assert.equal(aaaa.answer.length, 0);
   });
 
+  test("IPv6: listens on ::1, answers over UDP and TCP", async (t) => {
+    const dns = await startDns(siteConfig({ listen: [{ address: "::1", port: 0 }] }), silentEvents);
+    t.after(() => dns.close());
+    assert.match(dns.addresses[0]!, /^\[::1\]:\d+$/);
+    for (const transport of [[], ["+tcp"]]) {
+      const out = await dig(dns.addresses[0]!, "k8s-agent-02.edge.lan", "AAAA", transport);
+      assert.deepEqual(
+        out.answer.map((r) => r.data),
+        ["fd00:77::21"],
+      );
+    }
+  });
+
   test("idle TCP connections are closed (RFC 7766)", async (t) => {
     const dns = await startDns(
       siteConfig({ listen: [{ address: "127.0.0.66", port: 0 }], tcpIdleTimeoutMs: 200 }),
