@@ -45,32 +45,29 @@ export interface ArtifactIndex {
 }
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/) as unknown as z.ZodType<Digest>;
-const schema = z.object({
-  files: z.array(
-    z.object({
-      distro: z.string(),
-      version: z.string(),
-      arch: z.string(),
-      name: z.string(),
-      digest,
-      size: z.number().int().nonnegative(),
-      verification: z.enum(["sums", "pinned"]),
-      source: z.string(),
-    }),
-  ),
-  images: z.array(
-    z.object({
-      reference: z.string(),
-      arch: z.string(),
-      repository: z.string(),
-      tag: z.string().optional(),
-      digest,
-      mediaType: z.string(),
-      manifests: z.array(z.object({ digest, mediaType: z.string() })),
-      blobs: z.array(digest),
-    }),
-  ),
+export const fileRecordSchema = z.object({
+  distro: z.string(),
+  version: z.string(),
+  arch: z.string(),
+  name: z.string(),
+  digest,
+  size: z.number().int().nonnegative(),
+  verification: z.enum(["sums", "pinned"]),
+  source: z.string(),
 });
+
+export const imageRecordSchema = z.object({
+  reference: z.string(),
+  arch: z.string(),
+  repository: z.string(),
+  tag: z.string().optional(),
+  digest,
+  mediaType: z.string(),
+  manifests: z.array(z.object({ digest, mediaType: z.string() })),
+  blobs: z.array(digest),
+});
+
+const schema = z.object({ files: z.array(fileRecordSchema), images: z.array(imageRecordSchema) });
 
 export function artifactIndexPath(storeRoot: string): string {
   return join(storeRoot, "artifacts", "index.json");

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Digest } from "../../store/digest.js";
-import type { FileRecord, ImageRecord } from "../artifact-index.js";
+import { type FileRecord, fileRecordSchema, type ImageRecord, imageRecordSchema } from "../artifact-index.js";
 import { BLOCK, END_OF_ARCHIVE, entrySpan } from "./tar-header.js";
 
 /**
@@ -69,8 +69,8 @@ export const bundleIndexSchema = z.object({
     }),
   ),
   requires: z.array(digest),
-  files: z.array(z.any()),
-  images: z.array(z.any()),
+  files: z.array(fileRecordSchema),
+  images: z.array(imageRecordSchema),
 });
 
 export function entryPath(digest: Digest): string {

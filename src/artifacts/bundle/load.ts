@@ -6,6 +6,7 @@ import { type BlobStore, fsyncPath } from "../../store/blob-store.js";
 import { type Digest, digestHex } from "../../store/digest.js";
 import { openRepositories } from "../../store/repositories.js";
 import { createIndexWriter } from "../artifact-index.js";
+import { requiredDigests } from "./create.js";
 import type { BundleEntry } from "./format.js";
 import { checkPartSizes } from "./part-check.js";
 import { ByteSource, resolveBundleFiles } from "./parts.js";
@@ -117,6 +118,13 @@ export async function loadBundle(
 }
 
 async function checkBase(store: BlobStore, head: BundleHead): Promise<void> {
+  const declared = new Set(head.index.requires);
+  const unlisted = requiredDigests(head.index).filter((d) => !declared.has(d));
+  if (unlisted.length > 0) {
+    throw new OperatorError(`bundle index names content it does not require (first: ${unlisted[0]})`, {
+      hint: "the bundle was not made by airstrap bundle create; do not load it",
+    });
+  }
   const carried = new Set(head.index.entries.map((e) => e.digest));
   const fromBase = head.index.requires.filter((d) => !carried.has(d));
   const missing: Digest[] = [];
