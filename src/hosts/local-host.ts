@@ -7,7 +7,7 @@ import { OperatorError } from "../errors.js";
 import { type Events, silentEvents } from "../events.js";
 import type { Host } from "./host.js";
 import type { SudoPasswordSource } from "./sudo.js";
-import { type RunIo, TIMED_OUT_STATUS, type Transport } from "./transport.js";
+import { type RunIo, signalNumber, TIMED_OUT_STATUS, TIMEOUT_GRACE_MS, type Transport } from "./transport.js";
 import { TransportHost } from "./transport-host.js";
 
 export interface LocalHostOptions {
@@ -53,7 +53,7 @@ class LocalTransport implements Transport {
               } catch {
                 // already gone
               }
-            }, io.timeoutMs);
+            }, io.timeoutMs + TIMEOUT_GRACE_MS);
       child.stdout.pipe(io.stdout, { end: false });
       child.stderr.pipe(io.stderr, { end: false });
       child.stdin.on("error", () => {
@@ -68,7 +68,7 @@ class LocalTransport implements Transport {
         clearTimeout(timer);
         if (timedOut) resolve(TIMED_OUT_STATUS);
         else if (code !== null) resolve(code);
-        else resolve(128 + (signal === null ? 0 : (constants.signals[signal] ?? 0)));
+        else resolve(128 + (signal === null ? 0 : signalNumber(signal)));
       });
     });
   }

@@ -1,4 +1,3 @@
-import { constants } from "node:os";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type Events, silentEvents } from "../events.js";
@@ -8,7 +7,7 @@ import { authMethods } from "./ssh-auth.js";
 import { SshConnection } from "./ssh-connection.js";
 import { operationError } from "./ssh-errors.js";
 import type { SudoPasswordSource } from "./sudo.js";
-import { type RunIo, TIMED_OUT_STATUS, type Transport } from "./transport.js";
+import { type RunIo, signalNumber, TIMED_OUT_STATUS, TIMEOUT_GRACE_MS, type Transport } from "./transport.js";
 import { TransportHost } from "./transport-host.js";
 
 export interface SshHostOptions {
@@ -88,18 +87,19 @@ class SshTransport implements Transport {
     const finished = new Promise<number>((resolve, reject) => {
       let status: number | undefined;
       let timedOut = false;
+      // Backstop only: the command itself runs under timeout(1) (see TransportHost); this covers a stuck link.
       const timer =
         io.timeoutMs === undefined
           ? undefined
           : setTimeout(() => {
               timedOut = true;
-              // OpenSSH delivers the signal to the command; closing the channel covers servers that do not.
               channel.signal("KILL");
               channel.close();
-            }, io.timeoutMs);
+              resolve(TIMED_OUT_STATUS);
+            }, io.timeoutMs + TIMEOUT_GRACE_MS);
       channel.on("exit", (code: number | null, signal?: string) => {
         if (code !== null && code !== undefined) status = code;
-        else if (signal !== undefined) status = 128 + (constants.signals[`SIG${signal}` as NodeJS.Signals] ?? 0);
+        else if (signal !== undefined) status = 128 + signalNumber(signal);
       });
       channel.on("close", () => {
         clearTimeout(timer);

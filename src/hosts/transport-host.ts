@@ -45,7 +45,12 @@ export class TransportHost implements Host {
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const stdin = options.stdin === undefined ? undefined : Buffer.from(options.stdin);
-    const result = await this.#capture(command, {
+    const limited =
+      options.timeoutMs === undefined
+        ? command
+        : // timeout(1) signals the command's whole process group (TERM, then KILL 2 s later) and exits 124.
+          `timeout -k 2 ${Math.max(options.timeoutMs, 1) / 1000} sh -c ${shellQuote(command)}`;
+    const result = await this.#capture(limited, {
       asRoot: options.sudo === true,
       ...(stdin === undefined ? {} : { stdin }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),

@@ -1,3 +1,4 @@
+import { constants } from "node:os";
 import type { Readable, Writable } from "node:stream";
 
 /**
@@ -31,3 +32,12 @@ export interface RunIo {
 
 /** Exit status reported for a command killed because it ran longer than its timeout (as timeout(1)). */
 export const TIMED_OUT_STATUS = 124;
+
+/** How long after its own timeout a transport gives up waiting for a command that timeout(1) should have ended. */
+export const TIMEOUT_GRACE_MS = 5000;
+
+/** "TERM" or "SIGTERM" → 15 (0 when unknown). */
+export function signalNumber(name: string): number {
+  const full = (name.startsWith("SIG") ? name : `SIG${name}`) as NodeJS.Signals;
+  return constants.signals[full] ?? 0;
+}

@@ -50,10 +50,10 @@ export async function uploadThrough(
     return { skipped: false, bytesSent: 0 };
   }
 
-  const key = createHash("sha256").update(`${path}\0${source.sha256}`).digest("hex").slice(0, 24);
   const directory = remoteDirname(path);
-  const stagingDir = asRoot ? `${await ops.home()}/.cache/airstrap/uploads` : directory;
-  const temp = asRoot ? `${stagingDir}/${key}.part` : `${stagingDir}/.${remoteBasename(path)}.${key}.airstrap-part`;
+  const temp = partialPath(path, source.sha256, asRoot ? await ops.home() : undefined);
+  const stagingDir = remoteDirname(temp);
+  const key = remoteBasename(temp).split(".").at(-2)!;
   await run(
     asRoot ? `mkdir -p -m 700 -- ${shellQuote(stagingDir)}` : `mkdir -p -- ${shellQuote(stagingDir)}`,
     false,
@@ -98,6 +98,17 @@ export async function uploadThrough(
     await run(`chmod ${mode} -- ${q.temp} && mv -fT -- ${q.temp} ${q.path}`, false, `renaming into ${path}`);
   }
   return { skipped: false, bytesSent };
+}
+
+/**
+ * Where an upload of this content to this path is staged: beside the path, or (when written as
+ * root through sudo) under the user's home. The name depends only on path and content, so an
+ * interrupted upload is found and resumed by the next attempt.
+ */
+export function partialPath(path: string, sha256: string, home: string | undefined): string {
+  const key = createHash("sha256").update(`${path}\0${sha256}`).digest("hex").slice(0, 24);
+  if (home !== undefined) return `${home}/.cache/airstrap/uploads/${remoteBasename(path)}.${key}.part`;
+  return `${remoteDirname(path)}/.${remoteBasename(path)}.${key}.airstrap-part`;
 }
 
 async function remoteFileState(

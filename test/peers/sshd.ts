@@ -82,6 +82,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       "AllowTcpForwarding no",
       "LogLevel VERBOSE",
       "Subsystem sftp internal-sftp",
+      // Debian's bash sources ~/.bashrc for commands run by sshd when SHLVL says it is the top shell;
+      // this machine's root .bashrc runs `pyenv rehash` under a lock file, which a test that kills a
+      // session mid-rehash would leave behind. The tests are about the transport, not that file.
+      "SetEnv SHLVL=1",
       ...(options.config ?? []),
       "",
     ].join("\n"),
