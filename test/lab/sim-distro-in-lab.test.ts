@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
+import { writeSimRelease } from "../../src/lab/sim-distro/release.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
 import { createTestLab, labSkipReason, type TestLabHost } from "./lab-fixture.js";
 
@@ -21,10 +25,12 @@ describe("simulated distro on lab hosts", { skip: skipReason ?? false }, async (
       { name: "srv-a", role: "server", octet: 11 },
       { name: "srv-b", role: "server", octet: 12 },
       { name: "agt-a", role: "agent", octet: 21 },
+      { name: "k3s-a", role: "server", octet: 31 },
     ],
   });
-  const [primary, secondary, agent] = site.hosts as [TestLabHost, TestLabHost, TestLabHost];
+  const [primary, secondary, agent, k3sHost] = site.hosts as [TestLabHost, TestLabHost, TestLabHost, TestLabHost];
   let sea: { path: string; remove(): void } | undefined;
+  const k3sRelease = mkdtempSync(join(tmpdir(), "airstrap-k3s-release-"));
 
   const must = (host: TestLabHost, command: string) => {
     const result = site.ssh(host, command);
@@ -32,18 +38,19 @@ describe("simulated distro on lab hosts", { skip: skipReason ?? false }, async (
     return result.stdout;
   };
 
-  /** Copies the single-file executable to /usr/local/bin/airstrap, as the install flow does. */
-  const installAirstrap = (host: TestLabHost) => {
+  /** Copies a local file to a host (mode 0755), as the install flow uploads files. */
+  const upload = (host: TestLabHost, source: string, target: string) => {
     const copy = spawnSync(
       "sh",
       [
         "-c",
-        `ssh -i "$1" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$2" root@"$3" 'cat > /usr/local/bin/airstrap && chmod 0755 /usr/local/bin/airstrap' < "$4"`,
+        `ssh -i "$1" -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$2" root@"$3" "mkdir -p "$(dirname $5)" && cat > $5 && chmod 0755 $5" < "$4"`,
         "copy",
         site.identity,
         site.knownHosts,
         host.address,
-        sea!.path,
+        source,
+        target,
       ],
       { encoding: "utf8", timeout: 60_000 },
     );
@@ -85,10 +92,16 @@ describe("simulated distro on lab hosts", { skip: skipReason ?? false }, async (
 
   before(async () => {
     sea = buildSingleExecutable();
+    await writeSimRelease(k3sRelease, {
+      distro: "k3s",
+      version: "v1.31.4+k3s1",
+      arch: "amd64",
+      mirrorBase: "http://unused.invalid/k3s",
+    });
     await site.up();
     // The join URL names the cluster; each host's own resolver (/etc/hosts here) decides where that is.
     for (const host of site.hosts) {
-      installAirstrap(host);
+      upload(host, sea.path, "/usr/local/bin/airstrap");
       must(host, `echo '${primary.address} ${CLUSTER_NAME}' >> /etc/hosts`);
     }
   });
@@ -96,6 +109,7 @@ describe("simulated distro on lab hosts", { skip: skipReason ?? false }, async (
   after(async () => {
     await site.remove();
     sea?.remove();
+    rmSync(k3sRelease, { recursive: true, force: true });
   });
 
   test("install.sh lays the release out as RKE2's does", () => {
@@ -170,5 +184,26 @@ describe("simulated distro on lab hosts", { skip: skipReason ?? false }, async (
       assert.deepEqual(names, expected, `as ${viewer.name} sees it`);
       assert.deepEqual(ready, ["True", "True", "True"]);
     }
+  });
+
+  test("k3s: the binary placed by hand, install.sh with INSTALL_K3S_SKIP_DOWNLOAD writes, enables and starts the k3s unit", async () => {
+    upload(k3sHost, join(k3sRelease, "k3s", "v1.31.4+k3s1", "k3s"), "/usr/local/bin/k3s");
+    upload(k3sHost, join(k3sRelease, "k3s", "install.sh"), "/root/k3s-install.sh");
+    must(k3sHost, "INSTALL_K3S_SKIP_DOWNLOAD=true K3S_TOKEN=k3s-secret sh /root/k3s-install.sh");
+    must(
+      k3sHost,
+      "systemctl is-enabled k3s.service && test -f /etc/systemd/system/k3s.service.env && stat -c %a /etc/systemd/system/k3s.service.env | grep -qx 600",
+    );
+    const token = await waitFor(k3sHost, "cat /var/lib/rancher/k3s/server/token", "k3s token");
+    assert.match(token.trim(), /^K10[0-9a-f]{64}::server:k3s-secret$/);
+    const nodes = await waitFor(
+      k3sHost,
+      `test -f /etc/rancher/k3s/k3s.yaml && curl -fsS --cacert <(grep certificate-authority-data /etc/rancher/k3s/k3s.yaml | awk '{print $2}' | base64 -d) -H "Authorization: Bearer $(awk '/token:/ {print $2}' /etc/rancher/k3s/k3s.yaml)" https://127.0.0.1:6443/api/v1/nodes`,
+      "k3s API",
+    );
+    assert.deepEqual(
+      (JSON.parse(nodes) as { items: Array<{ metadata: { name: string } }> }).items.map((node) => node.metadata.name),
+      [k3sHost.name],
+    );
   });
 });
