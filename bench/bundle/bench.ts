@@ -119,11 +119,19 @@ try {
       `| ${row.name} | ${row.bytes} | ${row.seconds.toFixed(2)} | ${mbps(row).toFixed(0)} | ${ratio} | ${(row.rssKiB / 1024).toFixed(0)} MiB |`,
     );
   }
+  const baseline = airstrap(
+    "baseline",
+    "baseline",
+    join(root, "full-store"),
+    join(root, "full.bundle"),
+    join(root, "state"),
+  );
   const verifySmall = rows.find((r) => r.name.startsWith("airstrap verify ("))!;
   const verifyFull = reference("airstrap bundle verify");
   lines.push(
     "",
     `verify peak RSS: ${(verifySmall.rssKiB / 1024).toFixed(0)} MiB at ${verifySmall.bytes} bytes, ${(verifyFull.rssKiB / 1024).toFixed(0)} MiB at ${verifyFull.bytes} bytes`,
+    `the same process doing no work (Node, the TypeScript loader, airstrap's modules): ${(baseline.rssKiB / 1024).toFixed(0)} MiB`,
   );
   console.log(lines.join("\n"));
 } finally {
