@@ -1,3 +1,4 @@
+import { createReadStream } from "node:fs";
 import { utimes } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { type Digest, isDigest } from "../../store/digest.js";
@@ -40,7 +41,8 @@ export async function getBlob(ctx: RegistryContext, { req, res, url }: Exchange,
     res.end();
     return;
   }
-  await pipeline(ctx.repos.blobs.read(digest, part), res);
+  // Larger reads than the default 64 KiB: fewer syscalls and event-loop turns per gigabyte.
+  await pipeline(createReadStream(ctx.repos.blobs.blobPath(digest), { ...part, highWaterMark: 1 << 20 }), res);
 }
 
 async function linkedSize(ctx: RegistryContext, repo: string, digest: Digest): Promise<number | undefined> {

@@ -117,7 +117,7 @@ test("a tampered blob in an archive is refused and nothing of it is stored", asy
 test("airstrap registry import, list and export work from the command line", async (t) => {
   const work = await tempDir(t, "cli");
   const image = await writeOciLayout(join(work, "layout"));
-  const main = new URL("../../../src/cli/main.ts", import.meta.url).pathname;
+  const main = new URL("./registry-cli.ts", import.meta.url).pathname;
   const cli = (...args: string[]) =>
     execFileSync(process.execPath, ["--import", "tsx", main, "registry", ...args], { encoding: "utf8" });
   const store = join(work, "store");
