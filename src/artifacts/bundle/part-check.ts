@@ -14,11 +14,7 @@ export async function checkPartSizes(files: BundleFiles, head: BundleHead): Prom
       hint: "pass the bundle file itself",
     });
   }
-  if (!files.split && head.index.partSize !== undefined) {
-    throw new OperatorError(`${files.name}: this is a split bundle`, {
-      hint: "pass FILE.part000; the others are found beside it",
-    });
-  }
+  // A split bundle whose parts were joined again (cat FILE.part* > FILE) is read as one file.
   for (let i = 0; i < Math.max(expected.length, files.paths.length); i++) {
     const path = files.paths[i];
     const want = expected[i];

@@ -192,9 +192,10 @@ export async function walkEntries(
       if (actual !== entry.digest) {
         await sink.fail(entry);
         const badSegment = segments.find((s) => `sha256:${s.hash.digest("hex")}` !== s.digest);
-        const part = badSegment
-          ? (files.paths[badSegment.part] ?? `${files.name}.part${String(badSegment.part).padStart(3, "0")}`)
-          : at(contentOffset);
+        const part =
+          badSegment && files.split
+            ? (files.paths[badSegment.part] ?? `${files.name}.part${String(badSegment.part).padStart(3, "0")}`)
+            : at(contentOffset);
         throw new BundleDamageError(
           "content",
           entry.path,

@@ -106,6 +106,10 @@ test("a split bundle is verified and loaded from its parts, given as FILE.part00
     return true;
   });
   await rename(`${created.parts[3]!.path}.away`, created.parts[3]!.path);
+  const joined = join(dir, "joined.bundle");
+  await writeFile(joined, Buffer.concat(await Promise.all(created.parts.map((p) => readFile(p.path)))));
+  await verifyBundle([joined], key.publicKey, silentEvents);
+
   const target = await newStore(t, "split-target");
   await loadBundle([output], target, key.publicKey, silentEvents);
   assert.deepEqual(await snapshot(target.root), await snapshot(store.root));
