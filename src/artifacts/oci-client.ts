@@ -5,6 +5,9 @@ import { MANIFEST_MEDIA_TYPES } from "../store/oci-manifest.js";
 import { type ImageReference, registryBaseUrl } from "./image-reference.js";
 import { type RetryPolicy, TransientError, withRetry } from "./retry.js";
 
+/** The distribution spec asks registries to accept manifests of at least 4 MiB; nothing larger is expected. */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
 export interface FetchedManifest {
   bytes: Buffer;
   mediaType: string;
@@ -29,6 +32,12 @@ export class RegistryClient {
       this.retry,
       async () => {
         const response = await this.get(image, `manifests/${reference}`, { accept: MANIFEST_MEDIA_TYPES.join(", ") });
+        if (Number(response.headers.get("content-length") ?? 0) > MAX_MANIFEST_BYTES) {
+          await response.body?.cancel();
+          throw new OperatorError(
+            `${image.original}: manifest ${reference} is larger than ${MAX_MANIFEST_BYTES} bytes`,
+          );
+        }
         const bytes = Buffer.from(await response.arrayBuffer());
         const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest;
         const claimed = reference.startsWith("sha256:") ? reference : response.headers.get("docker-content-digest");
@@ -40,9 +49,16 @@ export class RegistryClient {
             },
           );
         }
-        const declared = (JSON.parse(bytes.toString("utf8")) as { mediaType?: string }).mediaType;
-        const mediaType =
-          (response.headers.get("content-type") ?? declared ?? "").split(";")[0]!.trim() || declared || "";
+        let declared: string | undefined;
+        try {
+          declared = (JSON.parse(bytes.toString("utf8")) as { mediaType?: string }).mediaType;
+        } catch {
+          throw new OperatorError(`${image.original}: manifest ${reference} is not JSON`, {
+            hint: "the registry answered with something that is not an image manifest",
+          });
+        }
+        const header = (response.headers.get("content-type") ?? "").split(";")[0]!.trim();
+        const mediaType = MANIFEST_MEDIA_TYPES.includes(header) ? header : (declared ?? header);
         return { bytes, mediaType, digest };
       },
       this.onRetry,
