@@ -1,6 +1,7 @@
 import { addressFamily, ipv4Bytes, ipv6Bytes } from "./address.js";
 import type { ResourceRecord } from "./message.js";
-import { parentName, RCODE, TYPE } from "./wire.js";
+import { parentName } from "./names.js";
+import { RCODE, TYPE } from "./wire.js";
 import { findZone, type RRset, type Zone, type ZoneNode, type ZoneSet } from "./zone.js";
 
 /** Authoritative answers from the compiled zones, as seen from the address a query arrived on. Pure. */

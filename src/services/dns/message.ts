@@ -1,4 +1,5 @@
-import { CLASS_IN, EDNS_DO, FLAG, firstLabel, HEADER_SIZE, MAX_UDP_PAYLOAD, parentName, TYPE } from "./wire.js";
+import { firstLabel, parentName } from "./names.js";
+import { CLASS_IN, EDNS_DO, FLAG, HEADER_SIZE, MAX_UDP_PAYLOAD, TYPE } from "./wire.js";
 import type { Rdata } from "./zone.js";
 
 /** Writing DNS messages: names with compression, records, OPT. Pure; one reusable buffer. */

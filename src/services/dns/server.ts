@@ -111,7 +111,8 @@ function bindTcp(
   idleTimeoutMs: number,
 ): Promise<TcpListener> {
   const connections = new Set<Socket>();
-  const server: Server = createServer({ noDelay: true }, (socket) => {
+  // Half-open: a client may send its queries and shut its side; the answers still go out before we close ours.
+  const server: Server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
     connections.add(socket);
     socket.on("close", () => connections.delete(socket));
     serveConnection(socket, listenerKey, handle, idleTimeoutMs);
@@ -142,6 +143,11 @@ function serveConnection(socket: Socket, listenerKey: string, handle: () => Hand
   const remote = socket.remoteAddress ?? "";
   let buffered: Buffer = Buffer.alloc(0);
   let pending = 0;
+  let clientDone = false;
+  socket.on("end", () => {
+    clientDone = true;
+    if (pending === 0) socket.end();
+  });
   const send = (response: Buffer | undefined) => {
     if (response === undefined || socket.destroyed) return;
     const frame = Buffer.allocUnsafe(response.length + 2);
@@ -167,6 +173,7 @@ function serveConnection(socket: Socket, listenerKey: string, handle: () => Hand
           .finally(() => {
             pending -= 1;
             if (pending < MAX_PENDING_PER_CONNECTION && socket.isPaused()) socket.resume();
+            if (clientDone && pending === 0) socket.end();
           });
       } else {
         send(result);

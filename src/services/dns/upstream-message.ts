@@ -1,7 +1,7 @@
 import { MessageWriter, type ResourceRecord, responseFlags } from "./message.js";
+import { encodeName } from "./names.js";
 import {
   CLASS_IN,
-  encodeName,
   FLAG,
   HEADER_SIZE,
   MAX_UDP_PAYLOAD,

@@ -1,7 +1,8 @@
 import { OperatorError } from "../../errors.js";
 import { addressFamily, ipv4Bytes, ipv6Bytes, reverseName, reverseZoneOf } from "./address.js";
 import type { DnsConfig, DnsRecord } from "./config.js";
-import { isSubdomain, parentName, TYPE } from "./wire.js";
+import { isSubdomain, parentName } from "./names.js";
+import { TYPE } from "./wire.js";
 
 /** The authoritative data one node serves, compiled from its DnsConfig. Pure. */
 

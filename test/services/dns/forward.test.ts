@@ -8,6 +8,7 @@ import { dig, serverOf } from "../../peers/dig.js";
 import { startUnbound, type Unbound } from "../../peers/unbound.js";
 import { answerFor, questionName, silent, startFakeUpstream } from "./fake-upstream.js";
 import { siteConfig } from "./fixture.js";
+import { rawQuery, tcpPipeline } from "./raw-client.js";
 
 const UPSTREAM_ZONE = {
   "upstream.test.": [
@@ -88,6 +89,20 @@ describe("forwarding to unbound", () => {
     const cname = await dig(dns.addresses[0]!, "ext.edge.lan", "CNAME");
     assert.equal(cname.answer.length, 1);
     assert.ok(cname.flags.includes("aa"));
+  });
+
+  test("TCP: forwarded answers still arrive after the client shut its sending side", async (t) => {
+    const dns = await startDns(forwarding([serverOf(unbound.endpoint)], "127.0.0.84"), silentEvents);
+    t.after(() => dns.close());
+    const replies = await tcpPipeline(
+      dns.addresses[0]!,
+      [rawQuery(11, "www.upstream.test", 1), rawQuery(12, "git.edge.lan", 1)],
+      2,
+      {
+        halfClose: true,
+      },
+    );
+    assert.deepEqual(replies.map((r) => r.readUInt16BE(0)).sort(), [11, 12]);
   });
 
   test("an answer too big for UDP is fetched again over TCP from the upstream", async (t) => {

@@ -36,7 +36,12 @@ export function udpExchange(server: string, message: Buffer, waitMs = 2000): Pro
 }
 
 /** Writes all messages at once on one connection (pipelined) and collects `expect` framed replies. */
-export function tcpPipeline(server: string, messages: Buffer[], expect = messages.length): Promise<Buffer[]> {
+export function tcpPipeline(
+  server: string,
+  messages: Buffer[],
+  expect = messages.length,
+  options: { halfClose?: boolean } = {},
+): Promise<Buffer[]> {
   const { address, port } = serverOf(server);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: address, port });
@@ -51,6 +56,7 @@ export function tcpPipeline(server: string, messages: Buffer[], expect = message
       socket.write(
         Buffer.concat(messages.map((m) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]))),
       );
+      if (options.halfClose) socket.end();
     });
     socket.on("data", (chunk) => {
       buffered = Buffer.concat([buffered, chunk]);
