@@ -3,6 +3,7 @@ import { registerArtifacts } from "./artifacts.js";
 import { registerBundle } from "./bundle.js";
 import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
+import { registerHosts } from "./hosts.js";
 import { registerInit } from "./init.js";
 import { registerLab } from "./lab.js";
 import { registerLabDistro } from "./lab-distro.js";
@@ -27,6 +28,7 @@ export const commands: RegisterCommand[] = [
   registerLab,
   registerLabDistro,
   registerRegistry,
+  registerHosts,
   registerArtifacts,
   registerBundle,
   registerDns,

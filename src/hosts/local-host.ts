@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { constants, userInfo } from "node:os";
+import { userInfo } from "node:os";
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { OperatorError } from "../errors.js";

@@ -21,6 +21,8 @@ export interface SshConnectionSettings {
   events: Events;
   keepaliveIntervalMs?: number;
   readyTimeoutMs?: number;
+  /** For a bastion: close once the last tunnel through it closes (it reopens when needed again). */
+  closeWhenUnused?: boolean;
 }
 
 /** sshd's MaxSessions defaults to 10 per connection; stay below it (the SFTP session takes one). */
@@ -51,6 +53,7 @@ export class SshConnection {
   #connecting: Promise<Live> | undefined;
   #slotsFree = MAX_SESSIONS;
   #waiting: Array<() => void> = [];
+  #tunnels = 0;
 
   constructor(readonly settings: SshConnectionSettings) {
     this.context = {
@@ -103,16 +106,29 @@ export class SshConnection {
 
   /** A TCP stream to address:port opened from the far side of this connection (for a host behind it). */
   async forwardOut(address: string, port: number): Promise<Duplex> {
-    const live = await this.#connection();
-    return this.#guard(
-      live,
-      new Promise<Duplex>((resolve, reject) =>
-        live.client.forwardOut("127.0.0.1", 0, address, port, (error, stream) =>
-          error ? reject(error) : resolve(stream),
+    // Counted from the start, so a tunnel being opened keeps a bastion from closing under it.
+    this.#tunnels++;
+    const release = () => {
+      this.#tunnels--;
+      if (this.#tunnels === 0 && this.settings.closeWhenUnused) void this.close();
+    };
+    try {
+      const live = await this.#connection();
+      const stream = await this.#guard(
+        live,
+        new Promise<Duplex>((resolve, reject) =>
+          live.client.forwardOut("127.0.0.1", 0, address, port, (error, stream) =>
+            error ? reject(error) : resolve(stream),
+          ),
         ),
-      ),
-      `opening a tunnel to ${address}:${port}`,
-    );
+        `opening a tunnel to ${address}:${port}`,
+      );
+      stream.once("close", release);
+      return stream;
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /** Session slots bound how many commands run at once on this connection. */

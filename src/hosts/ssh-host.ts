@@ -31,6 +31,13 @@ export interface SshHostOptions {
   readyTimeoutMs?: number;
 }
 
+export type SshConnectionOptions = Omit<SshHostOptions, "sudo" | "sudoPassword" | "via"> & {
+  events: Events;
+  env: NodeJS.ProcessEnv;
+  via?: SshConnection;
+  closeWhenUnused?: boolean;
+};
+
 /** A machine reached over SSH (ssh2): one reused connection, sudo, verified resumable uploads. */
 export function sshHost(options: SshHostOptions): Host {
   const events = options.events ?? silentEvents;
@@ -44,9 +51,7 @@ export function sshHost(options: SshHostOptions): Host {
 }
 
 /** A connection for a host or a bastion, with its identities resolved on first use. */
-export function sshConnection(
-  options: Omit<SshHostOptions, "sudo" | "sudoPassword"> & { events: Events; env: NodeJS.ProcessEnv },
-): SshConnection {
+export function sshConnection(options: SshConnectionOptions): SshConnection {
   const label = `host ${options.name} (${options.address}:${options.port})`;
   return new SshConnection({
     name: options.name,
@@ -66,6 +71,7 @@ export function sshConnection(
     events: options.events,
     ...(options.keepaliveIntervalMs === undefined ? {} : { keepaliveIntervalMs: options.keepaliveIntervalMs }),
     ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
+    ...(options.closeWhenUnused === undefined ? {} : { closeWhenUnused: options.closeWhenUnused }),
   });
 }
 

@@ -99,7 +99,7 @@ test("upload: after the link is cut mid-transfer, the next upload sends only the
   assert.equal(existsSync(path), false, "nothing at the path after the cut");
   const [partial] = await readdir(dir);
   assert.ok(partial?.endsWith(".airstrap-part"), `a partial file is kept: ${partial}`);
-  const arrived = (await stat(join(dir, partial))).size;
+  const arrived = (await stat(join(dir, partial!))).size;
   assert.ok(arrived > 0 && arrived < size, `partial size ${arrived}`);
 
   const resumed = await host.upload(source, path, { mode: 0o644 });
