@@ -5,7 +5,7 @@
  * on 127.0.0.x high ports and is killed at the end.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -13,8 +13,8 @@ import { dig } from "../../test/peers/dig.js";
 import { freePort, startUnbound, stopChild, type Unbound } from "../../test/peers/unbound.js";
 
 const run = promisify(execFile);
-const SECONDS = Number(process.env.DNS_BENCH_SECONDS ?? 4);
-const ROUNDS = Number(process.env.DNS_BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.DNS_BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.DNS_BENCH_ROUNDS ?? 5);
 const CLIENTS = Number(process.env.DNS_BENCH_CLIENTS ?? 4);
 const HOSTS = 50;
 const FORWARDED = 100;
@@ -22,10 +22,14 @@ const FORWARDED = 100;
 interface Target {
   name: string;
   endpoint: string;
+  pid: number;
 }
 
 interface Measurement {
   qps: number;
+  bestQps: number;
+  /** CPU time the server spent per answered query (user + system), in microseconds: robust to a busy machine. */
+  cpuMicros: number;
   lostPercent: number;
   avgMs: number;
   p99Ms: number;
@@ -116,9 +120,9 @@ async function main(): Promise<void> {
     unbounds.push(unbound);
 
     const targets: Target[] = [
-      { name: "airstrap", endpoint: `127.0.0.122:${airstrapPort}` },
-      { name: "dnsmasq", endpoint: `127.0.0.123:${dnsmasqPort}` },
-      { name: "unbound", endpoint: unbound.endpoint },
+      { name: "airstrap", endpoint: `127.0.0.122:${airstrapPort}`, pid: airstrap.pid! },
+      { name: "dnsmasq", endpoint: `127.0.0.123:${dnsmasqPort}`, pid: dnsmasq.pid! },
+      { name: "unbound", endpoint: unbound.endpoint, pid: unbound.pid },
     ];
     for (const target of targets) await waitUntilAnswering(target);
 
@@ -137,17 +141,29 @@ async function main(): Promise<void> {
       for (const target of targets)
         await checkAnswers(target, workload === "authoritative" ? hostNames : forwardedNames);
       // Rounds interleave the servers, so a burst of load from elsewhere on the machine hurts them alike.
-      const rounds: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t.name, []]));
+      const rounds: Record<string, { qps: number; cpuMicros: number }[]> = Object.fromEntries(
+        targets.map((t) => [t.name, []]),
+      );
       for (let round = 0; round < ROUNDS; round++) {
         for (const target of targets) {
-          const qps = await maxQps(target, file);
-          rounds[target.name]!.push(qps);
-          process.stderr.write(`  ${workload}, round ${round + 1}: ${target.name} ${qps.toFixed(0)} QPS\n`);
+          const cpuBefore = await cpuSeconds(target.pid);
+          const { qps, answered } = await maxQps(target, file);
+          const cpuMicros = (((await cpuSeconds(target.pid)) - cpuBefore) * 1e6) / Math.max(1, answered);
+          rounds[target.name]!.push({ qps, cpuMicros });
+          process.stderr.write(
+            `  ${workload}, round ${round + 1}: ${target.name} ${qps.toFixed(0)} QPS, ${cpuMicros.toFixed(1)} µs CPU/query\n`,
+          );
         }
       }
       for (const target of targets) {
-        const qps = median(rounds[target.name]!);
-        results[workload][target.name] = { ...(await latencyAt(target, file, Math.max(1, Math.floor(qps / 2)))), qps };
+        const runs = rounds[target.name]!;
+        const qps = median(runs.map((r) => r.qps));
+        results[workload][target.name] = {
+          ...(await latencyAt(target, file, Math.max(1, Math.floor(qps / 2)))),
+          qps,
+          bestQps: Math.max(...runs.map((r) => r.qps)),
+          cpuMicros: median(runs.map((r) => r.cpuMicros)),
+        };
       }
     }
     printTable(results);
@@ -198,12 +214,26 @@ async function dnsperf(target: Target, file: string, extra: string[]): Promise<s
   return stdout;
 }
 
-async function maxQps(target: Target, file: string): Promise<number> {
+async function maxQps(target: Target, file: string): Promise<{ qps: number; answered: number }> {
   const out = await dnsperf(target, file, []);
-  return Number(out.match(/Queries per second:\s+([\d.]+)/)?.[1] ?? 0);
+  return {
+    qps: Number(out.match(/Queries per second:\s+([\d.]+)/)?.[1] ?? 0),
+    answered: Number(out.match(/Queries completed:\s+(\d+)/)?.[1] ?? 0),
+  };
 }
 
-async function latencyAt(target: Target, file: string, rate: number): Promise<Omit<Measurement, "qps">> {
+/** utime + stime of a process, from /proc (clock ticks are 100 Hz on Linux). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function latencyAt(
+  target: Target,
+  file: string,
+  rate: number,
+): Promise<Omit<Measurement, "qps" | "bestQps" | "cpuMicros">> {
   const paced = await dnsperf(target, file, ["-Q", String(rate), "-v"]);
   const lostPercent = Number(paced.match(/Queries lost:\s+\d+ \(([\d.]+)%\)/)?.[1] ?? 100);
   const latencies = [...paced.matchAll(/^> \S+ \S+ \S+ ([\d.]+)$/gm)].map((m) => Number(m[1])).sort((a, b) => a - b);
@@ -219,16 +249,18 @@ function median(values: number[]): number {
 
 function printTable(results: Record<string, Record<string, Measurement>>): void {
   const lines = [
-    `dnsperf, loopback, ${CLIENTS} clients; max QPS = median of ${ROUNDS} interleaved ${SECONDS}s runs; latency and loss at half of that rate`,
+    `dnsperf, loopback, ${CLIENTS} clients, one thread per server; ${ROUNDS} interleaved ${SECONDS}s runs per server:`,
+    "max QPS = their median (best in brackets); CPU = server CPU time per answered query, median; latency and loss at half the median max QPS",
     "",
-    "| workload | server | max QPS | QPS vs dnsmasq | QPS vs unbound | rate for latency | lost | avg ms | p99 ms |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| workload | server | max QPS (best) | QPS vs dnsmasq | QPS vs unbound | CPU µs/query | CPU vs dnsmasq | rate for latency | lost | avg ms | p99 ms |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [workload, byServer] of Object.entries(results)) {
     for (const [server, m] of Object.entries(byServer)) {
       const ratio = (other: string) => (m.qps / (byServer[other]?.qps ?? Number.NaN)).toFixed(2);
+      const cpuRatio = (m.cpuMicros / (byServer.dnsmasq?.cpuMicros ?? Number.NaN)).toFixed(2);
       lines.push(
-        `| ${workload} | ${server} | ${m.qps.toFixed(0)} | ${ratio("dnsmasq")}× | ${ratio("unbound")}× | ${m.halfRate} | ${m.lostPercent.toFixed(2)}% | ${m.avgMs.toFixed(3)} | ${m.p99Ms.toFixed(3)} |`,
+        `| ${workload} | ${server} | ${m.qps.toFixed(0)} (${m.bestQps.toFixed(0)}) | ${ratio("dnsmasq")}× | ${ratio("unbound")}× | ${m.cpuMicros.toFixed(1)} | ${cpuRatio}× | ${m.halfRate} | ${m.lostPercent.toFixed(2)}% | ${m.avgMs.toFixed(3)} | ${m.p99Ms.toFixed(3)} |`,
       );
     }
   }

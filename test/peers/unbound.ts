@@ -24,6 +24,7 @@ export interface UnboundOptions {
 export interface Unbound {
   address: string;
   port: number;
+  pid: number;
   /** "addr:port" */
   endpoint: string;
   stop(): Promise<void>;
@@ -86,7 +87,7 @@ export async function startUnbound(options: UnboundOptions): Promise<Unbound> {
     await stop();
     throw error;
   }
-  return { address: options.address, port, endpoint, stop };
+  return { address: options.address, port, pid: child.pid!, endpoint, stop };
 }
 
 async function waitUntilAnswering(endpoint: string, child: ChildProcess, stderr: () => string): Promise<void> {
