@@ -1,5 +1,6 @@
 import type { Events } from "../events.js";
 import { openBlobStore } from "../store/blob-store.js";
+import { operatorFsError } from "./fs-errors.js";
 import type { NeededArtifacts } from "./plan-artifacts.js";
 import { type PulledFile, pullReleaseFiles } from "./pull-files.js";
 import { type PulledImage, pullImages } from "./pull-images.js";
@@ -17,8 +18,12 @@ export async function pullArtifacts(
   events: Events,
   options: { concurrency?: number; retry?: RetryPolicy } = {},
 ): Promise<PullResult> {
-  const store = await openBlobStore(storeRoot);
-  const files = await pullReleaseFiles({ store, catalog: needed.catalog, events, ...options });
-  const images = await pullImages({ store, images: needed.images, arch: needed.arch, events, ...options });
-  return { files, images };
+  try {
+    const store = await openBlobStore(storeRoot);
+    const files = await pullReleaseFiles({ store, catalog: needed.catalog, events, ...options });
+    const images = await pullImages({ store, images: needed.images, arch: needed.arch, events, ...options });
+    return { files, images };
+  } catch (error) {
+    throw operatorFsError(error, `write to the store ${storeRoot}`);
+  }
 }

@@ -8,6 +8,7 @@ import type { BlobStore } from "../../store/blob-store.js";
 import type { Digest } from "../../store/digest.js";
 import { VERSION } from "../../version.js";
 import type { FileRecord, ImageRecord } from "../artifact-index.js";
+import { operatorFsError } from "../fs-errors.js";
 import {
   BUNDLE_FORMAT,
   type BundleEntry,
@@ -157,7 +158,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
     };
   } catch (error) {
     await writer.abort();
-    throw error;
+    throw operatorFsError(error, `write the bundle ${options.output}`);
   }
 }
 

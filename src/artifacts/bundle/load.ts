@@ -6,6 +6,7 @@ import { type BlobStore, fsyncPath } from "../../store/blob-store.js";
 import { type Digest, digestHex } from "../../store/digest.js";
 import { openRepositories } from "../../store/repositories.js";
 import { createIndexWriter } from "../artifact-index.js";
+import { operatorFsError } from "../fs-errors.js";
 import { requiredDigests } from "./create.js";
 import type { BundleEntry } from "./format.js";
 import { checkPartSizes } from "./part-check.js";
@@ -35,6 +36,19 @@ const SPACE_MARGIN = 64 * 1024 * 1024;
  * are recorded. Staged blobs survive an interruption, so the next run resumes after them.
  */
 export async function loadBundle(
+  args: readonly string[],
+  store: BlobStore,
+  trustedKey: Buffer | undefined,
+  events: Events,
+): Promise<LoadedBundle> {
+  try {
+    return await loadInto(args, store, trustedKey, events);
+  } catch (error) {
+    throw operatorFsError(error, `load into ${store.root}`);
+  }
+}
+
+async function loadInto(
   args: readonly string[],
   store: BlobStore,
   trustedKey: Buffer | undefined,

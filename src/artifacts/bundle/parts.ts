@@ -1,6 +1,7 @@
 import { type FileHandle, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { OperatorError } from "../../errors.js";
+import { operatorFsError } from "../fs-errors.js";
 
 export function partName(file: string, index: number): string {
   return `${file}.part${String(index).padStart(3, "0")}`;
@@ -202,7 +203,11 @@ export class ByteSource {
   private async readChunk(): Promise<Buffer> {
     while (this.part < this.paths.length) {
       if (this.handle === undefined) {
-        this.handle = await open(this.paths[this.part]!, "r");
+        try {
+          this.handle = await open(this.paths[this.part]!, "r");
+        } catch (error) {
+          throw operatorFsError(error, "read the bundle");
+        }
         this.partOffset = 0;
       }
       const buffer = Buffer.allocUnsafe(this.chunkSize);

@@ -11,6 +11,7 @@ import { loadBundle } from "../../../src/artifacts/bundle/load.js";
 import { loadOrCreateSigningKey } from "../../../src/artifacts/bundle/signing.js";
 import { readBaseIndex } from "../../../src/artifacts/bundle/since.js";
 import { verifyBundle } from "../../../src/artifacts/bundle/verify.js";
+import { OperatorError } from "../../../src/errors.js";
 import { silentEvents } from "../../../src/events.js";
 import { openBlobStore } from "../../../src/store/blob-store.js";
 import { openRepositories } from "../../../src/store/repositories.js";
@@ -55,6 +56,23 @@ test("a bundle round-trips: verify passes, load reproduces the store's content, 
   const again = await loadBundle([output], target, key.publicKey, silentEvents);
   assert.equal(again.loaded, 0);
   assert.equal(again.alreadyPresent, 5);
+});
+
+test("a bundle written into a folder that does not exist is an operator error, and nothing is left behind", async (t) => {
+  const { store, content } = await filledStore(t);
+  const dir = await tempDir(t, "bundle-nofolder");
+  const key = await loadOrCreateSigningKey(join(dir, "state"));
+  const output = join(dir, "not-mounted", "edge.bundle");
+  await assert.rejects(
+    createBundle({ store, output, content, manifest, signingKey: key, events: silentEvents }),
+    (error: unknown) => {
+      assert.ok(error instanceof OperatorError);
+      assert.match(error.message, /cannot write the bundle .*not-mounted\/edge\.bundle.*ENOENT/);
+      assert.match(error.hint ?? "", /USB disk mounted/);
+      return true;
+    },
+  );
+  assert.deepEqual(await readdir(dir), ["state"]);
 });
 
 test("GNU tar reads a bundle: the listing is the index, then its signature, then the blobs", async (t) => {
