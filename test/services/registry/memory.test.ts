@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { request } from "node:http";
+import { test } from "node:test";
+import { client, tempDir } from "./harness.js";
+import { spawnRegistry } from "./registry-process.js";
+
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+test("a 1 GiB streamed layer upload is not buffered: the server's peak RSS barely moves", async (t) => {
+  const root = await tempDir(t, "memory");
+  const registry = await spawnRegistry(["--root", root, "--listen", "127.0.0.1:0"], t);
+  const pid = registry.child.pid!;
+  const http = client(registry.base);
+  // Warm up every code path once so the baseline includes them.
+  const warm = (await http("/v2/mem/blobs/uploads/", { method: "POST" })).headers.get("location")!;
+  await http(warm, { method: "PATCH", body: Buffer.alloc(1024 * 1024) });
+  const before = await peakRssMiB(pid);
+
+  const total = 1024 * 1024 * 1024;
+  const piece = Buffer.alloc(1024 * 1024);
+  const hash = createHash("sha256");
+  const location = (await http("/v2/mem/blobs/uploads/", { method: "POST" })).headers.get("location")!;
+  await new Promise<void>((resolve, reject) => {
+    const req = request(new URL(location, registry.base), { method: "PATCH" }, (res) => {
+      res.resume();
+      res.on("end", () => (res.statusCode === 202 ? resolve() : reject(new Error(`PATCH ${res.statusCode}`))));
+    });
+    req.on("error", reject);
+    let sent = 0;
+    const pump = () => {
+      while (sent < total) {
+        piece.writeUInt32BE(sent / piece.length, 0);
+        hash.update(piece);
+        sent += piece.length;
+        if (!req.write(Buffer.from(piece))) return void req.once("drain", pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+  const digest = `sha256:${hash.digest("hex")}`;
+  const done = await http(`${location}?digest=${digest}`, { method: "PUT" });
+  assert.equal(done.status, 201);
+  const after = await peakRssMiB(pid);
+  assert.ok(after - before < 96, `peak RSS grew by ${(after - before).toFixed(0)} MiB while 1024 MiB streamed through`);
+});
