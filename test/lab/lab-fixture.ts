@@ -15,13 +15,8 @@ export async function labSkipReason(): Promise<string | undefined> {
   return problems.length > 0 ? `the lab cannot run here: ${problems.join("; ")}` : undefined;
 }
 
-/** How the lab starts airstrap's own helpers from a test: node + tsx + the CLI's source. */
-export const SELF_COMMAND = [
-  process.execPath,
-  "--import",
-  "tsx",
-  resolve(import.meta.dirname, "../../src/cli/main.ts"),
-];
+/** How the lab starts its helpers (airstrap lab-distro …) from a test: node + tsx + the same functions. */
+export const SELF_COMMAND = [process.execPath, "--import", "tsx", resolve(import.meta.dirname, "lab-distro-entry.ts")];
 
 export interface TestLabHost {
   name: string;

@@ -91,7 +91,13 @@ export const defaultRecipe: RootfsRecipe = {
   },
   enable: ["airstrap-lab-setup.service", "systemd-networkd.service", "ssh.service"],
   // A console getty has no terminal under --console=pipe and would restart forever.
-  mask: ["console-getty.service", "getty@tty1.service", "systemd-networkd-wait-online.service"],
+  mask: [
+    "console-getty.service",
+    "getty@tty1.service",
+    "systemd-networkd-wait-online.service",
+    // Generates network units from the kernel command line: nothing to do in a container, and seen failing there.
+    "systemd-network-generator.service",
+  ],
 };
 
 /** Stable across key order; a short prefix of sha256 is plenty to tell recipes apart. */
