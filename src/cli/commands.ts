@@ -5,6 +5,7 @@ import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
 import { registerHosts } from "./hosts.js";
 import { registerInit } from "./init.js";
+import { registerInstall } from "./install.js";
 import { registerLab } from "./lab.js";
 import { registerLabDistro } from "./lab-distro.js";
 import { registerLb } from "./lb.js";
@@ -34,4 +35,5 @@ export const commands: RegisterCommand[] = [
   registerDns,
   registerNode,
   registerProbe,
+  registerInstall,
 ];

@@ -1,5 +1,6 @@
 import { runPool } from "../artifacts/pool.js";
-import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../artifacts/retry.js";
+import { DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry } from "../artifacts/retry.js";
+import { TransientHostError } from "../hosts/host.js";
 import type { PlannedHost } from "../plan/types.js";
 import type { Phase, PhaseContext } from "./phase.js";
 
@@ -109,7 +110,15 @@ async function runHost<Ctx extends PhaseContext>(
   try {
     await withRetry(
       retry,
-      () => phase.run(host, ctx),
+      // A dropped SSH connection is as transient as a dropped download.
+      () =>
+        phase
+          .run(host, ctx)
+          .catch((error: unknown) =>
+            Promise.reject(
+              error instanceof TransientHostError ? new TransientError(error.message, { cause: error }) : error,
+            ),
+          ),
       (error, attempt, delayMs) =>
         ctx.events.emit({
           ...base,

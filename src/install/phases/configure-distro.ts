@@ -1,7 +1,7 @@
+import { bufferSource } from "../../hosts/upload-source.js";
 import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { InstallContext } from "../context.js";
 import type { Phase } from "../phase.js";
-import { sourceFromText } from "../sources.js";
 import { hostOf } from "./host-of.js";
 
 /** The distro's config.yaml and registries.yaml (0600: they hold the token), and the site CA they trust. */
@@ -17,7 +17,7 @@ export const configureDistro: Phase<InstallContext> = {
     if (ctx.siteCa) uploads.push({ path: AIRSTRAP_PATHS.siteCa, content: ctx.siteCa, mode: 0o644 });
     for (const upload of uploads) {
       const result = await ctx.change(host, `write ${upload.path}`, () =>
-        transport.upload(sourceFromText(upload.content), upload.path, { mode: upload.mode, sudo: host.ssh.sudo }),
+        transport.upload(bufferSource(upload.content), upload.path, { mode: upload.mode, sudo: host.ssh.sudo }),
       );
       if (result && !result.skipped && ctx.facts.get(host.name)?.distroActive) {
         ctx.events.emit({

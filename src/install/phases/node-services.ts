@@ -1,7 +1,7 @@
+import { bufferSource } from "../../hosts/upload-source.js";
 import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { InstallContext } from "../context.js";
 import type { Phase } from "../phase.js";
-import { sourceFromText } from "../sources.js";
 import { hostOf, mustRun } from "./host-of.js";
 
 /**
@@ -23,7 +23,7 @@ export const nodeServices: Phase<InstallContext> = {
       { path: AIRSTRAP_PATHS.binary, source: ctx.nodeBinary, mode: 0o755, what: "the airstrap executable" },
       ...files
         .filter((f) => f.kind === "node-plan" || f.kind === "node-unit")
-        .map((f) => ({ path: f.path, source: sourceFromText(f.content), mode: f.mode, what: f.path })),
+        .map((f) => ({ path: f.path, source: bufferSource(f.content), mode: f.mode, what: f.path })),
     ];
     let changed = false;
     for (const upload of uploads) {

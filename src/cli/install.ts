@@ -1,0 +1,91 @@
+import { randomBytes } from "node:crypto";
+import type { Command } from "commander";
+import { defaultStoreDir } from "../artifacts/store-location.js";
+import { createEvents } from "../events.js";
+import { writeHostLogs } from "../install/host-logs.js";
+import { findNodeBinary, installCluster } from "../install/install.js";
+import type { InstallReport } from "../install/runner.js";
+import { manifestOption, outputFormatOption, planFromManifestFile } from "./common.js";
+import { colorsFor, out } from "./terminal.js";
+import { attachView, chooseView, redactingEvents } from "./views/event-views.js";
+
+interface InstallFlags {
+  file: string;
+  output: "text" | "json";
+  dryRun?: boolean;
+  concurrency: string;
+  store?: string;
+  nodeBinary?: string;
+  readyTimeout: string;
+}
+
+export function registerInstall(program: Command): Command {
+  const command = program
+    .command("install")
+    .description("install the cluster over SSH: primary first, then servers one at a time, then agents in parallel");
+  manifestOption(command);
+  outputFormatOption(command);
+  return command
+    .option("--dry-run", "print every change each host would get, and make none")
+    .option("--concurrency <n>", "hosts worked on at once", "16")
+    .option("--store <dir>", "artifact store (default: .airstrap/store beside the manifest)")
+    .option(
+      "--node-binary <file>",
+      "the airstrap executable to install on nodes (default: this one, or dist/airstrap-linux-<arch>)",
+    )
+    .option("--ready-timeout <seconds>", "how long a server or agent may take to become ready", "600")
+    .action(async (flags: InstallFlags) => {
+      const site = await planFromManifestFile(flags.file);
+      const token = await site.state.ensureSecret("token", () => randomBytes(32).toString("hex"));
+      const bus = createEvents();
+      const events = redactingEvents(bus, () => [
+        token,
+        process.env.AIRSTRAP_SUDO_PASSWORD ?? "",
+        process.env.AIRSTRAP_SSH_PASSPHRASE ?? "",
+      ]);
+      const view = attachView(chooseView(flags.output, process.stdout), bus, process.stdout);
+      const logs = await writeHostLogs(bus, site.state.file("logs"), new Date().toISOString().replace(/[:.]/g, "-"));
+      let report: InstallReport;
+      try {
+        const { isSea } = await import("node:sea");
+        const hostArch = process.arch === "x64" ? "amd64" : process.arch;
+        report = await installCluster({
+          plan: site.plan,
+          manifestDir: site.loaded.dir,
+          state: site.state,
+          storeRoot: flags.store ?? defaultStoreDir(flags.file),
+          nodeBinaryPath: findNodeBinary(
+            site.plan.distro.arch,
+            flags.nodeBinary,
+            isSea() && hostArch === site.plan.distro.arch,
+          ),
+          events,
+          dryRun: flags.dryRun === true,
+          concurrency: Math.max(1, Number(flags.concurrency) || 1),
+          readyTimeoutMs: Number(flags.readyTimeout) * 1000,
+        });
+      } finally {
+        view.close();
+        await logs.close();
+      }
+      if (flags.output !== "json") out(summary(report, flags.dryRun === true, logs.dir));
+      process.exitCode = report.ok ? 0 : 1;
+    });
+}
+
+function summary(report: InstallReport, dryRun: boolean, logsDir: string): string {
+  const c = colorsFor(process.stdout);
+  if (report.ok)
+    return c.green(dryRun ? "dry run: nothing was changed" : "install complete") + c.dim(` (logs: ${logsDir})`);
+  const lines = [
+    c.red(
+      `install failed on ${new Set(report.failures.map((f) => f.host)).size} host(s)${report.stopped ? "; the run stopped early" : ""}:`,
+    ),
+  ];
+  for (const f of report.failures)
+    lines.push(`  ${c.bold(f.host)} [${f.phase}] ${f.reason}${f.hint ? c.dim(`\n      hint: ${f.hint}`) : ""}`);
+  lines.push(
+    c.dim(`per-host logs: ${logsDir}; fix the cause and run airstrap install again: it picks up where it stopped`),
+  );
+  return lines.join("\n");
+}

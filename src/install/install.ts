@@ -1,0 +1,95 @@
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { readArtifactIndex } from "../artifacts/artifact-index.js";
+import { artifactsFromPlan, contentFor } from "../artifacts/plan-artifacts.js";
+import { OperatorError } from "../errors.js";
+import type { Events } from "../events.js";
+import { hostsFromPlan } from "../hosts/connect.js";
+import { fileSource } from "../hosts/upload-source.js";
+import type { Plan } from "../plan/types.js";
+import { renderHostFiles } from "../render/host-files.js";
+import { writePlanState } from "../state/plan-state.js";
+import type { StateDir } from "../state/state-dir.js";
+import { generateToken } from "../state/state-dir.js";
+import { openBlobStore } from "../store/blob-store.js";
+import type { CarriedFile, InstallContext } from "./context.js";
+import { INSTALL_PHASES } from "./phases/index.js";
+import { changeDoor, type InstallReport, runPhases } from "./runner.js";
+
+export interface InstallOptions {
+  plan: Plan;
+  manifestDir: string;
+  state: StateDir;
+  storeRoot: string;
+  nodeBinaryPath: string;
+  events: Events;
+  dryRun: boolean;
+  concurrency: number;
+  readyTimeoutMs: number;
+  siteCa?: string;
+}
+
+/** From a plan and a loaded store to a running cluster: builds the context and runs every phase. */
+export async function installCluster(options: InstallOptions): Promise<InstallReport> {
+  const { plan, state, events } = options;
+  const token = await state.ensureSecret("token", generateToken);
+  const releaseFiles = await releaseFilesFromStore(plan, options.manifestDir, options.storeRoot);
+  const nodeBinary: CarriedFile = { name: "airstrap", ...(await fileSource(options.nodeBinaryPath)) };
+  const hosts = hostsFromPlan(plan, { stateDir: state, events, baseDir: options.manifestDir });
+  const ctx: InstallContext = {
+    plan,
+    events,
+    dryRun: options.dryRun,
+    hosts,
+    change: changeDoor(events, options.dryRun),
+    facts: new Map(),
+    files: renderHostFiles(plan, { token }),
+    releaseFiles,
+    nodeBinary,
+    ...(options.siteCa === undefined ? {} : { siteCa: options.siteCa }),
+    readyTimeoutMs: options.readyTimeoutMs,
+    kubeconfigPath: state.file("kubeconfig"),
+  };
+  try {
+    const report = await runPhases(INSTALL_PHASES, ctx, { concurrency: options.concurrency });
+    // Once the primary runs, it stays primary for every later plan (see planCluster).
+    if (!options.dryRun && !report.failures.some((f) => f.host === plan.joinOrder.primary)) {
+      await writePlanState(state, { initializedPrimary: plan.joinOrder.primary });
+    }
+    return report;
+  } finally {
+    await Promise.all([...hosts.values()].map((h) => h.close()));
+  }
+}
+
+async function releaseFilesFromStore(plan: Plan, manifestDir: string, storeRoot: string): Promise<CarriedFile[]> {
+  const store = await openBlobStore(storeRoot);
+  const needed = artifactsFromPlan(plan, manifestDir);
+  const { files } = contentFor(needed, await readArtifactIndex(storeRoot));
+  return Promise.all(
+    files.map(async (record) => ({
+      name: record.name,
+      ...(await fileSource(store.blobPath(record.digest), record.digest.slice(7))),
+    })),
+  );
+}
+
+/**
+ * The single-file executable shipped to nodes: the one given, else this very program when it is
+ * one, else dist/airstrap-linux-<arch> of this checkout (`make dist`).
+ */
+export function findNodeBinary(arch: string, given: string | undefined, isSea: boolean): string {
+  const candidates = given
+    ? [resolve(given)]
+    : [
+        ...(isSea ? [process.execPath] : []),
+        join(dirname(resolve(process.argv[1] ?? ".")), "..", "dist", `airstrap-linux-${arch}`),
+      ];
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) {
+    throw new OperatorError(`no airstrap executable for ${arch} nodes (looked at ${candidates.join(", ")})`, {
+      hint: given ? "check the --node-binary path" : "build it with make dist, or name it with --node-binary FILE",
+    });
+  }
+  return found;
+}

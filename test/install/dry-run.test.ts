@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { existsSync, statSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { test } from "node:test";
+import { writeArtifactIndex } from "../../src/artifacts/artifact-index.js";
+import { releaseCatalog } from "../../src/artifacts/catalog.js";
+import { openBlobStore } from "../../src/store/blob-store.js";
+import { runAirstrap, tempDir } from "../helpers/cli.js";
+import { sshdAvailable, startSshd } from "../peers/sshd.js";
+
+const VERSION = "v1.31.4+k3s1";
+
+/** A store holding the K3s release files (small stand-ins: a dry run never sends them). */
+async function storeWithRelease(root: string) {
+  const store = await openBlobStore(root);
+  const files = [];
+  for (const file of releaseCatalog({ distro: "k3s", version: VERSION, arch: "amd64" }).files) {
+    const { digest, size } = await store.write(Readable.from([`stand-in for ${file.name}\n`]));
+    files.push({
+      distro: "k3s",
+      version: VERSION,
+      arch: "amd64",
+      name: file.name,
+      digest,
+      size,
+      verification: "sums" as const,
+      source: file.location,
+    });
+  }
+  await writeArtifactIndex(root, { files, images: [] });
+  return files.map((f) => f.name);
+}
+
+/** What a dry run must leave exactly as it was on the host (this machine, over SSH). */
+const WATCHED = [
+  "/var/lib/airstrap",
+  "/usr/local/bin/airstrap",
+  "/etc/rancher/k3s/config.yaml",
+  "/etc/systemd/system/airstrap-node.service",
+  "/etc/resolv.conf",
+];
+const snapshot = () =>
+  WATCHED.map((path) =>
+    existsSync(path) ? `${path} ${statSync(path).mtimeMs} ${statSync(path).size}` : `${path} absent`,
+  );
+
+test("install --dry-run over real SSH reports every change per host and makes none", async (t) => {
+  const missing = sshdAvailable();
+  if (missing) return t.skip(missing);
+  const sshd = await startSshd({ address: "127.0.0.1" });
+  t.after(() => sshd.stop());
+  const dir = await tempDir(t);
+  const base = 30000 + Math.floor(Math.random() * 20000);
+  await writeFile(
+    join(dir, "cluster.yaml"),
+    `apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: solo }
+spec:
+  domain: solo.lan
+  distro: { name: k3s, version: ${VERSION} }
+  ssh: { user: root, port: ${sshd.port}, identityFile: ${sshd.clientKey} }
+  hosts:
+    - { name: solo-01, address: 127.0.0.1, role: server }
+  dns: { port: ${base} }
+  loadBalancer: { apiPort: ${base + 1}, joinPort: ${base + 2} }
+  registry: { port: ${base + 3} }
+`,
+  );
+  const releaseFiles = await storeWithRelease(join(dir, "store"));
+  await writeFile(join(dir, "airstrap-node-binary"), "#!/bin/sh\n");
+  const before = snapshot();
+
+  const result = await runAirstrap(
+    [
+      "install",
+      "--dry-run",
+      "--output",
+      "json",
+      "--store",
+      join(dir, "store"),
+      "--node-binary",
+      join(dir, "airstrap-node-binary"),
+    ],
+    { cwd: dir },
+  );
+  const events = result.stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+  const failures = events.filter((e) => e.kind === "install.host.fail").map((e) => e.message);
+  assert.equal(result.code, 0, `${failures.join("; ")}\n${result.stderr}`);
+
+  const planned = events.filter((e) => e.kind === "install.change.planned").map((e) => `${e.host}: ${e.message}`);
+  for (const name of releaseFiles)
+    assert.ok(
+      planned.some((p) => p.includes(`would upload ${name} `)),
+      `${name} not planned:\n${planned.join("\n")}`,
+    );
+  for (const expected of [
+    "install the airstrap executable at /usr/local/bin/airstrap",
+    "write /etc/rancher/k3s/config.yaml",
+    "install k3s v1.31.4+k3s1 (server)",
+    "start k3s server",
+  ]) {
+    assert.ok(
+      planned.some((p) => p.includes(expected)),
+      `missing "${expected}" in:\n${planned.join("\n")}`,
+    );
+  }
+  assert.ok(
+    events.some((e) => e.kind === "install.facts" && e.host === "solo-01"),
+    "facts were really read over SSH",
+  );
+  assert.deepEqual(snapshot(), before, "the dry run changed the host");
+  const token = (await readFile(join(dir, ".airstrap/token"), "utf8")).trim();
+  assert.ok(!result.stdout.includes(token) && !result.stderr.includes(token), "the token reached the output");
+  assert.match(await readFile(join(dir, ".airstrap/known_hosts"), "utf8"), /\[127\.0\.0\.1\]:\d+ ssh-ed25519 /);
+});
