@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import { type BlobStore, DigestMismatchError } from "../store/blob-store.js";
@@ -190,8 +190,24 @@ async function copyLocal(
       hint: "put the release files in the folder named by artifacts.source, with their upstream names",
     });
   }
+  const total = (await stat(file.location)).size;
+  const emit = (bytes: number) =>
+    options.events.emit({
+      level: "debug",
+      kind: "artifacts.file.progress",
+      message: `${file.name}: ${bytes}/${total}`,
+      detail: { name: file.name, bytes, total },
+    });
+  async function* counted(chunks: AsyncIterable<Buffer>) {
+    let bytes = 0;
+    for await (const chunk of chunks) {
+      bytes += chunk.length;
+      emit(bytes);
+      yield chunk;
+    }
+  }
   try {
-    const stored = await options.store.write(source, expected);
+    const stored = await options.store.write(counted(source), expected);
     return { digest: stored.digest, size: stored.size, outcome: "copied", transferred: stored.size };
   } catch (error) {
     if (error instanceof DigestMismatchError) throw mismatch(options.catalog, file, error.expected, error.actual);
