@@ -7,12 +7,23 @@ interface Transfer {
 
 const BAR_WIDTH = 30;
 
-/** One progress line: name, bar, percent and sizes. Pure. */
-export function progressLine(name: string, bytes: number, total: number | undefined, width = BAR_WIDTH): string {
-  if (total === undefined || total === 0) return `${name} ${mib(bytes)}`;
-  const ratio = Math.min(1, bytes / total);
-  const filled = Math.round(ratio * width);
-  return `${name} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}% ${mib(bytes)}/${mib(total)}`;
+/** One progress line: name, bar, percent and sizes; a long name is shortened to fit `columns`. Pure. */
+export function progressLine(
+  name: string,
+  bytes: number,
+  total: number | undefined,
+  width = BAR_WIDTH,
+  columns = Number.POSITIVE_INFINITY,
+): string {
+  let tail = ` ${mib(bytes)}`;
+  if (total !== undefined && total > 0) {
+    const ratio = Math.min(1, bytes / total);
+    const filled = Math.round(ratio * width);
+    tail = ` [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}% ${mib(bytes)}/${mib(total)}`;
+  }
+  const room = columns - tail.length;
+  const shown = name.length <= room ? name : `${name.slice(0, Math.max(1, room - 1))}…`;
+  return `${shown}${tail}`;
 }
 
 function mib(bytes: number): string {
@@ -40,7 +51,8 @@ export function attachProgressView(events: Events, stream: NodeJS.WriteStream): 
     lastDraw = now;
     clear();
     const columns = stream.columns ?? 100;
-    for (const [name, t] of transfers) stream.write(`${progressLine(name, t.bytes, t.total).slice(0, columns - 1)}\n`);
+    for (const [name, t] of transfers)
+      stream.write(`${progressLine(name, t.bytes, t.total, BAR_WIDTH, columns - 1)}\n`);
     drawn = transfers.size;
   };
   const print = (line: string) => {

@@ -16,6 +16,9 @@ function fakeStream(isTTY: boolean) {
 test("a progress line shows a bar, the percentage and the sizes", () => {
   assert.equal(progressLine("k3s", 512 * 1024, 2 * 1024 * 1024, 8), "k3s [##------]  25% 0.5 MiB/2.0 MiB");
   assert.equal(progressLine("k3s", 3 * 1024 * 1024, undefined), "k3s 3.0 MiB");
+  const long = progressLine("k3s-airgap-images-amd64.tar.zst", 1, 2, 10, 50);
+  assert.equal(long, "k3s-airgap-imag… [#####-----]  50% 0.0 MiB/0.0 MiB");
+  assert.equal(long.length, 50);
 });
 
 test("without a terminal: plain lines, progress every 10%, no escape codes", () => {
