@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { OperatorError } from "../errors.js";
 import { type BlobStore, fsyncPath } from "./blob-store.js";
 import { type Digest, digestFromHex, digestHex, isDigest } from "./digest.js";
+import { exists, isDirectory, isMissing, readdirIfExists, readIfExists, readIfExistsBuffer } from "./oci-files.js";
 import { type Descriptor, parseManifestLinks } from "./oci-manifest.js";
 
 /**
@@ -278,51 +279,4 @@ function safeLinks(bytes: Uint8Array): { subject?: Digest } {
 /** Tags and names sort by code point, as the distribution spec's "lexical order" means. */
 export function compareCodePoints(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  const buffer = await readIfExistsBuffer(path);
-  return buffer?.toString("utf8");
-}
-
-async function readIfExistsBuffer(path: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
-  }
-}
-
-async function readdirIfExists(path: string): Promise<string[]> {
-  try {
-    return await readdir(path);
-  } catch (error) {
-    if (isMissing(error)) return [];
-    throw error;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (isMissing(error)) return false;
-    throw error;
-  }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch (error) {
-    if (isMissing(error)) return false;
-    throw error;
-  }
-}
-
-function isMissing(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === "ENOENT" || code === "ENOTDIR";
 }
