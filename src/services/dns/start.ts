@@ -90,7 +90,13 @@ export async function startDns(config: DnsConfig, events: Events): Promise<Runni
         formatEndpoint(next.http ?? { address: "", port: -1 }) !==
         formatEndpoint(current.http ?? { address: "", port: -1 })
       ) {
-        nextStatus = next.http ? await bindStatus(next.http, metrics, handler, () => !closed) : undefined;
+        try {
+          nextStatus = next.http ? await bindStatus(next.http, metrics, handler, () => !closed) : undefined;
+        } catch (error) {
+          const running = new Set(listeners.values());
+          await Promise.all([...wanted.values()].filter((l) => !running.has(l)).map((l) => l.close()));
+          throw error;
+        }
         await status?.close();
       }
       handler.state = state;
