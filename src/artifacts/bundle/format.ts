@@ -123,3 +123,14 @@ export function segmentsOf(start: number, size: number, partSize: number): Array
 }
 
 export const CONTENT_OFFSET = BLOCK;
+
+/** What a blob is, in the operator's terms: "release file k3s", "part of image docker.io/library/nginx:1.27". Pure. */
+export function describeBlob(index: Pick<BundleIndex, "files" | "images">, digest: Digest): string {
+  const names = [
+    ...index.files.filter((f) => f.digest === digest).map((f) => `release file ${f.name}`),
+    ...index.images
+      .filter((i) => i.blobs.includes(digest) || i.manifests.some((m) => m.digest === digest))
+      .map((i) => `part of image ${i.reference}`),
+  ];
+  return names.length === 0 ? "not named in the index" : names.join(", ");
+}

@@ -8,6 +8,7 @@ import {
   type BundleLayout,
   bundleIndexSchema,
   bundleLayout,
+  describeBlob,
   INDEX_ENTRY,
   MAX_INDEX_SIZE,
   SIGNATURE_ENTRY,
@@ -200,7 +201,7 @@ export async function walkEntries(
           "content",
           entry.path,
           part,
-          `its content does not match its SHA-256 (got ${actual})`,
+          `its content (${describeBlob(head.index, entry.digest)}) does not match its SHA-256 (got ${actual})`,
         );
       }
       await sink.end(entry);
