@@ -27,6 +27,7 @@ export interface SshConnectionSettings {
 
 /** sshd's MaxSessions defaults to 10 per connection; stay below it (the SFTP session takes one). */
 const MAX_SESSIONS = 8;
+const SESSION_OPEN_ATTEMPTS = 5;
 const HOST_KEY_ALGORITHMS = [
   "ssh-ed25519",
   "ecdsa-sha2-nistp256",
@@ -63,22 +64,49 @@ export class SshConnection {
     };
   }
 
-  /** Opens a session running `command`; at most MAX_SESSIONS run at once, the rest wait their turn. */
-  async exec(command: string): Promise<{ channel: ClientChannel; dropped: Promise<never> }> {
+  /**
+   * Opens a session running `command`; at most MAX_SESSIONS run at once, the rest wait their turn.
+   * `attach` runs synchronously as the channel opens: ssh2 may deliver the command's exit and close
+   * in the same packet batch as the open confirmation, before any awaiting code would see them.
+   */
+  async exec<T>(
+    command: string,
+    attach: (channel: ClientChannel) => T,
+  ): Promise<{ attached: T; dropped: Promise<never> }> {
     await this.#acquire();
-    try {
-      const live = await this.#connection();
-      const channel = await this.#guard(
-        live,
-        new Promise<ClientChannel>((resolve, reject) =>
-          live.client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel))),
-        ),
-        "starting a command",
-      );
-      channel.once("close", () => this.#release());
-      return { channel, dropped: live.dropped };
-    } catch (error) {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
       this.#release();
+    };
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const live = await this.#connection();
+        try {
+          const attached = await this.#guard(
+            live,
+            new Promise<T>((resolve, reject) =>
+              live.client.exec(command, (error, channel) => {
+                if (error) return reject(error);
+                channel.once("close", release);
+                resolve(attach(channel));
+              }),
+            ),
+            "starting a command",
+          );
+          live.dropped.catch(release);
+          return { attached, dropped: live.dropped };
+        } catch (error) {
+          // sshd counts a closed session against MaxSessions until it has reaped it, so a refused
+          // session on a live connection is retried a few times after a short pause.
+          const refusedSession = /channel open failure/i.test(String((error as Error).cause ?? error));
+          if (!refusedSession || attempt === SESSION_OPEN_ATTEMPTS || this.#live !== live) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        }
+      }
+    } catch (error) {
+      release();
       throw error;
     }
   }

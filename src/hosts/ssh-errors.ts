@@ -63,6 +63,12 @@ export function connectError(error: unknown, context: SshErrorContext): Error {
 export function operationError(error: unknown, context: SshErrorContext, what: string): Error {
   if (error instanceof OperatorError || error instanceof TransientHostError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  // RFC 4254 SSH_OPEN_ADMINISTRATIVELY_PROHIBITED: the server's policy (e.g. a bastion's PermitOpen), not the link.
+  if ((error as { reason?: unknown })?.reason === 1)
+    return new OperatorError(`${context.label}: ${what}: refused by the server's configuration (${message})`, {
+      hint: "on a bastion, allow TCP forwarding to the hosts (sshd_config AllowTcpForwarding yes, PermitOpen)",
+      cause: error,
+    });
   if (isTransientSshError(error))
     return new TransientHostError(`${context.label}: ${what}: connection lost (${message})`, context.name, {
       cause: error,

@@ -1,5 +1,6 @@
 import { type Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import type { ClientChannel } from "ssh2";
 import { type Events, silentEvents } from "../events.js";
 import { type Host, TransientHostError } from "./host.js";
 import type { KnownHosts } from "./known-hosts.js";
@@ -89,8 +90,17 @@ class SshTransport implements Transport {
   }
 
   async run(command: string, io: RunIo): Promise<number> {
-    const { channel, dropped } = await this.connection.exec(command);
-    const finished = new Promise<number>((resolve, reject) => {
+    const { attached: finished, dropped } = await this.connection.exec(command, (channel) => this.#follow(channel, io));
+    try {
+      return await Promise.race([finished, dropped]);
+    } catch (error) {
+      throw operationError(error, this.connection.context, "running a command");
+    }
+  }
+
+  /** Wires a just-opened session to the caller's streams; resolves with its exit status. */
+  #follow(channel: ClientChannel, io: RunIo): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
       let status: number | undefined;
       let timedOut = false;
       // Backstop only: the command itself runs under timeout(1) (see TransportHost); this covers a stuck link.
@@ -110,11 +120,18 @@ class SshTransport implements Transport {
       channel.on("close", () => {
         clearTimeout(timer);
         if (timedOut) resolve(TIMED_OUT_STATUS);
-        // No exit status means the session died with the connection; `dropped` reports that.
         else if (status !== undefined) resolve(status);
+        // Without an exit status the session died with the connection, which `dropped` reports;
+        // this covers a server that closes a session without saying how it ended.
         else
           setTimeout(
-            () => reject(new TransientHostError("the session ended without an exit status", this.name)),
+            () =>
+              reject(
+                new TransientHostError(
+                  `${this.connection.context.label}: the session ended without an exit status`,
+                  this.name,
+                ),
+              ),
             1000,
           ).unref();
       });
@@ -122,11 +139,6 @@ class SshTransport implements Transport {
       channel.stderr.pipe(io.stderr, { end: false });
       channel.end(io.stdin ?? Buffer.alloc(0));
     });
-    try {
-      return await Promise.race([finished, dropped]);
-    } catch (error) {
-      throw operationError(error, this.connection.context, "running a command");
-    }
   }
 
   async writeAt(path: string, offset: number, source: Readable, onBytes: (count: number) => void): Promise<void> {

@@ -70,7 +70,7 @@ test("first contact pins the key and reports its fingerprint; a changed key abor
   await host.close();
   await sshd.restart({ newHostKey: true });
   await assert.rejects(host.exec("true"), (error: Error & { hint?: string }) => {
-    assert.equal(error.name, "OperatorError");
+    assert.equal(error.name, "OperatorError", error.message);
     assert.match(error.message, /^host k8s-server-01 \(.*\): SSH host key changed/);
     assert.equal(error.hint, "if the machine was reinstalled, run: airstrap hosts forget k8s-server-01");
     return true;

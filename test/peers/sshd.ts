@@ -69,6 +69,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   writeFileSync(
     configFile,
     [
+      // sshd takes the first value of a keyword, so the test's own lines come first.
+      ...(options.config ?? []),
       `ListenAddress ${address}:${port}`,
       `HostKey ${hostKeyFile}`,
       `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
@@ -86,7 +88,6 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       // this machine's root .bashrc runs `pyenv rehash` under a lock file, which a test that kills a
       // session mid-rehash would leave behind. The tests are about the transport, not that file.
       "SetEnv SHLVL=1",
-      ...(options.config ?? []),
       "",
     ].join("\n"),
   );
@@ -96,11 +97,12 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   const start = async () => {
     const started = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", configFile], { stdio: ["ignore", "ignore", "pipe"] });
     child = started;
+    const logStart = output.length;
     started.stderr!.on("data", (chunk: Buffer) => {
       output += chunk.toString("utf8");
     });
     const deadline = Date.now() + 10_000;
-    while (!output.includes(`Server listening on ${address} port ${port}`)) {
+    while (!output.slice(logStart).includes(`Server listening on ${address} port ${port}`)) {
       if (started.exitCode !== null) throw new Error(`sshd exited: ${output}`);
       if (Date.now() > deadline) throw new Error(`sshd did not start: ${output}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
