@@ -26,6 +26,9 @@ import {
 } from "./state.js";
 import { type LabStatus, labStatus } from "./status.js";
 
+/** Hosts answer SSH in 1-2 s on an idle machine; the bound is for a machine loaded by other work. */
+const READY_TIMEOUT_MS = 120_000;
+
 export interface LabUpOptions {
   spec: LabSpec;
   state: StateDir;
@@ -105,7 +108,7 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
       await writeLabState(state, lab);
       events.emit({ level: "info", kind: "lab.host.start", host: host.name, message: `started at ${host.address}` });
     }
-    await requireSsh(state, lab, options.readyTimeoutMs ?? 60_000);
+    await requireSsh(state, lab, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
   } catch (error) {
     await labDown(state, events);
     throw error;
@@ -223,7 +226,12 @@ export async function labKill(state: StateDir, name: string, events: Events): Pr
 }
 
 /** Boots a stopped host again, with the same host key and a fresh throwaway layer. */
-export async function labStart(state: StateDir, name: string, events: Events, readyTimeoutMs = 60_000): Promise<void> {
+export async function labStart(
+  state: StateDir,
+  name: string,
+  events: Events,
+  readyTimeoutMs = READY_TIMEOUT_MS,
+): Promise<void> {
   const lab = await requireLab(state);
   const host = requireHost(lab, name);
   if (isOurContainer(host.pid, host.machine)) return;

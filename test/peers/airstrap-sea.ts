@@ -4,21 +4,24 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 /**
- * Builds airstrap's single-file executable from the current source into a temporary folder (as
- * scripts/dist.sh does, without touching build/ or dist/), for tests that run it on lab hosts.
+ * Builds a single-file executable of airstrap (or of another entry point) from the current source
+ * into a temporary folder, as scripts/dist.sh does but without touching build/ or dist/, for tests
+ * that run it on lab hosts.
  */
-export function buildSingleExecutable(): { path: string; remove(): void } {
+export function buildSingleExecutable(entry = "src/cli/main.ts"): { path: string; remove(): void } {
   const repo = resolve(import.meta.dirname, "../..");
   const dir = mkdtempSync(join(tmpdir(), "airstrap-sea-"));
   const run = (file: string, args: string[]) =>
     execFileSync(file, args, { cwd: repo, stdio: "pipe", timeout: 120_000 });
   run(join(repo, "node_modules/.bin/esbuild"), [
-    "src/cli/main.ts",
+    entry,
     "--bundle",
     "--platform=node",
     "--format=cjs",
     "--target=node20",
     "--log-level=warning",
+    // ssh2's optional native addons: it falls back to JavaScript when they cannot be loaded.
+    "--external:*.node",
     `--outfile=${join(dir, "airstrap.cjs")}`,
   ]);
   writeFileSync(

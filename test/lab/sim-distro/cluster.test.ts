@@ -149,7 +149,7 @@ describe("simulated distro: a cluster of servers and agents on loopback", () => 
       ["s1", "127.0.0.1"],
       ["s2", "127.0.0.2"],
     ] as const) {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + 30_000;
       let names: string[] = [];
       while (Date.now() < deadline) {
         names = nodeNames((await get(address, "/api/v1/nodes", join(dir, server, "rke2.yaml"))).body);
@@ -216,7 +216,7 @@ describe("simulated distro: a cluster of servers and agents on loopback", () => 
       req.end(body);
     });
     assert.equal(status, 201);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     let found = 0;
     while (Date.now() < deadline) {
       found = (
