@@ -6,6 +6,7 @@ import { registerGenerate } from "./generate.js";
 import { registerHosts } from "./hosts.js";
 import { registerInit } from "./init.js";
 import { registerInstall } from "./install.js";
+import { registerKubeconfig, registerWait } from "./kube.js";
 import { registerLab } from "./lab.js";
 import { registerLabDistro } from "./lab-distro.js";
 import { registerLb } from "./lb.js";
@@ -14,6 +15,7 @@ import { registerPlan } from "./plan.js";
 import { registerProbe } from "./probe.js";
 import { registerRegistry } from "./registry.js";
 import { registerSchema } from "./schema.js";
+import { registerUp } from "./up.js";
 import { registerValidate } from "./validate.js";
 
 /** Every verb registers itself here: one file per verb in src/cli/, one line in this list. */
@@ -36,4 +38,7 @@ export const commands: RegisterCommand[] = [
   registerNode,
   registerProbe,
   registerInstall,
+  registerKubeconfig,
+  registerWait,
+  registerUp,
 ];

@@ -1,15 +1,15 @@
-import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
 import { defaultStoreDir } from "../artifacts/store-location.js";
 import { createEvents } from "../events.js";
 import { writeHostLogs } from "../install/host-logs.js";
 import { findNodeBinary, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
-import { manifestOption, outputFormatOption, planFromManifestFile } from "./common.js";
+import { generateToken } from "../state/state-dir.js";
+import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
 import { colorsFor, out } from "./terminal.js";
 import { attachView, chooseView, redactingEvents } from "./views/event-views.js";
 
-interface InstallFlags {
+export interface InstallFlags {
   file: string;
   output: "text" | "json";
   dryRun?: boolean;
@@ -23,6 +23,13 @@ export function registerInstall(program: Command): Command {
   const command = program
     .command("install")
     .description("install the cluster over SSH: primary first, then servers one at a time, then agents in parallel");
+  return installOptions(command).action(async (flags: InstallFlags) => {
+    const { report } = await runInstallCommand(flags);
+    process.exitCode = report.ok ? 0 : 1;
+  });
+}
+
+export function installOptions(command: Command): Command {
   manifestOption(command);
   outputFormatOption(command);
   return command
@@ -33,44 +40,46 @@ export function registerInstall(program: Command): Command {
       "--node-binary <file>",
       "the airstrap executable to install on nodes (default: this one, or dist/airstrap-linux-<arch>)",
     )
-    .option("--ready-timeout <seconds>", "how long a server or agent may take to become ready", "600")
-    .action(async (flags: InstallFlags) => {
-      const site = await planFromManifestFile(flags.file);
-      const token = await site.state.ensureSecret("token", () => randomBytes(32).toString("hex"));
-      const bus = createEvents();
-      const events = redactingEvents(bus, () => [
-        token,
-        process.env.AIRSTRAP_SUDO_PASSWORD ?? "",
-        process.env.AIRSTRAP_SSH_PASSPHRASE ?? "",
-      ]);
-      const view = attachView(chooseView(flags.output, process.stdout), bus, process.stdout);
-      const logs = await writeHostLogs(bus, site.state.file("logs"), new Date().toISOString().replace(/[:.]/g, "-"));
-      let report: InstallReport;
-      try {
-        const { isSea } = await import("node:sea");
-        const hostArch = process.arch === "x64" ? "amd64" : process.arch;
-        report = await installCluster({
-          plan: site.plan,
-          manifestDir: site.loaded.dir,
-          state: site.state,
-          storeRoot: flags.store ?? defaultStoreDir(flags.file),
-          nodeBinaryPath: findNodeBinary(
-            site.plan.distro.arch,
-            flags.nodeBinary,
-            isSea() && hostArch === site.plan.distro.arch,
-          ),
-          events,
-          dryRun: flags.dryRun === true,
-          concurrency: Math.max(1, Number(flags.concurrency) || 1),
-          readyTimeoutMs: Number(flags.readyTimeout) * 1000,
-        });
-      } finally {
-        view.close();
-        await logs.close();
-      }
-      if (flags.output !== "json") out(summary(report, flags.dryRun === true, logs.dir));
-      process.exitCode = report.ok ? 0 : 1;
+    .option("--ready-timeout <seconds>", "how long a server or agent may take to become ready", "600");
+}
+
+/** Validate, plan, install; prints the summary. Shared by `install` and `up`. */
+export async function runInstallCommand(flags: InstallFlags): Promise<{ report: InstallReport; site: PlannedSite }> {
+  const site = await planFromManifestFile(flags.file);
+  const token = await site.state.ensureSecret("token", generateToken);
+  const bus = createEvents();
+  const events = redactingEvents(bus, () => [
+    token,
+    process.env.AIRSTRAP_SUDO_PASSWORD ?? "",
+    process.env.AIRSTRAP_SSH_PASSPHRASE ?? "",
+  ]);
+  const view = attachView(chooseView(flags.output, process.stdout), bus, process.stdout);
+  const logs = await writeHostLogs(bus, site.state.file("logs"), new Date().toISOString().replace(/[:.]/g, "-"));
+  let report: InstallReport;
+  try {
+    const { isSea } = await import("node:sea");
+    const hostArch = process.arch === "x64" ? "amd64" : process.arch;
+    report = await installCluster({
+      plan: site.plan,
+      manifestDir: site.loaded.dir,
+      state: site.state,
+      storeRoot: flags.store ?? defaultStoreDir(flags.file),
+      nodeBinaryPath: findNodeBinary(
+        site.plan.distro.arch,
+        flags.nodeBinary,
+        isSea() && hostArch === site.plan.distro.arch,
+      ),
+      events,
+      dryRun: flags.dryRun === true,
+      concurrency: Math.max(1, Number(flags.concurrency) || 1),
+      readyTimeoutMs: Number(flags.readyTimeout) * 1000,
     });
+  } finally {
+    view.close();
+    await logs.close();
+  }
+  if (flags.output !== "json") out(summary(report, flags.dryRun === true, logs.dir));
+  return { report, site };
 }
 
 function summary(report: InstallReport, dryRun: boolean, logsDir: string): string {

@@ -1,11 +1,24 @@
 import { writeFile } from "node:fs/promises";
+import type { Host } from "../../hosts/host.js";
 import { DISTRO_PATHS } from "../../plan/distro-paths.js";
+import type { Plan } from "../../plan/types.js";
 import type { InstallContext } from "../context.js";
 import { rewriteKubeconfig } from "../kubeconfig.js";
 import { type Phase, PhaseFailure } from "../phase.js";
 import { hostOf } from "./host-of.js";
 
-/** Fetches the admin kubeconfig from the primary, points it at the cluster FQDN, saves it 0600. */
+/** Reads the distro's admin kubeconfig on `host`, points it at the cluster FQDN, saves it 0600 at `path`. */
+export async function fetchKubeconfigFrom(host: Host, plan: Plan, path: string, sudo: boolean): Promise<void> {
+  const remote = DISTRO_PATHS[plan.distro.name].kubeconfig;
+  const text = await host.readFile(remote, { sudo });
+  if (text === undefined)
+    throw new PhaseFailure(
+      `${remote} does not exist on ${host.name}`,
+      "the primary server has not finished starting; run airstrap kubeconfig later",
+    );
+  await writeFile(path, rewriteKubeconfig(text.toString("utf8"), plan.apiUrl, plan.name), { mode: 0o600 });
+}
+
 export const fetchKubeconfig: Phase<InstallContext> = {
   title: "Save the kubeconfig",
   hosts: (ctx) => ctx.plan.hosts.filter((h) => h.primary),
@@ -13,15 +26,7 @@ export const fetchKubeconfig: Phase<InstallContext> = {
   onFailure: "host-only",
   async run(host, ctx) {
     if (ctx.dryRun) return;
-    const path = DISTRO_PATHS[ctx.plan.distro.name].kubeconfig;
-    const text = await hostOf(ctx, host).readFile(path, { sudo: host.ssh.sudo });
-    if (text === undefined)
-      throw new PhaseFailure(
-        `${path} does not exist on ${host.name}`,
-        "the primary server has not finished starting; run airstrap kubeconfig later",
-      );
-    const rewritten = rewriteKubeconfig(text.toString("utf8"), ctx.plan.apiUrl, ctx.plan.name);
-    await writeFile(ctx.kubeconfigPath, rewritten, { mode: 0o600 });
+    await fetchKubeconfigFrom(hostOf(ctx, host), ctx.plan, ctx.kubeconfigPath, host.ssh.sudo);
     ctx.events.emit({
       level: "info",
       kind: "install.kubeconfig",

@@ -1,0 +1,81 @@
+import https from "node:https";
+import type { KubeCredentials } from "./kubeconfig-credentials.js";
+
+export interface KubeResponse {
+  status: number;
+  body: string;
+}
+
+/**
+ * The few calls airstrap makes to the Kubernetes API (readiness, nodes), over HTTPS with the
+ * kubeconfig's own CA and client certificate. Every request ends within `timeoutMs`.
+ */
+export class KubeClient {
+  constructor(
+    private readonly credentials: KubeCredentials,
+    private readonly timeoutMs = 5000,
+  ) {}
+
+  get(path: string): Promise<KubeResponse> {
+    const url = new URL(path, this.credentials.server);
+    const { ca, cert, key, token, insecure } = this.credentials;
+    return new Promise((resolve, reject) => {
+      const request = https.request(
+        url,
+        {
+          method: "GET",
+          agent: false,
+          timeout: this.timeoutMs,
+          headers: { accept: "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          ...(ca ? { ca } : {}),
+          ...(cert ? { cert } : {}),
+          ...(key ? { key } : {}),
+          rejectUnauthorized: !insecure,
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
+          );
+          response.on("error", reject);
+        },
+      );
+      request.on("timeout", () =>
+        request.destroy(new Error(`GET ${url.pathname} timed out after ${this.timeoutMs} ms`)),
+      );
+      request.on("error", reject);
+      request.end();
+    });
+  }
+
+  async getJson<T>(path: string): Promise<T> {
+    const response = await this.get(path);
+    if (response.status !== 200) throw new Error(`GET ${path}: HTTP ${response.status} ${response.body.slice(0, 200)}`);
+    return JSON.parse(response.body) as T;
+  }
+}
+
+export interface NodeStatus {
+  name: string;
+  ready: boolean;
+  roles: string[];
+  version?: string;
+}
+
+/** Pure: the Ready condition and roles of every node in a NodeList. */
+export function nodeStatuses(list: {
+  items?: Array<{
+    metadata?: { name?: string; labels?: Record<string, string> };
+    status?: { conditions?: Array<{ type?: string; status?: string }>; nodeInfo?: { kubeletVersion?: string } };
+  }>;
+}): NodeStatus[] {
+  return (list.items ?? []).map((item) => ({
+    name: item.metadata?.name ?? "",
+    ready: item.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    roles: Object.keys(item.metadata?.labels ?? {})
+      .filter((label) => label.startsWith("node-role.kubernetes.io/"))
+      .map((label) => label.slice("node-role.kubernetes.io/".length)),
+    ...(item.status?.nodeInfo?.kubeletVersion ? { version: item.status.nodeInfo.kubeletVersion } : {}),
+  }));
+}
