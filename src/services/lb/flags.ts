@@ -93,9 +93,9 @@ function parseCheck(text: string, expectStatus: string | undefined): LbHttpCheck
 }
 
 function ms(text: string, flag: string, allowZero = false): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   const unit = match?.[2] ?? "ms";
-  const value = match ? Number(match[1]) * (unit === "s" ? 1000 : unit === "m" ? 60_000 : 1) : Number.NaN;
+  const value = match ? Number(match[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit] ?? 1) : Number.NaN;
   if (!Number.isFinite(value) || (!allowZero && value <= 0)) {
     throw new UsageError(`${flag}: "${text}" is not a duration`, { hint: `e.g. ${flag} 500ms or ${flag} 2s` });
   }

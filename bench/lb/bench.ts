@@ -1,0 +1,349 @@
+/**
+ * airstrap's load balancer vs HAProxy (Debian, one thread, equivalent TCP config), same machine,
+ * same run: bulk throughput (iperf3), short connections per second and added latency of a small
+ * request/response (wrk against a tiny HTTP backend), and the failover window when a backend is
+ * killed under continuous connections. Every process runs in the foreground on 127.0.0.x high
+ * ports and is killed at the end. Best of ROUNDS per figure (the machine is shared and noisy).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { build } from "esbuild";
+import {
+  type RunningHaproxy,
+  startHaproxy,
+  tcpBalancerConfig,
+  tinyHttpBackendConfig,
+} from "../../test/peers/haproxy.js";
+import { iperf3Throughput, startIperf3Server } from "../../test/peers/iperf3.js";
+import { runWrk } from "../../test/peers/wrk.js";
+
+const SECONDS = Number(process.env.LB_BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.LB_BENCH_ROUNDS ?? 2);
+
+const cleanups: Array<() => Promise<void>> = [];
+const later = (cleanup: () => Promise<void>) => cleanups.push(cleanup);
+
+async function freePort(address: string): Promise<number> {
+  const server = net.createServer().listen(0, address);
+  await once(server, "listening");
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Balancer {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+async function waitAccepting(endpoint: string): Promise<void> {
+  const [host, port] = [
+    endpoint.slice(0, endpoint.lastIndexOf(":")),
+    Number(endpoint.slice(endpoint.lastIndexOf(":") + 1)),
+  ];
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host, port });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${endpoint} never accepted`);
+    await sleep(50);
+  }
+}
+
+const progress = (text: string) => process.stderr.write(`  … ${text}\n`);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The CLI as it ships: one esbuild bundle run by plain node (the tsx loader would add its own
+ * overhead and is not what operators run).
+ */
+async function bundleCli(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "airstrap-lb-bench-"));
+  later(async () => rmSync(dir, { recursive: true, force: true }));
+  const outfile = join(dir, "airstrap.cjs");
+  await build({
+    entryPoints: ["src/cli/main.ts"],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    logLevel: "error",
+  });
+  return outfile;
+}
+
+let cli = "";
+
+async function startAirstrap(listenAddress: string, backends: string[], extra: string[] = []): Promise<Balancer> {
+  const endpoint = `${listenAddress}:${await freePort(listenAddress)}`;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [cli, "lb", "--listen", endpoint, ...backends.flatMap((b) => ["--backend", b]), ...extra],
+    { stdio: ["ignore", "ignore", "ignore"], env: { ...process.env, NO_COLOR: "1" } },
+  );
+  const exited = once(child, "exit");
+  await waitAccepting(endpoint);
+  await sleep(1500); // first checks
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      await Promise.race([exited, sleep(15_000).then(() => child.kill("SIGKILL"))]);
+    }
+  };
+  later(stop);
+  return { endpoint, stop };
+}
+
+async function startHaproxyBalancer(
+  listenAddress: string,
+  backends: string[],
+  check = "",
+  extra: string[] = [],
+): Promise<Balancer> {
+  const endpoint = `${listenAddress}:${await freePort(listenAddress)}`;
+  const haproxy = await startHaproxy(tcpBalancerConfig({ listen: endpoint, backends, check, extra }), endpoint);
+  later(haproxy.stop);
+  await sleep(500);
+  return { endpoint, stop: haproxy.stop };
+}
+
+async function startTinyHttp(address: string, port?: number): Promise<{ endpoint: string; server: RunningHaproxy }> {
+  const chosen = port ?? (await freePort(address));
+  const server = await startHaproxy(tinyHttpBackendConfig(address, chosen), `${address}:${chosen}`);
+  later(server.stop);
+  return { endpoint: `${address}:${chosen}`, server };
+}
+
+const best = (values: number[], pick: "max" | "min") => (pick === "max" ? Math.max(...values) : Math.min(...values));
+
+async function rounds<T>(measure: () => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let i = 0; i < ROUNDS; i++) results.push(await measure());
+  return results;
+}
+
+interface Attempt {
+  startedAt: number;
+  endedAt: number;
+  ok: boolean;
+}
+
+/** Continuous short HTTP/1.0 requests on new connections; returns every attempt. */
+async function hammer(endpoint: string, workers: number, durationMs: number, onStart: () => void): Promise<Attempt[]> {
+  const [host, port] = [
+    endpoint.slice(0, endpoint.lastIndexOf(":")),
+    Number(endpoint.slice(endpoint.lastIndexOf(":") + 1)),
+  ];
+  const attempts: Attempt[] = [];
+  const stopAt = performance.now() + durationMs;
+  onStart();
+  const once_ = () =>
+    new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host, port });
+      let data = "";
+      const timer = setTimeout(() => done(false), 5000);
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.setEncoding("utf8");
+      socket.on("connect", () => socket.write("GET / HTTP/1.0\r\n\r\n"));
+      socket.on("data", (chunk: string) => {
+        data += chunk;
+      });
+      socket.on("end", () => done(data.startsWith("HTTP/1.1 200")));
+      socket.on("error", () => done(false));
+    });
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (performance.now() < stopAt) {
+        const startedAt = performance.now();
+        const ok = await once_();
+        attempts.push({ startedAt, endedAt: performance.now(), ok });
+        await sleep(2);
+      }
+    }),
+  );
+  return attempts;
+}
+
+async function failover(
+  name: string,
+  start: (backends: string[]) => Promise<Balancer>,
+  durationMs: number,
+): Promise<{ name: string; windowMs: number; failed: number; total: number }> {
+  const a = await startTinyHttp("127.0.0.2");
+  const b = await startTinyHttp("127.0.0.3");
+  const balancer = await start([a.endpoint, b.endpoint]);
+  let killAt = 0;
+  const load = hammer(balancer.endpoint, 4, durationMs, () => {
+    killAt = performance.now() + 2000;
+  });
+  await sleep(2000);
+  await a.server.kill();
+  const attempts = await load;
+  await balancer.stop();
+  await b.server.stop();
+  const failed = attempts.filter((x) => !x.ok);
+  const windowMs =
+    failed.length === 0 ? 0 : Math.max(...failed.map((x) => x.endedAt)) - Math.min(...failed.map((x) => x.startedAt));
+  void killAt;
+  return { name, windowMs, failed: failed.length, total: attempts.length };
+}
+
+async function main() {
+  cli = await bundleCli();
+  const rows: string[][] = [];
+  const fmt = (n: number, digits = 0) => n.toFixed(digits);
+
+  // Throughput: iperf3 direct, through HAProxy, through airstrap.
+  const iperfPort = await freePort("127.0.0.2");
+  const iperf = await startIperf3Server("127.0.0.2", iperfPort);
+  later(iperf.stop);
+  const iperfBackend = `127.0.0.2:${iperfPort}`;
+  const haproxyTcp = await startHaproxyBalancer("127.0.0.10", [iperfBackend]);
+  const airstrapTcp = await startAirstrap("127.0.0.11", [iperfBackend]);
+  const gbps = async (endpoint: string) => {
+    const [host, port] = endpoint.split(":") as [string, string];
+    return best(await rounds(() => iperf3Throughput(host, Number(port), SECONDS)), "max") / 1e9;
+  };
+  progress("iperf3 direct");
+  const direct = await gbps(iperfBackend);
+  progress("iperf3 via haproxy");
+  const viaHaproxy = await gbps(haproxyTcp.endpoint);
+  progress("iperf3 via airstrap");
+  const viaAirstrap = await gbps(airstrapTcp.endpoint);
+  rows.push([
+    "bulk throughput (iperf3, Gbit/s)",
+    fmt(direct, 2),
+    fmt(viaHaproxy, 2),
+    fmt(viaAirstrap, 2),
+    fmt(viaAirstrap / viaHaproxy, 2),
+    "≥ 0.9",
+  ]);
+  await Promise.all([haproxyTcp.stop(), airstrapTcp.stop(), iperf.stop()]);
+
+  // Short connections and latency against a tiny HTTP backend.
+  const tiny = await startTinyHttp("127.0.0.2");
+  const haproxyHttp = await startHaproxyBalancer("127.0.0.12", [tiny.endpoint]);
+  const airstrapHttp = await startAirstrap("127.0.0.13", [tiny.endpoint]);
+  const rate = async (endpoint: string) =>
+    best(
+      (
+        await rounds(() =>
+          runWrk(`http://${endpoint}/`, { connections: 50, seconds: SECONDS, headers: ["Connection: close"] }),
+        )
+      ).map((r) => r.requestsPerSecond),
+      "max",
+    );
+  progress("wrk connection rate");
+  const rateDirect = await rate(tiny.endpoint);
+  const rateHaproxy = await rate(haproxyHttp.endpoint);
+  const rateAirstrap = await rate(airstrapHttp.endpoint);
+  rows.push([
+    "short connections/s (wrk -c50, Connection: close)",
+    fmt(rateDirect),
+    fmt(rateHaproxy),
+    fmt(rateAirstrap),
+    fmt(rateAirstrap / rateHaproxy, 2),
+    "≥ 0.9",
+  ]);
+  const latency = async (endpoint: string) => {
+    const results = await rounds(() => runWrk(`http://${endpoint}/`, { connections: 1, seconds: SECONDS }));
+    return {
+      p50: best(
+        results.map((r) => r.p50Ms),
+        "min",
+      ),
+      p99: best(
+        results.map((r) => r.p99Ms),
+        "min",
+      ),
+    };
+  };
+  progress("wrk latency");
+  const latDirect = await latency(tiny.endpoint);
+  const latHaproxy = await latency(haproxyHttp.endpoint);
+  const latAirstrap = await latency(airstrapHttp.endpoint);
+  const us = (ms: number) => `${fmt(ms * 1000)} µs`;
+  const added = (via: number, base: number) => Math.max(0, via - base);
+  rows.push([
+    "request/response latency p50 (wrk -c1 keep-alive)",
+    us(latDirect.p50),
+    `${us(latHaproxy.p50)} (+${us(added(latHaproxy.p50, latDirect.p50))})`,
+    `${us(latAirstrap.p50)} (+${us(added(latAirstrap.p50, latDirect.p50))})`,
+    fmt(added(latAirstrap.p50, latDirect.p50) / Math.max(1e-6, added(latHaproxy.p50, latDirect.p50)), 2),
+    "added, lower is better",
+  ]);
+  rows.push([
+    "request/response latency p99",
+    us(latDirect.p99),
+    `${us(latHaproxy.p99)} (+${us(added(latHaproxy.p99, latDirect.p99))})`,
+    `${us(latAirstrap.p99)} (+${us(added(latAirstrap.p99, latDirect.p99))})`,
+    fmt(added(latAirstrap.p99, latDirect.p99) / Math.max(1e-6, added(latHaproxy.p99, latDirect.p99)), 2),
+    "added, lower is better",
+  ]);
+  await Promise.all([haproxyHttp.stop(), airstrapHttp.stop(), tiny.server.stop()]);
+
+  progress("failover");
+  // Failover: kill one of two backends under continuous short connections.
+  const airstrapFailover = await failover(
+    "airstrap (1 s checks, rise 2, fall 2, retry next)",
+    (b) => startAirstrap("127.0.0.14", b),
+    6000,
+  );
+  const haproxyDefault = await failover(
+    "haproxy default checks (inter 2s fall 3 rise 2, retries 3)",
+    (b) => startHaproxyBalancer("127.0.0.15", b),
+    10_000,
+  );
+  const haproxyTuned = await failover(
+    "haproxy tuned (inter 1s fall 2 rise 2, redispatch, shutdown-sessions)",
+    (b) =>
+      startHaproxyBalancer("127.0.0.16", b, "inter 1s fall 2 rise 2 on-marked-down shutdown-sessions", [
+        "option redispatch 1",
+        "retries 2",
+      ]),
+    6000,
+  );
+
+  const header = ["measure", "direct", "haproxy", "airstrap", "ratio", "target"];
+  const table = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(" | ")} |`;
+  console.log(
+    `\nLoad balancer benchmark: ${SECONDS} s per run, best of ${ROUNDS}, 127.0.0.x loopback, ${new Date().toISOString()}\n`,
+  );
+  console.log(line(header));
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+  for (const row of rows) console.log(line(row));
+  console.log("\nFailover: one of two backends SIGKILLed under 4 clients opening connections back to back");
+  console.log("| balancer | failed-connection window | failed / total |");
+  console.log("|---|---|---|");
+  for (const r of [airstrapFailover, haproxyDefault, haproxyTuned]) {
+    console.log(`| ${r.name} | ${fmt(r.windowMs)} ms | ${r.failed} / ${r.total} |`);
+  }
+  console.log(
+    `\nratio = airstrap / haproxy (throughput and rate: higher is better; added latency: lower is better). Target failover ≤ 1000 ms: ${airstrapFailover.windowMs <= 1000 ? "met" : "NOT met"}.`,
+  );
+}
+
+try {
+  await main();
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+}
