@@ -2,6 +2,7 @@ import { OperatorError } from "../../errors.js";
 import { addressFamily, ipv4Bytes, ipv6Bytes, reverseName, reverseZoneOf } from "./address.js";
 import type { DnsConfig, DnsRecord } from "./config.js";
 import { isSubdomain, parentName } from "./names.js";
+import { SPECIAL_ZONES } from "./special-zones.js";
 import { TYPE } from "./wire.js";
 
 /** The authoritative data one node serves, compiled from its DnsConfig. Pure. */
@@ -45,32 +46,6 @@ export interface ZoneSet {
   nodeAddresses: { 4: string[]; 6: string[] };
   ttl: number;
 }
-
-/** RFC 6303 (+ RFC 7793): reverse zones of private and special ranges, answered locally, never forwarded. */
-const LOCALLY_SERVED_ZONES = [
-  "10.in-addr.arpa",
-  ...Array.from({ length: 16 }, (_, i) => `${16 + i}.172.in-addr.arpa`),
-  "168.192.in-addr.arpa",
-  ...Array.from({ length: 64 }, (_, i) => `${64 + i}.100.in-addr.arpa`),
-  "0.in-addr.arpa",
-  "127.in-addr.arpa",
-  "254.169.in-addr.arpa",
-  "2.0.192.in-addr.arpa",
-  "100.51.198.in-addr.arpa",
-  "113.0.203.in-addr.arpa",
-  "255.255.255.255.in-addr.arpa",
-  `${"0.".repeat(32)}ip6.arpa`,
-  `1.${"0.".repeat(31)}ip6.arpa`,
-  "d.f.ip6.arpa",
-  "8.e.f.ip6.arpa",
-  "9.e.f.ip6.arpa",
-  "a.e.f.ip6.arpa",
-  "b.e.f.ip6.arpa",
-  "8.b.d.0.1.0.0.2.ip6.arpa",
-];
-
-const LOCALHOST_V4 = Uint8Array.from([127, 0, 0, 1]);
-const LOCALHOST_V6 = ipv6Bytes("::1");
 
 export function compileZones(config: DnsConfig, serial: number): ZoneSet {
   const domain = checkedName(config.domain, "the DNS domain");
@@ -256,19 +231,10 @@ class ZoneBuilder {
   }
 
   addSpecialZones(): void {
-    const ttl = this.config.ttl;
-    for (const apex of LOCALLY_SERVED_ZONES) this.zone(apex);
-    const loopback4 = this.zone("127.in-addr.arpa");
-    this.add(loopback4, "1.0.0.127.in-addr.arpa", TYPE.PTR, ttl, { kind: "name", name: "localhost" });
-    const loopback6 = this.zone(`1.${"0.".repeat(31)}ip6.arpa`);
-    this.add(loopback6, loopback6.apex, TYPE.PTR, ttl, { kind: "name", name: "localhost" });
-    // RFC 6761: localhost and everything under it is the loopback address; invalid never exists.
-    const localhost = this.zone("localhost");
-    for (const name of ["localhost", "*.localhost"]) {
-      this.add(localhost, name, TYPE.A, ttl, { kind: "bytes", bytes: LOCALHOST_V4 });
-      this.add(localhost, name, TYPE.AAAA, ttl, { kind: "bytes", bytes: LOCALHOST_V6 });
+    for (const special of SPECIAL_ZONES) {
+      const zone = this.zone(special.apex);
+      for (const record of special.records) this.add(zone, record.name, record.type, this.config.ttl, record.rdata);
     }
-    this.zone("invalid");
   }
 
   checkCnames(): void {
