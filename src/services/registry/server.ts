@@ -2,9 +2,10 @@ import { readFile } from "node:fs/promises";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
 import { openBlobStore } from "../../store/blob-store.js";
-import { isRepositoryName, openRepositories } from "../../store/repositories.js";
+import { isRepositoryName, openRepositories, type Repositories } from "../../store/repositories.js";
 import type { RunningService } from "../service.js";
 import { type Authorizer, createAuthorizer } from "./auth.js";
 import * as blobs from "./blob-handlers.js";
@@ -35,15 +36,7 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
     events,
     maxManifestBytes: config.maxManifestBytes,
     gate: createGate(),
-    mirror:
-      config.upstreams.length > 0
-        ? createMirror(
-            repos,
-            config.upstreams,
-            events,
-            config.trustCaFile ? { ca: await readFile(config.trustCaFile) } : {},
-          )
-        : undefined,
+    mirror: await mirrorFor(repos, config, events),
   };
   let authorizer = await createAuthorizer(config.auth);
   const metrics = createMetrics();
@@ -105,21 +98,30 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
     detail: { addresses, tls: Boolean(tls) },
   });
 
-  const replication = startReplication(repos, config.peers, {
-    events,
-    intervalMs: config.replicateIntervalMs ?? 60_000,
-    ...(config.replicateRateBytesPerSecond ? { rateBytesPerSecond: config.replicateRateBytesPerSecond } : {}),
-    ...(config.trustCaFile ? { caFile: config.trustCaFile } : {}),
-  });
-  const gc = startPeriodicGc(ctx, config, events);
+  let replication = replicationFor(repos, config, events);
+  let gc = startPeriodicGc(ctx, config, events);
+  let current = config;
   let closed: Promise<void> | undefined;
   return {
     addresses,
     ready: Promise.resolve(),
     context: ctx,
+    /** Swaps credentials, networks, upstreams, peers and GC; where it listens needs a restart. */
     async reload(next) {
       checkRegistryConfig(next);
+      const fixed = (c: RegistryConfig) => JSON.stringify([c.root, c.listen, c.tls, c.allowPlainHttp]);
+      if (fixed(next) !== fixed(current)) {
+        throw new OperatorError("registry: root, listen addresses and TLS files change only on restart", {
+          hint: "restart the registry to apply them",
+        });
+      }
       authorizer = await createAuthorizer(next.auth);
+      ctx.mirror = await mirrorFor(repos, next, events);
+      ctx.maxManifestBytes = next.maxManifestBytes;
+      await Promise.all([replication.stop(), gc.stop()]);
+      replication = replicationFor(repos, next, events);
+      gc = startPeriodicGc(ctx, next, events);
+      current = next;
     },
     metrics: () => metrics.render(ctx.uploads.activeCount()),
     close() {
@@ -137,6 +139,21 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
       return closed;
     },
   };
+}
+
+async function mirrorFor(repos: Repositories, config: RegistryConfig, events: Events) {
+  if (config.upstreams.length === 0) return undefined;
+  const ca = config.trustCaFile ? { ca: await readFile(config.trustCaFile) } : {};
+  return createMirror(repos, config.upstreams, events, ca);
+}
+
+function replicationFor(repos: Repositories, config: RegistryConfig, events: Events) {
+  return startReplication(repos, config.peers, {
+    events,
+    intervalMs: config.replicateIntervalMs ?? 60_000,
+    ...(config.replicateRateBytesPerSecond ? { rateBytesPerSecond: config.replicateRateBytesPerSecond } : {}),
+    ...(config.trustCaFile ? { caFile: config.trustCaFile } : {}),
+  });
 }
 
 async function dispatch(

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { parseChunkRange, parseReadRange } from "../../../src/services/registry/range.js";
 import { matchRoute } from "../../../src/services/registry/routes.js";
-import { client, pushImage, tempDir, testRegistry } from "./harness.js";
+import { client, pushImage, registryConfig, tempDir, testRegistry } from "./harness.js";
 
 test("health and Prometheus metrics endpoints answer without credentials", async (t) => {
   const tokenFile = join(await tempDir(t, "token"), "token");
@@ -40,4 +40,21 @@ test("range parsing: reads per RFC 9110, upload chunks per the distribution spec
   assert.deepEqual(parseChunkRange("bytes 100-199"), { start: 100, end: 199 });
   assert.equal(parseChunkRange("9-1"), undefined);
   assert.equal(parseChunkRange("abc"), undefined);
+});
+
+test("reload swaps credentials at once and refuses to move the listener", async (t) => {
+  const dir = await tempDir(t, "reload");
+  const first = join(dir, "first");
+  const second = join(dir, "second");
+  await writeFile(first, "first-token-0123456789abcdef", { mode: 0o600 });
+  await writeFile(second, "second-token-0123456789abcdef", { mode: 0o600 });
+  const config = registryConfig(await tempDir(t), { auth: { tokenFile: first, anonymousPullNetworks: [] } });
+  const { registry, base } = await testRegistry(t, config);
+  const push = (token: string) =>
+    fetch(`${base}/v2/reload/app/blobs/uploads/`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+  assert.equal((await push("first-token-0123456789abcdef")).status, 202);
+  await registry.reload({ ...config, auth: { tokenFile: second, anonymousPullNetworks: [] } });
+  assert.equal((await push("first-token-0123456789abcdef")).status, 401);
+  assert.equal((await push("second-token-0123456789abcdef")).status, 202);
+  await assert.rejects(registry.reload({ ...config, listen: ["127.0.0.2:0"] }), /only on restart/);
 });
