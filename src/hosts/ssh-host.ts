@@ -117,7 +117,10 @@ class SshTransport implements Transport {
         if (code !== null && code !== undefined) status = code;
         else if (signal !== undefined) status = 128 + signalNumber(signal);
       });
-      channel.on("close", () => {
+      // Done when the session closed and both outputs were read to their end (a slow sink may lag behind).
+      let pending = 3;
+      const settle = () => {
+        if (--pending > 0) return;
         clearTimeout(timer);
         if (timedOut) resolve(TIMED_OUT_STATUS);
         else if (status !== undefined) resolve(status);
@@ -134,7 +137,10 @@ class SshTransport implements Transport {
               ),
             1000,
           ).unref();
-      });
+      };
+      channel.on("close", settle);
+      channel.once("end", settle);
+      channel.stderr.once("end", settle);
       channel.pipe(io.stdout, { end: false });
       channel.stderr.pipe(io.stderr, { end: false });
       channel.end(io.stdin ?? Buffer.alloc(0));

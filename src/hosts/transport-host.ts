@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { PassThrough, Writable } from "node:stream";
+import { Writable } from "node:stream";
 import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import type {
@@ -25,8 +25,6 @@ export interface TransportHostOptions {
   sudoPassword: SudoPasswordSource;
   events: Events;
 }
-
-const ABSENT = "airstrap:absent";
 
 /** A Host over any Transport: sudo, uploads, reads and downloads work the same over SSH and locally. */
 export class TransportHost implements Host {
@@ -86,7 +84,7 @@ export class TransportHost implements Host {
   async readFile(path: string, options: ReadOptions = {}): Promise<Buffer | undefined> {
     const result = await this.#capture(readCommand(path), { asRoot: options.sudo === true });
     if (result.code === 0) return result.stdout;
-    if (result.stderr.toString("utf8").trim() === ABSENT) return undefined;
+    if (isAbsent(result.stderr)) return undefined;
     throw this.#readFailed(path, result);
   }
 
@@ -102,6 +100,9 @@ export class TransportHost implements Host {
         if (file.write(chunk)) done();
         else file.once("drain", () => done());
       },
+      final(done) {
+        file.end(done);
+      },
     });
     const stderr = collector();
     try {
@@ -110,11 +111,13 @@ export class TransportHost implements Host {
         stdout: sink,
         stderr: stderr.sink,
       });
-      await new Promise<void>((resolve, reject) =>
-        file.end((error?: Error | null) => (error ? reject(error) : resolve())),
-      );
+      // Everything the command wrote is in the file once the sink has finished (and closed it).
+      await new Promise<void>((resolve, reject) => {
+        sink.once("error", reject);
+        sink.end(() => resolve());
+      });
       if (code !== 0) {
-        if (stderr.text().trim() === ABSENT)
+        if (isAbsent(stderr.text()))
           throw new OperatorError(`host ${this.#label()}: ${path} does not exist`, { hint: "check the path" });
         throw this.#readFailed(path, { code, stdout: Buffer.alloc(0), stderr: Buffer.from(stderr.text()) });
       }
@@ -199,14 +202,22 @@ export class TransportHost implements Host {
   }
 }
 
+/** cat in the C locale, so "does not exist" is told apart from "may not be read" by its message. */
 function readCommand(path: string): string {
-  const p = shellQuote(path);
-  return `if [ ! -e ${p} ]; then echo ${ABSENT} >&2; exit 1; fi; exec cat -- ${p}`;
+  return `LC_ALL=C exec cat -- ${shellQuote(path)}`;
+}
+
+function isAbsent(stderr: Buffer | string): boolean {
+  return /No such file or directory\s*$/.test(stderr.toString().trim());
 }
 
 function collector(): { sink: Writable; buffer(): Buffer; text(): string } {
   const chunks: Buffer[] = [];
-  const sink = new PassThrough();
-  sink.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
   return { sink, buffer: () => Buffer.concat(chunks), text: () => Buffer.concat(chunks).toString("utf8") };
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -23,6 +23,8 @@ export interface Sshd {
   logins(): number;
   /** PIDs of the per-connection sshd processes (children and grandchildren of the listener). */
   sessionPids(): number[];
+  /** Authorizes one more public key (a file written by ssh-keygen) for every user. */
+  authorize(publicKeyFile: string): void;
   /** Stops sshd and starts it again on the same address and port, optionally with a new host key. */
   restart(options?: { newHostKey?: boolean }): Promise<void>;
   stop(): Promise<void>;
@@ -63,7 +65,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     clientKey = join(dir, "client_key");
     keygen(clientKey, "airstrap-test-client");
   }
-  writeFileSync(join(dir, "authorized_keys"), readFileSync(`${clientKey}.pub`));
+  // Non-root users log in too: sshd reads their authorized keys with their privileges.
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, "authorized_keys"), readFileSync(`${clientKey}.pub`), { mode: 0o644 });
   const port = await freePort(address);
   const configFile = join(dir, "sshd_config");
   writeFileSync(
@@ -126,6 +130,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     clientKey,
     hostKeyFile,
     log: () => output,
+    authorize: (publicKeyFile) => appendFileSync(join(dir, "authorized_keys"), readFileSync(publicKeyFile)),
     logins: () => (output.match(/Accepted publickey for /g) ?? []).length,
     sessionPids: () => (child?.pid === undefined ? [] : descendants(child.pid)),
     async restart(restartOptions = {}) {
