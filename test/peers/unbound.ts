@@ -18,6 +18,8 @@ export interface UnboundOptions {
   zones?: Record<string, string[]>;
   /** Instead of answering locally, forward everything to these "addr@port" (a caching forwarder). */
   forwardTo?: string[];
+  /** Zones to resolve by asking this authoritative server ("addr@port"), as a resolver would (stub-zone). */
+  stubZones?: Record<string, string>;
   threads?: number;
 }
 
@@ -58,6 +60,16 @@ export async function startUnbound(options: UnboundOptions): Promise<Unbound> {
     "  rrset-cache-size: 32m",
     ...(options.forwardTo ? [] : ['  local-zone: "." static']),
     ...zones,
+    ...Object.keys(options.stubZones ?? {}).flatMap((zone) => [`  local-zone: "${zone}" transparent`]),
+    ...(options.stubZones
+      ? ["  do-not-query-localhost: no", "  harden-referral-path: no", "  qname-minimisation: no"]
+      : []),
+    ...Object.entries(options.stubZones ?? {}).flatMap(([zone, at]) => [
+      "stub-zone:",
+      `  name: "${zone}"`,
+      `  stub-addr: ${at}`,
+      "server:",
+    ]),
     ...(options.forwardTo
       ? [
           "  do-not-query-localhost: no",
