@@ -21,6 +21,13 @@ interface Result {
   pushMBs: number;
   pullMBs: number;
   peakRssMB: number;
+  /** CPU seconds the server spent on the push and pull (user + system): load-independent. */
+  cpuSeconds: number;
+}
+
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function peakRss(pid: number): Promise<number> {
@@ -85,13 +92,15 @@ async function main(): Promise<void> {
             ? await startAirstrap(bundle, root, scope)
             : await startDockerRegistry(scope).then((s) => ({ host: s.host, pid: s.child.pid! }));
         const ref = `docker://${server.host}/bench/image:v1`;
+        const cpuBefore = await cpuSeconds(server.pid);
         const push = await timed(() => skopeoCopy(`oci:${image.dir}:v1`, ref, ["--preserve-digests"]));
         const out = join(dir, `pulled-${name}-${round}`);
         const pull = await timed(() => skopeoCopy(ref, `oci:${out}:v1`, ["--preserve-digests"]));
         const rss = await peakRss(server.pid);
-        results[name]!.push({ pushMBs: megabytes / push, pullMBs: megabytes / pull, peakRssMB: rss });
+        const cpu = (await cpuSeconds(server.pid)) - cpuBefore;
+        results[name]!.push({ pushMBs: megabytes / push, pullMBs: megabytes / pull, peakRssMB: rss, cpuSeconds: cpu });
         process.stderr.write(
-          `round ${round + 1} ${name}: push ${(megabytes / push).toFixed(0)} MB/s, pull ${(megabytes / pull).toFixed(0)} MB/s, peak RSS ${rss.toFixed(0)} MB\n`,
+          `round ${round + 1} ${name}: push ${(megabytes / push).toFixed(0)} MB/s, pull ${(megabytes / pull).toFixed(0)} MB/s, peak RSS ${rss.toFixed(0)} MB, server CPU ${cpu.toFixed(1)} s\n`,
         );
         await cleanup();
         await rm(out, { recursive: true, force: true });
@@ -100,15 +109,23 @@ async function main(): Promise<void> {
     }
     const best = (name: string, key: keyof Result) => Math.max(...results[name]!.map((r) => r[key]));
     const peak = (name: string) => Math.max(...results[name]!.map((r) => r.peakRssMB));
+    const cpu = (name: string) => Math.min(...results[name]!.map((r) => r.cpuSeconds));
     const rows = [
-      ["", "push MB/s", "pull MB/s", "peak RSS MB"],
-      ["airstrap", best("airstrap", "pushMBs"), best("airstrap", "pullMBs"), peak("airstrap")],
-      ["distribution 2.8", best("distribution", "pushMBs"), best("distribution", "pullMBs"), peak("distribution")],
+      ["", "push MB/s", "pull MB/s", "peak RSS MB", "server CPU s"],
+      ["airstrap", best("airstrap", "pushMBs"), best("airstrap", "pullMBs"), peak("airstrap"), cpu("airstrap")],
+      [
+        "distribution 2.8",
+        best("distribution", "pushMBs"),
+        best("distribution", "pullMBs"),
+        peak("distribution"),
+        cpu("distribution"),
+      ],
       [
         "ratio airstrap/distribution",
         best("airstrap", "pushMBs") / best("distribution", "pushMBs"),
         best("airstrap", "pullMBs") / best("distribution", "pullMBs"),
         peak("airstrap") / peak("distribution"),
+        cpu("airstrap") / cpu("distribution"),
       ],
     ];
     console.log(
@@ -120,7 +137,7 @@ async function main(): Promise<void> {
         typeof cell === "number"
           ? i > 0 && row[0]!.toString().startsWith("ratio")
             ? `${cell.toFixed(2)}×`
-            : cell.toFixed(0)
+            : cell.toFixed(i === 4 ? 1 : 0)
           : cell,
       );
       console.log(`| ${cells.map((c, i) => (i === 0 ? c.padEnd(28) : c.padStart(12))).join(" | ")} |`);
