@@ -1,33 +1,32 @@
-import { readFile, rm } from "node:fs/promises";
-import { OperatorError } from "../errors.js";
+import { rm } from "node:fs/promises";
 import type { Events } from "../events.js";
 import type { StateDir } from "../state/state-dir.js";
-import { findLabContainers, isOurContainer, killContainer, startContainer, stopContainer } from "./container.js";
+import { launchHost, READY_TIMEOUT_MS, requireSsh } from "./boot.js";
+import { findLabContainers, isOurContainer, killContainer, stopContainer } from "./container.js";
 import { processAlive, processCommandLine, waitForExit } from "./exec.js";
+import { labStart } from "./host-actions.js";
 import { writeHostFiles } from "./host-files.js";
 import { ensureLabIdentity } from "./identity.js";
 import { startMirrorHelper } from "./mirror-helper.js";
 import { hostMachine, labNames } from "./names.js";
-import { checkAddressesFree, createSiteNetwork, hostAttached, removeSiteNetwork, setHostAttached } from "./network.js";
+import { checkAddressesFree, createSiteNetwork, removeSiteNetwork } from "./network.js";
 import { checkPrerequisites } from "./prerequisites.js";
-import { waitForSsh } from "./probe.js";
 import { ensureRootfs } from "./rootfs/build.js";
 import { defaultRecipe } from "./rootfs/recipe.js";
 import { LAB_PREFIX_LENGTH, type LabHostSpec, type LabSpec, labSubnets } from "./spec.js";
 import {
-  consoleLogPath,
   hostFilesDir,
   LAB_IDENTITY_FILE,
   LAB_STATE_FILE,
-  type LabHostState,
   type LabState,
   readLabState,
+  requireLab,
   writeLabState,
 } from "./state.js";
 import { type LabStatus, labStatus } from "./status.js";
 
-/** Hosts answer SSH in 1-2 s on an idle machine; the bound is for a machine loaded by other work. */
-const READY_TIMEOUT_MS = 120_000;
+export { labHeal, labKill, labPartition, labStart, labStop } from "./host-actions.js";
+export { requireLab } from "./state.js";
 
 export interface LabUpOptions {
   spec: LabSpec;
@@ -49,7 +48,8 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
   if (existing) {
     if (sameSite(existing, spec) && existing.hosts.some((host) => isOurContainer(host.pid, host.machine))) {
       for (const host of existing.hosts) await labStart(state, host.name, events);
-      return labStatus(existing);
+      await ensureMirror(options, state);
+      return labStatus((await readLabState(state)) ?? existing);
     }
     await labDown(state, events);
   }
@@ -78,17 +78,8 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
   await writeLabState(state, lab);
   try {
     await createSiteNetwork(site);
-    if (spec.distro && options.selfCommand) {
-      const mirror = await startMirrorHelper({
-        root: state.file("lab/mirror"),
-        bootstrapAddress: spec.bootstrapAddress,
-        distro: spec.distro,
-        command: options.selfCommand,
-        log: state.file("lab/logs/mirror.log"),
-      });
-      lab.helpers.push({ name: "release mirror (simulated distro)", ...mirror });
-      await writeLabState(state, lab);
-    }
+    await ensureMirror(options, state);
+    lab.helpers = (await requireLab(state)).helpers;
     for (const [index, host] of spec.hosts.entries()) {
       const hostKey = await writeHostFiles(hostFilesDir(state, host.name), {
         name: host.name,
@@ -104,7 +95,7 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
       lab.hosts.push({ ...host, index, machine, partitioned: false, hostKey });
     }
     for (const host of lab.hosts) {
-      host.pid = launch(state, lab, host);
+      host.pid = launchHost(state, lab, host);
       await writeLabState(state, lab);
       events.emit({ level: "info", kind: "lab.host.start", host: host.name, message: `started at ${host.address}` });
     }
@@ -116,41 +107,35 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
   return labStatus(lab);
 }
 
+const MIRROR_HELPER = "release mirror (simulated distro)";
+
+/** Starts the release mirror unless it runs already (an idempotent up after it died restarts it). */
+async function ensureMirror(options: LabUpOptions, state: StateDir): Promise<void> {
+  const { spec, selfCommand } = options;
+  const lab = await requireLab(state);
+  if (!spec.distro || !selfCommand) return;
+  const running = lab.helpers.find((helper) => helper.name === MIRROR_HELPER && isOurHelper(helper.pid));
+  if (running) return;
+  const mirror = await startMirrorHelper({
+    root: state.file("lab/mirror"),
+    bootstrapAddress: spec.bootstrapAddress,
+    distro: spec.distro,
+    command: selfCommand,
+    log: state.file("lab/logs/mirror.log"),
+  });
+  lab.helpers = [...lab.helpers.filter((helper) => helper.name !== MIRROR_HELPER), { name: MIRROR_HELPER, ...mirror }];
+  await writeLabState(state, lab);
+}
+
+function isOurHelper(pid: number): boolean {
+  return processAlive(pid) && processCommandLine(pid)?.includes("lab-distro") === true;
+}
+
 function sameSite(lab: LabState, spec: LabSpec): boolean {
   const key = (host: LabHostSpec) => `${host.name}/${host.address}/${host.role}/${host.sshUser}/${host.sshPort}`;
   const wanted = spec.hosts.map(key).join(",");
   const have = lab.hosts.map(key).join(",");
   return lab.name === spec.name && lab.bootstrapAddress === spec.bootstrapAddress && wanted === have;
-}
-
-function launch(state: StateDir, lab: LabState, host: LabHostState): number {
-  return startContainer({
-    netns: lab.names.netns,
-    bridge: lab.names.bridge,
-    rootfs: lab.rootfs,
-    machine: host.machine,
-    hostname: host.name,
-    hostFilesDir: hostFilesDir(state, host.name),
-    consoleLog: consoleLogPath(state, host.name),
-  });
-}
-
-async function requireSsh(state: StateDir, lab: LabState, timeoutMs: number, only?: LabHostState[]): Promise<void> {
-  const hosts = (only ?? lab.hosts).filter((host) => !host.partitioned);
-  const silent = await waitForSsh(
-    hosts.map((host) => ({ address: host.address, port: host.sshPort })),
-    timeoutMs,
-  );
-  if (silent.length === 0) return;
-  const host = lab.hosts.find((candidate) => candidate.address === silent[0]?.address)!;
-  const log = consoleLogPath(state, host.name);
-  const tail = (await readFile(log, "utf8").catch(() => "")).trim().split("\n").slice(-8).join("\n");
-  throw new OperatorError(
-    `lab host ${host.name} (${host.address}) did not answer SSH within ${Math.round(timeoutMs / 1000)} s${tail ? `; its console said:\n${tail}` : ""}`,
-    {
-      hint: `its whole console log is ${log}; hosts that did not answer: ${silent.map((peer) => peer.address).join(", ")}`,
-    },
-  );
 }
 
 /** Stops every process the lab started (by PID), removes its links and namespace. Idempotent. */
@@ -167,7 +152,7 @@ export async function labDown(state: StateDir, events: Events): Promise<{ stoppe
     }),
   );
   for (const helper of lab.helpers) {
-    if (!processAlive(helper.pid) || !processCommandLine(helper.pid)?.includes("lab-distro")) continue;
+    if (!isOurHelper(helper.pid)) continue;
     process.kill(helper.pid, "SIGTERM");
     if (!(await waitForExit(helper.pid, 5_000))) process.kill(helper.pid, "SIGKILL");
     stopped++;
@@ -183,90 +168,6 @@ export async function labDown(state: StateDir, events: Events): Promise<{ stoppe
   await rm(state.file("lab/mirror"), { recursive: true, force: true });
   events.emit({ level: "info", kind: "lab.down", message: `lab ${lab.name} removed` });
   return { stopped };
-}
-
-export async function requireLab(state: StateDir): Promise<LabState> {
-  const lab = await readLabState(state);
-  if (!lab) {
-    throw new OperatorError(`no lab is up for this manifest (nothing in ${state.file(LAB_STATE_FILE)})`, {
-      hint: "start it with: airstrap lab up -f cluster.yaml",
-    });
-  }
-  return lab;
-}
-
-function requireHost(lab: LabState, name: string): LabHostState {
-  const host = lab.hosts.find((candidate) => candidate.name === name);
-  if (!host) {
-    throw new OperatorError(`lab ${lab.name} has no host named ${name}`, {
-      hint: `its hosts are: ${lab.hosts.map((candidate) => candidate.name).join(", ")}`,
-    });
-  }
-  return host;
-}
-
-/** Shuts a host down cleanly (its systemd powers off), as `systemctl poweroff` would. */
-export async function labStop(state: StateDir, name: string, events: Events): Promise<void> {
-  const lab = await requireLab(state);
-  const host = requireHost(lab, name);
-  if (isOurContainer(host.pid, host.machine)) await stopContainer(host.pid, host.machine);
-  delete host.pid;
-  await writeLabState(state, lab);
-  events.emit({ level: "info", kind: "lab.host.stop", host: name, message: "stopped" });
-}
-
-/** Cuts the power: every process of the host dies at once, nothing is shut down cleanly. */
-export async function labKill(state: StateDir, name: string, events: Events): Promise<void> {
-  const lab = await requireLab(state);
-  const host = requireHost(lab, name);
-  if (isOurContainer(host.pid, host.machine)) await killContainer(host.pid, host.machine);
-  delete host.pid;
-  await writeLabState(state, lab);
-  events.emit({ level: "warn", kind: "lab.host.kill", host: name, message: "killed" });
-}
-
-/** Boots a stopped host again, with the same host key and a fresh throwaway layer. */
-export async function labStart(
-  state: StateDir,
-  name: string,
-  events: Events,
-  readyTimeoutMs = READY_TIMEOUT_MS,
-): Promise<void> {
-  const lab = await requireLab(state);
-  const host = requireHost(lab, name);
-  if (isOurContainer(host.pid, host.machine)) return;
-  host.pid = launch(state, lab, host);
-  await writeLabState(state, lab);
-  if (host.partitioned) await waitForLinkThenDetach(lab, host);
-  events.emit({ level: "info", kind: "lab.host.start", host: name, message: `started at ${host.address}` });
-  await requireSsh(state, lab, readyTimeoutMs, [host]);
-}
-
-async function waitForLinkThenDetach(lab: LabState, host: LabHostState): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while ((await hostAttached(lab.names, host.index)) === undefined && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  await setHostAttached(lab.names, host.index, false);
-}
-
-/** Unplugs the host from the site: it keeps running but reaches nothing and nothing reaches it. */
-export async function labPartition(state: StateDir, name: string, events: Events): Promise<void> {
-  await setPartitioned(state, name, true);
-  events.emit({ level: "warn", kind: "lab.host.partition", host: name, message: "cut off the site" });
-}
-
-export async function labHeal(state: StateDir, name: string, events: Events): Promise<void> {
-  await setPartitioned(state, name, false);
-  events.emit({ level: "info", kind: "lab.host.heal", host: name, message: "back on the site" });
-}
-
-async function setPartitioned(state: StateDir, name: string, partitioned: boolean): Promise<void> {
-  const lab = await requireLab(state);
-  const host = requireHost(lab, name);
-  host.partitioned = partitioned;
-  await writeLabState(state, lab);
-  await setHostAttached(lab.names, host.index, !partitioned);
 }
 
 export async function currentLabStatus(state: StateDir): Promise<LabStatus> {

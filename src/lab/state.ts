@@ -1,3 +1,4 @@
+import { OperatorError } from "../errors.js";
 import type { StateDir } from "../state/state-dir.js";
 import type { LabNames } from "./names.js";
 import type { LabHostSpec } from "./spec.js";
@@ -43,4 +44,14 @@ export async function readLabState(state: StateDir): Promise<LabState | undefine
 
 export async function writeLabState(state: StateDir, lab: LabState): Promise<void> {
   await state.write(LAB_STATE_FILE, `${JSON.stringify(lab, null, 2)}\n`);
+}
+
+export async function requireLab(state: StateDir): Promise<LabState> {
+  const lab = await readLabState(state);
+  if (!lab) {
+    throw new OperatorError(`no lab is up for this manifest (nothing in ${state.file(LAB_STATE_FILE)})`, {
+      hint: "start it with: airstrap lab up -f cluster.yaml",
+    });
+  }
+  return lab;
 }

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -41,6 +42,16 @@ export interface TestLab {
   remove(): Promise<void>;
 }
 
+/** A /24 in 10.231.0.0/16 that this machine does not route yet, starting from a per-file seed. */
+function freeSubnet(seed: number): string {
+  for (let i = 0; i < 240; i++) {
+    const subnet = `10.231.${10 + ((seed + i) % 240)}`;
+    const routes = spawnSync("ip", ["-4", "route", "show", `${subnet}.0/24`], { encoding: "utf8" }).stdout;
+    if (routes.trim() === "") return subnet;
+  }
+  throw new Error("no free /24 left in 10.231.0.0/16");
+}
+
 /**
  * A lab of its own for one test file: a unique name (so its own namespace and links) and a
  * private /24 in 10.231.0.0/16 picked from the PID and a per-file offset.
@@ -49,8 +60,7 @@ export async function createTestLab(options: {
   offset: number;
   hosts: Array<{ name: string; role: "server" | "agent"; octet: number }>;
 }): Promise<TestLab> {
-  const third = 10 + ((process.pid + options.offset * 61) % 240);
-  const subnet = `10.231.${third}`;
+  const subnet = freeSubnet(process.pid + options.offset * 61);
   const name = `t${options.offset}${process.pid.toString(36)}`;
   const dir = mkdtempSync(join(tmpdir(), "airstrap-lab-test-"));
   const file = join(dir, "cluster.yaml");

@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import { runCommand } from "../exec.js";
@@ -39,6 +39,7 @@ export async function createClusterCa(dir: string): Promise<ClusterCa> {
     "-out",
     cert,
   ]);
+  await chmod(key, 0o600);
   return { certPem: await readFile(cert, "utf8"), keyPem: await readFile(key, "utf8") };
 }
 
@@ -82,5 +83,6 @@ export async function createServingCert(dir: string, ca: ClusterCa, names: strin
     "-out",
     path("serving.crt"),
   ]);
+  await chmod(path("serving.key"), 0o600);
   return { certPem: await readFile(path("serving.crt"), "utf8"), keyPem: await readFile(path("serving.key"), "utf8") };
 }

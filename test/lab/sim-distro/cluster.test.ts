@@ -182,6 +182,15 @@ describe("simulated distro: a cluster of servers and agents on loopback", () => 
       req.end();
     });
     assert.equal(anonymous, 401);
+    const readyz = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: ports.api, path: "/readyz", rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(readyz, 200);
   });
 
   test("objects applied through one server are read back through another", async () => {
