@@ -29,7 +29,7 @@ const MAX_TCP_CONNECTIONS = 1024;
 export async function listen(
   endpoint: DnsEndpoint,
   listenerKey: string,
-  handle: () => Handle,
+  handle: Handle,
   tcpIdleTimeoutMs: number,
 ): Promise<DnsListener> {
   const udp = await bindUdp(endpoint, listenerKey, handle);
@@ -50,7 +50,7 @@ export async function listen(
   };
 }
 
-function bindUdp(endpoint: DnsEndpoint, listenerKey: string, handle: () => Handle): Promise<UdpSocket> {
+function bindUdp(endpoint: DnsEndpoint, listenerKey: string, handle: Handle): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket({
       type: isIPv6(endpoint.address) ? "udp6" : "udp4",
@@ -76,7 +76,7 @@ function bindUdp(endpoint: DnsEndpoint, listenerKey: string, handle: () => Handl
         if (response !== undefined) socket.send(response, port, address);
       };
       socket.on("message", (message, remote) => {
-        const result = handle()(message, localForAnswers, listenerKey, remote.address, "udp");
+        const result = handle(message, localForAnswers, listenerKey, remote.address, "udp");
         if (result instanceof Promise) {
           result.then(
             (response) => reply(response, remote.port, remote.address),
@@ -107,7 +107,7 @@ interface TcpListener {
 function bindTcp(
   endpoint: DnsEndpoint,
   listenerKey: string,
-  handle: () => Handle,
+  handle: Handle,
   idleTimeoutMs: number,
 ): Promise<TcpListener> {
   const connections = new Set<Socket>();
@@ -136,7 +136,7 @@ function bindTcp(
   });
 }
 
-function serveConnection(socket: Socket, listenerKey: string, handle: () => Handle, idleTimeoutMs: number): void {
+function serveConnection(socket: Socket, listenerKey: string, handle: Handle, idleTimeoutMs: number): void {
   socket.setTimeout(idleTimeoutMs, () => socket.destroy());
   socket.on("error", () => socket.destroy());
   const local = socket.localAddress ?? "";
@@ -164,7 +164,7 @@ function serveConnection(socket: Socket, listenerKey: string, handle: () => Hand
       // A copy: the handler may keep the bytes while the connection buffer moves on.
       const message = Buffer.from(buffered.subarray(offset + 2, offset + 2 + size));
       offset += 2 + size;
-      const result = handle()(message, local, listenerKey, remote, "tcp");
+      const result = handle(message, local, listenerKey, remote, "tcp");
       if (result instanceof Promise) {
         pending += 1;
         if (pending >= MAX_PENDING_PER_CONNECTION) socket.pause();

@@ -28,7 +28,7 @@ export async function startDns(config: DnsConfig, events: Events): Promise<Runni
   let serial = Math.floor(Date.now() / 1000);
   let current = config;
   const handler = new QueryHandler(buildState(config, serial, metrics, events), metrics, events, instanceId);
-  const handle = () => handler.handle.bind(handler);
+  const handle = handler.handle.bind(handler);
   let listeners = new Map<string, DnsListener>();
   let status: StatusEndpoint | undefined;
   let closed = false;
