@@ -4,6 +4,7 @@ import { pipeline } from "node:stream/promises";
 import { type Digest, isDigest } from "../../store/digest.js";
 import { RegistryError } from "./errors.js";
 import { type Exchange, type RegistryContext, send } from "./http.js";
+import { mirrorNames } from "./mirror.js";
 import { parseChunkRange, parseReadRange, uploadRangeHeader } from "./range.js";
 import type { UploadSession } from "./uploads.js";
 
@@ -19,7 +20,8 @@ export async function getBlob(ctx: RegistryContext, { req, res, url }: Exchange,
   const digest = blobDigest(digestText);
   const size = req.method === "HEAD" ? await headBlob(ctx, repo, digest) : await linkedSize(ctx, repo, digest);
   if (size === undefined) {
-    if (ctx.mirror && (await ctx.mirror.streamBlob(repo, digest, url.searchParams.get("ns"), req, res))) return;
+    const ns = url.searchParams.get("ns");
+    if (ctx.mirror && (await ctx.mirror.streamBlob(mirrorNames(repo, ns), digest, ns, req, res))) return;
     throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
   }
   const common = {

@@ -5,6 +5,7 @@ import { blobDigest } from "./blob-handlers.js";
 import { RegistryError } from "./errors.js";
 import { type Exchange, pageOf, type RegistryContext, readBody, send, sendJson } from "./http.js";
 import { checkManifestPush, referrersIndex } from "./manifests.js";
+import { mirrorNames } from "./mirror.js";
 import { TAG_TIME_HEADER } from "./replicate.js";
 
 /** Manifests, tags, referrers and the catalog; thin over repositories.ts and manifests.ts. */
@@ -32,7 +33,7 @@ export async function getManifest(ctx: RegistryContext, { req, res, url }: Excha
   const ns = url.searchParams.get("ns");
   let record: ManifestRecord | undefined;
   if (ctx.mirror && (!isDigest(reference) || !(await ctx.repos.getManifest(repo, reference)))) {
-    record = await ctx.mirror.fetchManifest(repo, reference, ns);
+    record = await ctx.mirror.fetchManifest(mirrorNames(repo, ns), reference, ns);
   }
   record ??= await ctx.repos.getManifest(repo, reference);
   if (!record) throw new RegistryError("MANIFEST_UNKNOWN", "manifest unknown to registry", { detail: { reference } });

@@ -37,12 +37,12 @@ export function createMirror(
   }
 
   return {
-    async fetchManifest(repo, reference, ns) {
+    async fetchManifest(names, reference, ns) {
       for (const upstream of upstreams) {
         try {
           const res = await upstreamGet(
             upstream,
-            `v2/${repo}/manifests/${reference}${query(ns)}`,
+            `v2/${names.upstream}/manifests/${reference}${query(ns)}`,
             { Accept: MANIFEST_ACCEPT },
             { timeoutMs: 5_000, ...options },
           );
@@ -59,28 +59,28 @@ export function createMirror(
           const mediaType = String(res.headers["content-type"] ?? "")
             .split(";")[0]!
             .trim();
-          return await repos.putManifest(repo, reference, bytes, mediaType);
+          return await repos.putManifest(names.local, reference, bytes, mediaType);
         } catch (error) {
-          warn(upstream, `${repo}:${reference}`, error);
+          warn(upstream, `${names.upstream}:${reference}`, error);
         }
       }
       return undefined;
     },
 
-    async streamBlob(repo, digest, ns, req, res) {
+    async streamBlob(names, digest, ns, req, res) {
       for (const upstream of upstreams) {
         let answer: IncomingMessage;
         try {
-          answer = await upstreamGet(upstream, `v2/${repo}/blobs/${digest}${query(ns)}`, {}, options);
+          answer = await upstreamGet(upstream, `v2/${names.upstream}/blobs/${digest}${query(ns)}`, {}, options);
         } catch (error) {
-          warn(upstream, `${repo}@${digest}`, error);
+          warn(upstream, `${names.upstream}@${digest}`, error);
           continue;
         }
         if (answer.statusCode !== 200) {
           answer.resume();
           continue;
         }
-        await relayAndStore(repos, repo, digest, answer, req, res);
+        await relayAndStore(repos, names.local, digest, answer, req, res);
         return true;
       }
       return false;

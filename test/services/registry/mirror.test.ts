@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type AirstrapEvent, createEvents } from "../../../src/events.js";
+import { mirrorNames } from "../../../src/services/registry/mirror.js";
 import { startRegistry } from "../../../src/services/registry/server.js";
 import { hasDockerRegistry, startDockerRegistry } from "../../peers/docker-registry.js";
 import { hasSkopeo, skopeo, skopeoCopy } from "../../peers/skopeo.js";
@@ -31,9 +32,19 @@ test("pull-through from Distribution 2.8: streams and caches, then serves the ca
   const cached = await readdir(join(root, "blobs", "sha256"));
   for (const layer of image.layerDigests) assert.ok(cached.includes(layer.slice(7)), `layer ${layer} was not cached`);
 
-  // containerd asks with ?ns=; the mirror passes it on and answers the same content.
+  // containerd asks with ?ns=; the mirror passes it on, answers the same content, and caches it
+  // apart from what other upstream registries call library/demo.
   const viaNs = await fetch(`${baseUrl(mirror)}/v2/library/demo/manifests/v1?ns=docker.io`);
   assert.equal(viaNs.headers.get("docker-content-digest"), image.manifestDigest);
+  const layerViaNs = await fetch(`${baseUrl(mirror)}/v2/library/demo/blobs/${image.layerDigests[0]}?ns=docker.io`);
+  assert.equal(layerViaNs.status, 200);
+  await layerViaNs.arrayBuffer();
+  assert.deepEqual(await mirror.context.repos.listRepositories(), ["docker.io/library/demo", "library/demo"]);
+  assert.deepEqual(mirrorNames("library/demo", "quay.io"), { upstream: "library/demo", local: "quay.io/library/demo" });
+  assert.deepEqual(mirrorNames("docker.io/library/demo", "docker.io"), {
+    upstream: "library/demo",
+    local: "docker.io/library/demo",
+  });
 
   await upstream.stop();
   await skopeoCopy(`docker://${host}/library/demo:v1`, `oci:${join(work, "second")}:v1`, ["--preserve-digests"]);
