@@ -39,9 +39,36 @@ export interface ImageRecord {
   blobs: Digest[];
 }
 
+/**
+ * A release's files published as one OCI artifact (a manifest whose layers are the files), tagged
+ * in the repositories index: the registry then serves the files, and its garbage collector, which
+ * keeps what tags reach, keeps them.
+ */
+export interface ReleaseRecord {
+  distro: string;
+  version: string;
+  arch: string;
+  repository: string;
+  tag: string;
+  digest: Digest;
+  /** The artifact's (empty) config blob. */
+  config: Digest;
+}
+
 export interface ArtifactIndex {
   files: FileRecord[];
   images: ImageRecord[];
+  releases?: ReleaseRecord[];
+}
+
+export type ArtifactRecords = { files?: FileRecord[]; images?: ImageRecord[]; releases?: ReleaseRecord[] };
+
+/**
+ * The tag an image is kept under in the store: its own, or for an image pulled by digest alone
+ * `sha256-<hex>`, so that it too is reachable from a tag.
+ */
+export function storeTagFor(image: Pick<ImageRecord, "tag" | "digest">): string {
+  return image.tag ?? `sha256-${image.digest.slice("sha256:".length)}`;
 }
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/) as unknown as z.ZodType<Digest>;
@@ -67,7 +94,21 @@ export const imageRecordSchema = z.object({
   blobs: z.array(digest),
 });
 
-const schema = z.object({ files: z.array(fileRecordSchema), images: z.array(imageRecordSchema) });
+export const releaseRecordSchema = z.object({
+  distro: z.string(),
+  version: z.string(),
+  arch: z.string(),
+  repository: z.string(),
+  tag: z.string(),
+  digest,
+  config: digest,
+});
+
+const schema = z.object({
+  files: z.array(fileRecordSchema),
+  images: z.array(imageRecordSchema),
+  releases: z.array(releaseRecordSchema).optional(),
+});
 
 export function artifactIndexPath(storeRoot: string): string {
   return join(storeRoot, "artifacts", "index.json");
@@ -114,16 +155,29 @@ const fileKey = (f: Pick<FileRecord, "distro" | "version" | "arch" | "name">) =>
   `${f.distro}\u0000${f.version}\u0000${f.arch}\u0000${f.name}`;
 const imageKey = (i: Pick<ImageRecord, "reference" | "arch">) => `${i.reference}\u0000${i.arch}`;
 
-/** Adds or replaces records (files by distro+version+arch+name, images by reference+arch). Pure. */
-export function mergeArtifactIndex(
-  base: ArtifactIndex,
-  add: { files?: FileRecord[]; images?: ImageRecord[] },
-): ArtifactIndex {
+/** Adds or replaces records (files by distro+version+arch+name, images by reference+arch, releases by distro+version+arch). Pure. */
+export function mergeArtifactIndex(base: ArtifactIndex, add: ArtifactRecords): ArtifactIndex {
   const files = new Map(base.files.map((f) => [fileKey(f), f]));
   for (const f of add.files ?? []) files.set(fileKey(f), f);
   const images = new Map(base.images.map((i) => [imageKey(i), i]));
   for (const i of add.images ?? []) images.set(imageKey(i), i);
-  return { files: [...files.values()], images: [...images.values()] };
+  const releases = new Map((base.releases ?? []).map((r) => [releaseKey(r), r]));
+  for (const r of add.releases ?? []) releases.set(releaseKey(r), r);
+  return {
+    files: [...files.values()],
+    images: [...images.values()],
+    ...(releases.size === 0 ? {} : { releases: [...releases.values()] }),
+  };
+}
+
+const releaseKey = (r: Pick<ReleaseRecord, "distro" | "version" | "arch">) =>
+  `${r.distro}\u0000${r.version}\u0000${r.arch}`;
+
+export function findRelease(
+  index: ArtifactIndex,
+  key: Pick<ReleaseRecord, "distro" | "version" | "arch">,
+): ReleaseRecord | undefined {
+  return index.releases?.find((r) => releaseKey(r) === releaseKey(key));
 }
 
 export function findFile(
@@ -141,13 +195,16 @@ function sortIndex(index: ArtifactIndex): ArtifactIndex {
   return {
     files: [...index.files].sort((a, b) => (fileKey(a) < fileKey(b) ? -1 : 1)),
     images: [...index.images].sort((a, b) => (imageKey(a) < imageKey(b) ? -1 : 1)),
+    ...(index.releases
+      ? { releases: [...index.releases].sort((a, b) => (releaseKey(a) < releaseKey(b) ? -1 : 1)) }
+      : {}),
   };
 }
 
 /** Serialises concurrent updates of the index within this process (pulls run in parallel). */
 export function createIndexWriter(storeRoot: string) {
   let chain: Promise<unknown> = Promise.resolve();
-  return (add: { files?: FileRecord[]; images?: ImageRecord[] }): Promise<void> => {
+  return (add: ArtifactRecords): Promise<void> => {
     const next = chain.then(async () => {
       const current = await readArtifactIndex(storeRoot);
       await writeArtifactIndex(storeRoot, mergeArtifactIndex(current, add));

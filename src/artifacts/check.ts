@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { BlobStore } from "../store/blob-store.js";
 import { openRepositories } from "../store/repositories.js";
-import { findFile, findImage, readArtifactIndex } from "./artifact-index.js";
+import { findFile, findImage, findRelease, readArtifactIndex } from "./artifact-index.js";
 import type { NeededArtifacts } from "./plan-artifacts.js";
 import { parseSumsFile } from "./sums.js";
 
@@ -63,6 +63,22 @@ export async function checkArtifacts(store: BlobStore, needed: NeededArtifacts):
     ok.push(`${file.name} ${record.digest}`);
   }
   const repositories = openRepositories(store);
+  const release = findRelease(index, key(""));
+  const releaseName = `${catalog.distro} ${catalog.version} release artifact`;
+  if (!release) {
+    problems.push({ what: releaseName, problem: "missing", detail: "not published in the store's repositories" });
+  } else {
+    const served = await repositories.getManifest(release.repository, release.tag);
+    if (!served || served.digest !== release.digest || !(await store.verify(release.digest))) {
+      problems.push({
+        what: releaseName,
+        problem: "mismatch",
+        detail: `${release.repository}:${release.tag} does not resolve to ${release.digest}`,
+      });
+    } else {
+      ok.push(`${release.repository}:${release.tag} ${release.digest}`);
+    }
+  }
   for (const reference of needed.images) {
     const record = findImage(index, reference, needed.arch);
     if (!record) {

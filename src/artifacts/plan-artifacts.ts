@@ -1,6 +1,14 @@
 import { OperatorError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
-import { type ArtifactIndex, type FileRecord, findFile, findImage, type ImageRecord } from "./artifact-index.js";
+import {
+  type ArtifactIndex,
+  type FileRecord,
+  findFile,
+  findImage,
+  findRelease,
+  type ImageRecord,
+  type ReleaseRecord,
+} from "./artifact-index.js";
 import { type ReleaseCatalog, releaseCatalog } from "./catalog.js";
 
 /** What a cluster needs carried across: its distro release files and its images. Pure. */
@@ -29,7 +37,7 @@ export function artifactsFromPlan(plan: Plan, manifestDir: string): NeededArtifa
 export function contentFor(
   needed: NeededArtifacts,
   index: ArtifactIndex,
-): { files: FileRecord[]; images: ImageRecord[] } {
+): { files: FileRecord[]; images: ImageRecord[]; releases: ReleaseRecord[] } {
   const { catalog } = needed;
   const missing: string[] = [];
   const files: FileRecord[] = [];
@@ -49,10 +57,12 @@ export function contentFor(
     if (record) images.push(record);
     else missing.push(reference);
   }
+  const release = findRelease(index, { distro: catalog.distro, version: catalog.version, arch: catalog.arch });
+  if (!release && missing.length === 0) missing.push(`the ${catalog.distro} ${catalog.version} release artifact`);
   if (missing.length > 0) {
     throw new OperatorError(`the store does not hold ${missing.join(", ")}`, {
       hint: "run airstrap artifacts pull -f cluster.yaml first",
     });
   }
-  return { files, images };
+  return { files, images, releases: release ? [release] : [] };
 }

@@ -8,6 +8,7 @@ import type { Digest } from "../store/digest.js";
 import { adoptIntoStore } from "./adopt.js";
 import {
   type ArtifactIndex,
+  type ArtifactRecords,
   createIndexWriter,
   type FileRecord,
   findFile,
@@ -16,6 +17,7 @@ import {
 import { isRemote, type ReleaseCatalog, type ReleaseFile } from "./catalog.js";
 import { downloadWithResume, removePartial } from "./http-download.js";
 import { runPool } from "./pool.js";
+import { publishRelease } from "./release-artifact.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 import { parseSumsFile } from "./sums.js";
 
@@ -71,7 +73,14 @@ export async function pullReleaseFiles(options: PullFilesOptions): Promise<Pulle
       hint: "run airstrap artifacts pull again; files that arrived intact are kept, cut transfers resume",
     });
   }
-  return [sumsPulled, ...results.filter((r): r is PulledFile => r !== undefined)];
+  const pulled = [sumsPulled, ...results.filter((r): r is PulledFile => r !== undefined)];
+  const recorded = await readArtifactIndex(store.root);
+  const records = catalog.files.map(
+    (file) =>
+      findFile(recorded, { distro: catalog.distro, version: catalog.version, arch: catalog.arch, name: file.name })!,
+  );
+  await recordFile({ releases: [await publishRelease(store, catalog, records)] });
+  return pulled;
 }
 
 function expectedDigest(
@@ -98,7 +107,7 @@ async function ensureFile(
   index: ArtifactIndex,
   file: ReleaseFile,
   expected: Digest | undefined,
-  recordFile: (add: { files: FileRecord[] }) => Promise<void>,
+  recordFile: (add: ArtifactRecords) => Promise<void>,
 ): Promise<PulledFile> {
   const { store, catalog, events } = options;
   const key = { distro: catalog.distro, version: catalog.version, arch: catalog.arch, name: file.name };

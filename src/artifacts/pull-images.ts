@@ -12,6 +12,7 @@ import {
   findImage,
   type ImageRecord,
   readArtifactIndex,
+  storeTagFor,
 } from "./artifact-index.js";
 import { downloadWithResume, removePartial } from "./http-download.js";
 import { type ImageReference, parseImageReference } from "./image-reference.js";
@@ -120,7 +121,10 @@ async function pullOne(
   const repositories = openRepositories(store);
   for (const manifest of manifests) {
     const isTop = manifest === top;
-    const reference = isTop && image.tag !== undefined && image.digest === undefined ? image.tag : manifest.digest;
+    const tag = image.digest === undefined ? image.tag : undefined;
+    const reference = isTop
+      ? storeTagFor({ digest: top.digest, ...(tag === undefined ? {} : { tag }) })
+      : manifest.digest;
     await repositories.putManifest(image.storeRepository, reference, manifest.bytes, manifest.mediaType);
   }
   const pinned: ImageRecord = {

@@ -7,7 +7,7 @@ import type { Events } from "../../events.js";
 import type { BlobStore } from "../../store/blob-store.js";
 import type { Digest } from "../../store/digest.js";
 import { VERSION } from "../../version.js";
-import type { FileRecord, ImageRecord } from "../artifact-index.js";
+import type { FileRecord, ImageRecord, ReleaseRecord } from "../artifact-index.js";
 import { operatorFsError } from "../fs-errors.js";
 import {
   BUNDLE_FORMAT,
@@ -32,7 +32,7 @@ export interface CreateBundleOptions {
   partSize?: number;
   /** Differential: the index of the bundle already carried across (and its digest). */
   since?: { index: BundleIndex; digest: Digest };
-  content: { files: FileRecord[]; images: ImageRecord[] };
+  content: BundleContent;
   manifest: { file: string; text: string; cluster: string };
   signingKey: SigningKey;
   events: Events;
@@ -50,11 +50,21 @@ export interface CreatedBundle {
   skippedFromBase: number;
 }
 
+export interface BundleContent {
+  files: FileRecord[];
+  images: ImageRecord[];
+  releases?: ReleaseRecord[];
+}
+
 const ZERO_DIGEST = `sha256:${"0".repeat(64)}` as Digest;
 
-export function requiredDigests(content: { files: FileRecord[]; images: ImageRecord[] }): Digest[] {
+export function requiredDigests(content: BundleContent): Digest[] {
   const all = new Set<Digest>();
   for (const file of content.files) all.add(file.digest);
+  for (const release of content.releases ?? []) {
+    all.add(release.digest);
+    all.add(release.config);
+  }
   for (const image of content.images) {
     for (const manifest of image.manifests) all.add(manifest.digest);
     for (const blob of image.blobs) all.add(blob);
@@ -102,6 +112,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
     requires,
     files: options.content.files,
     images: options.content.images,
+    ...(options.content.releases?.length ? { releases: options.content.releases } : {}),
   };
   const indexBytes = await settleIndex(index, store);
   const layout = bundleLayout(indexBytes.length, entries);

@@ -1,6 +1,13 @@
 import { z } from "zod";
 import type { Digest } from "../../store/digest.js";
-import { type FileRecord, fileRecordSchema, type ImageRecord, imageRecordSchema } from "../artifact-index.js";
+import {
+  type FileRecord,
+  fileRecordSchema,
+  type ImageRecord,
+  imageRecordSchema,
+  type ReleaseRecord,
+  releaseRecordSchema,
+} from "../artifact-index.js";
 import { BLOCK, END_OF_ARCHIVE, entrySpan } from "./tar-header.js";
 
 /**
@@ -48,6 +55,7 @@ export interface BundleIndex {
   requires: Digest[];
   files: FileRecord[];
   images: ImageRecord[];
+  releases?: ReleaseRecord[];
 }
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/) as unknown as z.ZodType<Digest>;
@@ -71,6 +79,7 @@ export const bundleIndexSchema = z.object({
   requires: z.array(digest),
   files: z.array(fileRecordSchema),
   images: z.array(imageRecordSchema),
+  releases: z.array(releaseRecordSchema).optional(),
 });
 
 export function entryPath(digest: Digest): string {

@@ -4,8 +4,9 @@ import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
 import { type BlobStore, fsyncPath } from "../../store/blob-store.js";
 import { type Digest, digestHex } from "../../store/digest.js";
+import { MediaTypes } from "../../store/oci-manifest.js";
 import { openRepositories } from "../../store/repositories.js";
-import { createIndexWriter } from "../artifact-index.js";
+import { createIndexWriter, storeTagFor } from "../artifact-index.js";
 import { operatorFsError } from "../fs-errors.js";
 import { requiredDigests } from "./create.js";
 import type { BundleEntry } from "./format.js";
@@ -194,13 +195,21 @@ async function commit(store: BlobStore, head: BundleHead, staging: string): Prom
       const isTop = manifest.digest === image.digest;
       await repositories.putManifest(
         image.repository,
-        isTop && image.tag ? image.tag : manifest.digest,
+        isTop ? storeTagFor(image) : manifest.digest,
         bytes,
         manifest.mediaType,
       );
     }
   }
-  await createIndexWriter(store.root)({ files: head.index.files, images: head.index.images });
+  for (const release of head.index.releases ?? []) {
+    const bytes = await readFile(store.blobPath(release.digest));
+    await repositories.putManifest(release.repository, release.tag, bytes, MediaTypes.ociManifest);
+  }
+  await createIndexWriter(store.root)({
+    files: head.index.files,
+    images: head.index.images,
+    ...(head.index.releases ? { releases: head.index.releases } : {}),
+  });
   await rm(staging, { recursive: true, force: true });
 }
 
