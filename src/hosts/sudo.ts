@@ -45,7 +45,8 @@ export class Sudo {
   }
 
   async #probe(): Promise<{ password?: string }> {
-    const free = await this.run("sudo -n true");
+    // sudo's own messages in English, whatever the host's locale, so they can be recognised.
+    const free = await this.run("LC_ALL=C sudo -n true");
     if (free.code === 0) return {};
     const reason = firstLine(free.stderr);
     if (!/password is required/i.test(reason))
