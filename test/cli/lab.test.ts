@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { labNames } from "../../src/lab/names.js";
+import { namespaceExists } from "../../src/lab/network.js";
+import { REPO, runAirstrap, tempDir } from "../helpers/cli.js";
+
+const manifest = (name: string, bootstrap: string) => `apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: ${name} }
+spec:
+  domain: t.lan
+  distro: { name: rke2, version: v1.31.4+rke2r1, arch: amd64 }
+  bootstrap: { address: ${bootstrap} }
+  hosts:
+    - { name: s1, address: 10.233.1.11, role: server }
+`;
+
+test("lab status and lab stop without a lab: an operator error with a hint, no stack", async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, "cluster.yaml"), manifest("nolab", "10.233.1.1"));
+  for (const args of [
+    ["lab", "status"],
+    ["lab", "stop", "s1"],
+  ]) {
+    const result = await runAirstrap([...args, "-f", join(dir, "cluster.yaml")]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /error: no lab is up for this manifest/);
+    assert.match(result.stderr, /hint: start it with: airstrap lab up/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  }
+});
+
+test("lab up refuses a site that is not private before touching anything", async (t) => {
+  const dir = await tempDir(t);
+  const name = `pub${process.pid.toString(36)}`;
+  await writeFile(join(dir, "cluster.yaml"), manifest(name, "198.51.100.1"));
+  const result = await runAirstrap(["lab", "up", "-f", join(dir, "cluster.yaml")]);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /198\.51\.100\.1 is not a private IPv4 address/);
+  assert.equal(await namespaceExists(labNames(name).netns), false);
+});
+
+test("lab-distro is hidden from help, and its mirror role serves a folder", async (t) => {
+  const help = await runAirstrap(["--help"]);
+  assert.match(help.stdout, /\blab\b/);
+  assert.doesNotMatch(help.stdout, /lab-distro/);
+  const dir = await tempDir(t);
+  await mkdir(join(dir, "rke2", "v1.31.4+rke2r1"), { recursive: true });
+  await writeFile(join(dir, "rke2", "v1.31.4+rke2r1", "sha256sum-amd64.txt"), "sums\n");
+  const port = 30000 + (process.pid % 20000);
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(REPO, "src/cli/main.ts"),
+      "lab-distro",
+      "mirror",
+      "--root",
+      dir,
+      "--listen",
+      `127.0.0.1:${port}`,
+    ],
+    { stdio: "ignore" },
+  );
+  t.after(() => child.kill());
+  const deadline = Date.now() + 30_000;
+  let body = "";
+  while (Date.now() < deadline) {
+    body = await fetch(`http://127.0.0.1:${port}/rke2/v1.31.4%2Brke2r1/sha256sum-amd64.txt`)
+      .then((response) => response.text())
+      .catch(() => "");
+    if (body) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.equal(body, "sums\n");
+});
