@@ -9,6 +9,7 @@ import {
   exportImages,
   importImages,
   listImages,
+  writeHostsDir,
 } from "../services/registry/transfer.js";
 import { colorsFor, err, out } from "./terminal.js";
 
@@ -99,6 +100,20 @@ export function registerRegistry(program: Command): Command {
       out(
         `${flags.dryRun ? "would remove" : "removed"} ${report.blobsRemoved} blob(s) (${report.bytesFreed} bytes), ${report.manifestsUnlinked} manifest link(s), ${report.uploadsRemoved} stale upload(s); ${report.marked} reachable`,
       );
+    });
+  registry
+    .command("hosts-dir")
+    .description("write containerd hosts.toml files that send every mirrored registry to airstrap's replicas")
+    .requiredOption("-o, --output <dir>", "containerd config_path (e.g. /etc/containerd/certs.d)")
+    .option("--endpoint <url>", "a registry replica, https://host:port (repeat, in order)", collect, [])
+    .option("--ca <file>", "the site CA on the node")
+    .argument("<mirror...>", "registry names to mirror: docker.io quay.io ...")
+    .action(async (mirrors: string[], flags: { output: string; endpoint: string[]; ca?: string }) => {
+      const written = await writeHostsDir(flags.output, mirrors, {
+        endpoints: flags.endpoint,
+        ...(flags.ca ? { caFile: flags.ca } : {}),
+      });
+      for (const path of written) out(path);
     });
   registry
     .command("list")

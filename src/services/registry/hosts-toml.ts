@@ -24,3 +24,14 @@ export function renderHostsToml(options: HostsTomlOptions): string {
   }
   return `${lines.join("\n")}\n`;
 }
+
+/** The files of a containerd `config_path` tree: `<registry>/hosts.toml` for every mirrored name. */
+export function hostsTomlTree(mirrors: string[], options: HostsTomlOptions): { path: string; content: string }[] {
+  const content = renderHostsToml(options);
+  return mirrors.map((mirror) => {
+    if (!/^[a-zA-Z0-9.-]+(:\d+)?$/.test(mirror) && mirror !== "_default") {
+      throw new Error(`"${mirror}" is not a registry host name`);
+    }
+    return { path: `${mirror}/hosts.toml`, content };
+  });
+}

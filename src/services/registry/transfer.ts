@@ -1,4 +1,5 @@
-import { stat } from "node:fs/promises";
+import { mkdir, rename, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
 import { openBlobStore } from "../../store/blob-store.js";
@@ -8,6 +9,7 @@ import { exportOciLayout, type ImportedImage, importOciLayout } from "../../stor
 import { openRepositories } from "../../store/repositories.js";
 import { createGate } from "./gate.js";
 import { collectGarbage, DEFAULT_UPLOAD_MAX_AGE_MS } from "./gc.js";
+import { type HostsTomlOptions, hostsTomlTree } from "./hosts-toml.js";
 import { openUploadSessions } from "./uploads.js";
 
 /** `airstrap registry import|export|list`: OCI layouts and archives in and out of a store. */
@@ -62,4 +64,24 @@ export async function collectStoreGarbage(root: string, options: { graceMs: numb
     dryRun: options.dryRun,
     events: options.events,
   });
+}
+
+/** `airstrap registry hosts-dir`: writes `<dir>/<mirror>/hosts.toml` for containerd's config_path. */
+export async function writeHostsDir(dir: string, mirrors: string[], options: HostsTomlOptions): Promise<string[]> {
+  if (options.endpoints.length === 0) throw new OperatorError("name at least one registry with --endpoint URL");
+  let files: { path: string; content: string }[];
+  try {
+    files = hostsTomlTree(mirrors, options);
+  } catch (error) {
+    throw new OperatorError((error as Error).message, { hint: "mirrors are registry names like docker.io or quay.io" });
+  }
+  const written = [];
+  for (const file of files) {
+    const path = join(dir, file.path);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(`${path}.tmp`, file.content, { mode: 0o644 });
+    await rename(`${path}.tmp`, path);
+    written.push(path);
+  }
+  return written;
 }

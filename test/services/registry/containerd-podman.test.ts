@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { renderHostsToml } from "../../../src/services/registry/hosts-toml.js";
+import { writeHostsDir } from "../../../src/services/registry/transfer.js";
 import { openBlobStore } from "../../../src/store/blob-store.js";
 import { importOciLayout } from "../../../src/store/oci-layout.js";
 import { openRepositories } from "../../../src/store/repositories.js";
@@ -12,7 +12,7 @@ import { tempDir } from "./harness.js";
 import { writeOciLayout } from "./oci-image.js";
 import { spawnRegistry } from "./registry-process.js";
 
-test("renderHostsToml makes the replicas the hosts and the server, trusting the site CA", () => {
+test("renderHostsToml makes the replicas the hosts and the server, trusting the site CA", async () => {
   const toml = renderHostsToml({
     endpoints: ["https://k8s-server-01.edge.lan:5000", "https://k8s-server-02.edge.lan:5000"],
     caFile: "/etc/airstrap/site-ca.crt",
@@ -21,6 +21,10 @@ test("renderHostsToml makes the replicas the hosts and the server, trusting the 
   assert.equal(toml.match(/^\[host\./gm)?.length, 2);
   assert.equal(toml.match(/ca = "\/etc\/airstrap\/site-ca\.crt"/g)?.length, 2);
   assert.doesNotMatch(toml, /docker\.io|registry-1/);
+  await assert.rejects(
+    writeHostsDir("/nonexistent-never-written", ["../etc"], { endpoints: ["https://r:5000"] }),
+    /registry host name/,
+  );
 });
 
 test("ctr pulls docker.io/library/demo through a generated hosts.toml over TLS with the site CA", async (t) => {
@@ -35,11 +39,11 @@ test("ctr pulls docker.io/library/demo through a generated hosts.toml over TLS w
   const stateDir = join(work, "state");
   const registry = await spawnRegistry(["--root", root, "--listen", "127.0.0.1:0", "--state-dir", stateDir], t);
   const hostsDir = join(work, "certs.d");
-  await mkdir(join(hostsDir, "docker.io"), { recursive: true });
-  await writeFile(
-    join(hostsDir, "docker.io", "hosts.toml"),
-    renderHostsToml({ endpoints: [`https://${registry.host}`], caFile: join(stateDir, "site-ca.crt") }),
-  );
+  const written = await writeHostsDir(hostsDir, ["docker.io", "quay.io"], {
+    endpoints: [`https://${registry.host}`],
+    caFile: join(stateDir, "site-ca.crt"),
+  });
+  assert.deepEqual(written, [join(hostsDir, "docker.io", "hosts.toml"), join(hostsDir, "quay.io", "hosts.toml")]);
   const containerd = await startContainerd(t);
   await containerd.ctr([
     "-n",
