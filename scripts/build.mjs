@@ -15,5 +15,8 @@ await build({
   sourcemap: false,
   legalComments: "none",
   define: { AIRSTRAP_VERSION: JSON.stringify(version) },
+  // ssh2 loads its optional native crypto (and cpu-features) inside try/catch and falls back to
+  // pure JavaScript; left out of the bundle, the single-file executable needs no .node files.
+  external: ["*.node", "cpu-features"],
   logLevel: "warning",
 });
