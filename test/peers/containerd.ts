@@ -72,7 +72,7 @@ export async function startContainerd(t: { after(fn: () => unknown): void }): Pr
       throw new Error(`ctr ${args.join(" ")} failed: ${failure.stderr || failure.message}\ncontainerd log:\n${log}`);
     }
   };
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < 600; attempt++) {
     if (child.exitCode !== null) throw new Error(`containerd exited: ${log}`);
     const up = await run("ctr", ["--address", socket, "version"]).then(
       () => true,

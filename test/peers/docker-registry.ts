@@ -62,7 +62,7 @@ export async function startDockerRegistry(t: { after(fn: () => unknown): void })
   };
   t.after(stop);
   const url = `http://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < 600; attempt++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
     const up = await fetch(`${url}/v2/`).then(
       (res) => res.status === 200,

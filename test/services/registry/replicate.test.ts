@@ -111,7 +111,7 @@ test("a registry started with --peer keeps a full copy that skopeo can pull", as
   await skopeoCopy(`oci:${image.dir}:v1`, `docker://${a.registry.addresses[0]}/apps/peer:v1`, ["--preserve-digests"]);
   const b = await testRegistry(t, { peers: [baseUrl(a.registry)], replicateIntervalMs: 200 });
   let tag: string | undefined;
-  for (let i = 0; i < 100 && !tag; i++) {
+  for (let i = 0; i < 600 && !tag; i++) {
     tag = await b.registry.context.repos.resolveTag("apps/peer", "v1");
     if (!tag) await sleep(50);
   }
