@@ -66,7 +66,7 @@ const progress = (text: string) => process.stderr.write(`  … ${text}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The CLI as it ships: one esbuild bundle run by plain node (the tsx loader would add its own
+ * The lb verb as it ships: one esbuild bundle run by plain node (the tsx loader would add its own
  * overhead and is not what operators run).
  */
 async function bundleCli(): Promise<string> {
@@ -74,7 +74,7 @@ async function bundleCli(): Promise<string> {
   later(async () => rmSync(dir, { recursive: true, force: true }));
   const outfile = join(dir, "airstrap.cjs");
   await build({
-    entryPoints: ["src/cli/main.ts"],
+    entryPoints: ["bench/lb/lb-process.ts"],
     outfile,
     bundle: true,
     platform: "node",

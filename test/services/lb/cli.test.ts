@@ -100,24 +100,26 @@ test("airstrap lb -f cluster.yaml --node: the plan's api and join listeners with
   const dir = mkdtempSync(join(tmpdir(), "airstrap-lb-cli-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const manifest = join(dir, "cluster.yaml");
-  writeFileSync(
-    manifest,
-    [
-      "apiVersion: airstrap.io/v1alpha1",
-      "kind: Cluster",
-      "metadata: { name: lab }",
-      "spec:",
-      "  domain: lab.lan",
-      "  distro: { name: rke2, version: v1.31.4+rke2r1 }",
-      "  hosts:",
-      "    - { name: s1, address: 127.0.0.2, role: server }",
-      "    - { name: s2, address: 127.0.0.3, role: server }",
-      "    - { name: s3, address: 127.0.0.4, role: server }",
-      '  dns: { upstreams: ["127.0.0.53"] }',
-      `  loadBalancer: { apiPort: ${apiPort}, joinPort: ${joinPort}, apiBackendPort: ${apiBackendPort}, joinBackendPort: ${joinBackendPort} }`,
-      "",
-    ].join("\n"),
-  );
+  const writeManifest = (servers: string[]) =>
+    writeFileSync(
+      manifest,
+      [
+        "apiVersion: airstrap.io/v1alpha1",
+        "kind: Cluster",
+        "metadata: { name: lab }",
+        "spec:",
+        "  domain: lab.lan",
+        "  distro: { name: rke2, version: v1.31.4+rke2r1 }",
+        "  hosts:",
+        ...servers.map(
+          (name) => `    - { name: ${name}, address: 127.0.0.${Number(name.slice(1)) + 1}, role: server }`,
+        ),
+        '  dns: { upstreams: ["127.0.0.53"] }',
+        `  loadBalancer: { apiPort: ${apiPort}, joinPort: ${joinPort}, apiBackendPort: ${apiBackendPort}, joinBackendPort: ${joinBackendPort} }`,
+        "",
+      ].join("\n"),
+    );
+  writeManifest(["s1", "s2", "s3"]);
   const cli = airstrap(["lb", "-f", manifest, "--node", "s3", "--listen-address", "127.0.0.1", "--interval", "200ms"]);
   t.after(() => cli.child.kill("SIGKILL"));
   await waitFor(() => (cli.stderr().match(/ is up/g) ?? []).length >= 3, "three backends up", 15_000);
@@ -152,6 +154,12 @@ test("airstrap lb -f cluster.yaml --node: the plan's api and join listeners with
   const apiServed = new Set([await who(apiPort), await who(apiPort), await who(apiPort), await who(apiPort)]);
   assert.deepEqual(apiServed, new Set(["s1-api", "s2-api"]), "s3's API is down (nothing listens), so never chosen");
   assert.equal(await who(joinPort), "s1-join");
+  // SIGHUP re-reads the manifest: s2 leaves the listeners, established connections aside.
+  writeManifest(["s1", "s3"]);
+  cli.child.kill("SIGHUP");
+  await waitFor(() => /reloaded: 2 listener/.test(cli.stderr()), "the reload", 15_000);
+  assert.match(cli.stderr(), /api: backend s2 \(127\.0\.0\.3:\d+\) removed/);
+  for (let i = 0; i < 3; i++) assert.equal(await who(apiPort), "s1-api");
   cli.child.kill("SIGINT");
   assert.equal(await cli.exit, 0);
 });
