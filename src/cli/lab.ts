@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { createEvents, type Events } from "../events.js";
-import { labUpFromManifest, openLabState } from "../lab/from-manifest.js";
+import { labNameOf, labUpFromManifest, openLabState } from "../lab/from-manifest.js";
 import { currentLabStatus, labDown, labHeal, labKill, labPartition, labStart, labStop } from "../lab/lab.js";
 import { renderStatusTable } from "../lab/status.js";
 import { manifestOption, outputFormatOption } from "./common.js";
@@ -59,7 +59,8 @@ export function registerLab(program: Command): Command {
 
   withLabOptions(lab.command("down").description("stop every host and remove the site's namespace and links")).action(
     async (options: LabOptions) => {
-      const { stopped } = await labDown(await openLabState(options), progressEvents());
+      const name = await labNameOf(options.file);
+      const { stopped } = await labDown(await openLabState(options), progressEvents(), name ? { name } : {});
       out(`lab down: ${stopped} process${stopped === 1 ? "" : "es"} stopped, namespace and links removed`);
     },
   );

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { processAlive, processCommandLine, waitForExit } from "./exec.js";
+import { findProcesses, processAlive, processCommandLine, waitForExit } from "./exec.js";
 
 export interface ContainerLaunch {
   netns: string;
@@ -115,13 +115,16 @@ function signal(pid: number, name: NodeJS.Signals): void {
 
 /** Every nspawn process of a lab, found by its machine tag: what `lab down` must not leave behind. */
 export function findLabContainers(tag: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    const pid = Number.parseInt(entry, 10);
-    if (!Number.isInteger(pid)) continue;
-    const commandLine = processCommandLine(pid);
-    if (!commandLine?.some((part) => part.endsWith("systemd-nspawn"))) continue;
-    if (commandLine.some((part) => part.startsWith(`--machine=${tag}-h`))) pids.push(pid);
-  }
-  return pids;
+  return findProcesses(
+    (commandLine) =>
+      commandLine.some((part) => part.endsWith("systemd-nspawn")) &&
+      commandLine.some((part) => part.startsWith(`--machine=${tag}-h`)),
+  );
+}
+
+/** The machine name an nspawn process was started with. */
+export function containerMachine(pid: number): string | undefined {
+  return processCommandLine(pid)
+    ?.find((part) => part.startsWith("--machine="))
+    ?.slice("--machine=".length);
 }

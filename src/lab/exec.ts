@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 export interface CommandResult {
   code: number;
@@ -85,4 +85,16 @@ export function processCommandLine(pid: number): string[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** PIDs of live processes whose command line satisfies the test (a scan of /proc). */
+export function findProcesses(matches: (commandLine: string[]) => boolean): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number.parseInt(entry, 10);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const commandLine = processCommandLine(pid);
+    if (commandLine && commandLine.length > 0 && matches(commandLine)) pids.push(pid);
+  }
+  return pids;
 }

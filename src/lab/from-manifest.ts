@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
 import type { Events } from "../events.js";
 import { expandPath, loadManifest } from "../manifest/load.js";
 import { openStateDir, type StateDir, stateDirBeside } from "../state/state-dir.js";
 import { ensureLabIdentity } from "./identity.js";
 import { labUp } from "./lab.js";
+import { isValidLabName } from "./names.js";
 import { selfCommand } from "./self-command.js";
 import { labSpecFromManifest } from "./spec.js";
 import { LAB_IDENTITY_FILE } from "./state.js";
@@ -53,4 +55,15 @@ async function manifestPublicKeys(identityFiles: Array<string | undefined>, base
     if (text?.trim()) keys.add(text.trim());
   }
   return [...keys];
+}
+
+/** metadata.name, read leniently: `lab down` must work even when the manifest no longer validates. */
+export async function labNameOf(file: string): Promise<string | undefined> {
+  try {
+    const document = parseYaml(await readFile(file, "utf8")) as { metadata?: { name?: unknown } } | null;
+    const name = document?.metadata?.name;
+    return typeof name === "string" && isValidLabName(name) ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }

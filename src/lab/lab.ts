@@ -2,13 +2,13 @@ import { rm } from "node:fs/promises";
 import type { Events } from "../events.js";
 import type { StateDir } from "../state/state-dir.js";
 import { launchHost, READY_TIMEOUT_MS, requireSsh } from "./boot.js";
-import { findLabContainers, isOurContainer, killContainer, stopContainer } from "./container.js";
-import { processAlive, processCommandLine, waitForExit } from "./exec.js";
+import { containerMachine, findLabContainers, isOurContainer, stopContainer } from "./container.js";
+import { findProcesses, processAlive, processCommandLine, waitForExit } from "./exec.js";
 import { labStart } from "./host-actions.js";
 import { writeHostFiles } from "./host-files.js";
 import { ensureLabIdentity } from "./identity.js";
 import { startMirrorHelper } from "./mirror-helper.js";
-import { hostMachine, labNames } from "./names.js";
+import { hostMachine, type LabNames, labNames } from "./names.js";
 import { checkAddressesFree, createSiteNetwork, removeSiteNetwork } from "./network.js";
 import { checkPrerequisites } from "./prerequisites.js";
 import { ensureRootfs } from "./rootfs/build.js";
@@ -139,9 +139,13 @@ function sameSite(lab: LabState, spec: LabSpec): boolean {
 }
 
 /** Stops every process the lab started (by PID), removes its links and namespace. Idempotent. */
-export async function labDown(state: StateDir, events: Events): Promise<{ stopped: number }> {
+export async function labDown(
+  state: StateDir,
+  events: Events,
+  options: { name?: string } = {},
+): Promise<{ stopped: number }> {
   const lab = await readLabState(state);
-  if (!lab) return { stopped: 0 };
+  if (!lab) return options.name ? removeLeftovers(state, labNames(options.name)) : { stopped: 0 };
   let stopped = 0;
   await Promise.all(
     lab.hosts.map(async (host) => {
@@ -157,16 +161,35 @@ export async function labDown(state: StateDir, events: Events): Promise<{ stoppe
     if (!(await waitForExit(helper.pid, 5_000))) process.kill(helper.pid, "SIGKILL");
     stopped++;
   }
-  // A container whose PID the state lost (an up killed midway) is still found by its machine tag.
-  for (const pid of findLabContainers(lab.names.tag)) {
-    const machine = lab.hosts.find((host) => isOurContainer(pid, host.machine))?.machine;
-    if (machine) await killContainer(pid, machine);
-  }
-  await removeSiteNetwork(lab.names);
+  stopped += (await removeLeftovers(state, lab.names)).stopped;
   await rm(state.file(LAB_STATE_FILE), { force: true });
   await rm(state.file("lab/hosts"), { recursive: true, force: true });
   await rm(state.file("lab/mirror"), { recursive: true, force: true });
   events.emit({ level: "info", kind: "lab.down", message: `lab ${lab.name} removed` });
+  return { stopped };
+}
+
+/**
+ * What a lab of these names left behind even without its state file (deleted by hand, or an up
+ * killed midway): its containers by machine tag, its mirror by the folder it serves, its links.
+ */
+async function removeLeftovers(state: StateDir, names: LabNames): Promise<{ stopped: number }> {
+  let stopped = 0;
+  for (const pid of findLabContainers(names.tag)) {
+    const machine = containerMachine(pid);
+    if (!machine) continue;
+    await stopContainer(pid, machine, 10_000);
+    stopped++;
+  }
+  const mirrorRoot = state.file("lab/mirror");
+  for (const pid of findProcesses(
+    (commandLine) => commandLine.includes("lab-distro") && commandLine.includes(mirrorRoot),
+  )) {
+    process.kill(pid, "SIGTERM");
+    if (!(await waitForExit(pid, 5_000))) process.kill(pid, "SIGKILL");
+    stopped++;
+  }
+  await removeSiteNetwork(names);
   return { stopped };
 }
 

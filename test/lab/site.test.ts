@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { silentEvents } from "../../src/events.js";
 import { findLabContainers } from "../../src/lab/container.js";
@@ -125,6 +125,15 @@ describe("lab: a simulated site", { skip: skipReason ?? false }, async () => {
     for (const [i, host] of lab.hosts.entries()) assert.notEqual(host.hostKey, before.hosts[i]!.hostKey);
     const result = site.ssh(first, "hostname");
     assert.equal(result.stdout.trim(), first.name, result.stderr);
+  });
+
+  test("down without the state file (deleted by hand) still removes everything of the lab by its name", async () => {
+    const names = labNames(site.name);
+    const before = await site.lab();
+    const pids = [...before.hosts.map((host) => host.pid!), ...before.helpers.map((helper) => helper.pid)];
+    rmSync(site.state.file("lab/lab.json"));
+    await labDown(site.state, silentEvents, { name: site.name });
+    await assertNoResidue(names, pids);
   });
 
   async function assertNoResidue(names: ReturnType<typeof labNames>, pids: number[]): Promise<void> {
