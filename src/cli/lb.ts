@@ -1,5 +1,7 @@
+import { constants } from "node:fs";
+import { access } from "node:fs/promises";
 import type { Command } from "commander";
-import { UsageError } from "../errors.js";
+import { OperatorError, UsageError } from "../errors.js";
 import { type AirstrapEvent, createEvents } from "../events.js";
 import { loadManifest } from "../manifest/load.js";
 import { planCluster } from "../plan/plan.js";
@@ -82,6 +84,16 @@ async function configFromFlags(flags: LbFlags): Promise<LbConfig> {
   }
   if ((flags.apiCheckCert === undefined) !== (flags.apiCheckKey === undefined)) {
     throw new UsageError("--api-check-cert and --api-check-key go together");
+  }
+  for (const [flag, file] of [
+    ["--api-check-cert", flags.apiCheckCert],
+    ["--api-check-key", flags.apiCheckKey],
+    ["--api-check-ca", flags.apiCheckCa],
+  ] as const) {
+    if (file === undefined) continue;
+    await access(file, constants.R_OK).catch(() => {
+      throw new OperatorError(`${flag} ${file}: cannot read the file`, { hint: "give a readable PEM file" });
+    });
   }
   const { manifest } = await loadManifest(flags.file ?? "cluster.yaml");
   const config = lbConfigFromPlan(planCluster(manifest), flags.node, {

@@ -243,3 +243,16 @@ test("admin endpoint: /healthz is 200 while a backend is up and 503 when none is
   await waitFor(() => !lb.health().healthy, "unhealthy");
   assert.equal((await fetch(`http://${admin}/healthz`)).status, 503);
 });
+
+test("IPv6: listens on and forwards to ::1", async (t) => {
+  const [backend] = await startBackends([{ name: "v6", address: "::1" }]);
+  t.after(() => backend!.kill());
+  const config = lbConfigFor([backend!]);
+  config.listeners[0]!.address = "::1";
+  const lb = await startLoadBalancer(config, silentEvents);
+  t.after(() => lb.close());
+  assert.match(lb.listenerAddress("test"), /^\[::1\]:\d+$/);
+  assert.equal(await greeting(lb.listenerAddress("test")), "v6");
+  await waitFor(() => lb.health().healthy, "checked up");
+  assert.match(lb.metrics(), /address="\[::1\]:\d+"/);
+});
