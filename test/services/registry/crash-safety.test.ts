@@ -153,3 +153,36 @@ test("two clients pushing the same blob at once both succeed and store it once",
   assert.deepEqual(await readdir(join(root, "uploads")), []);
   assert.equal(await assertStoreIntact(root), 1);
 });
+
+test("a client that drops mid-PATCH can resume from the reported offset; the digest still verifies", async (t) => {
+  const root = await tempDir(t, "client-drop");
+  const registry = await startRegistry(registryConfig(root), silentEvents);
+  t.after(() => registry.close());
+  const base = baseUrl(registry);
+  const http = client(base);
+  const content = randomBytes(6 * 1024 * 1024);
+  const location = (await http("/v2/drop/app/blobs/uploads/", { method: "POST" })).headers.get("location")!;
+  const id = location.split("/").pop()!;
+  await new Promise<void>((resolve) => {
+    const req = request(new URL(location, base), { method: "PATCH" });
+    req.on("error", () => resolve());
+    req.write(content.subarray(0, 2 * 1024 * 1024));
+    void waitForBytes(join(root, "uploads", id, "data"), 1024 * 1024).then(() => {
+      req.destroy();
+      setTimeout(resolve, 100);
+    });
+  });
+  // The server notices the drop a moment later; ask for the offset once it has.
+  for (let i = 0; i < 250 && registry.context.uploads.activeCount() > 0; i++) await sleep(20);
+  const status = await http(location);
+  const received = Number(status.headers.get("range")!.split("-")[1]) + 1;
+  assert.ok(received > 0 && received <= 2 * 1024 * 1024, `resume point ${received}`);
+  await http(location, {
+    method: "PATCH",
+    body: content.subarray(received),
+    headers: { "Content-Range": `${received}-${content.length - 1}` },
+  });
+  const done = await http(`${location}?digest=${sha(content)}`, { method: "PUT" });
+  assert.equal(done.status, 201, await done.text());
+  assert.equal(await registry.context.repos.blobs.verify(sha(content)), true);
+});
