@@ -57,8 +57,8 @@ export function contentFor(
     if (record) images.push(record);
     else missing.push(reference);
   }
+  // Pulls publish the release as an artifact; a store filled another way may lack it, and the files still go.
   const release = findRelease(index, { distro: catalog.distro, version: catalog.version, arch: catalog.arch });
-  if (!release && missing.length === 0) missing.push(`the ${catalog.distro} ${catalog.version} release artifact`);
   if (missing.length > 0) {
     throw new OperatorError(`the store does not hold ${missing.join(", ")}`, {
       hint: "run airstrap artifacts pull -f cluster.yaml first",
