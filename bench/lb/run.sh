@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # airstrap's load balancer vs HAProxy (one thread, equivalent TCP config), same run: iperf3
 # throughput, wrk short-connection rate and latency, failover window. Not part of `make test`.
-# Env: LB_BENCH_SECONDS (per run, default 5), LB_BENCH_ROUNDS (best of, default 2).
+# Env: LB_BENCH_SECONDS (per run, default 4), LB_BENCH_ROUNDS (interleaved rounds, best of, default 3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 for tool in haproxy iperf3 wrk; do
