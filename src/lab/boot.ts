@@ -2,18 +2,19 @@ import { readFile } from "node:fs/promises";
 import { OperatorError } from "../errors.js";
 import type { StateDir } from "../state/state-dir.js";
 import { startContainer } from "./container.js";
+import { mountHostDisk } from "./disk.js";
 import { waitForSsh } from "./probe.js";
 import { consoleLogPath, hostFilesDir, type LabHostState, type LabState } from "./state.js";
 
 /** Hosts answer SSH in 1-2 s on an idle machine; the bound is for a machine loaded by other work. */
 export const READY_TIMEOUT_MS = 120_000;
 
-/** Boots one host of the lab; returns nspawn's PID. */
-export function launchHost(state: StateDir, lab: LabState, host: LabHostState): number {
+/** Boots one host of the lab on its own disk; returns nspawn's PID. */
+export async function launchHost(state: StateDir, lab: LabState, host: LabHostState): Promise<number> {
   return startContainer({
     netns: lab.names.netns,
     bridge: lab.names.bridge,
-    rootfs: lab.rootfs,
+    root: await mountHostDisk(lab.names.tag, host.name, lab.rootfs),
     machine: host.machine,
     hostname: host.name,
     hostFilesDir: hostFilesDir(state, host.name),

@@ -6,7 +6,8 @@ import { findProcesses, processAlive, processCommandLine, waitForExit } from "./
 export interface ContainerLaunch {
   netns: string;
   bridge: string;
-  rootfs: string;
+  /** The host's own root directory (its disk: see disk.ts). */
+  root: string;
   machine: string;
   hostname: string;
   /** Bind-mounted read-only at /etc/airstrap-lab: the host's own address, keys and resolver. */
@@ -32,8 +33,7 @@ export function startContainer(launch: ContainerLaunch): number {
         "--boot",
         "--register=no",
         "--keep-unit",
-        `--directory=${launch.rootfs}`,
-        "--volatile=overlay",
+        `--directory=${launch.root}`,
         `--machine=${launch.machine}`,
         `--hostname=${launch.hostname}`,
         `--network-bridge=${launch.bridge}`,

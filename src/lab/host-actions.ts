@@ -46,7 +46,7 @@ export async function labStart(
   const lab = await requireLab(state);
   const host = requireHost(lab, name);
   if (isOurContainer(host.pid, host.machine)) return;
-  host.pid = launchHost(state, lab, host);
+  host.pid = await launchHost(state, lab, host);
   await writeLabState(state, lab);
   if (host.partitioned) await waitForLinkThenDetach(lab, host);
   events.emit({ level: "info", kind: "lab.host.start", host: name, message: `started at ${host.address}` });

@@ -3,6 +3,7 @@ import type { Events } from "../events.js";
 import type { StateDir } from "../state/state-dir.js";
 import { launchHost, READY_TIMEOUT_MS, requireSsh } from "./boot.js";
 import { containerMachine, findLabContainers, isOurContainer, stopContainer } from "./container.js";
+import { removeLabDisks } from "./disk.js";
 import { findProcesses, processAlive, processCommandLine, waitForExit } from "./exec.js";
 import { labStart } from "./host-actions.js";
 import { writeHostFiles } from "./host-files.js";
@@ -74,6 +75,8 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
   };
   const site = { names, bootstrapAddress: spec.bootstrapAddress, subnets: lab.subnets };
   await checkAddressesFree(site);
+  // A fresh site: hosts start from clean disks, whatever an earlier lab of this name left.
+  await removeLabDisks(names.tag);
   // Recorded before anything is created, so that lab down can undo a half-finished up.
   await writeLabState(state, lab);
   try {
@@ -95,7 +98,7 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
       lab.hosts.push({ ...host, index, machine, partitioned: false, hostKey });
     }
     for (const host of lab.hosts) {
-      host.pid = launchHost(state, lab, host);
+      host.pid = await launchHost(state, lab, host);
       await writeLabState(state, lab);
       events.emit({ level: "info", kind: "lab.host.start", host: host.name, message: `started at ${host.address}` });
     }
@@ -189,6 +192,7 @@ async function removeLeftovers(state: StateDir, names: LabNames): Promise<{ stop
     if (!(await waitForExit(pid, 5_000))) process.kill(pid, "SIGKILL");
     stopped++;
   }
+  await removeLabDisks(names.tag);
   await removeSiteNetwork(names);
   return { stopped };
 }

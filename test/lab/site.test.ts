@@ -4,6 +4,7 @@ import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { silentEvents } from "../../src/events.js";
 import { findLabContainers } from "../../src/lab/container.js";
+import { labDisksDir } from "../../src/lab/disk.js";
 import { processAlive } from "../../src/lab/exec.js";
 import { currentLabStatus, labDown, labHeal, labKill, labPartition, labStart, labStop } from "../../src/lab/lab.js";
 import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
@@ -77,7 +78,8 @@ describe("lab: a simulated site", { skip: skipReason ?? false }, async () => {
     assert.equal(status.helpers[0]?.running, true);
   });
 
-  test("stop and start: the host goes away and comes back with the same host key", async () => {
+  test("stop and start: the host goes away and comes back with the same host key and its disk", async () => {
+    assert.equal(site.ssh(second, "echo kept > /root/marker").code, 0);
     await labStop(site.state, second.name, silentEvents);
     let status = await currentLabStatus(site.state);
     assert.equal(status.hosts[1]!.state, "stopped");
@@ -85,8 +87,8 @@ describe("lab: a simulated site", { skip: skipReason ?? false }, async () => {
     await labStart(site.state, second.name, silentEvents);
     status = await currentLabStatus(site.state);
     assert.equal(status.hosts[1]!.state, "running");
-    const result = site.ssh(second, "hostname");
-    assert.equal(result.stdout.trim(), second.name, result.stderr);
+    const result = site.ssh(second, "hostname; cat /root/marker");
+    assert.equal(result.stdout.trim(), `${second.name}\nkept`, result.stderr);
   });
 
   test("kill cuts the power: every process of the host gone at once", async () => {
@@ -123,8 +125,8 @@ describe("lab: a simulated site", { skip: skipReason ?? false }, async () => {
     await site.up();
     const lab = await site.lab();
     for (const [i, host] of lab.hosts.entries()) assert.notEqual(host.hostKey, before.hosts[i]!.hostKey);
-    const result = site.ssh(first, "hostname");
-    assert.equal(result.stdout.trim(), first.name, result.stderr);
+    const result = site.ssh(second, "hostname; test -e /root/marker || echo clean-disk");
+    assert.equal(result.stdout.trim(), `${second.name}\nclean-disk`, result.stderr);
   });
 
   test("down without the state file (deleted by hand) still removes everything of the lab by its name", async () => {
@@ -145,5 +147,6 @@ describe("lab: a simulated site", { skip: skipReason ?? false }, async () => {
     assert.equal(routes.trim(), "", "route into the site left behind");
     assert.equal(readFileSync("/proc/mounts", "utf8").includes(names.tag), false, "mounts left behind");
     assert.equal(existsSync(site.state.file("lab/lab.json")), false, "lab state left behind");
+    assert.equal(existsSync(labDisksDir(names.tag)), false, "host disks left behind");
   }
 });
