@@ -32,4 +32,7 @@ export const AIRSTRAP_PATHS = {
   nodeUnit: "/etc/systemd/system/airstrap-node.service",
   registryUnit: "/etc/systemd/system/airstrap-registry.service",
   registryRoot: "/var/lib/airstrap/registry",
+  registryCert: "/etc/airstrap/registry/server.crt",
+  registryKey: "/etc/airstrap/registry/server.key",
+  registryPushToken: "/etc/airstrap/registry/push-token",
 } as const;

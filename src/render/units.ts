@@ -30,7 +30,7 @@ export function renderRegistryUnit(plan: Plan, host: PlannedHost): string {
   return unit({
     description: `airstrap image registry replica (${host.name}, cluster ${plan.name})`,
     before: [...DISTRO_UNITS[plan.distro.name]],
-    exec: `${AIRSTRAP_PATHS.binary} registry serve --root ${AIRSTRAP_PATHS.registryRoot} --listen ${host.address}:${plan.registry.port}`,
+    exec: registryCommand(plan, host),
     extra: [
       "StateDirectory=airstrap/registry",
       `ReadWritePaths=${AIRSTRAP_PATHS.registryRoot}`,
@@ -39,6 +39,26 @@ export function renderRegistryUnit(plan: Plan, host: PlannedHost): string {
       "PrivateTmp=yes",
     ],
   });
+}
+
+/**
+ * HTTPS with the certificate the site CA signed for this host (what registries.yaml trusts), pushes
+ * only with the push token, anonymous pulls from the site's networks, and every other replica as
+ * a peer to copy from, so losing one server loses no image.
+ */
+function registryCommand(plan: Plan, host: PlannedHost): string {
+  const peers = plan.hosts
+    .filter((h) => h.runsRegistry && h.name !== host.name)
+    .map((h) => `--peer https://${h.fqdn}:${plan.registry.port}`);
+  return [
+    `${AIRSTRAP_PATHS.binary} registry serve`,
+    `--root ${AIRSTRAP_PATHS.registryRoot}`,
+    `--listen ${host.address.includes(":") ? `[${host.address}]` : host.address}:${plan.registry.port}`,
+    `--tls-cert ${AIRSTRAP_PATHS.registryCert} --tls-key ${AIRSTRAP_PATHS.registryKey}`,
+    `--token-file ${AIRSTRAP_PATHS.registryPushToken}`,
+    ...plan.dns.allowedNetworks.map((network) => `--allow-pull-from ${network}`),
+    ...(peers.length > 0 ? [...peers, `--trust-ca ${AIRSTRAP_PATHS.siteCa}`] : []),
+  ].join(" ");
 }
 
 function unit(options: { description: string; before: string[]; exec: string; extra: string[] }): string {

@@ -87,6 +87,24 @@ test("registries.yaml mirrors every upstream to every replica, trusting the site
   assert.deepEqual(registries.configs["k8s-server-02.edge.lan:5000"], { tls: { ca_file: AIRSTRAP_PATHS.siteCa } });
 });
 
+test("each registry replica serves TLS with its own certificate, needs the push token, and copies from the others", async () => {
+  const files = renderHostFiles(await planOf("rke2-ha.yaml"), { token: TOKEN });
+  const unit = files.get("k8s-server-02")!.find((f) => f.kind === "registry-unit")!.content;
+  const exec = unit.split("\n").find((line) => line.startsWith("ExecStart="))!;
+  assert.match(exec, /--listen 10\.77\.0\.12:5000 /);
+  assert.match(
+    exec,
+    /--tls-cert \/etc\/airstrap\/registry\/server\.crt --tls-key \/etc\/airstrap\/registry\/server\.key/,
+  );
+  assert.match(exec, /--token-file \/etc\/airstrap\/registry\/push-token/);
+  assert.match(exec, /--allow-pull-from 10\.77\.0\.0\/24/);
+  assert.match(
+    exec,
+    /--peer https:\/\/k8s-server-01\.edge\.lan:5000 --peer https:\/\/k8s-server-03\.edge\.lan:5000 --trust-ca \/etc\/airstrap\/site-ca\.crt/,
+  );
+  assert.doesNotMatch(exec, /k8s-server-02\.edge\.lan/);
+});
+
 test("the default-endpoint switch is only written for releases that know it", () => {
   assert.equal(supportsDisablingDefaultRegistryEndpoint("v1.31.4+rke2r1"), true);
   assert.equal(supportsDisablingDefaultRegistryEndpoint("v1.28.6+k3s1"), true);
