@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -186,6 +186,31 @@ describe("simulated distro on lab hosts", { skip: skipReason ?? false }, async (
       assert.deepEqual(names, expected, `as ${viewer.name} sees it`);
       assert.deepEqual(ready, ["True", "True", "True"]);
     }
+  });
+
+  test("kubectl get nodes from this machine, with the kubeconfig the first server wrote", (t) => {
+    if (spawnSync("kubectl", ["version", "--client"]).status !== 0) {
+      t.skip("kubectl is not installed (Debian's kubernetes-client package provides it)");
+      return;
+    }
+    const kubeconfig = join(k3sRelease, "rke2.yaml");
+    writeFileSync(kubeconfig, must(primary, "cat /etc/rancher/rke2/rke2.yaml"), { mode: 0o600 });
+    // The kubeconfig names 127.0.0.1 as the real one does; from outside, the server's own address.
+    const result = spawnSync(
+      "kubectl",
+      ["--kubeconfig", kubeconfig, "--server", `https://${primary.address}:6443`, "get", "nodes", "--no-headers"],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    const rows = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => line.split(/\s+/).slice(0, 2));
+    assert.deepEqual(rows, [
+      [agent.name, "Ready"],
+      [primary.name, "Ready"],
+      [secondary.name, "Ready"],
+    ]);
   });
 
   test("k3s: the binary placed by hand, install.sh with INSTALL_K3S_SKIP_DOWNLOAD writes, enables and starts the k3s unit", async () => {
