@@ -1,6 +1,5 @@
-import { type Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import type { ClientChannel } from "ssh2";
+import type { Readable } from "node:stream";
+import type { ClientChannel, SFTPWrapper } from "ssh2";
 import { type Events, silentEvents } from "../events.js";
 import { type Host, TransientHostError } from "./host.js";
 import type { KnownHosts } from "./known-hosts.js";
@@ -149,23 +148,66 @@ class SshTransport implements Transport {
 
   async writeAt(path: string, offset: number, source: Readable, onBytes: (count: number) => void): Promise<void> {
     const { sftp, dropped } = await this.connection.sftp();
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        onBytes(chunk.length);
-        done(null, chunk);
-      },
-    });
-    const target = sftp.createWriteStream(path, { flags: offset === 0 ? "w" : "r+", start: offset, mode: 0o600 });
     try {
-      await Promise.race([pipeline(source, counter, target), dropped]);
+      await Promise.race([pipelinedWrite(sftp, path, offset, source, onBytes), dropped]);
     } catch (error) {
       source.destroy();
-      target.destroy();
       throw operationError(error, this.connection.context, `writing ${path}`);
     }
   }
 
   close(): Promise<void> {
     return this.connection.close();
+  }
+}
+
+/** SFTP write requests in flight at once: one at a time would wait a round trip per 32 KiB. */
+const WRITES_IN_FLIGHT = 32;
+
+/**
+ * Streams `source` into `path` from `offset` with many SFTP write requests in flight (as OpenSSH's
+ * sftp does). OpenSSH's sftp-server handles requests in order, so after a cut the file holds a
+ * contiguous prefix, which the next attempt resumes from; the SHA-256 check catches anything else.
+ * `onBytes` counts acknowledged bytes.
+ */
+async function pipelinedWrite(
+  sftp: SFTPWrapper,
+  path: string,
+  offset: number,
+  source: Readable,
+  onBytes: (count: number) => void,
+): Promise<void> {
+  const handle = await new Promise<Buffer>((resolve, reject) =>
+    sftp.open(path, offset === 0 ? "w" : "r+", { mode: 0o600 }, (error, handle) =>
+      error ? reject(error) : resolve(handle),
+    ),
+  );
+  let inFlight = 0;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const settled = () => {
+    inFlight--;
+    wake?.();
+  };
+  const drainTo = async (limit: number) => {
+    while (inFlight > limit && failure === undefined) await new Promise<void>((resolve) => (wake = resolve));
+    if (failure) throw failure;
+  };
+  try {
+    let position = offset;
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      await drainTo(WRITES_IN_FLIGHT - 1);
+      const at = position;
+      position += chunk.length;
+      inFlight++;
+      sftp.write(handle, chunk, 0, chunk.length, at, (error) => {
+        if (error) failure ??= error;
+        else onBytes(chunk.length);
+        settled();
+      });
+    }
+    await drainTo(0);
+  } finally {
+    await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
   }
 }
