@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { silentEvents } from "../../src/events.js";
+import { labStart, labStop } from "../../src/lab/lab.js";
 import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { writeSimRelease } from "../../src/lab/sim-distro/release.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
@@ -211,6 +213,34 @@ describe("simulated distro on lab hosts", { skip: skipReason ?? false }, async (
       [primary.name, "Ready"],
       [secondary.name, "Ready"],
     ]);
+  });
+
+  test("with the first server stopped the second answers; restarted, the first catches up on what it missed", async () => {
+    const api = (host: TestLabHost, method: string, path: string, body?: string) =>
+      site.ssh(
+        host,
+        `curl -fsS -X ${method} --cacert <(grep certificate-authority-data /etc/rancher/rke2/rke2.yaml | awk '{print $2}' | base64 -d) -H "Authorization: Bearer $(awk '/token:/ {print $2}' /etc/rancher/rke2/rke2.yaml)" -H 'content-type: application/json' ${body ? `-d '${body}'` : ""} https://127.0.0.1:6443${path}`,
+      );
+    await labStop(site.state, primary.name, silentEvents);
+    const created = api(
+      secondary,
+      "POST",
+      "/api/v1/namespaces/kube-system/configmaps",
+      '{"metadata":{"name":"while-down"},"data":{"a":"b"}}',
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const names = (JSON.parse(nodesSeenBy(secondary)) as { items: Array<{ metadata: { name: string } }> }).items.map(
+      (node) => node.metadata.name,
+    );
+    assert.deepEqual(names, [agent.name, primary.name, secondary.name]);
+    await labStart(site.state, primary.name, silentEvents);
+    await waitFor(primary, "systemctl is-active rke2-server.service", "rke2-server back after the restart");
+    const seen = await waitFor(
+      primary,
+      `curl -fsS --cacert <(grep certificate-authority-data /etc/rancher/rke2/rke2.yaml | awk '{print $2}' | base64 -d) -H "Authorization: Bearer $(awk '/token:/ {print $2}' /etc/rancher/rke2/rke2.yaml)" https://127.0.0.1:6443/api/v1/namespaces/kube-system/configmaps/while-down`,
+      "the ConfigMap written while it was down",
+    );
+    assert.equal((JSON.parse(seen) as { data: { a: string } }).data.a, "b");
   });
 
   test("k3s: the binary placed by hand, install.sh with INSTALL_K3S_SKIP_DOWNLOAD writes, enables and starts the k3s unit", async () => {
