@@ -179,12 +179,18 @@ export class ListenerProxy {
     const upstream = net.connect({ host: backend.address, port: backend.port, allowHalfOpen: true, noDelay: true });
     connection.upstream = upstream;
     let settled = false;
-    const fail = (reason: string) => {
-      if (settled) return;
+    const onError = (error: Error) => fail(error.message);
+    const onClose = () => fail("closed while connecting");
+    const settle = () => {
       settled = true;
       clearTimeout(timer);
+      upstream.off("error", onError);
+      upstream.off("close", onClose);
+    };
+    const fail = (reason: string) => {
+      if (settled) return;
+      settle();
       backend.activeConnections -= 1;
-      upstream.removeAllListeners();
       upstream.on("error", () => {});
       upstream.destroy();
       connection.upstream = undefined;
@@ -196,13 +202,11 @@ export class ListenerProxy {
       () => fail(`connect timed out after ${this.config.connectTimeoutMs} ms`),
       this.config.connectTimeoutMs,
     );
-    upstream.once("error", (error) => fail(error.message));
-    upstream.once("close", () => fail("closed while connecting"));
+    upstream.once("error", onError);
+    upstream.once("close", onClose);
     upstream.once("connect", () => {
       if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      upstream.removeAllListeners();
+      settle();
       this.pool.reportConnectSuccess(backend);
       if (client.destroyed) {
         backend.activeConnections -= 1;
