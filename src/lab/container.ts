@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { hostCgroups } from "./cgroups.js";
 import { findProcesses, processAlive, processCommandLine, waitForExit } from "./exec.js";
 
 export interface ContainerLaunch {
@@ -24,9 +25,14 @@ export function startContainer(launch: ContainerLaunch): number {
   mkdirSync(dirname(launch.consoleLog), { recursive: true, mode: 0o700 });
   const log = openSync(launch.consoleLog, "a", 0o600);
   try {
+    // The shell moves itself into the host's own cgroups, then becomes nsenter, then nspawn (one PID).
     const child = spawn(
-      "nsenter",
+      "sh",
       [
+        "-c",
+        'for dir in $AIRSTRAP_LAB_CGROUPS; do mkdir -p "$dir" && echo $$ > "$dir/cgroup.procs" || exit 125; done; exec "$@"',
+        "airstrap-lab-host",
+        "nsenter",
         `--net=/run/netns/${launch.netns}`,
         "systemd-nspawn",
         "--quiet",
@@ -44,7 +50,11 @@ export function startContainer(launch: ContainerLaunch): number {
         "--console=pipe",
       ],
       // detached: its own session, so it outlives this command and no terminal signal reaches it.
-      { detached: true, stdio: ["ignore", log, log] },
+      {
+        detached: true,
+        stdio: ["ignore", log, log],
+        env: { ...process.env, AIRSTRAP_LAB_CGROUPS: hostCgroups(launch.machine).join(" ") },
+      },
     );
     if (child.pid === undefined) throw new Error(`could not start systemd-nspawn for ${launch.hostname}`);
     child.unref();

@@ -2,6 +2,7 @@ import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import type { StateDir } from "../state/state-dir.js";
 import { launchHost, READY_TIMEOUT_MS, requireSsh } from "./boot.js";
+import { removeHostCgroups } from "./cgroups.js";
 import { isOurContainer, killContainer, stopContainer } from "./container.js";
 import { hostAttached, setHostAttached } from "./network.js";
 import { type LabHostState, type LabState, requireLab, writeLabState } from "./state.js";
@@ -21,6 +22,7 @@ export async function labStop(state: StateDir, name: string, events: Events): Pr
   const lab = await requireLab(state);
   const host = requireHost(lab, name);
   if (isOurContainer(host.pid, host.machine)) await stopContainer(host.pid, host.machine);
+  removeHostCgroups((machine) => machine === host.machine);
   delete host.pid;
   await writeLabState(state, lab);
   events.emit({ level: "info", kind: "lab.host.stop", host: name, message: "stopped" });
@@ -31,6 +33,7 @@ export async function labKill(state: StateDir, name: string, events: Events): Pr
   const lab = await requireLab(state);
   const host = requireHost(lab, name);
   if (isOurContainer(host.pid, host.machine)) await killContainer(host.pid, host.machine);
+  removeHostCgroups((machine) => machine === host.machine);
   delete host.pid;
   await writeLabState(state, lab);
   events.emit({ level: "warn", kind: "lab.host.kill", host: name, message: "killed" });

@@ -2,6 +2,7 @@ import { rm } from "node:fs/promises";
 import type { Events } from "../events.js";
 import type { StateDir } from "../state/state-dir.js";
 import { launchHost, READY_TIMEOUT_MS, requireSsh } from "./boot.js";
+import { removeHostCgroups } from "./cgroups.js";
 import { containerMachine, findLabContainers, isOurContainer, stopContainer } from "./container.js";
 import { removeLabDisks } from "./disk.js";
 import { findProcesses, processAlive, processCommandLine, waitForExit } from "./exec.js";
@@ -192,6 +193,7 @@ async function removeLeftovers(state: StateDir, names: LabNames): Promise<{ stop
     if (!(await waitForExit(pid, 5_000))) process.kill(pid, "SIGKILL");
     stopped++;
   }
+  removeHostCgroups((machine) => machine.startsWith(`${names.tag}-h`));
   await removeLabDisks(names.tag);
   await removeSiteNetwork(names);
   return { stopped };

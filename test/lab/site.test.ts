@@ -148,5 +148,9 @@ describe("lab: a simulated site", { skip: skipReason ?? false }, async () => {
     assert.equal(readFileSync("/proc/mounts", "utf8").includes(names.tag), false, "mounts left behind");
     assert.equal(existsSync(site.state.file("lab/lab.json")), false, "lab state left behind");
     assert.equal(existsSync(labDisksDir(names.tag)), false, "host disks left behind");
+    const cgroups = spawnSync("find", ["/sys/fs/cgroup", "-maxdepth", "4", "-name", `${names.tag}-h*`], {
+      encoding: "utf8",
+    }).stdout;
+    assert.equal(cgroups.trim(), "", "cgroups left behind");
   }
 });
