@@ -33,9 +33,9 @@ describe("lab: a simulated site", { skip: skipReason ?? false }, async () => {
   test("every host answers SSH as itself, through the lab identity (0600), with the host key the lab reported", () => {
     assert.equal(statSync(site.identity).mode & 0o777, 0o600);
     for (const host of site.hosts) {
-      const result = site.ssh(host, "hostname; systemctl is-system-running --wait");
+      const result = site.ssh(host, "hostname; systemctl is-system-running --wait || systemctl --failed --no-legend");
       assert.equal(result.code, 0, result.stderr);
-      assert.deepEqual(result.stdout.trim().split("\n"), [host.name, "running"]);
+      assert.deepEqual(result.stdout.trim().split("\n"), [host.name, "running"], `${host.name}: ${result.stdout}`);
     }
   });
 
