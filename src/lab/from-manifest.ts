@@ -6,6 +6,7 @@ import { openStateDir, type StateDir, stateDirBeside } from "../state/state-dir.
 import { ensureLabIdentity } from "./identity.js";
 import { labUp } from "./lab.js";
 import { isValidLabName } from "./names.js";
+import { checkPrerequisites } from "./prerequisites.js";
 import { selfCommand } from "./self-command.js";
 import { labSpecFromManifest } from "./spec.js";
 import { LAB_IDENTITY_FILE } from "./state.js";
@@ -17,7 +18,9 @@ export interface LabCommandOptions {
   events: Events;
 }
 
-export function openLabState(options: { file: string; stateDir?: string }): Promise<StateDir> {
+/** The state dir of the manifest's lab; every lab command needs what the lab needs (root, programs). */
+export async function openLabState(options: { file: string; stateDir?: string }): Promise<StateDir> {
+  await checkPrerequisites();
   return openStateDir(options.stateDir ?? stateDirBeside(options.file));
 }
 
@@ -28,6 +31,7 @@ export function openLabState(options: { file: string; stateDir?: string }): Prom
 export async function labUpFromManifest(
   options: LabCommandOptions & { cacheDir?: string; selfCommand?: string[] },
 ): Promise<LabStatus> {
+  // Checks the prerequisites first, so a missing program is reported as such, not halfway through.
   const state = await openLabState(options);
   await ensureLabIdentity(state.file(LAB_IDENTITY_FILE));
   const loaded = await loadManifest(options.file);
