@@ -97,12 +97,12 @@ spec:
   const planned = events.filter((e) => e.kind === "install.change.planned").map((e) => `${e.host}: ${e.message}`);
   for (const name of releaseFiles)
     assert.ok(
-      planned.some((p) => p.includes(`would upload ${name} `)),
+      planned.some((p) => p.includes(`would install ${name} `)),
       `${name} not planned:\n${planned.join("\n")}`,
     );
   for (const expected of [
     "install the airstrap executable at /usr/local/bin/airstrap",
-    "write /etc/rancher/k3s/config.yaml",
+    "install /etc/rancher/k3s/config.yaml",
     "install k3s v1.31.4+k3s1 (server)",
     "start k3s server",
   ]) {

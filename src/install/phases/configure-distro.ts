@@ -1,8 +1,8 @@
 import { bufferSource } from "../../hosts/upload-source.js";
 import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { InstallContext } from "../context.js";
+import { ensureFile } from "../ensure-file.js";
 import type { Phase } from "../phase.js";
-import { hostOf } from "./host-of.js";
 
 /** The distro's config.yaml and registries.yaml (0600: they hold the token), and the site CA they trust. */
 export const configureDistro: Phase<InstallContext> = {
@@ -11,20 +11,17 @@ export const configureDistro: Phase<InstallContext> = {
   order: "parallel",
   onFailure: "host-only",
   async run(host, ctx) {
-    const transport = hostOf(ctx, host);
     const files = (ctx.files.get(host.name) ?? []).filter((f) => f.kind === "distro-config" || f.kind === "registries");
-    const uploads = files.map((f) => ({ path: f.path, content: f.content, mode: f.mode }));
-    if (ctx.siteCa) uploads.push({ path: AIRSTRAP_PATHS.siteCa, content: ctx.siteCa, mode: 0o644 });
-    for (const upload of uploads) {
-      const result = await ctx.change(host, `write ${upload.path}`, () =>
-        transport.upload(bufferSource(upload.content), upload.path, { mode: upload.mode, sudo: host.ssh.sudo }),
-      );
-      if (result && !result.skipped && ctx.facts.get(host.name)?.distroActive) {
+    const wanted = files.map((f) => ({ path: f.path, content: f.content, mode: f.mode }));
+    if (ctx.siteCa) wanted.push({ path: AIRSTRAP_PATHS.siteCa, content: ctx.siteCa, mode: 0o644 });
+    for (const file of wanted) {
+      const wrote = await ensureFile(ctx, host, file.path, bufferSource(file.content), file.mode);
+      if (wrote && ctx.facts.get(host.name)?.distroActive) {
         ctx.events.emit({
           level: "warn",
           kind: "install.config.changed",
           host: host.name,
-          message: `${upload.path} changed while ${ctx.plan.distro.name} runs: restart it to apply`,
+          message: `${file.path} changed while ${ctx.plan.distro.name} runs: restart it to apply`,
         });
       }
     }

@@ -1,6 +1,6 @@
 import { ARTIFACT_DIR, type InstallContext } from "../context.js";
+import { ensureFile } from "../ensure-file.js";
 import type { Phase } from "../phase.js";
-import { hostOf } from "./host-of.js";
 
 /**
  * Puts the distro's release files on every host that does not yet run this version, verified by
@@ -12,22 +12,15 @@ export const distributeArtifacts: Phase<InstallContext> = {
   order: "parallel",
   onFailure: "host-only",
   async run(host, ctx) {
-    const transport = hostOf(ctx, host);
     for (const file of ctx.releaseFiles) {
-      const path = `${ARTIFACT_DIR}/${file.name}`;
-      await ctx.change(host, `upload ${file.name} (${(file.size / 2 ** 20).toFixed(1)} MiB) to ${path}`, () =>
-        transport.upload(file, path, {
-          mode: file.name === "install.sh" || /^k3s(-arm64)?$/.test(file.name) ? 0o755 : 0o644,
-          sudo: host.ssh.sudo,
-          onProgress: (sent, total) =>
-            ctx.events.emit({
-              level: "debug",
-              kind: "install.upload.progress",
-              host: host.name,
-              message: file.name,
-              detail: { sent, total },
-            }),
-        }),
+      const executable = file.name === "install.sh" || /^k3s(-arm64)?$/.test(file.name);
+      await ensureFile(
+        ctx,
+        host,
+        `${ARTIFACT_DIR}/${file.name}`,
+        file,
+        executable ? 0o755 : 0o644,
+        `${file.name} (${(file.size / 2 ** 20).toFixed(1)} MiB)`,
       );
     }
   },

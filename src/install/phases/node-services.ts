@@ -1,6 +1,7 @@
 import { bufferSource } from "../../hosts/upload-source.js";
 import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { InstallContext } from "../context.js";
+import { ensureFile } from "../ensure-file.js";
 import type { Phase } from "../phase.js";
 import { hostOf, mustRun } from "./host-of.js";
 
@@ -16,39 +17,34 @@ export const nodeServices: Phase<InstallContext> = {
   order: "parallel",
   onFailure: "host-only",
   async run(host, ctx) {
-    const transport = hostOf(ctx, host);
-    const sudo = host.ssh.sudo;
-    const files = ctx.files.get(host.name) ?? [];
-    const uploads = [
-      { path: AIRSTRAP_PATHS.binary, source: ctx.nodeBinary, mode: 0o755, what: "the airstrap executable" },
-      ...files
-        .filter((f) => f.kind === "node-plan" || f.kind === "node-unit")
-        .map((f) => ({ path: f.path, source: bufferSource(f.content), mode: f.mode, what: f.path })),
-    ];
-    let changed = false;
-    for (const upload of uploads) {
-      const result = await ctx.change(host, `install ${upload.what} at ${upload.path}`, () =>
-        transport.upload(upload.source, upload.path, { mode: upload.mode, sudo }),
-      );
-      if (result && !result.skipped) changed = true;
-    }
-    const facts = ctx.facts.get(host.name);
-    const verb = !facts?.nodeServiceActive ? "enable --now" : changed ? "restart" : undefined;
-    if (verb) {
-      await ctx.change(host, `systemctl ${verb} airstrap-node`, () =>
-        mustRun(
-          ctx,
-          host,
-          "starting airstrap-node",
-          `systemctl daemon-reload && systemctl ${verb === "restart" ? "enable airstrap-node && systemctl restart" : "enable --now"} airstrap-node`,
-        ),
+    const files = (ctx.files.get(host.name) ?? []).filter((f) => f.kind === "node-plan" || f.kind === "node-unit");
+    let changed = await ensureFile(ctx, host, AIRSTRAP_PATHS.binary, ctx.nodeBinary, 0o755, "the airstrap executable");
+    for (const file of files)
+      changed = (await ensureFile(ctx, host, file.path, bufferSource(file.content), file.mode)) || changed;
+    const active = ctx.facts.get(host.name)?.nodeServiceActive === true;
+    if (!active || changed) {
+      const start = active
+        ? "systemctl daemon-reload && systemctl restart airstrap-node"
+        : "systemctl daemon-reload && systemctl enable --now airstrap-node";
+      await ctx.change(host, active ? "restart airstrap-node" : "enable and start airstrap-node", () =>
+        mustRun(ctx, host, "starting airstrap-node", start),
       );
     }
-    await ctx.change(host, `resolve ${ctx.plan.domain} through ${host.address}`, () =>
-      mustRun(ctx, host, "pointing the resolver at airstrap", resolverCommand(host.address, ctx.plan.domain)),
-    );
+    const resolver = await hostOf(ctx, host).exec(resolverCheck(host.address, ctx.plan.domain), {
+      sudo: host.ssh.sudo,
+    });
+    if (resolver.code !== 0) {
+      await ctx.change(host, `resolve ${ctx.plan.domain} through ${host.address}`, () =>
+        mustRun(ctx, host, "pointing the resolver at airstrap", resolverCommand(host.address, ctx.plan.domain)),
+      );
+    }
   },
 };
+
+/** Exit 0 when the host already asks the node's own DNS server for the site's domain. */
+export function resolverCheck(address: string, domain: string): string {
+  return `grep -qsx 'DNS=${address}' /etc/systemd/resolved.conf.d/airstrap.conf && grep -qsx 'Domains=~${domain}' /etc/systemd/resolved.conf.d/airstrap.conf || grep -qsx 'nameserver ${address}' /etc/resolv.conf`;
+}
 
 /**
  * With systemd-resolved, a drop-in sends the site's domain to the node's own DNS server; otherwise
