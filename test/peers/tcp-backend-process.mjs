@@ -2,6 +2,7 @@
 // restart it like a real server. Reports on stdout as JSON lines; takes commands on stdin.
 //   mode "echo":  greets with "<name>\n", echoes; on the client's FIN answers "bye <bytes>\n" and ends.
 //                 "shut\n" makes it end its side first and keep reading; "flood\n" writes until told "stop\n".
+//   mode "reset": accepts (a TCP check passes) and resets each connection when its first bytes arrive.
 //   mode "https": HTTPS; GET /readyz answers the current status (stdin "status 503"); other paths answer "<name>\n".
 import { readFileSync } from "node:fs";
 import https from "node:https";
@@ -61,7 +62,10 @@ if (options.mode === "https") {
     socket.on("close", () => sockets.delete(socket));
   });
 } else {
-  server = net.createServer({ allowHalfOpen: true }, handleEcho);
+  server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    if (options.mode === "reset") socket.once("data", () => socket.resetAndDestroy());
+    else handleEcho(socket);
+  });
 }
 server.listen({ host: options.address, port: options.port ?? 0, backlog: options.backlog ?? 511 }, () => {
   report({ event: "listening", port: server.address().port });

@@ -13,7 +13,8 @@ export interface BackendOptions {
   name: string;
   address: string;
   port?: number;
-  mode?: "echo" | "https";
+  /** "reset": accepts, then answers the first bytes with a TCP reset. */
+  mode?: "echo" | "https" | "reset";
   cert?: string;
   key?: string;
   backlog?: number;

@@ -5,7 +5,7 @@
  */
 import type { Events } from "../../events.js";
 import { backendKey, type LbBackendAddress, type LbListenerConfig } from "./config.js";
-import { afterCheck, afterConnectFailure, afterConnectSuccess, type Health, initialHealth } from "./health.js";
+import { afterCheck, afterConnectFailure, type Health, initialHealth } from "./health.js";
 import { type ProbeResult, probeBackend } from "./probe.js";
 import { connectOrder, type Tier, tierBackends } from "./selection.js";
 
@@ -28,6 +28,8 @@ export interface Backend {
   bytesFromClients: number;
   bytesToClients: number;
   connectFailures: number;
+  /** Established connections the backend reset (counted like failed connects). */
+  resets: number;
   checks: number;
   checkFailures: number;
   lastCheckLatencyMs: number | undefined;
@@ -105,8 +107,11 @@ export class BackendPool {
     this.transition(backend, afterConnectFailure(backend.health, this.config.check), reason);
   }
 
-  reportConnectSuccess(backend: Backend): void {
-    backend.health = afterConnectSuccess(backend.health);
+  /** A reset from the backend on an established connection: a server that accepts and then drops. */
+  reportReset(backend: Backend, reason: string): void {
+    backend.resets += 1;
+    backend.lastFailure = reason;
+    this.transition(backend, afterConnectFailure(backend.health, this.config.check), reason);
   }
 
   private apply(config: LbListenerConfig): Backend[] {
@@ -239,6 +244,7 @@ function newBackend(key: string, address: LbBackendAddress, tier: Tier): Backend
     bytesFromClients: 0,
     bytesToClients: 0,
     connectFailures: 0,
+    resets: 0,
     checks: 0,
     checkFailures: 0,
     lastCheckLatencyMs: undefined,

@@ -1,8 +1,9 @@
 /**
  * Backend health as a pure state machine with rise/fall hysteresis. Active checks and passive
- * observations (failed connects) feed the same failure streak, so a dead backend is marked down
- * by whichever notices first. Only active checks bring a backend back up: one lucky connect to a
- * flapping server must not return it to rotation.
+ * observations (failed connects, resets) feed the same failure streak, so a dead backend is marked
+ * down by whichever notices first. Only a passing active check ends a streak or brings a backend
+ * back up: a server that accepts connections and then resets them looks fine to every connect,
+ * and one lucky connect to a flapping server must not return it to rotation.
  */
 export type BackendState = "unchecked" | "up" | "down";
 
@@ -36,14 +37,9 @@ export function afterCheck(health: Health, ok: boolean, { rise, fall }: Hysteres
   return { state, successes: 0, failures };
 }
 
-/** A connect that was refused, reset or timed out. */
+/** A connect that was refused or timed out, or an established connection the backend reset. */
 export function afterConnectFailure(health: Health, { fall }: Hysteresis): Health {
   const failures = health.failures + 1;
   const state = health.state !== "down" && failures >= fall ? "down" : health.state;
   return { state, successes: 0, failures };
-}
-
-/** A connect that succeeded: proof against a failure streak, but not enough to rise. */
-export function afterConnectSuccess(health: Health): Health {
-  return health.state === "down" || health.failures === 0 ? health : { ...health, failures: 0 };
 }

@@ -96,6 +96,7 @@ export async function startLoadBalancer(initial: LbConfig, events: Events): Prom
           bytesFromClients: backend.bytesFromClients,
           bytesToClients: backend.bytesToClients,
           connectFailures: backend.connectFailures,
+          resets: backend.resets,
           checks: backend.checks,
           checkFailures: backend.checkFailures,
           lastCheckLatencyMs: backend.lastCheckLatencyMs,

@@ -13,6 +13,7 @@ export interface BackendSnapshot {
   bytesFromClients: number;
   bytesToClients: number;
   connectFailures: number;
+  resets: number;
   checks: number;
   checkFailures: number;
   lastCheckLatencyMs: number | undefined;
@@ -55,6 +56,11 @@ export function renderMetrics(listeners: ListenerSnapshot[], backends: BackendSn
       "counter",
       "Connects to the backend that failed or timed out (passive checks).",
     ),
+    resets: family(
+      "airstrap_lb_backend_resets_total",
+      "counter",
+      "Established connections the backend reset (passive checks).",
+    ),
     checks: family("airstrap_lb_backend_checks_total", "counter", "Active health checks run."),
     checkFailures: family("airstrap_lb_backend_check_failures_total", "counter", "Active health checks that failed."),
     latency: family(
@@ -72,6 +78,7 @@ export function renderMetrics(listeners: ListenerSnapshot[], backends: BackendSn
     b.sent.samples.push(`{${labels}} ${backend.bytesFromClients}`);
     b.received.samples.push(`{${labels}} ${backend.bytesToClients}`);
     b.connectFailures.samples.push(`{${labels}} ${backend.connectFailures}`);
+    b.resets.samples.push(`{${labels}} ${backend.resets}`);
     b.checks.samples.push(`{${labels}} ${backend.checks}`);
     b.checkFailures.samples.push(`{${labels}} ${backend.checkFailures}`);
     if (backend.lastCheckLatencyMs !== undefined) {

@@ -218,3 +218,36 @@ test("every backend down: connections fail fast instead of hanging; the first on
   await waitFor(() => lb.health().healthy, "a up again");
   assert.equal(events.log.filter((e) => e.kind === "lb.listener.recovered").length, 1);
 });
+
+test("passive checks: a backend that passes TCP checks but resets connections is taken out after `fall` resets", async (t) => {
+  const backends = await startBackends([
+    { name: "resetter", address: "127.0.0.2", mode: "reset" },
+    { name: "good", address: "127.0.0.3" },
+  ]);
+  t.after(() => Promise.all(backends.map((b) => b.kill())));
+  const events = recordingEvents();
+  const lb = await startLoadBalancer(
+    lbConfigFor(backends, { check: { intervalMs: 60_000, timeoutMs: 1000, rise: 2, fall: 2 } }),
+    events,
+  );
+  t.after(() => lb.close());
+  await waitFor(() => lb.health().listeners[0]!.backends.every((b) => b.state === "up"), "both pass the TCP check");
+  const outcomes: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const client = await openClient(lb.listenerAddress("test"));
+    client.socket.write("hello\n");
+    outcomes.push(
+      await client.lines(1).then(
+        ([name]) => name!,
+        () => "reset",
+      ),
+    );
+    client.socket.destroy();
+  }
+  t.diagnostic(outcomes.join(" "));
+  assert.equal(outcomes.filter((o) => o === "reset").length, 2, "exactly `fall` clients hit the resetting backend");
+  assert.deepEqual(outcomes.slice(-4), ["good", "good", "good", "good"]);
+  assert.equal(lb.health().listeners[0]!.backends[0]!.state, "down");
+  assert.match(events.log.find((e) => e.kind === "lb.backend.down")?.message ?? "", /connection reset by/);
+  assert.match(lb.metrics(), /airstrap_lb_backend_resets_total\{[^}]*backend="resetter"[^}]*\} 2/);
+});

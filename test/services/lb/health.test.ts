@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  afterCheck,
-  afterConnectFailure,
-  afterConnectSuccess,
-  type Health,
-  initialHealth,
-} from "../../../src/services/lb/health.js";
+import { afterCheck, afterConnectFailure, type Health, initialHealth } from "../../../src/services/lb/health.js";
 
 const hysteresis = { rise: 2, fall: 3 };
 const run = (start: Health, results: boolean[]) => results.reduce((h, ok) => afterCheck(h, ok, hysteresis), start);
@@ -49,9 +43,11 @@ test("passive connect failures share the failure streak with active checks", () 
   assert.equal(passiveOnly.state, "down");
 });
 
-test("a successful connect clears a failure streak but never raises a down backend", () => {
-  const up = run(initialHealth(), [true, false, false]);
-  assert.equal(afterConnectSuccess(up).failures, 0);
-  const down = run(initialHealth(), [false]);
-  assert.equal(afterConnectSuccess(down).state, "down");
+test("only a passing active check ends a passive failure streak", () => {
+  const up = run(initialHealth(), [true]);
+  const cleared = afterCheck(afterConnectFailure(up, hysteresis), true, hysteresis);
+  assert.equal(cleared.failures, 0);
+  const twoFailures = afterConnectFailure(afterConnectFailure(cleared, hysteresis), hysteresis);
+  assert.equal(twoFailures.state, "up");
+  assert.equal(afterConnectFailure(twoFailures, hysteresis).state, "down");
 });

@@ -207,7 +207,6 @@ export class ListenerProxy {
     upstream.once("connect", () => {
       if (settled) return;
       settle();
-      this.pool.reportConnectSuccess(backend);
       if (client.destroyed) {
         backend.activeConnections -= 1;
         upstream.on("error", () => {});
@@ -228,7 +227,12 @@ export class ListenerProxy {
     const cutIfIncomplete = (from: net.Socket, other: net.Socket) => () => {
       if (!from.readableEnded || !from.writableFinished) other.destroy();
     };
-    upstream.on("error", () => client.destroy());
+    upstream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "ECONNRESET" && this.pool.list().includes(backend)) {
+        this.pool.reportReset(backend, `connection reset by ${backend.key}`);
+      }
+      client.destroy();
+    });
     client.on("error", () => upstream.destroy());
     upstream.once("close", cutIfIncomplete(upstream, client));
     client.once("close", cutIfIncomplete(client, upstream));
