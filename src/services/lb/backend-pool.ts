@@ -49,7 +49,8 @@ export class BackendPool {
   constructor(
     private config: LbListenerConfig,
     private readonly events: Events,
-    private readonly drainTimeoutMs: number,
+    /** Read when a backend is retired, so a reload that changes it applies. */
+    private readonly drainTimeoutMs: () => number,
   ) {
     this.apply(config);
   }
@@ -150,7 +151,7 @@ export class BackendPool {
     const deadline = setTimeout(() => {
       for (const connection of [...backend.connections]) connection.destroy();
       this.retired.delete(backend);
-    }, this.drainTimeoutMs);
+    }, this.drainTimeoutMs());
     deadline.unref();
   }
 

@@ -28,7 +28,7 @@ export async function startLoadBalancer(initial: LbConfig, events: Events): Prom
   const draining = new Set<Promise<void>>();
 
   const open = async (listener: LbListenerConfig): Promise<ListenerProxy> => {
-    const proxy = new ListenerProxy(listener, new BackendPool(listener, events, config.drainTimeoutMs), events);
+    const proxy = new ListenerProxy(listener, new BackendPool(listener, events, () => config.drainTimeoutMs), events);
     try {
       await proxy.listen();
     } catch (error) {
