@@ -77,6 +77,11 @@ async function configFromFlags(flags: LbFlags): Promise<LbConfig> {
     return lbConfigFromFlags(flags as LbAdHocFlags);
   }
   if (flags.backend.length > 0) throw new UsageError("--backend needs --listen ADDR:PORT");
+  if (flags.check !== undefined || flags.expectStatus !== undefined) {
+    throw new UsageError("--check and --expect-status belong to the ad-hoc form (--listen/--backend)", {
+      hint: "the manifest form checks GET /readyz on the API port and GET /ping on the join port",
+    });
+  }
   if (flags.node === undefined) {
     throw new UsageError("say which node this is: -f cluster.yaml --node NAME", {
       hint: "or run ad hoc: airstrap lb --listen ADDR:PORT --backend ADDR:PORT ...",
