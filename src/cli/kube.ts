@@ -57,5 +57,10 @@ export async function waitUntilReady(site: PlannedSite, timeoutMs: number) {
     const line = plainLine(event, process.stderr);
     if (line) err(line);
   });
-  return waitForCluster(new KubeClient(credentialsFromKubeconfig(text, path)), site.plan, events, { timeoutMs });
+  const siteDns = site.plan.hosts.map((h) =>
+    h.address.includes(":") ? `[${h.address}]:${site.plan.dns.port}` : `${h.address}:${site.plan.dns.port}`,
+  );
+  return waitForCluster(new KubeClient(credentialsFromKubeconfig(text, path), 5000, siteDns), site.plan, events, {
+    timeoutMs,
+  });
 }

@@ -1,4 +1,6 @@
+import { Resolver } from "node:dns";
 import https from "node:https";
+import type { LookupFunction } from "node:net";
 import type { KubeCredentials } from "./kubeconfig-credentials.js";
 
 export interface KubeResponse {
@@ -11,10 +13,20 @@ export interface KubeResponse {
  * kubeconfig's own CA and client certificate. Every request ends within `timeoutMs`.
  */
 export class KubeClient {
+  private readonly lookup: LookupFunction | undefined;
+
+  /**
+   * `siteDns`: the nodes' own DNS servers ("addr:port"). The kubeconfig names the cluster FQDN,
+   * which only they resolve (to a node, whose load balancer forwards to a healthy server), and the
+   * machine airstrap runs on usually does not ask them.
+   */
   constructor(
     private readonly credentials: KubeCredentials,
     private readonly timeoutMs = 5000,
-  ) {}
+    siteDns: string[] = [],
+  ) {
+    this.lookup = siteDns.length > 0 ? siteLookup(siteDns) : undefined;
+  }
 
   get(path: string): Promise<KubeResponse> {
     const url = new URL(path, this.credentials.server);
@@ -31,6 +43,7 @@ export class KubeClient {
           ...(cert ? { cert } : {}),
           ...(key ? { key } : {}),
           rejectUnauthorized: !insecure,
+          ...(this.lookup ? { lookup: this.lookup } : {}),
         },
         (response) => {
           const chunks: Buffer[] = [];
@@ -54,6 +67,30 @@ export class KubeClient {
     if (response.status !== 200) throw new Error(`GET ${path}: HTTP ${response.status} ${response.body.slice(0, 200)}`);
     return JSON.parse(response.body) as T;
   }
+}
+
+/** Resolves names (IPv4 first) through the given DNS servers only. */
+function siteLookup(servers: string[]): LookupFunction {
+  const resolver = new Resolver({ timeout: 2000, tries: 1 });
+  resolver.setServers(servers);
+  return (hostname, options, callback) => {
+    const all = typeof options === "object" && options.all === true;
+    resolver.resolve4(hostname, (error4, v4) => {
+      const answer = (addresses: string[], family: 4 | 6) => {
+        if (all)
+          (callback as (e: null, a: Array<{ address: string; family: number }>) => void)(
+            null,
+            addresses.map((address) => ({ address, family })),
+          );
+        else callback(null, addresses[0]!, family);
+      };
+      if (!error4 && v4.length > 0) return answer(v4, 4);
+      resolver.resolve6(hostname, (error6, v6) => {
+        if (!error6 && v6.length > 0) return answer(v6, 6);
+        callback(error4 ?? error6, "", 0);
+      });
+    });
+  };
 }
 
 export interface NodeStatus {

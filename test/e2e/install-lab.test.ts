@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { appendFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
+import { type CliResult, runAirstrap } from "../helpers/cli.js";
+import { createTestLab, labSkipReason, type TestLab } from "../lab/lab-fixture.js";
+import { buildSingleExecutable } from "../peers/airstrap-sea.js";
+
+const skipReason = await labSkipReason();
+
+const jsonEvents = (result: CliResult) =>
+  result.stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as { kind: string; host?: string; message: string; phase?: string });
+
+/**
+ * The whole flow on a simulated site: 3 servers + 4 agents as lab hosts with systemd and sshd,
+ * the (simulated) RKE2 release pulled from the lab's mirror into a store, then `airstrap install`
+ * over SSH and `airstrap wait` through the kubeconfig it saved.
+ */
+describe("airstrap install on a lab site", { skip: skipReason ?? false }, async () => {
+  let site: TestLab;
+  let binary: { path: string; remove(): void };
+  let first: CliResult;
+  const args = () => ["--output", "json", "--node-binary", binary.path, "--ready-timeout", "180"];
+
+  before(async () => {
+    site = await createTestLab({
+      offset: 9,
+      hosts: [
+        { name: "srv-1", role: "server", octet: 11 },
+        { name: "srv-2", role: "server", octet: 12 },
+        { name: "srv-3", role: "server", octet: 13 },
+        { name: "agt-1", role: "agent", octet: 21 },
+        { name: "agt-2", role: "agent", octet: 22 },
+        { name: "agt-3", role: "agent", octet: 23 },
+        { name: "agt-4", role: "agent", octet: 24 },
+      ],
+    });
+    appendFileSync(site.file, `  artifacts: { source: "http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2" }\n`);
+    binary = buildSingleExecutable("src/cli/main.ts");
+    await site.up();
+    const pull = await runAirstrap(["artifacts", "pull", "-f", site.file], { cwd: site.dir });
+    assert.equal(pull.code, 0, pull.stderr);
+    first = await runAirstrap(["install", "-f", site.file, ...args()], { cwd: site.dir });
+  });
+  after(async () => {
+    await site?.remove();
+    binary?.remove();
+  });
+
+  test("every host is installed in order and the kubeconfig is saved", () => {
+    const events = jsonEvents(first);
+    const failures = events.filter((e) => e.kind === "install.host.fail").map((e) => `${e.host}: ${e.message}`);
+    assert.equal(first.code, 0, `${failures.join("\n")}\n${first.stderr}`);
+    const started = events
+      .filter((e) => e.kind === "install.host.done" && e.phase?.startsWith("Join the other servers"))
+      .map((e) => e.host);
+    assert.deepEqual(started, ["srv-2", "srv-3"], "servers join one at a time, in order");
+    const kubeconfig = readFileSync(join(site.dir, ".airstrap/kubeconfig"), "utf8");
+    assert.match(kubeconfig, new RegExp(`server: https://${site.name}-cluster\\.test\\.lan:16443`));
+  });
+
+  test("all nodes are Ready through the kubeconfig, reached via the cluster FQDN and the LB", async () => {
+    // The kubeconfig names the cluster FQDN, which only the nodes' DNS resolves: ask through a node.
+    const wait = await runAirstrap(["wait", "-f", site.file, "--timeout", "120"], { cwd: site.dir });
+    assert.equal(wait.code, 0, wait.stderr);
+    for (const host of site.hosts) assert.match(wait.stdout, new RegExp(`^${host.name}\\s+Ready`, "m"));
+  });
+
+  test("the other servers joined through the cluster FQDN and their node-local LB", () => {
+    const [, second] = site.hosts;
+    const config = site.ssh(second!, "cat /etc/rancher/rke2/config.yaml").stdout;
+    assert.match(config, new RegExp(`^server: https://${site.name}-cluster\\.test\\.lan:19345$`, "m"));
+    const resolved = site.ssh(second!, `getent hosts ${site.name}-cluster.test.lan`).stdout;
+    assert.match(
+      resolved,
+      new RegExp(`^${second!.address.replaceAll(".", "\\.")}\\s`),
+      "the cluster record is the node itself",
+    );
+    const metrics = site.ssh(
+      second!,
+      "/usr/local/bin/airstrap probe http://127.0.0.1:9154/healthz --expect 200 && curl -fsS http://127.0.0.1:9154/metrics",
+    ).stdout;
+    assert.match(metrics, /join/, "the join listener of the node-local LB carried the join");
+  });
+
+  test("a second run changes nothing and says so", async () => {
+    const again = await runAirstrap(["install", "-f", site.file, ...args()], { cwd: site.dir });
+    assert.equal(again.code, 0, again.stderr);
+    const changes = jsonEvents(again).filter((e) => e.kind === "install.change");
+    assert.deepEqual(
+      changes.map((e) => `${e.host}: ${e.message}`),
+      [],
+    );
+  });
+});
