@@ -22,7 +22,8 @@ test: deps lint typecheck build
 demo: build
 	@scripts/demo.sh
 
-demo-down:
+demo-down: build
+	@if [ "$$(id -u)" -eq 0 ] && command -v systemd-nspawn >/dev/null; then node bin/airstrap.js lab down -f examples/lab.yaml; fi
 	@rm -rf out/demo
 
 bench: build
