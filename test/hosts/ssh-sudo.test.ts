@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { bufferSource } from "../../src/hosts/upload-source.js";
+import { REPO } from "../helpers/cli.js";
 import { keygen, type Sshd, sshdAvailable, startSshd } from "../peers/sshd.js";
 import { hostsFixture } from "./fixture.js";
 
@@ -211,4 +212,45 @@ test("an SSH agent (SSH_AUTH_SOCK) logs in without an identity file", async (t) 
   execFileSync("ssh-add", [sshd.clientKey], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: "pipe" });
   const host = f.host(sshd, { identityFile: undefined, env: { SSH_AUTH_SOCK: socket } });
   assert.equal((await host.exec("echo via-agent")).stdout, "via-agent\n");
+});
+
+test("the local transport uses sudo (with a password) when airstrap does not run as root", async (t) => {
+  if (missing) return t.skip(missing);
+  const probe = spawnSync("runuser", ["-u", withPassword, "--", "test", "-r", join(REPO, "src/hosts/local-host.ts")]);
+  if (probe.status !== 0) return t.skip(`user ${withPassword} cannot read the source tree at ${REPO}`);
+  const target = join(rootOnly, "local/file");
+  const script = `
+    import { localHost } from ${JSON.stringify(join(REPO, "src/hosts/local-host.ts"))};
+    import { bufferSource } from ${JSON.stringify(join(REPO, "src/hosts/upload-source.ts"))};
+    const host = localHost();
+    const plain = (await host.exec("id -u")).stdout.trim();
+    const root = (await host.exec("id -u", { sudo: true })).stdout.trim();
+    const piped = (await host.exec("cat", { sudo: true, stdin: "in" })).stdout;
+    const up = await host.upload(bufferSource("local root file\\n"), ${JSON.stringify(target)}, { mode: 0o600, sudo: true });
+    const again = await host.upload(bufferSource("local root file\\n"), ${JSON.stringify(target)}, { mode: 0o600, sudo: true });
+    const read = (await host.readFile(${JSON.stringify(target)}, { sudo: true }))?.toString();
+    console.log(JSON.stringify({ plain, root, piped, up, again, read }));
+  `;
+  const result = spawnSync(
+    "runuser",
+    ["-u", withPassword, "--", process.execPath, "--import", "tsx", "--input-type=module", "-e", script],
+    {
+      cwd: REPO,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: `/home/${withPassword}`, AIRSTRAP_SUDO_PASSWORD: sudoPassword },
+      timeout: 60_000,
+    },
+  );
+  assert.equal(result.status, 0, result.stderr);
+  const outcome = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+  assert.notEqual(outcome.plain, "0");
+  assert.equal(outcome.root, "0");
+  assert.equal(outcome.piped, "in");
+  assert.deepEqual(outcome.up, { skipped: false, bytesSent: 16 });
+  assert.deepEqual(outcome.again, { skipped: true, bytesSent: 0 });
+  assert.equal(outcome.read, "local root file\n");
+  const info = await stat(target);
+  assert.equal(info.uid, 0);
+  assert.equal(info.mode & 0o7777, 0o600);
+  assert.equal(result.stdout.includes(sudoPassword) || result.stderr.includes(sudoPassword), false);
 });
