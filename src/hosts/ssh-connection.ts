@@ -204,9 +204,10 @@ export class SshConnection {
 
   async #connect(): Promise<Live> {
     const { settings, context } = this;
+    let sock: Duplex | undefined;
     try {
       const auth = await settings.auth();
-      const sock = settings.via ? await settings.via.forwardOut(settings.address, settings.port) : undefined;
+      sock = settings.via ? await settings.via.forwardOut(settings.address, settings.port) : undefined;
       const pinned = await settings.knownHosts.preferredAlgorithms(settings.address, settings.port);
       const algorithms = [...new Set([...pinned, ...HOST_KEY_ALGORITHMS])];
       const client = new ssh2.Client();
@@ -221,7 +222,10 @@ export class SshConnection {
       const live = await new Promise<Live>((resolve, reject) => {
         client.on("ready", () => {
           ready = true;
-          resolve({ client, dropped });
+          // Recorded at once, so a drop right after the handshake is seen by the close handler below.
+          const live = { client, dropped };
+          this.#live = live;
+          resolve(live);
         });
         client.on("error", (error) => {
           if (!ready) reject(keyProblem ?? error);
@@ -266,7 +270,6 @@ export class SshConnection {
           },
         } as ssh2.ConnectConfig);
       });
-      this.#live = live;
       settings.events.emit({
         level: "debug",
         kind: "host.connected",
@@ -281,6 +284,8 @@ export class SshConnection {
       });
       return live;
     } catch (error) {
+      // A tunnel through a bastion that led to a failed login is closed, so the bastion can close too.
+      sock?.destroy();
       throw connectError(error, context);
     }
   }
