@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { OperatorError } from "../errors.js";
 import { type BlobStore, fsyncPath } from "./blob-store.js";
@@ -102,7 +102,8 @@ export function openRepositories(blobs: BlobStore): Repositories {
 
   async function writeAtomic(path: string, content: string, time?: Date): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
-    const temp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+    // A leading dot can never start a tag, so a temp file left by a crash is never listed as one.
+    const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
     try {
       await writeFile(temp, content, { mode: 0o644, flush: true });
       if (time) await utimes(temp, time, time);
