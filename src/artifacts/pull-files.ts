@@ -16,9 +16,9 @@ import {
 } from "./artifact-index.js";
 import { isRemote, type ReleaseCatalog, type ReleaseFile } from "./catalog.js";
 import { downloadWithResume, removePartial } from "./http-download.js";
-import { runPool } from "./pool.js";
+import { runPool } from "../concurrency/pool.js";
 import { publishRelease } from "./release-artifact.js";
-import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY, type RetryPolicy } from "../concurrency/retry.js";
 import { parseSumsFile } from "./sums.js";
 
 export interface PullFilesOptions {

@@ -17,8 +17,8 @@ import {
 import { downloadWithResume, removePartial } from "./http-download.js";
 import { type ImageReference, parseImageReference } from "./image-reference.js";
 import { type FetchedManifest, RegistryClient } from "./oci-client.js";
-import { runPool } from "./pool.js";
-import { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
+import { runPool } from "../concurrency/pool.js";
+import { DEFAULT_RETRY, type RetryPolicy } from "../concurrency/retry.js";
 
 export interface PullImagesOptions {
   store: BlobStore;

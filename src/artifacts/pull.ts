@@ -4,7 +4,7 @@ import { operatorFsError } from "./fs-errors.js";
 import type { NeededArtifacts } from "./plan-artifacts.js";
 import { type PulledFile, pullReleaseFiles } from "./pull-files.js";
 import { type PulledImage, pullImages } from "./pull-images.js";
-import type { RetryPolicy } from "./retry.js";
+import type { RetryPolicy } from "../concurrency/retry.js";
 
 export interface PullResult {
   files: PulledFile[];

@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { TransientError } from "../concurrency/retry.js";
 
 /**
  * "A machine we act on": the one interface install phases use, whatever the transport (SSH via
@@ -82,7 +83,7 @@ export interface UploadResult {
 }
 
 /** A fault that may go away on retry (connection reset, timeout) — never a wrong key or a failed command. */
-export class TransientHostError extends Error {
+export class TransientHostError extends TransientError {
   constructor(
     message: string,
     readonly host: string,

@@ -1,6 +1,5 @@
-import { runPool } from "../artifacts/pool.js";
-import { DEFAULT_RETRY, type RetryPolicy, TransientError, withRetry } from "../artifacts/retry.js";
-import { TransientHostError } from "../hosts/host.js";
+import { runPool } from "../concurrency/pool.js";
+import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../concurrency/retry.js";
 import type { PlannedHost } from "../plan/types.js";
 import type { Phase, PhaseContext } from "./phase.js";
 
@@ -110,15 +109,7 @@ async function runHost<Ctx extends PhaseContext>(
   try {
     await withRetry(
       retry,
-      // A dropped SSH connection is as transient as a dropped download.
-      () =>
-        phase
-          .run(host, ctx)
-          .catch((error: unknown) =>
-            Promise.reject(
-              error instanceof TransientHostError ? new TransientError(error.message, { cause: error }) : error,
-            ),
-          ),
+      () => phase.run(host, ctx),
       (error, attempt, delayMs) =>
         ctx.events.emit({
           ...base,

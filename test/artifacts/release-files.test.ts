@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { test } from "node:test";
 import { releaseCatalog } from "../../src/artifacts/catalog.js";
 import { releaseFilesInStore } from "../../src/artifacts/release-files.js";
-import { backoffDelay } from "../../src/artifacts/retry.js";
+import { backoffDelay } from "../../src/concurrency/retry.js";
 import { addFile, newStore, random, recordContent } from "./bundle/fixtures.js";
 
 test("release files are found in the store by their upstream names; missing ones are named", async (t) => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { test } from "node:test";
-import { TransientError } from "../../src/artifacts/retry.js";
 import { type AirstrapEvent, createEvents } from "../../src/events.js";
+import { TransientHostError } from "../../src/hosts/host.js";
 import type { Phase, PhaseContext } from "../../src/install/phase.js";
 import { PhaseFailure } from "../../src/install/phase.js";
 import { changeDoor, runPhases } from "../../src/install/runner.js";
@@ -92,7 +92,7 @@ test("transient faults are retried with backoff; other failures are not", async 
         async run(host) {
           const n = (attempts.get(host.name) ?? 0) + 1;
           attempts.set(host.name, n);
-          if (host.name === "k8s-agent-01" && n < 3) throw new TransientError("connection reset");
+          if (host.name === "k8s-agent-01" && n < 3) throw new TransientHostError("connection reset", host.name);
           if (host.name === "k8s-agent-02") throw new PhaseFailure("token rejected", "check .airstrap/token");
         },
       },
