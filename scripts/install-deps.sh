@@ -4,8 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# `npm install` rather than `npm ci`: the lock lists optional per-platform binaries (Biome's for
+# Windows, macOS, Android) that some package mirrors do not carry, and `npm ci` refuses to go on
+# without them; `npm install` installs exactly the locked versions and skips what this platform
+# does not need.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' scripts/debian-packages.txt | grep -v '^$' | awk '{print $1}')
