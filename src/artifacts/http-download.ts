@@ -1,9 +1,9 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open, rm, stat, truncate } from "node:fs/promises";
+import { type RetryPolicy, TransientError, withRetry } from "../concurrency/retry.js";
 import { OperatorError } from "../errors.js";
 import type { Digest } from "../store/digest.js";
-import { type RetryPolicy, TransientError, withRetry } from "../concurrency/retry.js";
 
 export interface DownloadOptions {
   /** Where the bytes accumulate; kept between attempts and runs so a cut transfer resumes. */

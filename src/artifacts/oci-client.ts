@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
+import { type RetryPolicy, TransientError, withRetry } from "../concurrency/retry.js";
 import { OperatorError } from "../errors.js";
 import type { Digest } from "../store/digest.js";
 import { MANIFEST_MEDIA_TYPES } from "../store/oci-manifest.js";
 import { type ImageReference, registryBaseUrl } from "./image-reference.js";
-import { type RetryPolicy, TransientError, withRetry } from "../concurrency/retry.js";
 
 /** The distribution spec asks registries to accept manifests of at least 4 MiB; nothing larger is expected. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
+import { runPool } from "../concurrency/pool.js";
+import { DEFAULT_RETRY, type RetryPolicy } from "../concurrency/retry.js";
 import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import { type BlobStore, DigestMismatchError } from "../store/blob-store.js";
@@ -16,9 +18,7 @@ import {
 } from "./artifact-index.js";
 import { isRemote, type ReleaseCatalog, type ReleaseFile } from "./catalog.js";
 import { downloadWithResume, removePartial } from "./http-download.js";
-import { runPool } from "../concurrency/pool.js";
 import { publishRelease } from "./release-artifact.js";
-import { DEFAULT_RETRY, type RetryPolicy } from "../concurrency/retry.js";
 import { parseSumsFile } from "./sums.js";
 
 export interface PullFilesOptions {

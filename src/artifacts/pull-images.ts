@@ -1,4 +1,6 @@
 import { join } from "node:path";
+import { runPool } from "../concurrency/pool.js";
+import { DEFAULT_RETRY, type RetryPolicy } from "../concurrency/retry.js";
 import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import type { BlobStore } from "../store/blob-store.js";
@@ -17,8 +19,6 @@ import {
 import { downloadWithResume, removePartial } from "./http-download.js";
 import { type ImageReference, parseImageReference } from "./image-reference.js";
 import { type FetchedManifest, RegistryClient } from "./oci-client.js";
-import { runPool } from "../concurrency/pool.js";
-import { DEFAULT_RETRY, type RetryPolicy } from "../concurrency/retry.js";
 
 export interface PullImagesOptions {
   store: BlobStore;

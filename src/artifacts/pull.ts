@@ -1,10 +1,10 @@
+import type { RetryPolicy } from "../concurrency/retry.js";
 import type { Events } from "../events.js";
 import { openBlobStore } from "../store/blob-store.js";
 import { operatorFsError } from "./fs-errors.js";
 import type { NeededArtifacts } from "./plan-artifacts.js";
 import { type PulledFile, pullReleaseFiles } from "./pull-files.js";
 import { type PulledImage, pullImages } from "./pull-images.js";
-import type { RetryPolicy } from "../concurrency/retry.js";
 
 export interface PullResult {
   files: PulledFile[];
