@@ -36,13 +36,13 @@ spec:
   return planCluster(result.manifest);
 }
 
-async function untilTrue(check: () => Promise<boolean>, what: string, limitMs = 8000): Promise<void> {
+async function untilTrue(check: () => Promise<boolean>, what: string | (() => string), limitMs = 8000): Promise<void> {
   const deadline = Date.now() + limitMs;
   while (Date.now() < deadline) {
     if (await check()) return;
     await sleep(100);
   }
-  assert.fail(`timed out waiting for ${what}`);
+  assert.fail(`timed out waiting for ${typeof what === "string" ? what : what()}`);
 }
 
 const canConnect = (host: string, port: number) =>
@@ -86,7 +86,11 @@ test("airstrap node serves the node's DNS and load balancer from the plan, reloa
   });
   t.after(() => child.kill("SIGKILL"));
   const server = { address: "127.0.0.21", port: ports.dns };
-  await untilTrue(async () => /airstrap node k8s-agent-01:/.test(stderr), `the node to start (stderr: ${stderr})`);
+  await untilTrue(
+    async () => /airstrap node k8s-agent-01:/.test(stderr),
+    () => `the node to start (stderr: ${stderr})`,
+    60_000,
+  );
 
   const cluster = await dig(server, "edge-cluster.edge.lan", "A");
   assert.deepEqual(
