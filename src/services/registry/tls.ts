@@ -1,11 +1,7 @@
-import { execFile } from "node:child_process";
 import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { isIP } from "node:net";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { OperatorError } from "../../errors.js";
-
-const run = promisify(execFile);
+import { createCa, issueServerCertificate } from "../../pki/openssl.js";
 
 /**
  * The site CA and the registry's server certificate, generated into the state dir with the
@@ -33,30 +29,9 @@ export async function ensureRegistryTls(stateDir: string, names: string[]): Prom
   if (!(await exists(caFile)) || !(await exists(caKey))) {
     const temp = await tempPair(stateDir, "site-ca");
     try {
-      await openssl([
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "3650",
-        "-subj",
-        "/CN=airstrap site CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-        "-keyout",
-        temp.key,
-        "-out",
-        temp.crt,
-      ]);
-      await chmod(temp.key, 0o600);
+      await createCa(temp, "airstrap site CA");
       await rename(temp.key, caKey);
-      await rename(temp.crt, caFile);
+      await rename(temp.cert, caFile);
     } finally {
       await temp.remove();
     }
@@ -67,47 +42,13 @@ export async function ensureRegistryTls(stateDir: string, names: string[]): Prom
   if (current !== wanted || !(await exists(certFile)) || !(await exists(keyFile))) {
     const temp = await tempPair(join(stateDir, "registry"), "server");
     try {
-      const altNames = sans.map((name) => (isIP(name) ? `IP:${name}` : `DNS:${name}`)).join(",");
-      const extensions = `${temp.crt}.ext`;
-      await writeFile(
-        extensions,
-        `subjectAltName=${altNames}\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n`,
-      );
-      await openssl([
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-subj",
-        `/CN=${sans[0]}`,
-        "-keyout",
-        temp.key,
-        "-out",
-        `${temp.crt}.csr`,
-      ]);
-      await openssl([
-        "x509",
-        "-req",
-        "-in",
-        `${temp.crt}.csr`,
-        "-CA",
-        caFile,
-        "-CAkey",
-        caKey,
-        "-set_serial",
-        `0x${Date.now().toString(16)}`,
-        "-days",
-        "825",
-        "-extfile",
-        extensions,
-        "-out",
-        temp.crt,
-      ]);
-      await chmod(temp.key, 0o600);
+      await issueServerCertificate({ key: caKey, cert: caFile }, temp, {
+        commonName: sans[0]!,
+        names: sans,
+        days: 825,
+      });
       await rename(temp.key, keyFile);
-      await rename(temp.crt, certFile);
+      await rename(temp.cert, certFile);
       await writeFile(sansFile, wanted, { mode: 0o600 });
     } finally {
       await temp.remove();
@@ -116,29 +57,12 @@ export async function ensureRegistryTls(stateDir: string, names: string[]): Prom
   return { caFile, certFile, keyFile };
 }
 
-async function openssl(args: string[]): Promise<void> {
-  try {
-    await run("openssl", args, { timeout: 60_000 });
-  } catch (error) {
-    const failure = error as NodeJS.ErrnoException & { stderr?: string };
-    if (failure.code === "ENOENT") {
-      throw new OperatorError("registry TLS: the openssl command is not installed", {
-        hint: "install openssl, or pass --tls-cert and --tls-key made elsewhere",
-      });
-    }
-    throw new OperatorError(`registry TLS: openssl failed: ${failure.stderr?.trim() || failure.message}`);
-  }
-}
-
 async function tempPair(dir: string, label: string) {
   const stem = join(dir, `.${label}.${process.pid}.${Date.now()}`);
-  const pair = { key: `${stem}.key`, crt: `${stem}.crt` };
+  const pair = { key: `${stem}.key`, cert: `${stem}.crt` };
   return {
     ...pair,
-    remove: () =>
-      Promise.all(
-        [pair.key, pair.crt, `${pair.crt}.csr`, `${pair.crt}.ext`].map((path) => rm(path, { force: true })),
-      ).then(() => undefined),
+    remove: () => Promise.all([pair.key, pair.cert].map((path) => rm(path, { force: true }))).then(() => undefined),
   };
 }
 
