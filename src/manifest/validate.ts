@@ -49,32 +49,35 @@ export function validateManifestText(
   if (syntax.length > 0) return { diagnostics: [...unsetVariables, ...syntax].sort(compareDiagnostics), source };
   const diagnostics: Diagnostic[] = [...unsetVariables];
 
+  const documentError = (message: string, hint: string): Diagnostic => ({
+    severity: "error",
+    file,
+    line: 1,
+    column: 1,
+    path: "",
+    message,
+    hint,
+  });
   let raw: unknown;
   try {
     raw = source.document.toJS({ maxAliasCount: 100 });
   } catch (error) {
     // Aliases are resolved only here (an alias before its anchor, or an alias bomb).
-    diagnostics.push({
-      severity: "error",
-      file,
-      line: 1,
-      column: 1,
-      path: "",
-      message: `YAML: ${(error as Error).message}`,
-      hint: "define every &anchor before its *alias, or write the value out",
-    });
+    diagnostics.push(
+      documentError(
+        `YAML: ${(error as Error).message}`,
+        "define every &anchor before its *alias, or write the value out",
+      ),
+    );
     return { diagnostics, source };
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    diagnostics.push({
-      severity: "error",
-      file,
-      line: 1,
-      column: 1,
-      path: "",
-      message: "the manifest must be a YAML mapping with apiVersion, kind, metadata and spec",
-      hint: "run airstrap init to write a commented example",
-    });
+    diagnostics.push(
+      documentError(
+        "the manifest must be a YAML mapping with apiVersion, kind, metadata and spec",
+        "run airstrap init to write a commented example",
+      ),
+    );
     return { diagnostics, source, raw };
   }
   const parsed = clusterManifestSchema.safeParse(raw);
@@ -92,11 +95,9 @@ export function validateManifestText(
   }
   // An unset variable already explains whatever is wrong with the line it left empty.
   const unsetLines = new Set(unsetVariables.map((u) => u.line));
-  const reported = diagnostics.filter((d) => unsetVariables.includes(d) || !unsetLines.has(d.line));
-  diagnostics.length = 0;
-  diagnostics.push(...reported);
-  diagnostics.sort(compareDiagnostics);
-  const hasErrors = diagnostics.some((d) => d.severity === "error");
-  if (hasErrors || !parsed.success) return { diagnostics, source, raw };
-  return { manifest: applyDefaults(parsed.data), diagnostics, source, raw };
+  const reported = diagnostics
+    .filter((d) => unsetVariables.includes(d) || !unsetLines.has(d.line))
+    .sort(compareDiagnostics);
+  if (reported.some((d) => d.severity === "error") || !parsed.success) return { diagnostics: reported, source, raw };
+  return { manifest: applyDefaults(parsed.data), diagnostics: reported, source, raw };
 }

@@ -36,8 +36,8 @@ export function diagnosticsFromIssues(
           ...source.keyPositionOf(path, key),
           path: formatPath([...path, key]),
           message: `unknown key "${key}"${suggestion ? `; did you mean "${suggestion}"?` : ""}`,
-          hint: known.length > 0 ? `valid keys here: ${known.join(", ")}` : undefined,
-        } as Diagnostic);
+          ...(known.length > 0 ? { hint: `valid keys here: ${known.join(", ")}` } : {}),
+        });
       }
       continue;
     }
