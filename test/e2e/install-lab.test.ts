@@ -87,6 +87,19 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
     assert.match(metrics, /join/, "the join listener of the node-local LB carried the join");
   });
 
+  test("a host whose SSH host key changed stops the run with the command that re-pins it", async () => {
+    const host = site.hosts.find((h) => h.name === "agt-4")!;
+    const rekey = site.ssh(host, "rm -f /etc/ssh/ssh_host_*key* && ssh-keygen -q -A && systemctl restart ssh");
+    assert.equal(rekey.code, 0, rekey.stderr);
+    const result = await runAirstrap(["install", "-f", site.file, ...args()], { cwd: site.dir });
+    assert.equal(result.code, 1);
+    const failure = jsonEvents(result).find((e) => e.kind === "install.host.fail" && e.host === "agt-4");
+    assert.match(failure?.message ?? "", /SSH host key changed/);
+    assert.match(JSON.stringify(failure), /airstrap hosts forget agt-4/);
+    const forget = await runAirstrap(["hosts", "forget", "agt-4", "-f", site.file], { cwd: site.dir });
+    assert.equal(forget.code, 0, forget.stderr);
+  });
+
   test("a second run changes nothing and says so", async () => {
     const again = await runAirstrap(["install", "-f", site.file, ...args()], { cwd: site.dir });
     assert.equal(again.code, 0, again.stderr);
