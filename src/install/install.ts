@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { readArtifactIndex } from "../artifacts/artifact-index.js";
-import { artifactsFromPlan, contentFor } from "../artifacts/plan-artifacts.js";
+import { artifactsFromPlan } from "../artifacts/plan-artifacts.js";
+import { releaseFilesInStore } from "../artifacts/release-files.js";
 import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import { hostsFromPlan } from "../hosts/connect.js";
@@ -12,6 +12,7 @@ import { writePlanState } from "../state/plan-state.js";
 import type { StateDir } from "../state/state-dir.js";
 import { generateToken } from "../state/state-dir.js";
 import { openBlobStore } from "../store/blob-store.js";
+import { digestHex } from "../store/digest.js";
 import type { CarriedFile, InstallContext } from "./context.js";
 import { INSTALL_PHASES } from "./phases/index.js";
 import { changeDoor, type InstallReport, runPhases } from "./runner.js";
@@ -62,15 +63,12 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
   }
 }
 
+/** The release files the plan needs, read from the store's blobs (their names are their SHA-256). */
 async function releaseFilesFromStore(plan: Plan, manifestDir: string, storeRoot: string): Promise<CarriedFile[]> {
   const store = await openBlobStore(storeRoot);
-  const needed = artifactsFromPlan(plan, manifestDir);
-  const { files } = contentFor(needed, await readArtifactIndex(storeRoot));
+  const files = await releaseFilesInStore(store, artifactsFromPlan(plan, manifestDir).catalog);
   return Promise.all(
-    files.map(async (record) => ({
-      name: record.name,
-      ...(await fileSource(store.blobPath(record.digest), record.digest.slice(7))),
-    })),
+    files.map(async (file) => ({ name: file.name, ...(await fileSource(file.path, digestHex(file.digest))) })),
   );
 }
 
