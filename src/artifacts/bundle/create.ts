@@ -23,6 +23,7 @@ import {
   segmentsOf,
 } from "./format.js";
 import { PartWriter } from "./parts.js";
+import { bundleProgress } from "./progress.js";
 import { formatPublicKey, keyFingerprint, type SigningKey, signDigest } from "./signing.js";
 import { END_OF_ARCHIVE, paddingFor, tarHeader } from "./tar-header.js";
 
@@ -132,19 +133,11 @@ export async function createBundle(options: CreateBundleOptions): Promise<Create
   const writer = new PartWriter(options.output, partSize);
   const total = layout.totalSize;
   let written = 0;
-  let lastReport = 0;
+  const report = bundleProgress(events, "wrote", total);
   const put = async (data: Uint8Array) => {
     await writer.write(data);
     written += data.length;
-    if (written - lastReport >= 64 << 20 || written === total) {
-      lastReport = written;
-      events.emit({
-        level: "debug",
-        kind: "bundle.progress",
-        message: `wrote ${written}/${total}`,
-        detail: { bytes: written, total },
-      });
-    }
+    report(written);
   };
   try {
     await putEntry(put, INDEX_ENTRY, indexBytes);

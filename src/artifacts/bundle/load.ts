@@ -12,6 +12,7 @@ import { requiredDigests } from "./create.js";
 import type { BundleEntry } from "./format.js";
 import { checkPartSizes } from "./part-check.js";
 import { ByteSource, resolveBundleFiles } from "./parts.js";
+import { bundleProgress } from "./progress.js";
 import { type BundleHead, readHead, walkEntries } from "./reader.js";
 
 export interface LoadedBundle {
@@ -83,7 +84,6 @@ async function loadInto(
     let handle: FileHandle | undefined;
     let partialPath = "";
     let loaded = 0;
-    let lastReport = 0;
     const total = head.layout.totalSize;
     await walkEntries(source, files, head, {
       begin: async (entry: BundleEntry) => {
@@ -109,16 +109,7 @@ async function loadInto(
         handle = undefined;
         await rm(partialPath, { force: true });
       },
-      progress: (offset) => {
-        if (offset - lastReport < 64 << 20 && offset !== total) return;
-        lastReport = offset;
-        events.emit({
-          level: "debug",
-          kind: "bundle.progress",
-          message: `loaded ${offset}/${total}`,
-          detail: { bytes: offset, total },
-        });
-      },
+      progress: bundleProgress(events, "loaded", total),
     }).catch(async (error) => {
       await handle?.close().catch(() => {});
       if (partialPath) await rm(partialPath, { force: true });

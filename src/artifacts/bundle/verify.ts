@@ -1,6 +1,7 @@
 import type { Events } from "../../events.js";
 import { checkPartSizes } from "./part-check.js";
 import { ByteSource, resolveBundleFiles } from "./parts.js";
+import { bundleProgress } from "./progress.js";
 import { type BundleHead, readHead, walkEntries } from "./reader.js";
 
 export interface VerifiedBundle {
@@ -28,22 +29,12 @@ export async function verifyBundle(
     const head = await readHead(source, files, trustedKey);
     await checkPartSizes(files, head);
     const total = head.layout.totalSize;
-    let lastReport = 0;
     await walkEntries(source, files, head, {
       begin: async () => true,
       data: async () => {},
       end: async () => {},
       fail: async () => {},
-      progress: (offset) => {
-        if (offset - lastReport < 64 << 20 && offset !== total) return;
-        lastReport = offset;
-        events.emit({
-          level: "debug",
-          kind: "bundle.progress",
-          message: `verified ${offset}/${total}`,
-          detail: { bytes: offset, total },
-        });
-      },
+      progress: bundleProgress(events, "verified", total),
     });
     return { head, parts: present, bytes: total, keyChecked: trustedKey !== undefined };
   } finally {
