@@ -1,8 +1,8 @@
 import { isAbsolute, join, resolve } from "node:path";
 import { OperatorError } from "../errors.js";
+import type { Arch, DistroName } from "../manifest/defaults.js";
 
-export type DistroName = "rke2" | "k3s";
-export type Arch = "amd64" | "arm64";
+export type { Arch, DistroName };
 
 /** How a release file is trusted: by the release's own sums file, or pinned on first pull. */
 export type Verification = "sums" | "pinned";

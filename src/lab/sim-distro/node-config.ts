@@ -2,10 +2,12 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { OperatorError } from "../../errors.js";
+import type { DistroName } from "../../manifest/defaults.js";
 import { DISTRO_PATHS } from "../../plan/distro-paths.js";
+import type { Role } from "../../plan/types.js";
 
-export type SimDistro = "rke2" | "k3s";
-export type SimRole = "server" | "agent";
+export type SimDistro = DistroName;
+export type SimRole = Role;
 
 /** SIMULATION: the subset of the real distro's config.yaml / flags / environment this simulation honours. */
 export interface SimNodeConfig {

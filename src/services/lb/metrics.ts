@@ -1,22 +1,28 @@
 /** Prometheus text exposition of the load balancer's state — pure, from a snapshot. */
+import type { Backend } from "./backend-pool.js";
 import type { BackendState } from "./health.js";
 import type { Tier } from "./selection.js";
 
-export interface BackendSnapshot {
+/** The counters a backend keeps (backend-pool.ts), as the metrics see them. */
+export type BackendCounters = Pick<
+  Backend,
+  | "name"
+  | "key"
+  | "activeConnections"
+  | "connectionsTotal"
+  | "bytesFromClients"
+  | "bytesToClients"
+  | "connectFailures"
+  | "resets"
+  | "checks"
+  | "checkFailures"
+  | "lastCheckLatencyMs"
+>;
+
+export interface BackendSnapshot extends BackendCounters {
   listener: string;
-  name: string;
-  key: string;
   tier: Tier | "removed";
   state: BackendState;
-  activeConnections: number;
-  connectionsTotal: number;
-  bytesFromClients: number;
-  bytesToClients: number;
-  connectFailures: number;
-  resets: number;
-  checks: number;
-  checkFailures: number;
-  lastCheckLatencyMs: number | undefined;
 }
 
 export interface ListenerSnapshot {
