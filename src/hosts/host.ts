@@ -21,6 +21,9 @@ export interface Host {
    */
   upload(source: UploadSource, path: string, options: UploadOptions): Promise<UploadResult>;
 
+  /** True when `path` already holds exactly this content (SHA-256, hex) with this mode: what upload would skip. */
+  hasFile(path: string, sha256: string, mode: number, options?: ReadOptions): Promise<boolean>;
+
   /** The content of a remote file, or undefined when it does not exist. */
   readFile(path: string, options?: ReadOptions): Promise<Buffer | undefined>;
 

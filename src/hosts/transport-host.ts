@@ -17,7 +17,7 @@ import type {
 import { shellQuote } from "./shell.js";
 import { type CapturedRun, Sudo, type SudoPasswordSource } from "./sudo.js";
 import type { Transport } from "./transport.js";
-import { oneLine, uploadThrough } from "./upload.js";
+import { oneLine, remoteFileState, uploadThrough } from "./upload.js";
 
 export interface TransportHostOptions {
   /** Whether sudo may be used for `sudo: true` operations when the login user is not root. */
@@ -79,6 +79,16 @@ export class TransportHost implements Host {
       detail: { path, size: source.size, sha256: source.sha256, bytesSent: result.bytesSent },
     });
     return result;
+  }
+
+  async hasFile(path: string, sha256: string, mode: number, options: ReadOptions = {}): Promise<boolean> {
+    const asRoot = options.sudo === true && (await this.#sudoer()) !== undefined;
+    const state = await remoteFileState(
+      { capture: (command, { asRoot }) => this.#capture(command, { asRoot }) },
+      path,
+      asRoot,
+    );
+    return state?.sha256 === sha256 && Number.parseInt(state.mode, 8) === mode;
   }
 
   async readFile(path: string, options: ReadOptions = {}): Promise<Buffer | undefined> {

@@ -111,8 +111,9 @@ export function partialPath(path: string, sha256: string, home: string | undefin
   return `${remoteDirname(path)}/.${remoteBasename(path)}.${key}.airstrap-part`;
 }
 
-async function remoteFileState(
-  ops: UploadOps,
+/** The content hash and mode (octal text) of a remote file, or undefined when it does not exist. */
+export async function remoteFileState(
+  ops: Pick<UploadOps, "capture">,
   path: string,
   asRoot: boolean,
 ): Promise<{ sha256: string; mode: string } | undefined> {

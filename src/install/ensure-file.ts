@@ -3,8 +3,6 @@ import type { PlannedHost } from "../plan/types.js";
 import type { PhaseContext } from "./phase.js";
 import { hostOf } from "./phases/host-of.js";
 
-const q = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
-
 /**
  * Puts a file in place through the change door only when it is not already there with this
  * content and mode, so a re-run reports nothing for files that are right. Returns whether it wrote.
@@ -18,12 +16,7 @@ export async function ensureFile(
   what = path,
 ): Promise<boolean> {
   const transport = hostOf(ctx, host);
-  const check = await transport.exec(
-    `if [ -f ${q(path)} ]; then sha256sum -- ${q(path)} | cut -c1-64; stat -c %a -- ${q(path)}; fi`,
-    { sudo: host.ssh.sudo },
-  );
-  const [sha256, octal] = check.stdout.trim().split("\n");
-  if (check.code === 0 && sha256 === source.sha256 && octal !== undefined && Number.parseInt(octal, 8) === mode) {
+  if (await transport.hasFile(path, source.sha256, mode, { sudo: host.ssh.sudo })) {
     ctx.events.emit({
       level: "debug",
       kind: "install.unchanged",
