@@ -1,10 +1,9 @@
+import { shellQuote as q } from "../hosts/shell.js";
 import type { DistroName } from "../manifest/defaults.js";
 import { DISTRO_PATHS } from "../plan/distro-paths.js";
 import type { Role } from "../plan/types.js";
 import { ARTIFACT_DIR } from "./context.js";
 import { distroService } from "./facts.js";
-
-const q = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
 
 /**
  * The documented air-gap install of each distro, from files already in ARTIFACT_DIR:
