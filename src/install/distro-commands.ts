@@ -35,11 +35,18 @@ export function startCommand(distro: DistroName, role: Role): string {
 
 /**
  * Ready, as far as the node itself can tell: the service is active and, on servers, the node
- * token exists (written once the supervisor has bootstrapped) and the supervisor answers /ping.
+ * token exists (written once the supervisor has bootstrapped) and the supervisor answers /ping;
+ * on agents, the server CA the agent fetches from the supervisor when it joins exists. An active
+ * agent service alone proves nothing: an agent that cannot reach any server keeps retrying.
  */
 export function readyCheckCommand(distro: DistroName, role: Role, joinBackendPort: number): string {
   const service = distroService(distro, role);
   const active = `systemctl is-active --quiet ${service}`;
-  if (role === "agent") return active;
+  if (role === "agent") return `${active} && test -s ${q(agentServerCaPath(distro))}`;
   return `${active} && test -s ${q(DISTRO_PATHS[distro].nodeToken)} && /usr/local/bin/airstrap probe https://127.0.0.1:${joinBackendPort}/ping --insecure --expect 200`;
+}
+
+/** Where an agent keeps the server CA it received on joining (k3s/rke2 `<data-dir>/agent/server-ca.crt`). */
+export function agentServerCaPath(distro: DistroName): string {
+  return `/var/lib/rancher/${distro}/agent/server-ca.crt`;
 }
