@@ -1,8 +1,8 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { defaultStoreDir } from "../artifacts/store-location.js";
 import { createEvents } from "../events.js";
 import { writeHostLogs } from "../install/host-logs.js";
-import { findNodeBinary, installCluster } from "../install/install.js";
+import { type ArtifactTransfer, findNodeBinary, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
 import { generateToken } from "../state/state-dir.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
@@ -17,6 +17,7 @@ export interface InstallFlags {
   store?: string;
   nodeBinary?: string;
   readyTimeout: string;
+  artifactTransfer?: string;
 }
 
 export function registerInstall(program: Command): Command {
@@ -40,7 +41,13 @@ export function installOptions(command: Command): Command {
       "--node-binary <file>",
       "the airstrap executable to install on nodes (default: this one, or dist/airstrap-linux-<arch>)",
     )
-    .option("--ready-timeout <seconds>", "how long a server or agent may take to become ready", "600");
+    .option("--ready-timeout <seconds>", "how long a server or agent may take to become ready", "600")
+    .addOption(
+      new Option(
+        "--artifact-transfer <how>",
+        "http: hosts fetch release files and the executable from a file server on spec.bootstrap.address; ssh: upload to each host",
+      ).choices(["http", "ssh"]),
+    );
 }
 
 /** Validate, plan, install; prints the summary. Shared by `install` and `up`. */
@@ -73,6 +80,8 @@ export async function runInstallCommand(flags: InstallFlags): Promise<{ report: 
       dryRun: flags.dryRun === true,
       concurrency: Math.max(1, Number(flags.concurrency) || 1),
       readyTimeoutMs: Number(flags.readyTimeout) * 1000,
+      artifactTransfer:
+        (flags.artifactTransfer as ArtifactTransfer | undefined) ?? (site.plan.bootstrap ? "http" : "ssh"),
     });
   } finally {
     view.close();

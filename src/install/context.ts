@@ -6,6 +6,8 @@ import type { PhaseContext } from "./phase.js";
 /** A file carried to every node (a release file from the store, the airstrap binary). */
 export interface CarriedFile extends UploadSource {
   name: string;
+  /** Where it lies on this machine (what the file server sends). */
+  localPath: string;
 }
 
 /** Everything the install phases share; built once by `airstrap install`. */
@@ -18,6 +20,10 @@ export interface InstallContext extends PhaseContext {
   releaseFiles: CarriedFile[];
   /** The single-file executable for the node's architecture. */
   nodeBinary: CarriedFile;
+  /** `http://<bootstrap>:<port>` while install serves the carried files there; absent: everything goes over SSH. */
+  filesUrl?: string;
+  /** Hosts that could not reach the file server: they get their files over SSH for the rest of the run. */
+  sshOnlyHosts: Set<string>;
   /** PEM of the site CA that registries.yaml trusts, when the registry runs with TLS. */
   siteCa?: string;
   /** How long a server or agent may take to become ready. */

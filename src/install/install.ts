@@ -8,6 +8,7 @@ import { hostsFromPlan } from "../hosts/connect.js";
 import { fileSource } from "../hosts/upload-source.js";
 import type { Plan } from "../plan/types.js";
 import { renderHostFiles } from "../render/host-files.js";
+import { startFileServer } from "../services/files/server.js";
 import { writePlanState } from "../state/plan-state.js";
 import type { StateDir } from "../state/state-dir.js";
 import { generateToken } from "../state/state-dir.js";
@@ -28,14 +29,34 @@ export interface InstallOptions {
   concurrency: number;
   readyTimeoutMs: number;
   siteCa?: string;
+  /** "http": hosts fetch carried files from a file server on the bootstrap address; "ssh": uploaded to each. */
+  artifactTransfer: ArtifactTransfer;
 }
+
+export type ArtifactTransfer = "http" | "ssh";
 
 /** From a plan and a loaded store to a running cluster: builds the context and runs every phase. */
 export async function installCluster(options: InstallOptions): Promise<InstallReport> {
   const { plan, state, events } = options;
   const token = await state.ensureSecret("token", generateToken);
   const releaseFiles = await releaseFilesFromStore(plan, options.manifestDir, options.storeRoot);
-  const nodeBinary: CarriedFile = { name: "airstrap", ...(await fileSource(options.nodeBinaryPath)) };
+  const nodeBinary: CarriedFile = {
+    name: "airstrap",
+    localPath: options.nodeBinaryPath,
+    ...(await fileSource(options.nodeBinaryPath)),
+  };
+  const fileServer =
+    options.artifactTransfer === "http" && plan.bootstrap && !options.dryRun
+      ? await startFileServer(
+          {
+            address: plan.bootstrap.address,
+            port: Number(new URL(plan.bootstrap.filesUrl).port),
+            files: [nodeBinary, ...releaseFiles].map((f) => ({ sha256: f.sha256, path: f.localPath })),
+            allowedNetworks: plan.dns.allowedNetworks,
+          },
+          events,
+        )
+      : undefined;
   const hosts = hostsFromPlan(plan, { stateDir: state, events, baseDir: options.manifestDir });
   const ctx: InstallContext = {
     plan,
@@ -47,6 +68,8 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     files: renderHostFiles(plan, { token }),
     releaseFiles,
     nodeBinary,
+    ...(options.artifactTransfer === "http" && plan.bootstrap ? { filesUrl: plan.bootstrap.filesUrl } : {}),
+    sshOnlyHosts: new Set(),
     ...(options.siteCa === undefined ? {} : { siteCa: options.siteCa }),
     readyTimeoutMs: options.readyTimeoutMs,
     kubeconfigPath: state.file("kubeconfig"),
@@ -60,6 +83,7 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     return report;
   } finally {
     await Promise.all([...hosts.values()].map((h) => h.close()));
+    await fileServer?.close();
   }
 }
 
@@ -68,7 +92,11 @@ async function releaseFilesFromStore(plan: Plan, manifestDir: string, storeRoot:
   const store = await openBlobStore(storeRoot);
   const files = await releaseFilesInStore(store, artifactsFromPlan(plan, manifestDir).catalog);
   return Promise.all(
-    files.map(async (file) => ({ name: file.name, ...(await fileSource(file.path, digestHex(file.digest))) })),
+    files.map(async (file) => ({
+      name: file.name,
+      localPath: file.path,
+      ...(await fileSource(file.path, digestHex(file.digest))),
+    })),
   );
 }
 

@@ -27,6 +27,8 @@ export interface ClusterManifest {
   distro: { name: DistroName; version: string; arch: Arch };
   network: { podCIDR: string; serviceCIDR: string };
   bootstrapAddress?: string;
+  /** Port of the file server install runs on the bootstrap address (hosts fetch artifacts from it). */
+  bootstrapFilesPort: number;
   ssh: SshSettings;
   hosts: Array<
     Omit<HostSpec, "ssh" | "primary" | "labels" | "taints"> & {
@@ -77,6 +79,7 @@ export function applyDefaults(parsed: ParsedManifest): ClusterManifest {
       serviceCIDR: spec.network?.serviceCIDR ?? distroDefaults.serviceCIDR,
     },
     ...(spec.bootstrap === undefined ? {} : { bootstrapAddress: spec.bootstrap.address }),
+    bootstrapFilesPort: spec.bootstrap?.filesPort ?? 8078,
     ssh,
     hosts,
     dns: {

@@ -197,7 +197,12 @@ export const clusterManifestSchema = z
         })
         .optional(),
       bootstrap: z
-        .strictObject({ address: ipAddress.describe("the machine airstrap runs on, as the site sees it") })
+        .strictObject({
+          address: ipAddress.describe("the machine airstrap runs on, as the site sees it"),
+          filesPort: port
+            .optional()
+            .describe("where install serves release files and the airstrap executable to the hosts (default 8078)"),
+        })
         .optional(),
       ssh: ssh.optional(),
       hosts: z.array(host).min(1, "at least one host is needed"),

@@ -1,7 +1,7 @@
 import type { ClusterManifest } from "../manifest/defaults.js";
 import { enclosingSiteNetwork } from "../net/ip.js";
 import { AIRSTRAP_PATHS, DISTRO_PATHS } from "./distro-paths.js";
-import type { Plan, PlannedDns, PlannedFile, PlannedHost, PlanState } from "./types.js";
+import type { Plan, PlannedBootstrap, PlannedDns, PlannedFile, PlannedHost, PlanState } from "./types.js";
 
 const DEFAULT_RECORD_TTL = 300;
 
@@ -33,7 +33,9 @@ export function planCluster(manifest: ClusterManifest, state: PlanState = {}): P
     clusterFqdn,
     distro: manifest.distro,
     network: manifest.network,
-    ...(manifest.bootstrapAddress === undefined ? {} : { bootstrapAddress: manifest.bootstrapAddress }),
+    ...(manifest.bootstrapAddress === undefined
+      ? {}
+      : { bootstrapAddress: manifest.bootstrapAddress, bootstrap: planBootstrap(manifest, manifest.bootstrapAddress) }),
     hosts,
     joinOrder: {
       primary: primaryName,
@@ -58,6 +60,15 @@ export function planCluster(manifest: ClusterManifest, state: PlanState = {}): P
     artifacts: manifest.artifacts,
     files: Object.fromEntries(hosts.map((h) => [h.name, filesFor(manifest, h)])),
     stages: manifest.stages.map((s) => ({ name: s.name, path: s.path, dependsOn: s.dependsOn ?? [] })),
+  };
+}
+
+function planBootstrap(manifest: ClusterManifest, address: string): PlannedBootstrap {
+  const host = address.includes(":") ? `[${address}]` : address;
+  return {
+    address,
+    filesUrl: `http://${host}:${manifest.bootstrapFilesPort}`,
+    registryUrl: `https://${host}:${manifest.registry.port}`,
   };
 }
 

@@ -14,6 +14,8 @@ export interface Plan {
   distro: { name: DistroName; version: string; arch: Arch };
   network: { podCIDR: string; serviceCIDR: string };
   bootstrapAddress?: string;
+  /** What airstrap serves from the bootstrap machine while it installs; absent without a bootstrap address. */
+  bootstrap?: PlannedBootstrap;
   hosts: PlannedHost[];
   joinOrder: JoinOrder;
   /** Where joining servers and agents register: the node-local LB's join port via the cluster FQDN. */
@@ -30,6 +32,14 @@ export interface Plan {
 }
 
 export type Role = "server" | "agent";
+
+export interface PlannedBootstrap {
+  address: string;
+  /** `http://<address>:<filesPort>`: release files and the airstrap executable, by SHA-256. */
+  filesUrl: string;
+  /** `https://<address>:<registry port>`: the store's images and releases, the seed of every replica. */
+  registryUrl: string;
+}
 
 export interface PlannedHost {
   name: string;

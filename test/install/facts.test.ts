@@ -62,6 +62,7 @@ const healthy = (name: string, id: string): HostFacts => ({
   diskFreeBytes: 50 * 2 ** 30,
   distroActive: false,
   nodeServiceActive: false,
+  hasCurl: true,
   listening: [
     { address: "*", port: 22 },
     { address: "127.0.0.53", port: 53 },

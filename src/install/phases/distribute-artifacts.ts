@@ -1,5 +1,5 @@
 import { ARTIFACT_DIR, type InstallContext } from "../context.js";
-import { ensureFile } from "../ensure-file.js";
+import { ensureCarriedFile } from "../ensure-file.js";
 import type { Phase } from "../phase.js";
 
 /**
@@ -14,7 +14,7 @@ export const distributeArtifacts: Phase<InstallContext> = {
   async run(host, ctx) {
     for (const file of ctx.releaseFiles) {
       const executable = file.name === "install.sh" || /^k3s(-arm64)?$/.test(file.name);
-      await ensureFile(
+      await ensureCarriedFile(
         ctx,
         host,
         `${ARTIFACT_DIR}/${file.name}`,

@@ -1,7 +1,7 @@
 import { bufferSource } from "../../hosts/upload-source.js";
 import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { InstallContext } from "../context.js";
-import { ensureFile } from "../ensure-file.js";
+import { ensureCarriedFile, ensureFile } from "../ensure-file.js";
 import type { Phase } from "../phase.js";
 import { hostOf, mustRun } from "./host-of.js";
 
@@ -18,7 +18,14 @@ export const nodeServices: Phase<InstallContext> = {
   onFailure: "host-only",
   async run(host, ctx) {
     const files = (ctx.files.get(host.name) ?? []).filter((f) => f.kind === "node-plan" || f.kind === "node-unit");
-    let changed = await ensureFile(ctx, host, AIRSTRAP_PATHS.binary, ctx.nodeBinary, 0o755, "the airstrap executable");
+    let changed = await ensureCarriedFile(
+      ctx,
+      host,
+      AIRSTRAP_PATHS.binary,
+      ctx.nodeBinary,
+      0o755,
+      "the airstrap executable",
+    );
     for (const file of files)
       changed = (await ensureFile(ctx, host, file.path, bufferSource(file.content), file.mode)) || changed;
     const active = ctx.facts.get(host.name)?.nodeServiceActive === true;

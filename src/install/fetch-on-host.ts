@@ -1,0 +1,70 @@
+import { TransientHostError } from "../hosts/host.js";
+import { modeText, remoteDirname, shellQuote } from "../hosts/shell.js";
+import type { PlannedHost } from "../plan/types.js";
+import { type PhaseContext, PhaseFailure } from "./phase.js";
+import { hostOf } from "./phases/host-of.js";
+
+/** The host cannot reach the file server at all (or has no curl): the caller sends the file over SSH instead. */
+export class FileServerUnreachable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FileServerUnreachable";
+  }
+}
+
+const CORRUPT = 91;
+const CANNOT_WRITE = 92;
+/** curl: could not resolve (6), could not connect (7); the shell: no curl (127). */
+const UNREACHABLE = new Set([6, 7, 127]);
+/** curl: partial file (18), timeout (28), empty reply (52), send (55) or receive (56) failure. */
+const TRANSIENT = new Set([18, 28, 52, 55, 56]);
+
+/**
+ * The script a host runs to pull one file: curl into `<path>.<sha>.part` (resumed with a Range
+ * request when a previous attempt left part of it), check the SHA-256, set the mode, rename into
+ * place. An incomplete part is kept for the next attempt; a complete one with the wrong content
+ * is deleted.
+ */
+export function fetchScript(url: string, path: string, sha256: string, mode: number): string {
+  const part = shellQuote(`${path}.${sha256.slice(0, 12)}.part`);
+  return [
+    `mkdir -p ${shellQuote(remoteDirname(path))} || exit ${CANNOT_WRITE}`,
+    // --speed-time: a transfer that stalls for a minute is given up (and retried) rather than hanging the run.
+    `curl -fsS --connect-timeout 10 --speed-limit 1 --speed-time 60 -C - -o ${part} ${shellQuote(url)}`,
+    "rc=$?",
+    `if ! echo ${shellQuote(`${sha256}  `)}${part} | sha256sum -c --status 2>/dev/null; then`,
+    `  [ "$rc" -ne 0 ] && exit "$rc"`,
+    `  rm -f ${part}; exit ${CORRUPT}`,
+    "fi",
+    `chmod ${modeText(mode)} ${part} && mv -f ${part} ${shellQuote(path)} || exit ${CANNOT_WRITE}`,
+  ].join("\n");
+}
+
+/** Runs fetchScript on the host and turns its exit into the right kind of failure. */
+export async function fetchOnHost(
+  ctx: PhaseContext,
+  host: PlannedHost,
+  url: string,
+  path: string,
+  sha256: string,
+  mode: number,
+): Promise<void> {
+  const result = await hostOf(ctx, host).exec(fetchScript(url, path, sha256, mode), { sudo: host.ssh.sudo });
+  if (result.code === 0) return;
+  const said = result.stderr.trim().split("\n").slice(-2).join(" / ");
+  if (UNREACHABLE.has(result.code)) throw new FileServerUnreachable(`${url}: ${said || `exit ${result.code}`}`);
+  if (TRANSIENT.has(result.code))
+    throw new TransientHostError(`fetching ${url} was cut off (curl exit ${result.code}): ${said}`, host.name);
+  if (result.code === CORRUPT)
+    throw new PhaseFailure(
+      `${path}: what arrived from ${url} does not have SHA-256 ${sha256}`,
+      "check the store on the bootstrap machine with airstrap artifacts check",
+    );
+  if (result.code === CANNOT_WRITE) throw new PhaseFailure(`cannot write ${path} on ${host.name}: ${said}`);
+  if (result.code === 22)
+    throw new PhaseFailure(
+      `the bootstrap file server refused ${url}: ${said}`,
+      "a 403 means the host's address is outside the site's allowed networks (spec.dns.allowedNetworks)",
+    );
+  throw new PhaseFailure(`fetching ${url} failed (exit ${result.code}): ${said}`);
+}

@@ -1,0 +1,149 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { pipeline } from "node:stream/promises";
+import { OperatorError } from "../../errors.js";
+import type { Events } from "../../events.js";
+import { type Network, parseNetwork } from "../../net/ip.js";
+import { parseReadRange } from "../registry/range.js";
+import type { RunningService } from "../service.js";
+import { clientAllowed } from "./allowed.js";
+
+/** One file offered to the hosts, named by its SHA-256 so a host can verify what it got. */
+export interface ServedFile {
+  sha256: string;
+  path: string;
+}
+
+export interface FileServerConfig {
+  address: string;
+  port: number;
+  files: ServedFile[];
+  /** Networks (CIDR) whose clients may fetch; everyone else gets 403. */
+  allowedNetworks: string[];
+}
+
+/**
+ * The install's fan-out source: plain HTTP, `GET /files/<sha256>` for exactly the files the install
+ * carries (nothing else on the disk is reachable), Range for resumed transfers. Plain HTTP is
+ * enough because every host checks the SHA-256 it was told over SSH before using a byte.
+ */
+export async function startFileServer(
+  config: FileServerConfig,
+  events: Events,
+): Promise<RunningService<FileServerConfig>> {
+  let files = indexFiles(config.files);
+  let networks = parseNetworks(config.allowedNetworks);
+  let bytesServed = 0;
+  let requests = 0;
+  let refused = 0;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    requests += 1;
+    if (!clientAllowed(req.socket.remoteAddress, networks)) {
+      refused += 1;
+      return reply(res, 403, "this address may not fetch from airstrap\n");
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") return reply(res, 405, "GET or HEAD only\n");
+    const url = new URL(req.url ?? "/", "http://files");
+    if (url.pathname === "/healthz") return reply(res, 200, "ok\n");
+    const match = /^\/files\/([0-9a-f]{64})$/.exec(url.pathname);
+    const path = match ? files.get(match[1]!) : undefined;
+    if (!path) return reply(res, 404, "no such file\n");
+    const size = (await stat(path)).size;
+    const range = parseReadRange(req.headers.range, size);
+    if (range.kind === "unsatisfiable") {
+      res.setHeader("Content-Range", `bytes */${size}`);
+      return reply(res, 416, "");
+    }
+    const [start, end] = range.kind === "part" ? [range.start, range.end] : [0, size - 1];
+    res.statusCode = range.kind === "part" ? 206 : 200;
+    res.setHeader("Accept-Ranges", "bytes");
+    res.setHeader("Content-Type", "application/octet-stream");
+    res.setHeader("Content-Length", String(Math.max(0, end - start + 1)));
+    if (range.kind === "part") res.setHeader("Content-Range", `bytes ${start}-${end}/${size}`);
+    if (req.method === "HEAD" || size === 0) {
+      res.end();
+      return;
+    }
+    const stream = createReadStream(path, { start, end, highWaterMark: 1024 * 1024 });
+    stream.on("data", (chunk) => {
+      bytesServed += chunk.length;
+    });
+    await pipeline(stream, res);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: Error) => {
+      // A host that hangs up mid-transfer resumes with a Range request; nothing to do here.
+      if (!res.headersSent) reply(res, 500, `${error.message}\n`);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => reject(bindError(error, config)));
+    server.listen(config.port, config.address, () => resolve());
+  });
+  const bound = server.address() as AddressInfo;
+  const address = bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+  events.emit({ level: "debug", kind: "files.listen", service: "files", message: `serving files on ${address}` });
+
+  return {
+    addresses: [address],
+    ready: Promise.resolve(),
+    async reload(next) {
+      files = indexFiles(next.files);
+      networks = parseNetworks(next.allowedNetworks);
+    },
+    metrics: () =>
+      [
+        "# TYPE airstrap_files_requests_total counter",
+        `airstrap_files_requests_total ${requests}`,
+        "# TYPE airstrap_files_refused_total counter",
+        `airstrap_files_refused_total ${refused}`,
+        "# TYPE airstrap_files_bytes_served_total counter",
+        `airstrap_files_bytes_served_total ${bytesServed}`,
+        "",
+      ].join("\n"),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function reply(res: ServerResponse, status: number, body: string): void {
+  res.statusCode = status;
+  res.setHeader("Content-Type", "text/plain; charset=utf-8");
+  res.end(body);
+}
+
+function indexFiles(files: ServedFile[]): Map<string, string> {
+  return new Map(files.map((file) => [file.sha256, file.path]));
+}
+
+function parseNetworks(texts: string[]): Network[] {
+  return texts.map((text) => {
+    const network = parseNetwork(text);
+    if (!network) throw new Error(`file server: not a network: ${text}`);
+    return network;
+  });
+}
+
+function bindError(error: NodeJS.ErrnoException, config: FileServerConfig): Error {
+  const where = `${config.address}:${config.port}`;
+  if (error.code === "EADDRNOTAVAIL")
+    return new OperatorError(
+      `cannot serve artifacts on ${where}: ${config.address} is not an address of this machine`,
+      {
+        hint: "run airstrap on the bootstrap machine, correct spec.bootstrap.address, or pass --artifact-transfer ssh",
+      },
+    );
+  if (error.code === "EADDRINUSE")
+    return new OperatorError(`cannot serve artifacts on ${where}: the port is in use`, {
+      hint: "choose another port with spec.bootstrap.filesPort, or pass --artifact-transfer ssh",
+    });
+  return error;
+}
