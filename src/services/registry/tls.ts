@@ -7,7 +7,8 @@ import { createCa, issueServerCertificate } from "../../pki/openssl.js";
  * The site CA and the registry's server certificate, generated into the state dir with the
  * openssl CLI: `site-ca.crt` (what registries.yaml and hosts.toml trust), `site-ca.key` (0600,
  * never leaves the state dir), and `registry/server.{crt,key}` for the names and addresses the
- * registry answers on. The CA is made once; the server certificate is remade when its names change.
+ * registry answers on (`registry/<stem>.*` for other instances: the bootstrap's, each replica's). The CA
+ * is made once; a server certificate is remade when its names change.
  */
 export interface SiteTls {
   caFile: string;
@@ -15,16 +16,16 @@ export interface SiteTls {
   keyFile: string;
 }
 
-export async function ensureRegistryTls(stateDir: string, names: string[]): Promise<SiteTls> {
+export async function ensureRegistryTls(stateDir: string, names: string[], stem = "server"): Promise<SiteTls> {
   const sans = [...new Set(names)].sort();
   if (sans.length === 0) throw new OperatorError("registry TLS: no name or address to put in the certificate");
   await mkdir(join(stateDir, "registry"), { recursive: true, mode: 0o700 });
   await chmod(stateDir, 0o700);
   const caFile = join(stateDir, "site-ca.crt");
   const caKey = join(stateDir, "site-ca.key");
-  const certFile = join(stateDir, "registry", "server.crt");
-  const keyFile = join(stateDir, "registry", "server.key");
-  const sansFile = join(stateDir, "registry", "server.names");
+  const certFile = join(stateDir, "registry", `${stem}.crt`);
+  const keyFile = join(stateDir, "registry", `${stem}.key`);
+  const sansFile = join(stateDir, "registry", `${stem}.names`);
 
   if (!(await exists(caFile)) || !(await exists(caKey))) {
     const temp = await tempPair(stateDir, "site-ca");
