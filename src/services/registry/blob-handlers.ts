@@ -1,7 +1,6 @@
-import { createReadStream } from "node:fs";
-import { utimes } from "node:fs/promises";
-import { pipeline } from "node:stream/promises";
+import { open, utimes } from "node:fs/promises";
 import { type Digest, isDigest } from "../../store/digest.js";
+import { sendFileRange } from "./blob-read.js";
 import { RegistryError } from "./errors.js";
 import { type Exchange, type RegistryContext, send } from "./http.js";
 import { mirrorNames } from "./mirror.js";
@@ -38,13 +37,23 @@ export async function getBlob(ctx: RegistryContext, { req, res, url }: Exchange,
   const length = size === 0 ? 0 : part.end - part.start + 1;
   const headers: Record<string, string | number> = { ...common, "Content-Length": length };
   if (range.kind === "part") headers["Content-Range"] = `bytes ${part.start}-${part.end}/${size}`;
-  res.writeHead(range.kind === "part" ? 206 : 200, headers);
   if (req.method === "HEAD" || length === 0) {
+    res.writeHead(range.kind === "part" ? 206 : 200, headers);
     res.end();
     return;
   }
-  // Larger reads than the default 64 KiB: fewer syscalls and event-loop turns per gigabyte.
-  await pipeline(createReadStream(ctx.repos.blobs.blobPath(digest), { ...part, highWaterMark: 1 << 20 }), res);
+  // Opened before the headers go out: a blob collected meanwhile is still a clean 404.
+  const file = await open(ctx.repos.blobs.blobPath(digest), "r").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT")
+      throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
+    throw error;
+  });
+  try {
+    res.writeHead(range.kind === "part" ? 206 : 200, headers);
+    await sendFileRange(file, part.start, part.end, res);
+  } finally {
+    await file.close();
+  }
 }
 
 async function linkedSize(ctx: RegistryContext, repo: string, digest: Digest): Promise<number | undefined> {
