@@ -1,18 +1,22 @@
 import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { readArtifactIndex } from "../../artifacts/artifact-index.js";
+import { requiredDigests } from "../../artifacts/bundle/create.js";
+import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
 import type { Digest } from "../../store/digest.js";
 import { digestFromHex } from "../../store/digest.js";
 import { isManifestMediaType, readManifestBytes } from "../../store/oci-image-graph.js";
-import { parseManifestLinks } from "../../store/oci-manifest.js";
+import { MediaTypes, parseManifestLinks } from "../../store/oci-manifest.js";
 import type { Repositories } from "../../store/repositories.js";
 import type { Gate } from "./gate.js";
 import type { UploadSessions } from "./uploads.js";
 
 /**
  * Mark and sweep. Roots: every tag, every manifest linked within the grace period (a client may
- * push by digest and tag a moment later), and the referrers of whatever is marked. Everything a
- * marked manifest names is marked. Swept: unmarked blobs older than the grace period, manifests
+ * push by digest and tag a moment later), every blob the artifact index names (what `airstrap
+ * artifacts` pulled and `bundle load` loaded, tagged or not), and the referrers of whatever is
+ * marked. Everything a marked manifest names is marked. Swept: unmarked blobs older than the grace period, manifests
  * links no root reaches, and upload sessions idle longer than `uploadMaxAgeMs`.
  *
  * Safe while pushes run: mark and sweep hold the gate exclusively, and pushes publish (finish
@@ -64,6 +68,7 @@ export async function collectGarbage(
       for (const child of links.children) await mark(child.digest, child.mediaType);
     }
 
+    await markArtifactIndex(repos.blobs.root, mark);
     const repositories = await repos.listRepositories();
     const unreached: { repo: string; digest: Digest }[] = [];
     for (const repo of repositories) {
@@ -128,6 +133,31 @@ export async function collectGarbage(
     detail: { ...report },
   });
   return report;
+}
+
+/**
+ * The artifact side's own record of the store is a root: a release file is a plain blob that no
+ * tag may reach, and an image's tag can be deleted through the registry while install still
+ * needs it. An index that cannot be read stops the collection before anything is swept.
+ */
+async function markArtifactIndex(
+  storeRoot: string,
+  mark: (digest: Digest, mediaType: string) => Promise<void>,
+): Promise<void> {
+  let index: Awaited<ReturnType<typeof readArtifactIndex>>;
+  try {
+    index = await readArtifactIndex(storeRoot);
+  } catch (error) {
+    if (!(error instanceof OperatorError)) throw error;
+    throw new OperatorError(`garbage collection stopped, nothing removed: ${error.message}`, {
+      ...(error.hint ? { hint: error.hint } : {}),
+    });
+  }
+  for (const image of index.images) {
+    for (const manifest of image.manifests) await mark(manifest.digest, manifest.mediaType);
+  }
+  for (const release of index.releases ?? []) await mark(release.digest, MediaTypes.ociManifest);
+  for (const digest of requiredDigests(index)) await mark(digest, "");
 }
 
 async function linkTime(repos: Repositories, repo: string, digest: Digest): Promise<number | undefined> {

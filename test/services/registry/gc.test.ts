@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
-import { readdir, utimes } from "node:fs/promises";
+import { mkdir, readdir, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { test } from "node:test";
+import { writeArtifactIndex } from "../../../src/artifacts/artifact-index.js";
+import { OperatorError } from "../../../src/errors.js";
 import { silentEvents } from "../../../src/events.js";
 import { collectGarbage } from "../../../src/services/registry/gc.js";
 import type { RunningRegistry } from "../../../src/services/registry/server.js";
@@ -130,4 +133,69 @@ test("stale upload sessions are removed, live ones kept", async (t) => {
   assert.equal(report.uploadsRemoved, 1);
   assert.equal((await http(stale)).status, 404);
   assert.equal((await http(live)).status, 204);
+});
+
+test("gc keeps every blob the artifact index names, tagged or not, and still collects the rest", async (t) => {
+  const { registry, base, root } = await testRegistry(t);
+  const http = client(base);
+  const { blobs } = registry.context.repos;
+  // What `airstrap artifacts pull` leaves: a release file as a plain blob (no tag reaches it)...
+  const releaseFile = await blobs.write(Readable.from([Buffer.from("#!/bin/sh\necho install the distro\n")]));
+  // ...and a pinned image whose tag was later deleted through the registry.
+  const image = await pushImage(http, "docker.io/library/pause", "3.9", "pause layer");
+  assert.equal((await http(`/v2/docker.io/library/pause/manifests/${image.digest}`, { method: "DELETE" })).status, 202);
+  const garbage = await pushImage(http, "gc/unrelated", "v1", "unrelated layer");
+  await http(`/v2/gc/unrelated/manifests/${garbage.digest}`, { method: "DELETE" });
+  await writeArtifactIndex(root, {
+    files: [
+      {
+        distro: "rke2",
+        version: "v1.31.4+rke2r1",
+        arch: "amd64",
+        name: "install.sh",
+        digest: releaseFile.digest,
+        size: releaseFile.size,
+        verification: "pinned",
+        source: "https://get.rke2.io",
+      },
+    ],
+    images: [
+      {
+        reference: "docker.io/library/pause:3.9",
+        arch: "amd64",
+        repository: "docker.io/library/pause",
+        tag: "3.9",
+        digest: image.digest,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        manifests: [{ digest: image.digest, mediaType: "application/vnd.oci.image.manifest.v1+json" }],
+        blobs: [image.config.digest, image.layer.digest],
+      },
+    ],
+  });
+  await age(root);
+
+  const report = await gc(registry);
+  for (const digest of [releaseFile.digest, image.digest, image.config.digest, image.layer.digest]) {
+    assert.equal(await blobs.has(digest), true, `${digest} is in the artifact index and must stay`);
+  }
+  assert.equal(await blobs.has(garbage.layer.digest), false, "garbage the index does not name is collected");
+  assert.equal(await blobs.has(garbage.digest), false);
+  assert.equal(report.blobsRemoved, 2);
+});
+
+test("gc stops before sweeping when the artifact index cannot be read", async (t) => {
+  const { registry, base, root } = await testRegistry(t);
+  const http = client(base);
+  const garbage = await pushImage(http, "gc/unrelated", "v1", "unrelated layer");
+  await http(`/v2/gc/unrelated/manifests/${garbage.digest}`, { method: "DELETE" });
+  await mkdir(join(root, "artifacts"), { recursive: true });
+  await writeFile(join(root, "artifacts", "index.json"), '{"files": [');
+  await age(root);
+  await assert.rejects(gc(registry), (error: Error) => {
+    assert.ok(error instanceof OperatorError);
+    assert.match(error.message, /garbage collection stopped, nothing removed: .*index\.json: not valid JSON/);
+    assert.ok(error.hint);
+    return true;
+  });
+  assert.equal(await registry.context.repos.blobs.has(garbage.layer.digest), true, "nothing was swept");
 });
