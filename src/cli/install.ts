@@ -1,9 +1,11 @@
+import { readFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { defaultStoreDir } from "../artifacts/store-location.js";
 import { createEvents } from "../events.js";
 import { writeHostLogs } from "../install/host-logs.js";
 import { type ArtifactTransfer, findNodeBinary, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
+import { ensurePushToken } from "../services/registry/flags.js";
 import { generateToken } from "../state/state-dir.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
 import { colorsFor, out } from "./terminal.js";
@@ -54,9 +56,12 @@ export function installOptions(command: Command): Command {
 export async function runInstallCommand(flags: InstallFlags): Promise<{ report: InstallReport; site: PlannedSite }> {
   const site = await planFromManifestFile(flags.file);
   const token = await site.state.ensureSecret("token", generateToken);
+  const pushToken =
+    site.plan.registry.hosts.length > 0 ? (await readFile(await ensurePushToken(site.state.path), "utf8")).trim() : "";
   const bus = createEvents();
   const events = redactingEvents(bus, () => [
     token,
+    pushToken,
     process.env.AIRSTRAP_SUDO_PASSWORD ?? "",
     process.env.AIRSTRAP_SSH_PASSPHRASE ?? "",
   ]);

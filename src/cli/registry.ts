@@ -11,6 +11,7 @@ import {
   listImages,
   writeHostsDir,
 } from "../services/registry/transfer.js";
+import { registerRegistryReplicate } from "./registry-replicate.js";
 import { colorsFor, err, out } from "./terminal.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -122,6 +123,7 @@ export function registerRegistry(program: Command): Command {
     .action(async (flags: { root: string }) => {
       for (const { repo, tags } of await listImages(flags.root)) out(`${repo}\t${tags.join(" ")}`);
     });
+  registerRegistryReplicate(registry);
   return registry;
 }
 

@@ -2,6 +2,8 @@ import type { UploadSource } from "../hosts/host.js";
 import type { RenderedFile } from "../render/host-files.js";
 import type { HostFacts } from "./facts.js";
 import type { PhaseContext } from "./phase.js";
+import type { SeedImages } from "./phases/registry-replicas.js";
+import type { RegistryMaterial } from "./registry-material.js";
 
 /** A file carried to every node (a release file from the store, the airstrap binary). */
 export interface CarriedFile extends UploadSource {
@@ -24,6 +26,11 @@ export interface InstallContext extends PhaseContext {
   filesUrl?: string;
   /** Hosts that could not reach the file server: they get their files over SSH for the rest of the run. */
   sshOnlyHosts: Set<string>;
+  /** Registry replicas: what they install, and where they copy the store's images from (absent: start empty). */
+  registry?: {
+    material: RegistryMaterial;
+    seed?: { url: string; images: SeedImages };
+  };
   /** PEM of the site CA that registries.yaml trusts, when the registry runs with TLS. */
   siteCa?: string;
   /** How long a server or agent may take to become ready. */

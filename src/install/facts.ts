@@ -19,6 +19,8 @@ export interface HostFacts {
   listening: Array<{ address: string; port: number }>;
   /** Whether airstrap's per-node service is active. */
   nodeServiceActive: boolean;
+  /** Whether airstrap's registry replica service is active. */
+  registryServiceActive: boolean;
   /** Whether the host can fetch over HTTP (curl); without it, files go over SSH. */
   hasCurl: boolean;
 }
@@ -49,6 +51,7 @@ export function factsScript(distro: DistroName, role: "server" | "agent"): strin
     `if [ -x ${binary} ]; then echo "version=$(${binary} --version 2>/dev/null | head -n1)"; fi`,
     `echo "distroActive=$(systemctl is-active ${distroService(distro, role)} 2>/dev/null)"`,
     'echo "nodeServiceActive=$(systemctl is-active airstrap-node 2>/dev/null)"',
+    'echo "registryActive=$(systemctl is-active airstrap-registry 2>/dev/null)"',
     'echo "curl=$(command -v curl)"',
     "echo \"listening=$( (ss -Hltn 2>/dev/null || netstat -ltn 2>/dev/null | tail -n +3) | awk '{print $4}' | sort -u | tr '\\n' ' ')\"",
   ].join("\n");
@@ -73,6 +76,7 @@ export function parseFacts(output: string, sentAt: number, receivedAt: number): 
     ...(version ? { installedVersion: version } : {}),
     distroActive: values.get("distroActive") === "active",
     nodeServiceActive: values.get("nodeServiceActive") === "active",
+    registryServiceActive: values.get("registryActive") === "active",
     hasCurl: (values.get("curl") ?? "") !== "",
     listening: (values.get("listening") ?? "").split(/\s+/).flatMap(parseListening),
   };

@@ -6,16 +6,19 @@ import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import { hostsFromPlan } from "../hosts/connect.js";
 import { fileSource } from "../hosts/upload-source.js";
-import type { Plan } from "../plan/types.js";
+import type { Plan, PlannedBootstrap } from "../plan/types.js";
 import { renderHostFiles } from "../render/host-files.js";
 import { startFileServer } from "../services/files/server.js";
+import { listImages } from "../services/registry/transfer.js";
 import { writePlanState } from "../state/plan-state.js";
 import type { StateDir } from "../state/state-dir.js";
 import { generateToken } from "../state/state-dir.js";
 import { openBlobStore } from "../store/blob-store.js";
 import { digestHex } from "../store/digest.js";
+import { startBootstrapRegistry } from "./bootstrap-registry.js";
 import type { CarriedFile, InstallContext } from "./context.js";
 import { INSTALL_PHASES } from "./phases/index.js";
+import { registryMaterial } from "./registry-material.js";
 import { changeDoor, type InstallReport, runPhases } from "./runner.js";
 
 export interface InstallOptions {
@@ -28,7 +31,6 @@ export interface InstallOptions {
   dryRun: boolean;
   concurrency: number;
   readyTimeoutMs: number;
-  siteCa?: string;
   /** "http": hosts fetch carried files from a file server on the bootstrap address; "ssh": uploaded to each. */
   artifactTransfer: ArtifactTransfer;
 }
@@ -45,18 +47,8 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     localPath: options.nodeBinaryPath,
     ...(await fileSource(options.nodeBinaryPath)),
   };
-  const fileServer =
-    options.artifactTransfer === "http" && plan.bootstrap && !options.dryRun
-      ? await startFileServer(
-          {
-            address: plan.bootstrap.address,
-            port: Number(new URL(plan.bootstrap.filesUrl).port),
-            files: [nodeBinary, ...releaseFiles].map((f) => ({ sha256: f.sha256, path: f.localPath })),
-            allowedNetworks: plan.dns.allowedNetworks,
-          },
-          events,
-        )
-      : undefined;
+  const serving = options.artifactTransfer === "http" ? plan.bootstrap : undefined;
+  const registry = await registryContext(options, serving);
   const hosts = hostsFromPlan(plan, { stateDir: state, events, baseDir: options.manifestDir });
   const ctx: InstallContext = {
     plan,
@@ -68,13 +60,29 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     files: renderHostFiles(plan, { token }),
     releaseFiles,
     nodeBinary,
-    ...(options.artifactTransfer === "http" && plan.bootstrap ? { filesUrl: plan.bootstrap.filesUrl } : {}),
+    ...(serving ? { filesUrl: serving.filesUrl } : {}),
+    ...(registry ? { registry, siteCa: registry.material.siteCa } : {}),
     sshOnlyHosts: new Set(),
-    ...(options.siteCa === undefined ? {} : { siteCa: options.siteCa }),
     readyTimeoutMs: options.readyTimeoutMs,
     kubeconfigPath: state.file("kubeconfig"),
   };
+  const services: Array<{ close(): Promise<void> }> = [];
   try {
+    if (serving && !options.dryRun) {
+      services.push(
+        await startFileServer(
+          {
+            address: serving.address,
+            port: Number(new URL(serving.filesUrl).port),
+            files: [nodeBinary, ...releaseFiles].map((f) => ({ sha256: f.sha256, path: f.localPath })),
+            allowedNetworks: plan.dns.allowedNetworks,
+          },
+          events,
+        ),
+      );
+    }
+    if (registry?.seed && !options.dryRun)
+      services.push(await startBootstrapRegistry(plan, state, options.storeRoot, events));
     const report = await runPhases(INSTALL_PHASES, ctx, { concurrency: options.concurrency });
     // Once the primary runs, it stays primary for every later plan (see planCluster).
     if (!options.dryRun && !report.failures.some((f) => f.host === plan.joinOrder.primary)) {
@@ -83,8 +91,32 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     return report;
   } finally {
     await Promise.all([...hosts.values()].map((h) => h.close()));
-    await fileServer?.close();
+    await Promise.all(services.map((service) => service.close()));
   }
+}
+
+/**
+ * The replicas' certificates and token, and — when install serves from the bootstrap machine —
+ * the store's tags they must end up holding.
+ */
+async function registryContext(
+  options: InstallOptions,
+  serving: PlannedBootstrap | undefined,
+): Promise<InstallContext["registry"]> {
+  const material = await registryMaterial(options.plan, options.state);
+  if (!material) return undefined;
+  const images = serving ? await listImages(options.storeRoot) : [];
+  if (images.length === 0) {
+    options.events.emit({
+      level: "warn",
+      kind: "install.registry.unseeded",
+      message: serving
+        ? "the store holds no images or releases: the registry replicas start empty"
+        : "nothing is served from the bootstrap machine (no spec.bootstrap.address, or --artifact-transfer ssh): the registry replicas start empty; push images to them with the push token",
+    });
+    return { material };
+  }
+  return { material, seed: { url: serving!.registryUrl, images } };
 }
 
 /** The release files the plan needs, read from the store's blobs (their names are their SHA-256). */

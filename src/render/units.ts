@@ -42,7 +42,7 @@ export function renderRegistryUnit(plan: Plan, host: PlannedHost): string {
 }
 
 /**
- * HTTPS with the certificate the site CA signed for this host (what registries.yaml trusts), pushes
+ * HTTPS on every address of the node with the certificate the site CA signed for this host (what registries.yaml trusts), pushes
  * only with the push token, anonymous pulls from the site's networks, and every other replica as
  * a peer to copy from, so losing one server loses no image.
  */
@@ -53,7 +53,9 @@ function registryCommand(plan: Plan, host: PlannedHost): string {
   return [
     `${AIRSTRAP_PATHS.binary} registry serve`,
     `--root ${AIRSTRAP_PATHS.registryRoot}`,
-    `--listen ${host.address.includes(":") ? `[${host.address}]` : host.address}:${plan.registry.port}`,
+    // Every address, not only the site one: on Debian and Ubuntu a host's own FQDN resolves to
+    // 127.0.1.1 through /etc/hosts, and containerd on that host asks its own replica first.
+    `--listen ${host.address.includes(":") ? "[::]" : "0.0.0.0"}:${plan.registry.port}`,
     `--tls-cert ${AIRSTRAP_PATHS.registryCert} --tls-key ${AIRSTRAP_PATHS.registryKey}`,
     `--token-file ${AIRSTRAP_PATHS.registryPushToken}`,
     ...plan.dns.allowedNetworks.map((network) => `--allow-pull-from ${network}`),

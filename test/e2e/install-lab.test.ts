@@ -63,6 +63,43 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
     assert.match(kubeconfig, new RegExp(`server: https://${site.name}-cluster\\.test\\.lan:16443`));
   });
 
+  test("release files and the executable reached every host over HTTP from the bootstrap machine, not over SSH", () => {
+    const changes = jsonEvents(first).filter((e) => e.kind === "install.change");
+    for (const host of site.hosts) {
+      const mine = changes.filter((e) => e.host === host.name).map((e) => e.message);
+      const fetched = mine.filter((m) => m.includes(`from http://${site.bootstrapAddress}:8078`));
+      assert.ok(
+        fetched.some((m) => /airstrap executable/.test(m)),
+        `${host.name}: ${mine.join("; ")}`,
+      );
+      assert.ok(
+        fetched.some((m) => /install\.sh/.test(m)),
+        `${host.name}: ${mine.join("; ")}`,
+      );
+      assert.ok(!mine.some((m) => /^install .*MiB/.test(m)), `${host.name} got a release file over SSH`);
+    }
+  });
+
+  test("every server runs a registry replica seeded with the store's releases, served with the site CA", () => {
+    for (const host of site.hosts.filter((h) => h.role === "server")) {
+      const listed = site.ssh(host, "airstrap registry list --root /var/lib/airstrap/registry");
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /rke2/, `${host.name} holds the release`);
+      const catalog = site.ssh(
+        host,
+        `curl -fsS --cacert /etc/airstrap/site-ca.crt https://${host.name}.test.lan:5000/v2/_catalog`,
+      );
+      const journal = () => site.ssh(host, "journalctl -u airstrap-registry --no-pager | tail -n 20").stdout;
+      assert.equal(catalog.code, 0, `${catalog.stderr}\n${catalog.code === 0 ? "" : journal()}`);
+      assert.match(catalog.stdout, /rke2/);
+    }
+    const key = site.ssh(
+      site.hosts[0]!,
+      "stat -c %a /etc/airstrap/registry/server.key /etc/airstrap/registry/push-token",
+    );
+    assert.deepEqual(key.stdout.trim().split("\n"), ["600", "600"]);
+  });
+
   test("all nodes are Ready through the kubeconfig, reached via the cluster FQDN and the LB", async () => {
     // The kubeconfig names the cluster FQDN, which only the nodes' DNS resolves: ask through a node.
     const wait = await runAirstrap(["wait", "-f", site.file, "--timeout", "120"], { cwd: site.dir });

@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { checkFacts } from "../../src/install/check-facts.js";
 import { factsScript, type HostFacts, parseFacts, parseListening } from "../../src/install/facts.js";
+import { missingTags } from "../../src/install/phases/registry-replicas.js";
 import { validateManifestText } from "../../src/manifest/validate.js";
 import { planCluster } from "../../src/plan/plan.js";
 import { example } from "../helpers/cli.js";
@@ -63,6 +64,7 @@ const healthy = (name: string, id: string): HostFacts => ({
   distroActive: false,
   nodeServiceActive: false,
   hasCurl: true,
+  registryServiceActive: false,
   listening: [
     { address: "*", port: 22 },
     { address: "127.0.0.53", port: 53 },
@@ -104,5 +106,25 @@ test("clones, wrong arch, small disks, skewed clocks and taken ports are each fo
     "k8s-server-03: clock is -120 s off this machine's",
     "k8s-agent-01: port 16443 (load balancer api) is already in use",
     "k8s-agent-01: port 53 (DNS) is already in use",
+  ]);
+});
+
+test("a replica is seeded only with the tags its store lacks", () => {
+  const expected = [
+    { repo: "airstrap/releases/rke2", tags: ["v1.31.4-rke2r1-amd64"] },
+    { repo: "library/nginx", tags: ["1.27", "1.26"] },
+  ];
+  assert.deepEqual(missingTags(expected, ""), [
+    "airstrap/releases/rke2:v1.31.4-rke2r1-amd64",
+    "library/nginx:1.27",
+    "library/nginx:1.26",
+  ]);
+  assert.deepEqual(
+    missingTags(expected, "library/nginx\t1.26 1.27\nairstrap/releases/rke2\tv1.31.4-rke2r1-amd64\n"),
+    [],
+  );
+  assert.deepEqual(missingTags(expected, "library/nginx\t1.27\n"), [
+    "airstrap/releases/rke2:v1.31.4-rke2r1-amd64",
+    "library/nginx:1.26",
   ]);
 });

@@ -112,3 +112,23 @@ test("the plan is a pure function: same input, same output, and no secret in it"
   assert.equal(JSON.stringify(planCluster(manifest)), JSON.stringify(planCluster(structuredClone(manifest))));
   assert.doesNotMatch(JSON.stringify(planCluster(manifest)), /token/i);
 });
+
+test("with a bootstrap address, the plan names where install serves files and the seed registry", async () => {
+  const plan = planCluster(await manifestOf("rke2-ha.yaml"));
+  assert.ok(plan.bootstrapAddress, "the example names its bootstrap machine");
+  assert.deepEqual(plan.bootstrap, {
+    address: plan.bootstrapAddress,
+    filesUrl: `http://${plan.bootstrapAddress}:8078`,
+    registryUrl: `https://${plan.bootstrapAddress}:${plan.registry.port}`,
+  });
+  const moved = planCluster(
+    await manifestOf("rke2-ha.yaml", (text) =>
+      text.replace(/^( {4}address: 10\.77\.0\.1)$/m, "$1\n    filesPort: 9090"),
+    ),
+  );
+  assert.equal(moved.bootstrap?.filesUrl, `http://${plan.bootstrapAddress}:9090`);
+  const none = planCluster(
+    await manifestOf("rke2-ha.yaml", (text) => text.replace(/^ {2}bootstrap:\n {4}address: .*\n/m, "")),
+  );
+  assert.equal(none.bootstrap, undefined);
+});

@@ -91,7 +91,7 @@ test("each registry replica serves TLS with its own certificate, needs the push 
   const files = renderHostFiles(await planOf("rke2-ha.yaml"), { token: TOKEN });
   const unit = files.get("k8s-server-02")!.find((f) => f.kind === "registry-unit")!.content;
   const exec = unit.split("\n").find((line) => line.startsWith("ExecStart="))!;
-  assert.match(exec, /--listen 10\.77\.0\.12:5000 /);
+  assert.match(exec, /--listen 0\.0\.0\.0:5000 /, "every address: the host's own FQDN may resolve to 127.0.1.1");
   assert.match(
     exec,
     /--tls-cert \/etc\/airstrap\/registry\/server\.crt --tls-key \/etc\/airstrap\/registry\/server\.key/,

@@ -6,6 +6,7 @@ import { distributeArtifacts } from "./distribute-artifacts.js";
 import { fetchKubeconfig } from "./fetch-kubeconfig.js";
 import { gatherFacts } from "./gather-facts.js";
 import { nodeServices } from "./node-services.js";
+import { registryReplicas } from "./registry-replicas.js";
 import { joinAgents, joinServers, startPrimary } from "./start-distro.js";
 import { validateHosts } from "./validate-hosts.js";
 
@@ -16,6 +17,7 @@ export const INSTALL_PHASES: Array<Phase<InstallContext>> = [
   validateHosts,
   distributeArtifacts,
   nodeServices,
+  registryReplicas,
   configureDistro,
   startPrimary,
   joinServers,

@@ -3,9 +3,9 @@ import { stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pipeline } from "node:stream/promises";
-import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
 import { type Network, parseNetwork } from "../../net/ip.js";
+import { explainBindError } from "../bind-error.js";
 import { parseReadRange } from "../registry/range.js";
 import type { RunningService } from "../service.js";
 import { clientAllowed } from "./allowed.js";
@@ -82,7 +82,9 @@ export async function startFileServer(
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) => reject(bindError(error, config)));
+    server.once("error", (error) =>
+      reject(explainBindError(error, "files", `${config.address}:${config.port}`, "spec.bootstrap.filesPort")),
+    );
     server.listen(config.port, config.address, () => resolve());
   });
   const bound = server.address() as AddressInfo;
@@ -130,20 +132,4 @@ function parseNetworks(texts: string[]): Network[] {
     if (!network) throw new Error(`file server: not a network: ${text}`);
     return network;
   });
-}
-
-function bindError(error: NodeJS.ErrnoException, config: FileServerConfig): Error {
-  const where = `${config.address}:${config.port}`;
-  if (error.code === "EADDRNOTAVAIL")
-    return new OperatorError(
-      `cannot serve artifacts on ${where}: ${config.address} is not an address of this machine`,
-      {
-        hint: "run airstrap on the bootstrap machine, correct spec.bootstrap.address, or pass --artifact-transfer ssh",
-      },
-    );
-  if (error.code === "EADDRINUSE")
-    return new OperatorError(`cannot serve artifacts on ${where}: the port is in use`, {
-      hint: "choose another port with spec.bootstrap.filesPort, or pass --artifact-transfer ssh",
-    });
-  return error;
 }
