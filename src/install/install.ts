@@ -8,7 +8,7 @@ import { hostsFromPlan } from "../hosts/connect.js";
 import { fileSource } from "../hosts/upload-source.js";
 import type { Plan, PlannedBootstrap } from "../plan/types.js";
 import { renderHostFiles } from "../render/host-files.js";
-import { startFileServer } from "../services/files/server.js";
+import { startFileServer, type TransferProgress } from "../services/files/server.js";
 import { listImages } from "../services/registry/transfer.js";
 import { writePlanState } from "../state/plan-state.js";
 import type { StateDir } from "../state/state-dir.js";
@@ -76,6 +76,7 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
             port: Number(new URL(serving.filesUrl).port),
             files: [nodeBinary, ...releaseFiles].map((f) => ({ sha256: f.sha256, path: f.localPath })),
             allowedNetworks: plan.dns.allowedNetworks,
+            onProgress: fetchProgress(plan, [nodeBinary, ...releaseFiles], events),
           },
           events,
         ),
@@ -93,6 +94,23 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     await Promise.all([...hosts.values()].map((h) => h.close()));
     await Promise.all(services.map((service) => service.close()));
   }
+}
+
+/** The file server's progress as the install's per-host progress events (what the live tree shows). */
+function fetchProgress(plan: Plan, files: CarriedFile[], events: Events): (progress: TransferProgress) => void {
+  const hostByAddress = new Map(plan.hosts.map((h) => [h.address, h.name]));
+  const nameBySha = new Map(files.map((f) => [f.sha256, f.name === "airstrap" ? "the airstrap executable" : f.name]));
+  return ({ client, sha256, sent, total }) => {
+    const host = hostByAddress.get(client);
+    if (!host) return;
+    events.emit({
+      level: "debug",
+      kind: "install.upload.progress",
+      host,
+      message: nameBySha.get(sha256) ?? sha256,
+      detail: { sent, total },
+    });
+  };
 }
 
 /**

@@ -146,3 +146,16 @@ test("a transfer cut off by the server is a transient fault (retried), and the p
     cutter.close();
   }
 });
+
+test("the server reports each transfer's progress per client, ending at the file's size", async () => {
+  const seen: Array<{ client: string; sent: number; total: number }> = [];
+  await server.reload({ ...config(["127.0.0.0/8"]), onProgress: (p) => seen.push(p) });
+  try {
+    await fetchOnHost(ctx, host, `${base}/files/${goodSha}`, join(dir, "out", "h", "file"), goodSha, 0o644);
+  } finally {
+    await server.reload(config(["127.0.0.0/8"]));
+  }
+  assert.ok(seen.length >= 2 && seen.length <= 60, `${seen.length} progress reports`);
+  assert.ok(seen.every((p) => p.client === "127.0.0.1" && p.total === content.length));
+  assert.equal(seen.at(-1)?.sent, content.length);
+});

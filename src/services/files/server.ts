@@ -22,6 +22,16 @@ export interface FileServerConfig {
   files: ServedFile[];
   /** Networks (CIDR) whose clients may fetch; everyone else gets 403. */
   allowedNetworks: string[];
+  /** Told as a transfer advances, in steps of about 2% (the install's progress view). */
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+export interface TransferProgress {
+  client: string;
+  sha256: string;
+  /** Bytes of the file the client holds now, counting a resumed transfer's head. */
+  sent: number;
+  total: number;
 }
 
 /**
@@ -35,6 +45,7 @@ export async function startFileServer(
 ): Promise<RunningService<FileServerConfig>> {
   let files = indexFiles(config.files);
   let networks = parseNetworks(config.allowedNetworks);
+  let onProgress = config.onProgress;
   let bytesServed = 0;
   let requests = 0;
   let refused = 0;
@@ -68,8 +79,17 @@ export async function startFileServer(
       return;
     }
     const stream = createReadStream(path, { start, end, highWaterMark: 1024 * 1024 });
+    const client = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+    const step = Math.max(1, Math.floor(size / 50));
+    let sent = start;
+    let reported = start;
     stream.on("data", (chunk) => {
       bytesServed += chunk.length;
+      sent += chunk.length;
+      if (sent - reported >= step || sent === size) {
+        reported = sent;
+        onProgress?.({ client, sha256: match![1]!, sent, total: size });
+      }
     });
     await pipeline(stream, res);
   }
@@ -97,6 +117,7 @@ export async function startFileServer(
     async reload(next) {
       files = indexFiles(next.files);
       networks = parseNetworks(next.allowedNetworks);
+      onProgress = next.onProgress;
     },
     metrics: () =>
       [
