@@ -65,7 +65,8 @@ function run(command: string, args: string[]): Promise<void> {
       stderr += chunk;
     });
     const timer = setTimeout(() => child.kill("SIGKILL"), STEP_TIMEOUT_MS);
-    child.on("close", (code) => {
+    // "exit", not "close": a backgrounded ControlMaster keeps the stderr pipe open.
+    child.on("exit", (code) => {
       clearTimeout(timer);
       if (code === 0) resolve();
       else reject(new Error(`${command} ${args.at(-1)} exited ${code}: ${stderr.trim()}`));
