@@ -4,6 +4,8 @@ import { cpus, loadavg } from "node:os";
 import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { createTestLab, labSkipReason, type TestLab } from "../../test/lab/lab-fixture.js";
 import { buildSingleExecutable } from "../../test/peers/airstrap-sea.js";
+import { cpuBetween, sampleCpu } from "./cpu-usage.js";
+import { type Measured, report, type Scenario } from "./report.js";
 
 /**
  * Wall time of `airstrap install` plus `airstrap wait` (until every node is Ready) on fresh lab
@@ -11,13 +13,6 @@ import { buildSingleExecutable } from "../../test/peers/airstrap-sea.js";
  * (`--concurrency 1`, as Ansible with one fork would). Every measurement gets a lab of its own,
  * brought up and pulled before the clock starts and torn down after it stops.
  */
-
-interface Scenario {
-  label: string;
-  servers: number;
-  agents: number;
-  concurrency?: number;
-}
 
 const SCENARIOS: Scenario[] = [
   { label: "1 server", servers: 1, agents: 0 },
@@ -30,13 +25,6 @@ const SCENARIOS: Scenario[] = [
 const COMMAND_TIMEOUT_MS = 300_000;
 /** The lab this bench uses for scenario i is createTestLab offset 41 + i (tests use lower ones). */
 const FIRST_OFFSET = 41;
-
-interface Measured {
-  scenario: Scenario;
-  hosts: number;
-  installSeconds: number;
-  waitSeconds: number;
-}
 
 function run(command: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
@@ -61,15 +49,37 @@ function run(command: string, args: string[], cwd: string): Promise<{ code: numb
   });
 }
 
-async function timed(command: string, args: string[], cwd: string, what: string): Promise<number> {
+async function timed(
+  command: string,
+  args: string[],
+  cwd: string,
+  what: string,
+): Promise<{ seconds: number; output: string }> {
   const started = process.hrtime.bigint();
   const result = await run(command, args, cwd);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (result.code !== 0) throw new Error(`${what} failed (exit ${result.code}):\n${result.output.slice(-3000)}`);
-  return seconds;
+  return { seconds, output: result.output };
 }
 
-async function measure(scenario: Scenario, index: number, airstrap: string, track: (site?: TestLab) => void) {
+/** Seconds each phase took, from the `install.phase.end` events of `--output json`. */
+function phaseSeconds(output: string): Map<string, number> {
+  const phases = new Map<string, number>();
+  for (const line of output.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const event = JSON.parse(line) as { kind: string; phase?: string; detail?: { ms?: number } };
+    if (event.kind === "install.phase.end" && event.phase && typeof event.detail?.ms === "number")
+      phases.set(event.phase, event.detail.ms / 1000);
+  }
+  return phases;
+}
+
+async function measure(
+  scenario: Scenario,
+  index: number,
+  airstrap: string,
+  track: (site?: TestLab) => void,
+): Promise<Measured> {
   const hosts = [
     ...Array.from({ length: scenario.servers }, (_, i) => ({
       name: `srv-${i + 1}`,
@@ -99,16 +109,26 @@ async function measure(scenario: Scenario, index: number, airstrap: string, trac
       "http",
       "--ready-timeout",
       "240",
+      "--output",
+      "json",
       ...(scenario.concurrency === undefined ? [] : ["--concurrency", String(scenario.concurrency)]),
     ];
-    const installSeconds = await timed(airstrap, install, site.dir, `${scenario.label}: install`);
-    const waitSeconds = await timed(
+    const cpuAtStart = await sampleCpu(site);
+    const installed = await timed(airstrap, install, site.dir, `${scenario.label}: install`);
+    const waited = await timed(
       airstrap,
       ["wait", "-f", site.file, "--timeout", "240"],
       site.dir,
       `${scenario.label}: wait`,
     );
-    return { scenario, hosts: hosts.length, installSeconds, waitSeconds };
+    return {
+      scenario,
+      hosts: hosts.length,
+      installSeconds: installed.seconds,
+      waitSeconds: waited.seconds,
+      phases: phaseSeconds(installed.output),
+      cpu: cpuBetween(cpuAtStart, await sampleCpu(site)),
+    };
   } catch (error) {
     // The lab is removed below: keep what its hosts said, so a failed figure can be explained.
     const journals = site.hosts.map(
@@ -120,31 +140,6 @@ async function measure(scenario: Scenario, index: number, airstrap: string, trac
     await site.remove();
     track(undefined);
   }
-}
-
-function table(results: Measured[]): string {
-  const rows = [
-    ["scenario", "hosts", "install s", "wait s", "total s"],
-    ...results.map((r) => [
-      r.scenario.label,
-      String(r.hosts),
-      r.installSeconds.toFixed(1),
-      r.waitSeconds.toFixed(1),
-      (r.installSeconds + r.waitSeconds).toFixed(1),
-    ]),
-  ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ")).join("\n");
-}
-
-const total = (label: string, results: Measured[]) => {
-  const found = results.find((r) => r.scenario.label === label);
-  return found === undefined ? undefined : found.installSeconds + found.waitSeconds;
-};
-
-function ratioLine(what: string, numerator: number | undefined, denominator: number | undefined, target: string) {
-  if (numerator === undefined || denominator === undefined) return `${what}: not measured`;
-  return `${what}: ${(numerator / denominator).toFixed(2)}× (target ${target})`;
 }
 
 async function main(): Promise<void> {
@@ -175,23 +170,7 @@ async function main(): Promise<void> {
       console.log(`  ${scenario.label}: ${(result.installSeconds + result.waitSeconds).toFixed(1)} s`);
       results.push(result);
     }
-    console.log(`\n${table(results)}\n`);
-    console.log(
-      ratioLine(
-        "N = 12 vs N = 2 agents (3 servers)",
-        total("3 servers + 12 agents", results),
-        total("3 servers + 2 agents", results),
-        "< 1.2×",
-      ),
-    );
-    console.log(
-      ratioLine(
-        "one host at a time vs all at once (3 + 12)",
-        total("3 servers + 12 agents, serial", results),
-        total("3 servers + 12 agents", results),
-        "≥ 3×",
-      ),
-    );
+    console.log(`\n${report(results)}`);
   } finally {
     binary.remove();
   }
