@@ -1,8 +1,11 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { type AirstrapEvent, createEvents } from "../events.js";
+import { defaultDnsWorkers } from "../services/dns/config.js";
 import { endpointFlag } from "../services/dns/flags.js";
 import { type DnsSource, runDns } from "../services/dns/standalone.js";
+import { runDnsWorker } from "../services/dns/worker.js";
+import { WORKER_VERB } from "../services/dns/worker-messages.js";
 import { colorsFor, err } from "./terminal.js";
 
 interface DnsFlags {
@@ -21,11 +24,21 @@ interface DnsFlags {
   allow: string[];
   ttl?: string;
   upstreamTimeout?: string;
+  workers?: string;
 }
+
+const MAX_WORKERS = 64;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerDns(program: Command): Command {
+  program
+    .command(WORKER_VERB, { hidden: true })
+    .description("a worker process of airstrap dns (started by it, never by hand)")
+    .exitOverride()
+    .action(async () => {
+      await runDnsWorker();
+    });
   return program
     .command("dns")
     .description("run the node-local DNS server until interrupted (reloads when its files change, or on SIGHUP)")
@@ -59,10 +72,15 @@ export function registerDns(program: Command): Command {
     )
     .option("--ttl <seconds>", "flag form: TTL of records without their own (default 60)")
     .option("--upstream-timeout <ms>", "flag form: time each upstream gets before the next is tried (default 1500)")
+    .option(
+      "--workers <n>",
+      `processes answering UDP, this one included (default ${defaultDnsWorkers()}: the CPUs available, at most 4)`,
+    )
     .action(async (flags: DnsFlags) => {
       const events = createEvents();
       events.subscribe(printEvent);
-      const dns = await runDns(sourceFrom(flags), events);
+      const workers = workersFrom(flags.workers);
+      const dns = await runDns(sourceFrom(flags), events, { workers });
       err(`DNS listening on ${dns.service.addresses.join(", ")} (Ctrl-C stops, SIGHUP reloads)`);
       await new Promise<void>((resolve) => {
         const stop = () => {
@@ -73,6 +91,17 @@ export function registerDns(program: Command): Command {
         process.on("SIGINT", stop).on("SIGTERM", stop).on("SIGHUP", reload);
       });
     });
+}
+
+function workersFrom(text: string | undefined): number {
+  if (text === undefined) return defaultDnsWorkers();
+  const workers = Number(text);
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+    throw new UsageError(`--workers ${text}: expected a whole number from 1 to ${MAX_WORKERS}`, {
+      hint: "--workers 1 runs a single process (the least memory); more use more CPUs under load",
+    });
+  }
+  return workers;
 }
 
 function sourceFrom(flags: DnsFlags): DnsSource {

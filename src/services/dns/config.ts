@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { OperatorError } from "../../errors.js";
 import type { Plan } from "../../plan/types.js";
 
@@ -92,6 +93,16 @@ export interface NodeServeOptions {
   /** Override where to listen (default: the node's address on the plan's DNS port). */
   listen?: DnsEndpoint[];
   http?: DnsEndpoint;
+  /** Processes answering UDP, this one included (default: defaultDnsWorkers()). */
+  workers?: number;
+}
+
+/**
+ * Processes answering UDP by default: one per CPU, at most 4. One on a one-CPU machine (no
+ * worker at all); the cap keeps memory in check (each process is about 70 MB) on big nodes.
+ */
+export function defaultDnsWorkers(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
 }
 
 /** The plan as seen from one node. Pure. */

@@ -25,7 +25,7 @@ export interface DnsState {
   encoded: Map<string, EncodedResponse>;
 }
 
-interface EncodedResponse {
+export interface EncodedResponse {
   bytes: Buffer;
   type: number;
   rcode: number;
@@ -39,6 +39,24 @@ const LOOP_EVENT_INTERVAL_MS = 10_000;
 
 export type HandlerResult = Buffer | undefined | Promise<Buffer | undefined>;
 
+/**
+ * In a worker process: hands a query the worker does not answer itself (forwarding, loops, the
+ * rare kinds) to the primary, which answers it with its own cache and upstreams.
+ */
+export type Delegate = (
+  message: Buffer,
+  local: string,
+  listenerKey: string,
+  remote: string,
+  key: string,
+) => Promise<Buffer | undefined>;
+
+/** What the primary hands back for a delegated query: the response, and its table entry when it kept one. */
+export interface DelegatedAnswer {
+  response: Buffer | undefined;
+  remember: EncodedResponse | undefined;
+}
+
 export class QueryHandler {
   private lastLoopEvent = 0;
 
@@ -47,6 +65,7 @@ export class QueryHandler {
     private readonly metrics: DnsMetrics,
     private readonly events: Events,
     private readonly instanceId: number,
+    private readonly delegate?: Delegate,
   ) {}
 
   /**
@@ -72,7 +91,21 @@ export class QueryHandler {
         return out;
       }
     }
-    return this.answer(message, local, key, transport, state);
+    return this.answer(message, local, listenerKey, remote, key, transport, state);
+  }
+
+  /** In the primary: a query a worker handed over, answered as if it had arrived here. */
+  async answerDelegated(message: Buffer, local: string, listenerKey: string, remote: string): Promise<DelegatedAnswer> {
+    const response = await this.handle(message, local, listenerKey, remote, "udp");
+    const remember = this.state.encoded.get(`${listenerKey}udp${message.toString("latin1", 2)}`);
+    return { response, remember };
+  }
+
+  /** In a worker: keeps what the primary kept for a delegated query, unless a reload came in between. */
+  adopt(key: string, entry: EncodedResponse, stateAsked: DnsState): void {
+    if (this.state !== stateAsked) return;
+    if (stateAsked.encoded.size >= ENCODED_LIMIT) stateAsked.encoded.clear();
+    stateAsked.encoded.set(key, entry);
   }
 
   /** A cached forwarded response with its TTLs counted down; undefined (and forgotten) once expired. */
@@ -103,7 +136,15 @@ export class QueryHandler {
     return encodeEmpty(message, query, RCODE.REFUSED, false);
   }
 
-  private answer(message: Buffer, local: string, key: string, transport: Transport, state: DnsState): HandlerResult {
+  private answer(
+    message: Buffer,
+    local: string,
+    listenerKey: string,
+    remote: string,
+    key: string,
+    transport: Transport,
+    state: DnsState,
+  ): HandlerResult {
     const verdict = parseQuery(message);
     if (verdict.kind === "drop") {
       this.metrics.dropped += 1;
@@ -120,6 +161,7 @@ export class QueryHandler {
       );
     }
     const query = verdict.query;
+    if (this.delegate !== undefined) return this.answerInWorker(message, query, local, listenerKey, remote, key, state);
     this.metrics.query(transport, query.type);
     if (this.isOwnQueryReturning(query, state)) return this.empty(message, query, RCODE.SERVFAIL, recursion);
     if (query.qclass !== CLASS_IN && query.qclass !== CLASS_ANY)
@@ -132,15 +174,54 @@ export class QueryHandler {
     if (own?.outsideTarget !== undefined && recursion && own.rcode === RCODE.NOERROR) {
       return this.chase(message, query, own, own.outsideTarget, maxSize, state);
     }
-    if (own !== undefined) {
-      const bytes = encodeAnswer(message, query, own, { maxSize, authoritative: true, recursionAvailable: recursion });
-      if (state.encoded.size >= ENCODED_LIMIT) state.encoded.clear();
-      state.encoded.set(key, { bytes, type: query.type, rcode: own.rcode });
-      this.metrics.response(own.rcode);
-      return bytes;
-    }
+    if (own !== undefined) return this.authoritative(message, query, own, key, maxSize, state);
     if (!recursion) return this.empty(message, query, RCODE.REFUSED, false);
     return this.forward(message, query, key, maxSize, state);
+  }
+
+  /**
+   * A worker answers our own data itself and delegates the rest, counting nothing for what it
+   * delegates (the primary counts those). Only names outside our zones are ever forwarded, so a
+   * looping query never has an answer of ours; one carrying our mark is delegated like the rest.
+   */
+  private answerInWorker(
+    message: Buffer,
+    query: Query,
+    local: string,
+    listenerKey: string,
+    remote: string,
+    key: string,
+    state: DnsState,
+  ): HandlerResult {
+    const plain =
+      (query.qclass === CLASS_IN || query.qclass === CLASS_ANY) &&
+      query.type !== TYPE.AXFR &&
+      query.type !== TYPE.IXFR &&
+      !(query.edns?.forwardedBy.includes(this.instanceId) ?? false);
+    const own = plain ? answerAuthoritative(state.zones, query.name, query.type, local) : undefined;
+    if (
+      own === undefined ||
+      (own.outsideTarget !== undefined && state.forwarder.enabled && own.rcode === RCODE.NOERROR)
+    )
+      return this.delegate!(message, local, listenerKey, remote, key);
+    this.metrics.query("udp", query.type);
+    return this.authoritative(message, query, own, key, udpLimit(query.edns), state);
+  }
+
+  private authoritative(
+    message: Buffer,
+    query: Query,
+    own: Answer,
+    key: string,
+    maxSize: number,
+    state: DnsState,
+  ): Buffer {
+    const recursionAvailable = state.forwarder.enabled;
+    const bytes = encodeAnswer(message, query, own, { maxSize, authoritative: true, recursionAvailable });
+    if (state.encoded.size >= ENCODED_LIMIT) state.encoded.clear();
+    state.encoded.set(key, { bytes, type: query.type, rcode: own.rcode });
+    this.metrics.response(own.rcode);
+    return bytes;
   }
 
   private forward(message: Buffer, query: Query, key: string, maxSize: number, state: DnsState): HandlerResult {

@@ -9,7 +9,7 @@ export interface StatusEndpoint {
 
 export function serveStatus(
   endpoint: DnsEndpoint,
-  metrics: () => string,
+  metrics: () => string | Promise<string>,
   healthy: () => boolean,
 ): Promise<StatusEndpoint> {
   const server: Server = createServer((request, response) => {
@@ -17,7 +17,12 @@ export function serveStatus(
     if (request.method !== "GET" && request.method !== "HEAD") {
       response.writeHead(405, { allow: "GET, HEAD" }).end();
     } else if (path === "/metrics") {
-      response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(metrics());
+      Promise.resolve()
+        .then(metrics)
+        .then(
+          (text) => response.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(text),
+          () => response.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n"),
+        );
     } else if (path === "/healthz" || path === "/readyz") {
       const ok = healthy();
       response.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "ok\n" : "not serving\n");

@@ -12,6 +12,28 @@ interface Histogram {
 
 export type Transport = "udp" | "tcp";
 
+/**
+ * The counters a worker process keeps (it answers UDP from the table and our own data; the
+ * primary does everything else), sent to the primary, which adds them into what it renders.
+ */
+export interface CounterSnapshot {
+  /** [transport index (0 udp, 1 tcp), type, count] for every non-zero count. */
+  queries: [number, number, number][];
+  /** [rcode, count] for every non-zero count. */
+  responses: [number, number][];
+  cacheHits: number;
+  dropped: number;
+}
+
+/** What the primary knows about its worker processes, rendered with its own counters. */
+export interface WorkerCounters {
+  /** Processes answering UDP, the primary included. */
+  processes: number;
+  restarts: number;
+  /** The latest counters of every worker, and the last ones of workers that have exited. */
+  snapshots: CounterSnapshot[];
+}
+
 export class DnsMetrics {
   private readonly queries = { udp: new Float64Array(65536), tcp: new Float64Array(65536) };
   private readonly responses = new Float64Array(4096);
@@ -54,14 +76,39 @@ export class DnsMetrics {
     this.rejected.set(key, (this.rejected.get(key) ?? 0) + 1);
   }
 
-  render(extra: { cacheEntries: number }): string {
+  snapshot(): CounterSnapshot {
+    const queries: [number, number, number][] = [];
+    (["udp", "tcp"] as const).forEach((transport, index) => {
+      this.queries[transport].forEach((count, type) => {
+        if (count > 0) queries.push([index, type, count]);
+      });
+    });
+    const responses: [number, number][] = [];
+    this.responses.forEach((count, rcode) => {
+      if (count > 0) responses.push([rcode, count]);
+    });
+    return { queries, responses, cacheHits: this.cacheHits, dropped: this.dropped };
+  }
+
+  render(extra: { cacheEntries: number; workers?: WorkerCounters }): string {
+    const others = extra.workers?.snapshots ?? [];
+    const queries = { udp: Float64Array.from(this.queries.udp), tcp: Float64Array.from(this.queries.tcp) };
+    const responses = Float64Array.from(this.responses);
+    let cacheHits = this.cacheHits;
+    let dropped = this.dropped;
+    for (const other of others) {
+      for (const [transport, type, count] of other.queries) queries[transport === 0 ? "udp" : "tcp"][type]! += count;
+      for (const [rcode, count] of other.responses) responses[rcode]! += count;
+      cacheHits += other.cacheHits;
+      dropped += other.dropped;
+    }
     const lines: string[] = [];
     const family = (name: string, type: string, help: string) =>
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 
     family("airstrap_dns_queries_total", "counter", "Queries received, by query type and transport.");
     for (const transport of ["udp", "tcp"] as const) {
-      this.queries[transport].forEach((count, type) => {
+      queries[transport].forEach((count, type) => {
         if (count > 0) {
           lines.push(
             `airstrap_dns_queries_total{type="${TYPE_NAMES[type] ?? `TYPE${type}`}",transport="${transport}"} ${count}`,
@@ -70,12 +117,12 @@ export class DnsMetrics {
       });
     }
     family("airstrap_dns_responses_total", "counter", "Responses sent, by rcode.");
-    this.responses.forEach((count, rcode) => {
+    responses.forEach((count, rcode) => {
       if (count > 0)
         lines.push(`airstrap_dns_responses_total{rcode="${RCODE_NAMES[rcode] ?? `RCODE${rcode}`}"} ${count}`);
     });
     family("airstrap_dns_cache_hits_total", "counter", "Forwarded questions answered from the cache.");
-    lines.push(`airstrap_dns_cache_hits_total ${this.cacheHits}`);
+    lines.push(`airstrap_dns_cache_hits_total ${cacheHits}`);
     family("airstrap_dns_cache_misses_total", "counter", "Forwarded questions that went to an upstream.");
     lines.push(`airstrap_dns_cache_misses_total ${this.cacheMisses}`);
     family("airstrap_dns_cache_entries", "gauge", "Answers held in the cache.");
@@ -103,9 +150,36 @@ export class DnsMetrics {
     family("airstrap_dns_loops_total", "counter", "Queries recognised as our own forwarded queries coming back.");
     lines.push(`airstrap_dns_loops_total ${this.loops}`);
     family("airstrap_dns_dropped_total", "counter", "Messages dropped without an answer (not queries, or too short).");
-    lines.push(`airstrap_dns_dropped_total ${this.dropped}`);
+    lines.push(`airstrap_dns_dropped_total ${dropped}`);
     family("airstrap_dns_reloads_total", "counter", "Configuration reloads applied.");
     lines.push(`airstrap_dns_reloads_total ${this.reloads}`);
+    family("airstrap_dns_processes", "gauge", "Processes answering UDP queries, the primary included.");
+    lines.push(`airstrap_dns_processes ${extra.workers?.processes ?? 1}`);
+    family("airstrap_dns_worker_restarts_total", "counter", "Worker processes started again after one exited.");
+    lines.push(`airstrap_dns_worker_restarts_total ${extra.workers?.restarts ?? 0}`);
     return `${lines.join("\n")}\n`;
   }
+}
+
+/** One snapshot holding the sum of several: what exited workers counted, kept so totals never go back. */
+export function sumSnapshots(snapshots: CounterSnapshot[]): CounterSnapshot {
+  const queries = new Map<string, [number, number, number]>();
+  const responses = new Map<number, [number, number]>();
+  let cacheHits = 0;
+  let dropped = 0;
+  for (const snapshot of snapshots) {
+    for (const [transport, type, count] of snapshot.queries) {
+      const entry = queries.get(`${transport}/${type}`) ?? [transport, type, 0];
+      entry[2] += count;
+      queries.set(`${transport}/${type}`, entry);
+    }
+    for (const [rcode, count] of snapshot.responses) {
+      const entry = responses.get(rcode) ?? [rcode, 0];
+      entry[1] += count;
+      responses.set(rcode, entry);
+    }
+    cacheHits += snapshot.cacheHits;
+    dropped += snapshot.dropped;
+  }
+  return { queries: [...queries.values()], responses: [...responses.values()], cacheHits, dropped };
 }

@@ -18,6 +18,9 @@ export interface DnsListener {
   endpoint: DnsEndpoint;
   /** Actual "addr:port" bound (port resolved when 0 was asked for). */
   bound: DnsEndpoint;
+  /** The UDP socket, which worker processes share (see worker-pool.ts). */
+  udp: UdpSocket;
+  listenerKey: string;
   close(): Promise<void>;
 }
 
@@ -44,6 +47,8 @@ export async function listen(
   return {
     endpoint,
     bound: { address: endpoint.address, port },
+    udp,
+    listenerKey,
     close: async () => {
       await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), tcp.close()]);
     },
@@ -68,30 +73,36 @@ function bindUdp(endpoint: DnsEndpoint, listenerKey: string, handle: Handle): Pr
       } catch {
         // Keeping the default buffer is fine.
       }
-      // Errors after binding (ICMP unreachable from a client that went away) must not kill the listener.
-      socket.on("error", () => {});
-      const local = socket.address().address;
-      const localForAnswers = local === "0.0.0.0" || local === "::" ? "" : local;
-      const reply = (response: Buffer | undefined, port: number, address: string) => {
-        if (response !== undefined) socket.send(response, port, address);
-      };
-      socket.on("message", (message, remote) => {
-        const result = handle(message, localForAnswers, listenerKey, remote.address, "udp");
-        if (result instanceof Promise) {
-          result.then(
-            (response) => reply(response, remote.port, remote.address),
-            () => {},
-          );
-        } else {
-          reply(result, remote.port, remote.address);
-        }
-      });
+      serveUdp(socket, listenerKey, handle);
       resolve(socket);
     });
   });
 }
 
-function literalAddress(
+/** Answers every datagram on a bound socket (here, or in a worker process that was handed the socket). */
+export function serveUdp(socket: UdpSocket, listenerKey: string, handle: Handle): void {
+  // Errors after binding (ICMP unreachable from a client that went away) must not kill the listener.
+  socket.on("error", () => {});
+  const local = socket.address().address;
+  const localForAnswers = local === "0.0.0.0" || local === "::" ? "" : local;
+  const reply = (response: Buffer | undefined, port: number, address: string) => {
+    if (response !== undefined) socket.send(response, port, address);
+  };
+  socket.on("message", (message, remote) => {
+    const result = handle(message, localForAnswers, listenerKey, remote.address, "udp");
+    if (result instanceof Promise) {
+      result.then(
+        (response) => reply(response, remote.port, remote.address),
+        () => {},
+      );
+    } else {
+      reply(result, remote.port, remote.address);
+    }
+  });
+}
+
+/** A `lookup` that passes IP literals straight through, without the resolver's extra tick. */
+export function literalAddress(
   address: string,
   options: unknown,
   callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,

@@ -5,7 +5,7 @@ import { loadManifest } from "../../manifest/load.js";
 import { planCluster } from "../../plan/plan.js";
 import { type DnsConfig, dnsConfigFromPlan, type NodeServeOptions } from "./config.js";
 import { type DnsFlagForm, dnsConfigFromFlags, parseRecordsFile } from "./flags.js";
-import { type RunningDns, startDns } from "./start.js";
+import { type DnsProcesses, type RunningDns, startDns } from "./start.js";
 
 /**
  * The DNS server on its own (`airstrap dns`): configuration from a manifest or from flags, and a
@@ -43,8 +43,8 @@ export interface StandaloneDns {
   stop(): Promise<void>;
 }
 
-export async function runDns(source: DnsSource, events: Events): Promise<StandaloneDns> {
-  const service = await startDns(await loadDnsConfig(source), events);
+export async function runDns(source: DnsSource, events: Events, processes: DnsProcesses = {}): Promise<StandaloneDns> {
+  const service = await startDns(await loadDnsConfig(source), events, processes);
   let reloading: Promise<void> = Promise.resolve();
   const reload = () => {
     // One reload at a time; a change during a reload is picked up by the next one.

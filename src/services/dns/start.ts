@@ -1,16 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
+import { selfCommand } from "../../lab/self-command.js";
 import type { RunningService } from "../service.js";
-import { NetworkMatcher, parseCidr } from "./address.js";
-import { AnswerCache } from "./cache.js";
 import { type DnsConfig, type DnsEndpoint, formatEndpoint } from "./config.js";
-import { Forwarder } from "./forwarder.js";
-import { type DnsState, QueryHandler } from "./handler.js";
+import { QueryHandler } from "./handler.js";
 import { type StatusEndpoint, serveStatus } from "./http.js";
 import { DnsMetrics } from "./metrics.js";
 import { type DnsListener, listen } from "./server.js";
-import { compileZones } from "./zone.js";
+import { buildState } from "./state.js";
+import { DnsWorkerPool } from "./worker-pool.js";
 
 /**
  * The node-local DNS server: authoritative for the cluster's names, a careful forwarder for the
@@ -20,9 +19,19 @@ import { compileZones } from "./zone.js";
 export interface RunningDns extends RunningService<DnsConfig> {
   /** "addr:port" of the /metrics and /healthz endpoint, when one was asked for. */
   readonly httpAddress: string | undefined;
+  /** Process ids of the worker processes (none with one process). */
+  readonly workerPids: number[];
 }
 
-export async function startDns(config: DnsConfig, events: Events): Promise<RunningDns> {
+/** How the server runs, as opposed to what it serves (which a reload may change). */
+export interface DnsProcesses {
+  /** Processes answering UDP, this one included (default 1: no worker processes). */
+  workers?: number;
+  /** How to start airstrap again (default: the way this process was started); the worker verb is appended. */
+  workerCommand?: string[];
+}
+
+export async function startDns(config: DnsConfig, events: Events, processes: DnsProcesses = {}): Promise<RunningDns> {
   const metrics = new DnsMetrics();
   const instanceId = randomBytes(4).readUInt32BE(0);
   let serial = Math.floor(Date.now() / 1000);
@@ -59,9 +68,22 @@ export async function startDns(config: DnsConfig, events: Events): Promise<Runni
   };
 
   listeners = await bindAll(config.listen, new Map());
+  let pool: DnsWorkerPool | undefined;
+  const render = () =>
+    metrics.render({ cacheEntries: handler.state.cache.size, ...(pool ? { workers: pool.counters() } : {}) });
+  const renderFresh = async () =>
+    metrics.render({ cacheEntries: handler.state.cache.size, ...(pool ? { workers: await pool.collect() } : {}) });
   try {
-    if (config.http) status = await bindStatus(config.http, metrics, handler, () => !closed);
+    const workers = processes.workers ?? 1;
+    if (workers > 1) {
+      const command = processes.workerCommand ?? (await selfCommand());
+      const setup = { config, serial, instanceId, listeners: [...listeners.values()] };
+      pool = new DnsWorkerPool(command, workers - 1, setup, handler, events);
+      await pool.start();
+    }
+    if (config.http) status = await bindStatus(config.http, renderFresh, () => !closed);
   } catch (error) {
+    await pool?.close();
     await Promise.all([...listeners.values()].map((listener) => listener.close()));
     throw error;
   }
@@ -69,8 +91,8 @@ export async function startDns(config: DnsConfig, events: Events): Promise<Runni
     level: "info",
     kind: "dns.start",
     service: "dns",
-    message: `DNS for ${config.domain} listening on ${[...listeners.values()].map((l) => formatEndpoint(l.bound)).join(", ")}`,
-    detail: { upstreams: config.upstreams.map(formatEndpoint) },
+    message: `DNS for ${config.domain} listening on ${[...listeners.values()].map((l) => formatEndpoint(l.bound)).join(", ")}${pool ? ` (${processes.workers} processes)` : ""}`,
+    detail: { upstreams: config.upstreams.map(formatEndpoint), workers: pool?.pids ?? [] },
   });
 
   return {
@@ -79,6 +101,9 @@ export async function startDns(config: DnsConfig, events: Events): Promise<Runni
     },
     get httpAddress() {
       return status === undefined ? undefined : formatEndpoint(status.bound);
+    },
+    get workerPids() {
+      return pool?.pids ?? [];
     },
     ready: Promise.resolve(),
     async reload(next) {
@@ -91,7 +116,7 @@ export async function startDns(config: DnsConfig, events: Events): Promise<Runni
         formatEndpoint(current.http ?? { address: "", port: -1 })
       ) {
         try {
-          nextStatus = next.http ? await bindStatus(next.http, metrics, handler, () => !closed) : undefined;
+          nextStatus = next.http ? await bindStatus(next.http, renderFresh, () => !closed) : undefined;
         } catch (error) {
           const running = new Set(listeners.values());
           await Promise.all([...wanted.values()].filter((l) => !running.has(l)).map((l) => l.close()));
@@ -101,10 +126,13 @@ export async function startDns(config: DnsConfig, events: Events): Promise<Runni
       }
       handler.state = state;
       const stillWanted = new Set(wanted.values());
+      const running = new Set(listeners.values());
       const removed = [...listeners.values()].filter((listener) => !stillWanted.has(listener));
+      const added = [...wanted.values()].filter((listener) => !running.has(listener));
       listeners = wanted;
       status = nextStatus;
       current = next;
+      await pool?.reconfigure({ config: next, serial, instanceId, listeners: [...wanted.values()] }, added, removed);
       await Promise.all(removed.map((listener) => listener.close()));
       metrics.reloads += 1;
       events.emit({
@@ -114,48 +142,15 @@ export async function startDns(config: DnsConfig, events: Events): Promise<Runni
         message: `DNS data reloaded (serial ${serial})`,
       });
     },
-    metrics: () => metrics.render({ cacheEntries: handler.state.cache.size }),
+    metrics: render,
     async close() {
       if (closed) return;
       closed = true;
+      await pool?.close();
       await Promise.all([...listeners.values()].map((listener) => listener.close()));
       await status?.close();
       events.emit({ level: "info", kind: "dns.stop", service: "dns", message: "DNS stopped" });
     },
-  };
-}
-
-/** Compiles everything a configuration implies; throws OperatorError before anything is swapped. */
-function buildState(
-  config: DnsConfig,
-  serial: number,
-  metrics: DnsMetrics,
-  events: Events,
-  previous?: DnsState,
-  previousConfig?: DnsConfig,
-): DnsState {
-  for (const cidr of config.allowedNetworks) {
-    if (parseCidr(cidr) === undefined) {
-      throw new OperatorError(`DNS allowed network "${cidr}" is not a network`, {
-        hint: "write networks as 10.77.0.0/24 or fd00::/64",
-      });
-    }
-  }
-  const zones = compileZones(config, serial);
-  const sameUpstreams =
-    previous !== undefined &&
-    previousConfig !== undefined &&
-    JSON.stringify(previousConfig.upstreams) === JSON.stringify(config.upstreams) &&
-    previousConfig.upstreamTimeoutMs === config.upstreamTimeoutMs &&
-    previousConfig.cacheEntries === config.cacheEntries;
-  return {
-    zones,
-    matcher: new NetworkMatcher(config.allowedNetworks),
-    forwarder: sameUpstreams
-      ? previous.forwarder
-      : new Forwarder(config.upstreams, config.upstreamTimeoutMs, metrics, events),
-    cache: sameUpstreams ? previous.cache : new AnswerCache(config.cacheEntries),
-    encoded: new Map(),
   };
 }
 
@@ -177,12 +172,11 @@ async function bindOne(
 
 async function bindStatus(
   endpoint: DnsEndpoint,
-  metrics: DnsMetrics,
-  handler: QueryHandler,
+  render: () => Promise<string>,
   healthy: () => boolean,
 ): Promise<StatusEndpoint> {
   try {
-    return await serveStatus(endpoint, () => metrics.render({ cacheEntries: handler.state.cache.size }), healthy);
+    return await serveStatus(endpoint, render, healthy);
   } catch (error) {
     throw new OperatorError(
       `DNS metrics endpoint cannot listen on ${formatEndpoint(endpoint)}: ${(error as Error).message}`,
