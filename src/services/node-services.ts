@@ -1,7 +1,7 @@
 import { unwatchFile, watchFile } from "node:fs";
 import type { Events } from "../events.js";
 import type { Plan } from "../plan/types.js";
-import { dnsConfigFromPlan, type NodeServeOptions } from "./dns/config.js";
+import { defaultDnsWorkers, dnsConfigFromPlan, type NodeServeOptions } from "./dns/config.js";
 import { startDns } from "./dns/start.js";
 import { type LbFromPlanOptions, lbConfigFromPlan } from "./lb/config.js";
 import { startLoadBalancer } from "./lb/load-balancer.js";
@@ -28,7 +28,9 @@ export async function startNodeServices(
   options: NodeServiceOptions,
   events: Events,
 ): Promise<RunningNodeServices> {
-  const dns = await startDns(dnsConfigFromPlan(plan, node, options.dns), events);
+  const dns = await startDns(dnsConfigFromPlan(plan, node, options.dns), events, {
+    workers: options.dns?.workers ?? defaultDnsWorkers(),
+  });
   let lb: Awaited<ReturnType<typeof startLoadBalancer>>;
   try {
     lb = await startLoadBalancer(lbConfigFromPlan(plan, node, options.lb), events);
