@@ -50,7 +50,7 @@ export async function getBlob(ctx: RegistryContext, { req, res, url }: Exchange,
   });
   try {
     res.writeHead(range.kind === "part" ? 206 : 200, headers);
-    await sendFileRange(file, part.start, part.end, res);
+    await sendFileRange(file, part, res, { slots: ctx.bodySlots, client: req.socket.remoteAddress ?? "" });
   } finally {
     await file.close();
   }

@@ -1,5 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
+import type { BodySlot, BodySlots } from "./body-slots.js";
 
 /**
  * Sends bytes `start..end` (inclusive) of an open file as the body of `res`, then ends it.
@@ -9,27 +10,38 @@ import type { ServerResponse } from "node:http";
  * megabyte, the next read overlaps the current write, and at most 2 MiB are in flight per
  * response (waiting for the older write is the backpressure). Measured on loopback, 1 MiB
  * costs the least CPU per gigabyte served; 256 KiB and 4 MiB both cost more.
+ *
+ * A body longer than one read waits for a slot of its client first (see body-slots.ts).
  */
-const CHUNK_BYTES = 1 << 20;
+export const CHUNK_BYTES = 1 << 20;
 
-export async function sendFileRange(file: FileHandle, start: number, end: number, res: ServerResponse): Promise<void> {
-  const gone = clientGone(res);
+export async function sendFileRange(
+  file: FileHandle,
+  range: { start: number; end: number },
+  res: ServerResponse,
+  queue: { slots: BodySlots; client: string },
+): Promise<void> {
+  const left = clientLeft(res);
+  let slot: BodySlot | undefined;
   try {
+    if (range.end - range.start + 1 > CHUNK_BYTES) slot = await queue.slots.acquire(queue.client, left.signal);
     const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
     const inFlight: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
-    let position = start;
-    for (let turn = 0; position <= end; turn ^= 1) {
-      await Promise.race([inFlight[turn], gone.promise]);
+    let position = range.start;
+    for (let turn = 0; position <= range.end; turn ^= 1) {
+      await Promise.race([inFlight[turn], left.promise]);
+      slot?.progressed();
       const buffer = buffers[turn]!;
-      const { bytesRead } = await file.read(buffer, 0, Math.min(CHUNK_BYTES, end - position + 1), position);
-      if (bytesRead === 0) throw new Error(`blob file ended at byte ${position}, expected ${end + 1}`);
+      const { bytesRead } = await file.read(buffer, 0, Math.min(CHUNK_BYTES, range.end - position + 1), position);
+      if (bytesRead === 0) throw new Error(`blob file ended at byte ${position}, expected ${range.end + 1}`);
       position += bytesRead;
       inFlight[turn] = written(res, buffer.subarray(0, bytesRead));
     }
-    await Promise.race([Promise.all(inFlight), gone.promise]);
+    await Promise.race([Promise.all(inFlight), left.promise]);
     res.end();
   } finally {
-    gone.dispose();
+    slot?.release();
+    left.dispose();
   }
 }
 
@@ -42,13 +54,15 @@ function written(res: ServerResponse, chunk: Buffer): Promise<void> {
   return done;
 }
 
-/** Rejects when the connection closes mid-body, so the loop never waits on a dead socket. */
-function clientGone(res: ServerResponse): { promise: Promise<never>; dispose(): void } {
-  let onClose = () => {};
+/** Aborts (and rejects) when the connection closes mid-body, so nothing waits on a dead socket. */
+function clientLeft(res: ServerResponse): { signal: AbortSignal; promise: Promise<never>; dispose(): void } {
+  const controller = new AbortController();
+  const onClose = () =>
+    controller.abort(Object.assign(new Error("client closed the connection"), { code: "ECONNRESET" }));
   const promise = new Promise<never>((_, reject) => {
-    onClose = () => reject(Object.assign(new Error("client closed the connection"), { code: "ECONNRESET" }));
-    res.once("close", onClose);
+    controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
   });
   promise.catch(() => undefined);
-  return { promise, dispose: () => res.off("close", onClose) };
+  res.once("close", onClose);
+  return { signal: controller.signal, promise, dispose: () => res.off("close", onClose) };
 }

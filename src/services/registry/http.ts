@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Events } from "../../events.js";
 import type { Repositories } from "../../store/repositories.js";
+import type { BodySlots } from "./body-slots.js";
 import { RegistryError } from "./errors.js";
 import type { Gate } from "./gate.js";
 import type { Mirror } from "./mirror.js";
@@ -15,6 +16,8 @@ export interface RegistryContext {
   /** Pushes hold it shared; garbage collection holds it exclusively while it sweeps. */
   gate: Gate;
   mirror: Mirror | undefined;
+  /** How many large blob bodies stream to one client at once; the rest wait their turn. */
+  bodySlots: BodySlots;
 }
 
 export interface Exchange {

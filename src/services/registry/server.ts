@@ -9,6 +9,7 @@ import { isRepositoryName, openRepositories, type Repositories } from "../../sto
 import type { RunningService } from "../service.js";
 import { type Authorizer, createAuthorizer } from "./auth.js";
 import * as blobs from "./blob-handlers.js";
+import { createBodySlots, DEFAULT_BODY_SLOTS, DEFAULT_STALL_MS } from "./body-slots.js";
 import { checkRegistryConfig, parseListen, type RegistryConfig } from "./config.js";
 import { RegistryError } from "./errors.js";
 import { createGate } from "./gate.js";
@@ -37,6 +38,7 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
     maxManifestBytes: config.maxManifestBytes,
     gate: createGate(),
     mirror: await mirrorFor(repos, config, events),
+    bodySlots: createBodySlots({ limit: DEFAULT_BODY_SLOTS, stallMs: DEFAULT_STALL_MS }),
   };
   let authorizer = await createAuthorizer(config.auth);
   const metrics = createMetrics();
