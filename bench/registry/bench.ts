@@ -1,45 +1,35 @@
 /**
  * airstrap's registry vs Debian's docker-registry (Distribution 2.8): skopeo pushes a generated
- * multi-layer image of at least 1 GB to each and pulls it back, same machine, same run, fresh
- * stores every round. Prints MB/s (best of the rounds), the ratios, and each server's peak RSS
- * (VmHWM). Every server runs on 127.0.0.1 high ports and is killed at the end.
+ * multi-layer image of at least 1 GB to each and pulls it back, then curl fetches every layer at
+ * once (the servers' own speed, without skopeo's hashing and writing). Same machine, same run,
+ * fresh stores, alternating order every round, plain HTTP on 127.0.0.1 for both. Prints every
+ * round, then medians (best in brackets), ratios, CPU seconds and peak RSS (VmHWM).
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { startDockerRegistry } from "../../test/peers/docker-registry.js";
 import { skopeoCopy } from "../../test/peers/skopeo.js";
 import { writeOciLayout } from "../../test/services/registry/oci-image.js";
+import { curlPull, measured, median, peakRssMB } from "./measure.js";
 
 const LAYERS = Number(process.env.REGISTRY_BENCH_LAYERS ?? 8);
 const LAYER_MIB = Number(process.env.REGISTRY_BENCH_LAYER_MIB ?? 128);
-const ROUNDS = Number(process.env.REGISTRY_BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.REGISTRY_BENCH_ROUNDS ?? 3);
+const SERVERS = ["airstrap", "distribution"] as const;
+type ServerName = (typeof SERVERS)[number];
 
-interface Result {
+interface Round {
   pushMBs: number;
   pullMBs: number;
-  peakRssMB: number;
-  /** CPU seconds the server spent on the push and pull (user + system): load-independent. */
+  curlMBs: number;
+  /** Server CPU seconds for the skopeo push and pull (user + system): load-independent. */
   cpuSeconds: number;
-}
-
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-async function peakRss(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN);
-  return kb / 1024;
-}
-
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - started) / 1e9;
+  /** Server CPU seconds per GB of the curl pull. */
+  curlCpuPerGB: number;
+  peakRssMB: number;
 }
 
 /** Starts the bundled registry on a free loopback port; resolves with its address and pid. */
@@ -82,69 +72,84 @@ async function main(): Promise<void> {
     });
     process.stderr.write(`generating a ${LAYERS} × ${LAYER_MIB} MiB image...\n`);
     const image = await writeOciLayout(join(dir, "image"), { layers: LAYERS, layerBytes: LAYER_MIB * 1024 * 1024 });
+    // The layers' bytes (config and manifest are a few hundred bytes more).
     const megabytes = image.totalBytes / 1e6;
-    const results: Record<string, Result[]> = { airstrap: [], distribution: [] };
+    console.log(`image: ${LAYERS} layers, ${megabytes.toFixed(0)} MB; ${ROUNDS} round(s); skopeo --preserve-digests`);
+    const results: Record<ServerName, Round[]> = { airstrap: [], distribution: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const name of round % 2 === 0 ? ["distribution", "airstrap"] : ["airstrap", "distribution"]) {
+      for (const name of round % 2 === 0 ? [...SERVERS].reverse() : SERVERS) {
         const root = join(dir, `${name}-${round}`);
         const server =
           name === "airstrap"
             ? await startAirstrap(bundle, root, scope)
             : await startDockerRegistry(scope).then((s) => ({ host: s.host, pid: s.child.pid! }));
         const ref = `docker://${server.host}/bench/image:v1`;
-        const cpuBefore = await cpuSeconds(server.pid);
-        const push = await timed(() => skopeoCopy(`oci:${image.dir}:v1`, ref, ["--preserve-digests"]));
         const out = join(dir, `pulled-${name}-${round}`);
-        const pull = await timed(() => skopeoCopy(ref, `oci:${out}:v1`, ["--preserve-digests"]));
-        const rss = await peakRss(server.pid);
-        const cpu = (await cpuSeconds(server.pid)) - cpuBefore;
-        results[name]!.push({ pushMBs: megabytes / push, pullMBs: megabytes / pull, peakRssMB: rss, cpuSeconds: cpu });
-        process.stderr.write(
-          `round ${round + 1} ${name}: push ${(megabytes / push).toFixed(0)} MB/s, pull ${(megabytes / pull).toFixed(0)} MB/s, peak RSS ${rss.toFixed(0)} MB, server CPU ${cpu.toFixed(1)} s\n`,
+        const push = await measured(server.pid, () => skopeoCopy(`oci:${image.dir}:v1`, ref, ["--preserve-digests"]));
+        const pull = await measured(server.pid, () => skopeoCopy(ref, `oci:${out}:v1`, ["--preserve-digests"]));
+        await rm(out, { recursive: true, force: true });
+        const curl = await measured(server.pid, () => curlPull(server.host, "bench/image", image.layerDigests));
+        const result: Round = {
+          pushMBs: megabytes / push.seconds,
+          pullMBs: megabytes / pull.seconds,
+          curlMBs: megabytes / curl.seconds,
+          cpuSeconds: push.cpu + pull.cpu,
+          curlCpuPerGB: curl.cpu / (megabytes / 1000),
+          peakRssMB: await peakRssMB(server.pid),
+        };
+        results[name].push(result);
+        console.log(
+          `round ${round + 1} ${name.padEnd(12)}: push ${result.pushMBs.toFixed(0)} MB/s, pull ${result.pullMBs.toFixed(0)} MB/s, curl pull ${result.curlMBs.toFixed(0)} MB/s, server CPU ${result.cpuSeconds.toFixed(2)} s (+${curl.cpu.toFixed(2)} s curl), peak RSS ${result.peakRssMB.toFixed(0)} MB`,
         );
         await cleanup();
-        await rm(out, { recursive: true, force: true });
         await rm(root, { recursive: true, force: true });
       }
     }
-    const best = (name: string, key: keyof Result) => Math.max(...results[name]!.map((r) => r[key]));
-    const peak = (name: string) => Math.max(...results[name]!.map((r) => r.peakRssMB));
-    const cpu = (name: string) => Math.min(...results[name]!.map((r) => r.cpuSeconds));
-    const rows = [
-      ["", "push MB/s", "pull MB/s", "peak RSS MB", "server CPU s"],
-      ["airstrap", best("airstrap", "pushMBs"), best("airstrap", "pullMBs"), peak("airstrap"), cpu("airstrap")],
-      [
-        "distribution 2.8",
-        best("distribution", "pushMBs"),
-        best("distribution", "pullMBs"),
-        peak("distribution"),
-        cpu("distribution"),
-      ],
-      [
-        "ratio airstrap/distribution",
-        best("airstrap", "pushMBs") / best("distribution", "pushMBs"),
-        best("airstrap", "pullMBs") / best("distribution", "pullMBs"),
-        peak("airstrap") / peak("distribution"),
-        cpu("airstrap") / cpu("distribution"),
-      ],
-    ];
-    console.log(
-      `\nimage: ${LAYERS} layers, ${megabytes.toFixed(0)} MB; best of ${ROUNDS} round(s); skopeo --preserve-digests`,
-    );
-    console.log("targets: push and pull ratio >= 1.00, airstrap peak RSS < 150 MB\n");
-    for (const row of rows) {
-      const cells = row.map((cell, i) =>
-        typeof cell === "number"
-          ? i > 0 && row[0]!.toString().startsWith("ratio")
-            ? `${cell.toFixed(2)}×`
-            : cell.toFixed(i === 4 ? 1 : 0)
-          : cell,
-      );
-      console.log(`| ${cells.map((c, i) => (i === 0 ? c.padEnd(28) : c.padStart(12))).join(" | ")} |`);
-    }
+    printTable(results);
   } finally {
     await cleanup();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function printTable(results: Record<ServerName, Round[]>): void {
+  const of = (name: ServerName, key: keyof Round) => results[name].map((r) => r[key]);
+  const best = (name: ServerName, key: keyof Round) => Math.max(...of(name, key));
+  const mid = (name: ServerName, key: keyof Round) => median(of(name, key));
+  const rate = (name: ServerName, key: keyof Round) => `${mid(name, key).toFixed(0)} (${best(name, key).toFixed(0)})`;
+  const ratio = (key: keyof Round) =>
+    `${(mid("airstrap", key) / mid("distribution", key)).toFixed(2)}× (${(best("airstrap", key) / best("distribution", key)).toFixed(2)}×)`;
+  const plainRatio = (value: (name: ServerName) => number) =>
+    `${(value("airstrap") / value("distribution")).toFixed(2)}×`;
+  const peak = (name: ServerName) => Math.max(...of(name, "peakRssMB"));
+  const header = ["", "push MB/s", "pull MB/s", "curl pull MB/s", "CPU s push+pull", "CPU s/GB curl", "peak RSS MB"];
+  const row = (name: ServerName) => [
+    name === "airstrap" ? "airstrap" : "distribution 2.8",
+    rate(name, "pushMBs"),
+    rate(name, "pullMBs"),
+    rate(name, "curlMBs"),
+    mid(name, "cpuSeconds").toFixed(2),
+    mid(name, "curlCpuPerGB").toFixed(2),
+    peak(name).toFixed(0),
+  ];
+  const rows = [
+    header,
+    row("airstrap"),
+    row("distribution"),
+    [
+      "ratio airstrap/distribution",
+      ratio("pushMBs"),
+      ratio("pullMBs"),
+      ratio("curlMBs"),
+      plainRatio((name) => mid(name, "cpuSeconds")),
+      plainRatio((name) => mid(name, "curlCpuPerGB")),
+      plainRatio(peak),
+    ],
+  ];
+  console.log("\nmedian of the rounds (best in brackets); CPU: median; RSS: highest");
+  console.log("targets: push and pull ratio >= 1.00, airstrap peak RSS < 150 MB\n");
+  for (const cells of rows) {
+    console.log(`| ${cells.map((c, i) => (i === 0 ? c.padEnd(27) : c.padStart(15))).join(" | ")} |`);
   }
 }
 
