@@ -5,10 +5,13 @@
  * protocol pass through untouched: bytes are never looked at.
  */
 import net from "node:net";
+import { constants } from "node:os";
 import type { Events } from "../../../events.js";
 import type { Backend, BackendPool } from "../backend-pool.js";
 import type { LbListenerConfig } from "../config.js";
 import { formatEndpoint } from "../endpoint.js";
+import { Splice } from "./splice.js";
+import { acceptHandles, connectHandle, errorName, type TcpHandle } from "./tcp-handle.js";
 
 export interface ListenerCounters {
   accepted: number;
@@ -18,8 +21,8 @@ export interface ListenerCounters {
 }
 
 interface Connection {
-  client: net.Socket;
-  upstream: net.Socket | undefined;
+  client: TcpHandle;
+  splice: Splice | undefined;
   backend: Backend | undefined;
   /** Client bytes read + written at the last idle sweep, and when that total last changed. */
   seenBytes: number;
@@ -40,9 +43,8 @@ export class ListenerProxy {
     readonly pool: BackendPool,
     private readonly events: Events,
   ) {
-    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (client) =>
-      this.accept(client),
-    );
+    // Connections never reach the server as net.Sockets: see acceptHandles() in listen().
+    this.server = net.createServer({ pauseOnConnect: true });
   }
 
   get name(): string {
@@ -71,6 +73,7 @@ export class ListenerProxy {
             message: `${this.config.name}: ${error.message}`,
           }),
         );
+        acceptHandles(this.server, (status, client) => this.accept(status, client));
         this.scheduleIdleSweep();
         const bound = this.server.address() as net.AddressInfo;
         this.boundAddress = formatEndpoint({ address: bound.address, port: bound.port });
@@ -101,8 +104,8 @@ export class ListenerProxy {
       () => {
         const now = performance.now();
         for (const connection of this.connections) {
-          if (connection.backend === undefined) continue;
-          const bytes = connection.client.bytesRead + connection.client.bytesWritten;
+          if (connection.splice === undefined) continue;
+          const bytes = connection.splice.clientBytes;
           if (bytes !== connection.seenBytes) {
             connection.seenBytes = bytes;
             connection.activeAt = now;
@@ -142,128 +145,98 @@ export class ListenerProxy {
     for (const connection of [...this.connections]) connection.destroy();
   }
 
-  private accept(client: net.Socket): void {
-    this.counters.accepted += 1;
-    client.on("error", () => {});
-    if (this.connections.size >= this.config.maxConnections) {
-      this.counters.rejectedMaxConnections += 1;
-      client.destroy();
+  private accept(status: number, client: TcpHandle | undefined): void {
+    if (status < 0 || client === undefined) {
+      this.events.emit({
+        level: "error",
+        kind: "lb.listener.error",
+        service: "lb",
+        message: `${this.config.name}: accept failed: ${errorName(status)}`,
+      });
       return;
     }
+    this.counters.accepted += 1;
+    if (this.connections.size >= this.config.maxConnections) {
+      this.counters.rejectedMaxConnections += 1;
+      client.close();
+      return;
+    }
+    client.setNoDelay(true);
     const connection: Connection = {
       client,
-      upstream: undefined,
+      splice: undefined,
       backend: undefined,
       seenBytes: 0,
       activeAt: performance.now(),
       destroy: () => {
-        client.destroy();
-        connection.upstream?.destroy();
+        if (connection.splice) return connection.splice.destroy();
+        // Still connecting: closing the client makes the attempt in progress give up.
+        if (!this.connections.delete(connection)) return;
+        client.close();
+        this.afterForget();
       },
     };
     this.connections.add(connection);
-    client.once("close", () => this.forget(connection));
     this.tryBackends(connection, this.pool.order(), 0);
   }
 
   private tryBackends(connection: Connection, candidates: Backend[], index: number): void {
-    const { client } = connection;
-    if (client.destroyed) return;
+    if (!this.connections.has(connection)) return;
     const backend = candidates[index];
     if (backend === undefined) {
       this.counters.failedNoBackend += 1;
-      client.destroy();
+      connection.destroy();
       return;
     }
     backend.activeConnections += 1;
-    const upstream = net.connect({ host: backend.address, port: backend.port, allowHalfOpen: true, noDelay: true });
-    connection.upstream = upstream;
     let settled = false;
-    const onError = (error: Error) => fail(error.message);
-    const onClose = () => fail("closed while connecting");
-    const settle = () => {
+    const settle = (status: number) => {
+      if (settled) return;
       settled = true;
       clearTimeout(timer);
-      upstream.off("error", onError);
-      upstream.off("close", onClose);
-    };
-    const fail = (reason: string) => {
-      if (settled) return;
-      settle();
+      const alive = this.connections.has(connection);
+      if (status === 0 && alive) return this.splice(connection, upstream, backend);
       backend.activeConnections -= 1;
-      upstream.on("error", () => {});
-      upstream.destroy();
-      connection.upstream = undefined;
-      if (client.destroyed) return;
-      this.pool.reportConnectFailure(backend, reason);
+      upstream.close();
+      if (!alive) return;
+      this.pool.reportConnectFailure(backend, reasons[status] ?? errorName(status));
       this.tryBackends(connection, candidates, index + 1);
     };
-    const timer = setTimeout(
-      () => fail(`connect timed out after ${this.config.connectTimeoutMs} ms`),
-      this.config.connectTimeoutMs,
-    );
-    upstream.once("error", onError);
-    upstream.once("close", onClose);
-    upstream.once("connect", () => {
-      if (settled) return;
-      settle();
-      if (client.destroyed) {
-        backend.activeConnections -= 1;
-        upstream.on("error", () => {});
-        upstream.destroy();
-        return;
-      }
-      this.splice(connection, upstream, backend);
-    });
+    const reasons: Record<number, string> = {
+      [TIMED_OUT]: `connect timed out after ${this.config.connectTimeoutMs} ms`,
+    };
+    const upstream = connectHandle(backend.address, backend.port, settle);
+    const timer = setTimeout(() => settle(TIMED_OUT), this.config.connectTimeoutMs);
   }
 
-  private splice(connection: Connection, upstream: net.Socket, backend: Backend): void {
-    const { client } = connection;
+  private splice(connection: Connection, upstream: TcpHandle, backend: Backend): void {
+    upstream.setNoDelay(true);
     connection.backend = backend;
     backend.connectionsTotal += 1;
     backend.connections.add(connection);
-    // A side that closes before its data was fully read or delivered means the stream is cut:
-    // the other side must not be left waiting for bytes that will never come.
-    const cutIfIncomplete = (from: net.Socket, other: net.Socket) => () => {
-      if (!from.readableEnded || !from.writableFinished) other.destroy();
-    };
-    upstream.on("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "ECONNRESET" && this.pool.list().includes(backend)) {
-        this.pool.reportReset(backend, `connection reset by ${backend.key}`);
-      }
-      client.destroy();
+    const splice = new Splice(connection.client, upstream, {
+      closed: () => {
+        backend.activeConnections -= 1;
+        backend.connections.delete(connection);
+        backend.bytesFromClients += splice.bytesFromClients;
+        backend.bytesToClients += splice.bytesToClients;
+        this.connections.delete(connection);
+        this.afterForget();
+      },
+      backendReset: (reason) => {
+        if (this.pool.list().includes(backend))
+          this.pool.reportReset(backend, `connection reset by ${backend.key}: ${reason}`);
+      },
     });
-    client.on("error", () => upstream.destroy());
-    upstream.once("close", cutIfIncomplete(upstream, client));
-    client.once("close", cutIfIncomplete(client, upstream));
-    upstream.once("close", () => {
-      backend.activeConnections -= 1;
-      backend.connections.delete(connection);
-      backend.bytesFromClients += upstream.bytesWritten;
-      backend.bytesToClients += upstream.bytesRead;
-    });
+    connection.splice = splice;
     connection.activeAt = performance.now();
-    forward(client, upstream);
-    forward(upstream, client);
-    client.resume();
+    splice.start();
   }
 
-  private forget(connection: Connection): void {
-    this.connections.delete(connection);
+  private afterForget(): void {
     if (this.connections.size === 0) this.drained?.();
   }
 }
 
-/**
- * Copies one direction with backpressure (a full destination pauses the source until it drains,
- * so a slow reader holds at most one socket buffer here) and passes FIN on as FIN. Hand-rolled
- * rather than stream.pipe(): pipe() wires seven listeners per direction, which is measurable
- * per connection at short-connection rates.
- */
-function forward(from: net.Socket, to: net.Socket): void {
-  from.on("data", (chunk: Buffer) => {
-    if (!to.write(chunk)) from.pause();
-  });
-  to.on("drain", () => from.resume());
-  from.once("end", () => to.end());
-}
+/** Status a connect attempt settles with when the connect timeout fires first. */
+const TIMED_OUT = -constants.errno.ETIMEDOUT;
