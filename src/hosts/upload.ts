@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { OperatorError } from "../errors.js";
 import type { UploadOptions, UploadResult, UploadSource } from "./host.js";
-import { modeText, remoteBasename, remoteDirname, shellQuote } from "./shell.js";
+import { modeText, remoteBasename, remoteDirname, sha256Command, shellQuote } from "./shell.js";
 import type { CapturedRun } from "./sudo.js";
 import type { Transport } from "./transport.js";
 
@@ -73,7 +73,7 @@ export async function uploadThrough(
         options.onProgress?.(offset + sent, source.size);
       });
     }
-    const arrived = (await run(`sha256sum -- ${shellQuote(temp)}`, false, `checking ${temp}`)).slice(0, 64);
+    const arrived = (await run(sha256Command(shellQuote(temp)), false, `checking ${temp}`)).slice(0, 64);
     if (arrived === source.sha256) break;
     await ops.capture(`rm -f -- ${shellQuote(temp)}`, { asRoot: false });
     if (attempt === 2)
@@ -118,7 +118,7 @@ export async function remoteFileState(
   asRoot: boolean,
 ): Promise<{ sha256: string; mode: string } | undefined> {
   const p = shellQuote(path);
-  const result = await ops.capture(`if [ -f ${p} ]; then sha256sum -- ${p} && stat -c %a -- ${p}; fi`, { asRoot });
+  const result = await ops.capture(`if [ -f ${p} ]; then ${sha256Command(p)} && stat -c %a -- ${p}; fi`, { asRoot });
   const [sumLine, modeLine] = result.stdout.toString("utf8").split("\n");
   if (result.code !== 0 || sumLine === undefined || modeLine === undefined || sumLine === "") return undefined;
   return { sha256: sumLine.slice(0, 64), mode: modeLine.trim() };

@@ -1,5 +1,5 @@
 import { TransientHostError } from "../hosts/host.js";
-import { modeText, remoteDirname, shellQuote } from "../hosts/shell.js";
+import { modeText, remoteDirname, sha256Command, shellQuote } from "../hosts/shell.js";
 import type { PlannedHost } from "../plan/types.js";
 import { type PhaseContext, PhaseFailure } from "./phase.js";
 import { hostOf } from "./phases/host-of.js";
@@ -32,7 +32,7 @@ export function fetchScript(url: string, path: string, sha256: string, mode: num
     // --speed-time: a transfer that stalls for a minute is given up (and retried) rather than hanging the run.
     `curl -fsS --connect-timeout 10 --speed-limit 1 --speed-time 60 -C - -o ${part} ${shellQuote(url)}`,
     "rc=$?",
-    `if ! echo ${shellQuote(`${sha256}  `)}${part} | sha256sum -c --status 2>/dev/null; then`,
+    `if [ "$(${sha256Command(part)})" != ${sha256} ]; then`,
     `  [ "$rc" -ne 0 ] && exit "$rc"`,
     `  rm -f ${part}; exit ${CORRUPT}`,
     "fi",
