@@ -5,10 +5,11 @@
  * on 127.0.0.x high ports and is killed at the end.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { defaultDnsWorkers } from "../../src/services/dns/config.js";
 import { dig } from "../../test/peers/dig.js";
 import { freePort, startUnbound, stopChild, type Unbound } from "../../test/peers/unbound.js";
 
@@ -16,6 +17,8 @@ const run = promisify(execFile);
 const SECONDS = Number(process.env.DNS_BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.DNS_BENCH_ROUNDS ?? 5);
 const CLIENTS = Number(process.env.DNS_BENCH_CLIENTS ?? 4);
+/** Processes of the multi-process airstrap (its default on this machine unless set). */
+const WORKERS = Number(process.env.DNS_BENCH_WORKERS ?? defaultDnsWorkers());
 const HOSTS = 50;
 const FORWARDED = 100;
 
@@ -63,31 +66,39 @@ async function main(): Promise<void> {
     unbounds.push(origin);
     const originAt = origin.endpoint.replace(":", "@");
 
-    const airstrapPort = await freePort("127.0.0.122");
-    const airstrap = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "src/cli/main.ts",
-        "dns",
-        "--domain",
-        "edge.lan",
-        "--node-name",
-        "node-0",
-        "--node-address",
-        "10.77.0.0",
-        ...hostNames.slice(1).flatMap((h) => ["--host", `${h.name.split(".")[0]}=${h.address}`]),
-        "--upstream",
-        origin.endpoint,
-        "--allow",
-        "127.0.0.0/8",
-        "--listen",
-        `127.0.0.122:${airstrapPort}`,
-      ],
-      { cwd: new URL("../../", import.meta.url).pathname, stdio: ["ignore", "ignore", "pipe"] },
-    );
-    children.push(airstrap);
+    const startAirstrap = async (address: string, workers: number) => {
+      const port = await freePort(address);
+      const child = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "src/cli/main.ts",
+          "dns",
+          "--domain",
+          "edge.lan",
+          "--node-name",
+          "node-0",
+          "--node-address",
+          "10.77.0.0",
+          ...hostNames.slice(1).flatMap((h) => ["--host", `${h.name.split(".")[0]}=${h.address}`]),
+          "--upstream",
+          origin.endpoint,
+          "--allow",
+          "127.0.0.0/8",
+          "--listen",
+          `${address}:${port}`,
+          "--workers",
+          String(workers),
+        ],
+        { cwd: new URL("../../", import.meta.url).pathname, stdio: ["ignore", "ignore", "pipe"] },
+      );
+      children.push(child);
+      const plural = workers === 1 ? "process" : "processes";
+      return { name: `airstrap (${workers} ${plural})`, endpoint: `${address}:${port}`, pid: child.pid! };
+    };
+    const airstraps = [await startAirstrap("127.0.0.122", 1)];
+    if (WORKERS > 1) airstraps.push(await startAirstrap("127.0.0.125", WORKERS));
 
     const dnsmasqPort = await freePort("127.0.0.123");
     const dnsmasq = spawn(
@@ -120,7 +131,7 @@ async function main(): Promise<void> {
     unbounds.push(unbound);
 
     const targets: Target[] = [
-      { name: "airstrap", endpoint: `127.0.0.122:${airstrapPort}`, pid: airstrap.pid! },
+      ...airstraps,
       { name: "dnsmasq", endpoint: `127.0.0.123:${dnsmasqPort}`, pid: dnsmasq.pid! },
       { name: "unbound", endpoint: unbound.endpoint, pid: unbound.pid },
     ];
@@ -222,11 +233,16 @@ async function maxQps(target: Target, file: string): Promise<{ qps: number; answ
   };
 }
 
-/** utime + stime of a process, from /proc (clock ticks are 100 Hz on Linux). */
+/** utime + stime of a process and its children (airstrap's workers), from /proc (clock ticks are 100 Hz on Linux). */
 async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  let total = 0;
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, "utf8").catch(() => "");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(entry) === pid || Number(fields[1]) === pid) total += Number(fields[11]) + Number(fields[12]);
+  }
+  return total / 100;
 }
 
 async function latencyAt(
@@ -249,8 +265,8 @@ function median(values: number[]): number {
 
 function printTable(results: Record<string, Record<string, Measurement>>): void {
   const lines = [
-    `dnsperf, loopback, ${CLIENTS} clients, one thread per server; ${ROUNDS} interleaved ${SECONDS}s runs per server:`,
-    "max QPS = their median (best in brackets); CPU = server CPU time per answered query, median; latency and loss at half the median max QPS",
+    `dnsperf, loopback, ${CLIENTS} clients, ${availableParallelism()} CPUs; dnsmasq and unbound one thread each, airstrap with 1 and with ${WORKERS} processes; ${ROUNDS} interleaved ${SECONDS}s runs per server:`,
+    "max QPS = their median (best in brackets); CPU = server CPU time per answered query (all its processes), median; latency and loss at half the median max QPS",
     "",
     "| workload | server | max QPS (best) | QPS vs dnsmasq | QPS vs unbound | CPU µs/query | CPU vs dnsmasq | rate for latency | lost | avg ms | p99 ms |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
