@@ -1,11 +1,12 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, createReadStream, openSync } from "node:fs";
+import { closeSync, createReadStream, openSync, rmSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { silentEvents } from "../../src/events.js";
 import { fetchScript } from "../../src/install/fetch-on-host.js";
+import { LAB_DISKS_DIR } from "../../src/lab/disk.js";
 import { startFileServer } from "../../src/services/files/server.js";
 import { createTestLab, labSkipReason, type TestLab, type TestLabHost } from "../../test/lab/lab-fixture.js";
 
@@ -80,6 +81,19 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
+/** Bytes per second this machine's disk takes (where the lab hosts' disks live), 2 GiB with fdatasync. */
+async function diskWriteSpeed(): Promise<number> {
+  const probe = join(LAB_DISKS_DIR, `.fanout-disk-probe-${process.pid}`);
+  try {
+    const seconds = await timed(() =>
+      run("dd", ["if=/dev/zero", `of=${probe}`, "bs=1M", "count=2048", "conv=fdatasync", "status=none"]),
+    );
+    return (2048 * 2 ** 20) / seconds;
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const skip = await labSkipReason();
   if (skip) {
@@ -137,6 +151,7 @@ async function main(): Promise<void> {
     } finally {
       await server.close();
     }
+    const diskBytesPerSecond = await diskWriteSpeed();
     const base = rows[0]!.fanout;
     console.log(
       `\nArtifact fan-out: ${(BYTES / 2 ** 30).toFixed(2)} GiB to N lab hosts (load average ${loadavg()[0]!.toFixed(1)})`,
@@ -147,7 +162,7 @@ async function main(): Promise<void> {
     console.log("|---:|---:|---:|---:|---:|");
     for (const row of rows) {
       console.log(
-        `| ${row.n} | ${row.fanout.toFixed(1)} s | ${row.serial.toFixed(1)} s | ${(row.serial / row.fanout).toFixed(2)}× | ${(row.fanout / base).toFixed(2)}× |`,
+        `| ${row.n} | ${row.fanout.toFixed(1)} s | ${row.serial.toFixed(1)} s | ${(row.serial / row.fanout).toFixed(2)}× | ${(row.fanout / base).toFixed(2)}× | ${((row.n * BYTES) / diskBytesPerSecond).toFixed(1)} s |`,
       );
     }
   } finally {
