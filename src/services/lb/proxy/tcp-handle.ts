@@ -10,7 +10,7 @@
  * the version is the one tested. `tcpBindings()` checks the surface once and fails loudly if a
  * runtime differs, rather than misbehaving.
  */
-import net from "node:net";
+import type net from "node:net";
 import { getSystemErrorName } from "node:util";
 
 /** Negative errno values as libuv reports them. */
@@ -140,7 +140,9 @@ export function connectHandle(address: string, port: number, done: (status: numb
   const handle = newSocket();
   const request = newConnectRequest();
   request.oncomplete = done;
-  const error = net.isIPv6(address) ? handle.connect6(request, address, port) : handle.connect(request, address, port);
+  const error = address.includes(":")
+    ? handle.connect6(request, address, port)
+    : handle.connect(request, address, port);
   if (error !== 0) queueMicrotask(() => done(error));
   return handle;
 }
