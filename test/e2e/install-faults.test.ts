@@ -188,10 +188,14 @@ describe("dry run, then an SSH link cut mid-upload", { skip: skipReason ?? false
         if (sent < total / 4) return;
         // Paused while the connection is cut, so the cut lands mid-transfer however fast the link is.
         child.kill("SIGSTOP");
-        const ss = spawnSync("ss", ["-K", "-tn", "dst", victim.address, "and", "dport", "=", ":22"], {
-          encoding: "utf8",
-          timeout: 10_000,
-        });
+        const ss = spawnSync(
+          "ss",
+          ["-K", "-tn", "state", "established", "dst", victim.address, "and", "dport", "=", ":22"],
+          {
+            encoding: "utf8",
+            timeout: 10_000,
+          },
+        );
         child.kill("SIGCONT");
         cut = { sentAtCut: sent, killed: ss.stdout };
       },
@@ -199,6 +203,7 @@ describe("dry run, then an SSH link cut mid-upload", { skip: skipReason ?? false
     const result = await run.done;
     const events = jsonEvents(result.stdout);
     assert.ok(cut, "the upload to agt-1 was never seen in progress");
+    // A header line, then the one connection install holds to the host.
     assert.equal(cut.killed.trim().split("\n").length, 2, `ss -K killed exactly one connection:\n${cut.killed}`);
     assert.equal(result.code, 0, `${failuresOf(events).join("\n")}\n${result.stderr}`);
     assert.ok(
