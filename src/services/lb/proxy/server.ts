@@ -11,7 +11,7 @@ import type { Backend, BackendPool } from "../backend-pool.js";
 import type { LbListenerConfig } from "../config.js";
 import { formatEndpoint } from "../endpoint.js";
 import { Splice } from "./splice.js";
-import { acceptHandles, connectHandle, errorName, type TcpHandle } from "./tcp-handle.js";
+import { acceptHandles, connectHandle, errorName, type TcpHandle, tcpBindings } from "./tcp-handle.js";
 
 export interface ListenerCounters {
   accepted: number;
@@ -61,6 +61,7 @@ export class ListenerProxy {
 
   listen(): Promise<string> {
     return new Promise((resolve, reject) => {
+      tcpBindings(); // a runtime without them fails here, before anything is bound
       const onError = (error: Error) => reject(error);
       this.server.once("error", onError);
       this.server.listen({ host: this.config.address, port: this.config.port, backlog: 1024 }, () => {
@@ -73,7 +74,13 @@ export class ListenerProxy {
             message: `${this.config.name}: ${error.message}`,
           }),
         );
-        acceptHandles(this.server, (status, client) => this.accept(status, client));
+        try {
+          acceptHandles(this.server, (status, client) => this.accept(status, client));
+        } catch (error) {
+          this.server.close();
+          reject(error);
+          return;
+        }
         this.scheduleIdleSweep();
         const bound = this.server.address() as net.AddressInfo;
         this.boundAddress = formatEndpoint({ address: bound.address, port: bound.port });
