@@ -124,7 +124,7 @@ async function registryContext(
   const material = await registryMaterial(options.plan, options.state);
   if (!material) return undefined;
   const images = serving ? await listImages(options.storeRoot) : [];
-  if (images.length === 0) {
+  if (!serving || images.length === 0) {
     options.events.emit({
       level: "warn",
       kind: "install.registry.unseeded",
@@ -134,7 +134,7 @@ async function registryContext(
     });
     return { material };
   }
-  return { material, seed: { url: serving!.registryUrl, images } };
+  return { material, seed: { url: serving.registryUrl, images } };
 }
 
 /** The release files the plan needs, read from the store's blobs (their names are their SHA-256). */

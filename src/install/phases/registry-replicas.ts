@@ -51,9 +51,11 @@ export const registryReplicas: Phase<InstallContext> = {
 /** Copies from the bootstrap registry what the replica lacks; a replica that has every tag is left alone. */
 async function seed(ctx: InstallContext, host: PlannedHost, from: { url: string; images: SeedImages }) {
   const root = AIRSTRAP_PATHS.registryRoot;
-  const listed = await hostOf(ctx, host).exec(`${AIRSTRAP_PATHS.binary} registry list --root ${shellQuote(root)}`, {
-    sudo: host.ssh.sudo,
-  });
+  // Guarded by the -d test: opening a store creates its folders, and a dry run must change nothing.
+  const listed = await hostOf(ctx, host).exec(
+    `[ -d ${shellQuote(root)} ] && ${AIRSTRAP_PATHS.binary} registry list --root ${shellQuote(root)}`,
+    { sudo: host.ssh.sudo },
+  );
   const missing = missingTags(from.images, listed.code === 0 ? listed.stdout : "");
   if (missing.length === 0) {
     ctx.events.emit({
