@@ -104,6 +104,9 @@ export class Splice {
     };
     const onEnd = () => {
       from.readStop();
+      // The other way has ended already: with nothing left unread on either side, closing both
+      // passes this FIN on (after any data still queued) — one system call fewer per connection.
+      if (this.endedDirections === 1) return this.destroy();
       const shutdown = bindings.newShutdownRequest();
       shutdown.oncomplete = (status) => {
         if (status < 0) this.fail(target, status);
