@@ -1,7 +1,7 @@
 import { shellQuote as q } from "../hosts/shell.js";
 import type { DistroName } from "../manifest/defaults.js";
 import { DISTRO_PATHS } from "../plan/distro-paths.js";
-import type { Role } from "../plan/types.js";
+import type { Plan, Role } from "../plan/types.js";
 import { ARTIFACT_DIR } from "./context.js";
 import { distroService } from "./facts.js";
 
@@ -44,6 +44,12 @@ export function readyCheckCommand(distro: DistroName, role: Role, joinBackendPor
   const active = `systemctl is-active --quiet ${service}`;
   if (role === "agent") return `${active} && test -s ${q(agentServerCaPath(distro))}`;
   return `${active} && test -s ${q(DISTRO_PATHS[distro].nodeToken)} && /usr/local/bin/airstrap probe https://127.0.0.1:${joinBackendPort}/ping --insecure --expect 200`;
+}
+
+/** readyCheckCommand for a host of this plan (the supervisor port is the LB's join backend port). */
+export function nodeReadyCheck(plan: Plan, role: Role): string {
+  const joinBackendPort = plan.loadBalancer.listeners.find((l) => l.name === "join")?.backendPort ?? 9345;
+  return readyCheckCommand(plan.distro.name, role, joinBackendPort);
 }
 
 /** Where an agent keeps the server CA it received on joining (k3s/rke2 `<data-dir>/agent/server-ca.crt`). */

@@ -15,6 +15,11 @@ export interface HostFacts {
   installedVersion?: string;
   /** systemd state of the distro's service for the host's role. */
   distroActive: boolean;
+  /**
+   * Active and joined, by the same check install waits on (readyCheckCommand, run with sudo like
+   * it): an agent whose service runs but never reached a server is not ready, so a re-run works on it.
+   */
+  distroReady?: boolean;
   /** TCP sockets something listens on ("*" for every address). */
   listening: Array<{ address: string; port: number }>;
   /** Whether airstrap's per-node service is active. */

@@ -1,7 +1,8 @@
 import type { InstallContext } from "../context.js";
+import { nodeReadyCheck } from "../distro-commands.js";
 import { factsScript, parseFacts } from "../facts.js";
 import type { Phase } from "../phase.js";
-import { mustRun } from "./host-of.js";
+import { hostOf, mustRun } from "./host-of.js";
 
 /** Reads each host as it is now; every later phase decides from these facts, not from a state file. */
 export const gatherFacts: Phase<InstallContext> = {
@@ -15,6 +16,10 @@ export const gatherFacts: Phase<InstallContext> = {
       sudo: false,
     });
     const facts = parseFacts(output, sentAt, Date.now());
+    if (facts.distroActive) {
+      const check = nodeReadyCheck(ctx.plan, host.role);
+      facts.distroReady = (await hostOf(ctx, host).exec(check, { sudo: host.ssh.sudo, timeoutMs: 15_000 })).code === 0;
+    }
     ctx.facts.set(host.name, facts);
     ctx.events.emit({
       level: "info",

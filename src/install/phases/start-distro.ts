@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { PlannedHost } from "../../plan/types.js";
 import type { InstallContext } from "../context.js";
-import { installCommand, readyCheckCommand, startCommand } from "../distro-commands.js";
+import { installCommand, nodeReadyCheck, startCommand } from "../distro-commands.js";
 import { type Phase, PhaseFailure } from "../phase.js";
 import { hostOf, mustRun } from "./host-of.js";
 
-const notRunning = (ctx: InstallContext, host: PlannedHost) => !ctx.facts.get(host.name)?.distroActive;
+/** Not yet a working node: never started, or started but never joined (an agent that reached no server). */
+const notRunning = (ctx: InstallContext, host: PlannedHost) => !ctx.facts.get(host.name)?.distroReady;
 
 /** Install from the carried artifacts, start the service, and wait until the node says it is ready. */
 async function installAndStart(host: PlannedHost, ctx: InstallContext): Promise<void> {
@@ -22,8 +23,7 @@ async function installAndStart(host: PlannedHost, ctx: InstallContext): Promise<
     mustRun(ctx, host, `starting ${distro}`, startCommand(distro, host.role)),
   );
   if (ctx.dryRun) return;
-  const joinBackendPort = ctx.plan.loadBalancer.listeners.find((l) => l.name === "join")?.backendPort ?? 9345;
-  const check = readyCheckCommand(distro, host.role, joinBackendPort);
+  const check = nodeReadyCheck(ctx.plan, host.role);
   const deadline = Date.now() + ctx.readyTimeoutMs;
   for (let attempt = 1; ; attempt++) {
     const result = await hostOf(ctx, host).exec(check, { sudo: host.ssh.sudo, timeoutMs: 15_000 });
