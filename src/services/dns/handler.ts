@@ -1,6 +1,14 @@
 import type { Events } from "../../events.js";
 import type { NetworkMatcher } from "./address.js";
 import { type Answer, answerAuthoritative } from "./answer.js";
+import {
+  type AnswerTable,
+  type EncodedResponse,
+  forwardedEntry,
+  keep,
+  responseFrom,
+  tableKey,
+} from "./answer-table.js";
 import { AnswerCache } from "./cache.js";
 import type { Forwarder } from "./forwarder.js";
 import type { ResourceRecord } from "./message.js";
@@ -22,18 +30,9 @@ export interface DnsState {
   forwarder: Forwarder;
   cache: AnswerCache;
   /** Encoded responses to exact query bytes (minus the id), per listener and transport: the fast path. */
-  encoded: Map<string, EncodedResponse>;
+  encoded: AnswerTable;
 }
 
-export interface EncodedResponse {
-  bytes: Buffer;
-  type: number;
-  rcode: number;
-  /** Forwarded answers only: when the cached answer expires, when these bytes were made, where their TTLs sit. */
-  forwarded?: { expiresAt: number; encodedAt: number; ttlPositions: number[] };
-}
-
-const ENCODED_LIMIT = 50_000;
 const MAX_TCP_MESSAGE = 65535;
 const LOOP_EVENT_INTERVAL_MS = 10_000;
 
@@ -79,11 +78,14 @@ export class QueryHandler {
     }
     const state = this.state;
     if (!state.matcher.allows(remote)) return this.refuse(message, transport);
-    const key = listenerKey + transport + message.toString("latin1", 2);
+    const key = tableKey(listenerKey, transport, message);
     const known = state.encoded.get(key);
     if (known !== undefined) {
-      const out = known.forwarded === undefined ? copyOf(known.bytes) : this.agedCopy(known, key, state);
-      if (out !== undefined) {
+      const out = responseFrom(known, Date.now);
+      if (out === undefined) {
+        state.encoded.delete(key);
+      } else {
+        if (known.forwarded !== undefined) this.metrics.cacheHits += 1;
         this.metrics.query(transport, known.type);
         this.metrics.response(known.rcode);
         out[0] = message[0]!;
@@ -97,33 +99,13 @@ export class QueryHandler {
   /** In the primary: a query a worker handed over, answered as if it had arrived here. */
   async answerDelegated(message: Buffer, local: string, listenerKey: string, remote: string): Promise<DelegatedAnswer> {
     const response = await this.handle(message, local, listenerKey, remote, "udp");
-    const remember = this.state.encoded.get(`${listenerKey}udp${message.toString("latin1", 2)}`);
+    const remember = this.state.encoded.get(tableKey(listenerKey, "udp", message));
     return { response, remember };
   }
 
   /** In a worker: keeps what the primary kept for a delegated query, unless a reload came in between. */
   adopt(key: string, entry: EncodedResponse, stateAsked: DnsState): void {
-    if (this.state !== stateAsked) return;
-    if (stateAsked.encoded.size >= ENCODED_LIMIT) stateAsked.encoded.clear();
-    stateAsked.encoded.set(key, entry);
-  }
-
-  /** A cached forwarded response with its TTLs counted down; undefined (and forgotten) once expired. */
-  private agedCopy(known: EncodedResponse, key: string, state: DnsState): Buffer | undefined {
-    const forwarded = known.forwarded!;
-    const now = Date.now();
-    if (now >= forwarded.expiresAt) {
-      state.encoded.delete(key);
-      return undefined;
-    }
-    this.metrics.cacheHits += 1;
-    const out = copyOf(known.bytes);
-    const age = Math.floor((now - forwarded.encodedAt) / 1000);
-    if (age > 0) {
-      for (const position of forwarded.ttlPositions)
-        out.writeUInt32BE(Math.max(0, out.readUInt32BE(position) - age), position);
-    }
-    return out;
+    if (this.state === stateAsked) keep(stateAsked.encoded, key, entry);
   }
 
   private refuse(message: Buffer, transport: Transport): Buffer | undefined {
@@ -218,8 +200,7 @@ export class QueryHandler {
   ): Buffer {
     const recursionAvailable = state.forwarder.enabled;
     const bytes = encodeAnswer(message, query, own, { maxSize, authoritative: true, recursionAvailable });
-    if (state.encoded.size >= ENCODED_LIMIT) state.encoded.clear();
-    state.encoded.set(key, { bytes, type: query.type, rcode: own.rcode });
+    keep(state.encoded, key, { bytes, type: query.type, rcode: own.rcode });
     this.metrics.response(own.rcode);
     return bytes;
   }
@@ -232,7 +213,7 @@ export class QueryHandler {
       this.metrics.cacheHits += 1;
       this.metrics.response(cached.answer.rcode);
       const bytes = encodeForwarded(message, query, cached.answer, { maxSize, age: cached.age });
-      this.remember(state, key, bytes, query, cached.answer, cached.expiresAt, now);
+      keep(state.encoded, key, forwardedEntry(bytes, query, cached.answer, cached.expiresAt, now));
       return bytes;
     }
     this.metrics.cacheMisses += 1;
@@ -245,7 +226,8 @@ export class QueryHandler {
         this.metrics.response(answer.rcode);
         const bytes = encodeForwarded(message, query, answer, { maxSize, age: 0 });
         if (!answer.truncated && answer.cacheTtl > 0) {
-          this.remember(state, key, bytes, query, answer, received + answer.cacheTtl * 1000, received);
+          const expiresAt = received + answer.cacheTtl * 1000;
+          keep(state.encoded, key, forwardedEntry(bytes, query, answer, expiresAt, received));
         }
         return bytes;
       },
@@ -295,27 +277,6 @@ export class QueryHandler {
     );
   }
 
-  /** Keeps the encoded response, so the next identical query costs a copy and a TTL patch. */
-  private remember(
-    state: DnsState,
-    key: string,
-    bytes: Buffer,
-    query: Query,
-    answer: UpstreamAnswer,
-    expiresAt: number,
-    now: number,
-  ): void {
-    const truncated = (bytes[2]! & 0x02) !== 0;
-    const ttlPositions = truncated ? [] : answer.ttlOffsets.map((offset) => query.questionEnd + offset);
-    if (state.encoded.size >= ENCODED_LIMIT) state.encoded.clear();
-    state.encoded.set(key, {
-      bytes,
-      type: query.type,
-      rcode: answer.rcode,
-      forwarded: { expiresAt, encodedAt: now, ttlPositions },
-    });
-  }
-
   /** Our own forwarded query arriving back at us (directly, or via other airstrap servers). */
   private isOwnQueryReturning(query: Query, state: DnsState): boolean {
     const direct = state.forwarder.outstanding.has(`${query.id}/${query.type}/${query.name}`);
@@ -340,10 +301,4 @@ export class QueryHandler {
     this.metrics.response(rcode);
     return encodeEmpty(message, query, rcode, recursion);
   }
-}
-
-function copyOf(bytes: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(bytes.length);
-  bytes.copy(out);
-  return out;
 }

@@ -1,6 +1,6 @@
 import type { EventInput } from "../../events.js";
+import type { EncodedResponse } from "./answer-table.js";
 import type { DnsConfig } from "./config.js";
-import type { EncodedResponse } from "./handler.js";
 import type { CounterSnapshot } from "./metrics.js";
 
 /**
