@@ -2,8 +2,9 @@
  * airstrap's registry vs Debian's docker-registry (Distribution 2.8): skopeo pushes a generated
  * multi-layer image of at least 1 GB to each and pulls it back, then curl fetches every layer at
  * once (the servers' own speed, without skopeo's hashing and writing). Same machine, same run,
- * fresh stores, alternating order every round, plain HTTP on 127.0.0.1 for both. Prints every
- * round, then medians (best in brackets), ratios, CPU seconds and peak RSS (VmHWM).
+ * fresh stores every round, the two servers taking each step back to back in alternating order,
+ * plain HTTP on 127.0.0.1 for both. Prints every round and its ratios, then medians (best in
+ * brackets), ratios, CPU seconds and peak RSS (VmHWM).
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -18,8 +19,7 @@ import { curlPull, measured, median, peakRssMB } from "./measure.js";
 const LAYERS = Number(process.env.REGISTRY_BENCH_LAYERS ?? 8);
 const LAYER_MIB = Number(process.env.REGISTRY_BENCH_LAYER_MIB ?? 128);
 const ROUNDS = Number(process.env.REGISTRY_BENCH_ROUNDS ?? 3);
-const SERVERS = ["airstrap", "distribution"] as const;
-type ServerName = (typeof SERVERS)[number];
+type ServerName = "airstrap" | "distribution";
 
 interface Round {
   pushMBs: number;
@@ -77,33 +77,49 @@ async function main(): Promise<void> {
     console.log(`image: ${LAYERS} layers, ${megabytes.toFixed(0)} MB; ${ROUNDS} round(s); skopeo --preserve-digests`);
     const results: Record<ServerName, Round[]> = { airstrap: [], distribution: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const name of round % 2 === 0 ? [...SERVERS].reverse() : SERVERS) {
+      // Both servers run for the whole round and take each step back to back, so a burst of
+      // other work on the machine falls on both sides of a pair rather than on one server.
+      const order: ServerName[] = round % 2 === 0 ? ["distribution", "airstrap"] : ["airstrap", "distribution"];
+      const servers = {} as Record<ServerName, { host: string; pid: number; root: string }>;
+      for (const name of order) {
         const root = join(dir, `${name}-${round}`);
-        const server =
+        const started =
           name === "airstrap"
             ? await startAirstrap(bundle, root, scope)
             : await startDockerRegistry(scope).then((s) => ({ host: s.host, pid: s.child.pid! }));
-        const ref = `docker://${server.host}/bench/image:v1`;
-        const out = join(dir, `pulled-${name}-${round}`);
-        const push = await measured(server.pid, () => skopeoCopy(`oci:${image.dir}:v1`, ref, ["--preserve-digests"]));
-        const pull = await measured(server.pid, () => skopeoCopy(ref, `oci:${out}:v1`, ["--preserve-digests"]));
-        await rm(out, { recursive: true, force: true });
-        const curl = await measured(server.pid, () => curlPull(server.host, "bench/image", image.layerDigests));
+        servers[name] = { ...started, root };
+      }
+      const ref = (name: ServerName) => `docker://${servers[name].host}/bench/image:v1`;
+      const out = (name: ServerName) => join(dir, `pulled-${name}-${round}`);
+      const each = async (step: (name: ServerName) => Promise<unknown>) => {
+        const times = {} as Record<ServerName, { seconds: number; cpu: number }>;
+        for (const name of order) times[name] = await measured(servers[name].pid, () => step(name));
+        return times;
+      };
+      const push = await each((name) => skopeoCopy(`oci:${image.dir}:v1`, ref(name), ["--preserve-digests"]));
+      const pull = await each((name) => skopeoCopy(ref(name), `oci:${out(name)}:v1`, ["--preserve-digests"]));
+      for (const name of order) await rm(out(name), { recursive: true, force: true });
+      const curl = await each((name) => curlPull(servers[name].host, "bench/image", image.layerDigests));
+      for (const name of order) {
         const result: Round = {
-          pushMBs: megabytes / push.seconds,
-          pullMBs: megabytes / pull.seconds,
-          curlMBs: megabytes / curl.seconds,
-          cpuSeconds: push.cpu + pull.cpu,
-          curlCpuPerGB: curl.cpu / (megabytes / 1000),
-          peakRssMB: await peakRssMB(server.pid),
+          pushMBs: megabytes / push[name].seconds,
+          pullMBs: megabytes / pull[name].seconds,
+          curlMBs: megabytes / curl[name].seconds,
+          cpuSeconds: push[name].cpu + pull[name].cpu,
+          curlCpuPerGB: curl[name].cpu / (megabytes / 1000),
+          peakRssMB: await peakRssMB(servers[name].pid),
         };
         results[name].push(result);
         console.log(
-          `round ${round + 1} ${name.padEnd(12)}: push ${result.pushMBs.toFixed(0)} MB/s, pull ${result.pullMBs.toFixed(0)} MB/s, curl pull ${result.curlMBs.toFixed(0)} MB/s, server CPU ${result.cpuSeconds.toFixed(2)} s (+${curl.cpu.toFixed(2)} s curl), peak RSS ${result.peakRssMB.toFixed(0)} MB`,
+          `round ${round + 1} ${name.padEnd(12)}: push ${result.pushMBs.toFixed(0)} MB/s, pull ${result.pullMBs.toFixed(0)} MB/s, curl pull ${result.curlMBs.toFixed(0)} MB/s, server CPU ${result.cpuSeconds.toFixed(2)} s (+${curl[name].cpu.toFixed(2)} s curl), peak RSS ${result.peakRssMB.toFixed(0)} MB`,
         );
-        await cleanup();
-        await rm(root, { recursive: true, force: true });
       }
+      const [a, d] = [results.airstrap[round]!, results.distribution[round]!];
+      console.log(
+        `round ${round + 1} ratio       : push ${(a.pushMBs / d.pushMBs).toFixed(2)}×, pull ${(a.pullMBs / d.pullMBs).toFixed(2)}×, curl pull ${(a.curlMBs / d.curlMBs).toFixed(2)}×`,
+      );
+      await cleanup();
+      for (const name of order) await rm(servers[name].root, { recursive: true, force: true });
     }
     printTable(results);
   } finally {

@@ -1,13 +1,14 @@
 import { createHash, type Hash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream, fdatasync } from "node:fs";
+import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { type Readable, Transform } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fsyncPath, type StoredBlob } from "../../store/blob-store.js";
 import { type Digest, isDigest } from "../../store/digest.js";
 import type { Repositories } from "../../store/repositories.js";
 import { RegistryError } from "./errors.js";
+import { UploadSink } from "./upload-sink.js";
 
 /**
  * Blob upload sessions on disk: `<root>/uploads/<id>/info.json` (which repository) and `data`
@@ -43,7 +44,6 @@ interface HashState {
 }
 
 const ID = /^[a-f0-9-]{36}$/;
-const EARLY_FLUSH_BYTES = 32 * 1024 * 1024;
 
 export function openUploadSessions(repos: Repositories): UploadSessions {
   const root = join(repos.blobs.root, "uploads");
@@ -115,29 +115,11 @@ export function openUploadSessions(repos: Repositories): UploadSessions {
     // Until the append finishes, the in-memory hash may be ahead of what reached the disk.
     hashes.delete(session.id);
     let received = 0;
-    const sink = createWriteStream(dataPath(session.id), { flags: "a", highWaterMark: 4 << 20 });
-    // Flush to disk while bytes still arrive, so the fsync before publishing finds little left.
-    let flushing: Promise<void> | undefined;
-    let unflushed = 0;
-    const hashing = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        state.hash.update(chunk);
-        received += chunk.length;
-        unflushed += chunk.length;
-        const fd = (sink as unknown as { fd: number | null }).fd;
-        if (unflushed >= EARLY_FLUSH_BYTES && !flushing && typeof fd === "number") {
-          unflushed = 0;
-          flushing = new Promise<void>((resolve) => fdatasync(fd, () => resolve())).finally(() => {
-            flushing = undefined;
-          });
-        }
-        done(null, chunk);
-      },
-      flush(done) {
-        void (flushing ?? Promise.resolve()).then(() => done());
-      },
+    const sink = new UploadSink(dataPath(session.id), (chunk) => {
+      state.hash.update(chunk);
+      received += chunk.length;
     });
-    await pipeline(source, hashing, sink);
+    await pipeline(source, sink);
     state.offset = session.offset + received;
     hashes.set(session.id, state);
     return { ...session, offset: state.offset };
