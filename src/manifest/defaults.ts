@@ -43,6 +43,7 @@ export interface ClusterManifest {
     upstreams: string[];
     allowedNetworks?: string[];
     records: NonNullable<NonNullable<ParsedManifest["spec"]["dns"]>["records"]>;
+    workers: number;
   };
   loadBalancer: { apiPort: number; joinPort: number; apiBackendPort: number; joinBackendPort: number };
   registry: { port: number; hosts: string[]; mirrors: string[] };
@@ -87,6 +88,7 @@ export function applyDefaults(parsed: ParsedManifest): ClusterManifest {
       upstreams: spec.dns?.upstreams ?? [],
       ...(spec.dns?.allowedNetworks === undefined ? {} : { allowedNetworks: spec.dns.allowedNetworks }),
       records: spec.dns?.records ?? [],
+      workers: spec.dns?.workers ?? 1,
     },
     loadBalancer: {
       apiPort: spec.loadBalancer?.apiPort ?? 16443,

@@ -125,6 +125,12 @@ const dns = z.strictObject({
     .array(dnsRecord)
     .optional()
     .describe("extra records; names are relative to the domain unless they end with '.'"),
+  workers: z
+    .int({ error: "must be a whole number" })
+    .min(1)
+    .max(16)
+    .optional()
+    .describe("processes answering UDP on each node (default 1; more only for heavy use by other systems)"),
 });
 
 const loadBalancer = z.strictObject({

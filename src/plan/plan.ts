@@ -101,6 +101,7 @@ function planDns(manifest: ClusterManifest): PlannedDns {
     port: manifest.dns.port,
     upstreams: manifest.dns.upstreams.map(parseUpstream),
     allowedNetworks: allowed,
+    workers: manifest.dns.workers,
     records: manifest.dns.records.map((r) => ({
       name: absolute(r.name),
       type: r.type,

@@ -65,6 +65,8 @@ export interface PlannedDns {
   port: number;
   upstreams: Array<{ address: string; port: number }>;
   allowedNetworks: string[];
+  /** Processes answering UDP on each node (the node service's DNS; `airstrap dns` has its own flag). */
+  workers: number;
   /** Extra records with absolute, lower-case names (no trailing dot); host and cluster records are implied by `hosts`. */
   records: Array<{ name: string; type: "A" | "AAAA" | "CNAME" | "SRV" | "TXT"; value: string; ttl: number }>;
 }

@@ -1,7 +1,7 @@
 import { unwatchFile, watchFile } from "node:fs";
 import type { Events } from "../events.js";
 import type { Plan } from "../plan/types.js";
-import { defaultDnsWorkers, dnsConfigFromPlan, type NodeServeOptions } from "./dns/config.js";
+import { dnsConfigFromPlan, type NodeServeOptions } from "./dns/config.js";
 import { startDns } from "./dns/start.js";
 import { type LbFromPlanOptions, lbConfigFromPlan } from "./lb/config.js";
 import { startLoadBalancer } from "./lb/load-balancer.js";
@@ -29,7 +29,8 @@ export async function startNodeServices(
   events: Events,
 ): Promise<RunningNodeServices> {
   const dns = await startDns(dnsConfigFromPlan(plan, node, options.dns), events, {
-    workers: options.dns?.workers ?? defaultDnsWorkers(),
+    // One process by default: a node's own lookups need no more, and each process costs ~70 MB.
+    workers: options.dns?.workers ?? plan.dns.workers,
   });
   let lb: Awaited<ReturnType<typeof startLoadBalancer>>;
   try {
