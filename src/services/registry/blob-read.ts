@@ -63,6 +63,8 @@ function clientLeft(res: ServerResponse): { signal: AbortSignal; promise: Promis
     controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
   });
   promise.catch(() => undefined);
-  res.once("close", onClose);
+  // The client may have gone while the blob was being opened: 'close' will not come again.
+  if (res.destroyed) onClose();
+  else res.once("close", onClose);
   return { signal: controller.signal, promise, dispose: () => res.off("close", onClose) };
 }
