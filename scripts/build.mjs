@@ -5,6 +5,17 @@ import { readFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const { version } = JSON.parse(readFileSync("package.json", "utf8"));
+
+const optionalNativeModulesAbsent = {
+  name: "optional-native-modules-absent",
+  setup(builder) {
+    builder.onResolve({ filter: /(^cpu-features$|\.node$)/ }, (args) => ({ path: args.path, namespace: "absent" }));
+    builder.onLoad({ filter: /.*/, namespace: "absent" }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`${args.path} is not part of the airstrap bundle`)});`,
+      loader: "js",
+    }));
+  },
+};
 await build({
   entryPoints: ["src/cli/main.ts"],
   outfile: "build/airstrap.cjs",
@@ -16,7 +27,8 @@ await build({
   legalComments: "none",
   define: { AIRSTRAP_VERSION: JSON.stringify(version) },
   // ssh2 loads its optional native crypto (and cpu-features) inside try/catch and falls back to
-  // pure JavaScript; left out of the bundle, the single-file executable needs no .node files.
-  external: ["*.node", "cpu-features"],
+  // Node's own crypto. Both resolve to a module that throws, so the single-file executable needs
+  // no .node files and never asks its require() for one (which prints a warning on every start).
+  plugins: [optionalNativeModulesAbsent],
   logLevel: "warning",
 });
