@@ -80,15 +80,16 @@ export class Splice {
   private forward(from: TcpHandle, to: TcpHandle, source: "client" | "backend"): void {
     const bindings = tcpBindings();
     const target = source === "client" ? "backend" : "client";
-    const write = bindings.newWriteRequest();
     let buffer: Buffer | undefined;
-    write.oncomplete = (status) => {
-      write.chunk = undefined;
+    const written = (status: number) => {
       if (status < 0) this.fail(target, status);
       else if (this.open) from.readStart();
     };
     const onData = (arrayBuffer: ArrayBuffer | undefined, length: number) => {
       const chunk = buffer ? buffer.subarray(0, length) : new Uint8Array(arrayBuffer!, bindings.readOffset(), length);
+      // A request per write, as Node's own streams do: libuv owns an in-flight one until it completes.
+      const write = bindings.newWriteRequest();
+      write.oncomplete = written;
       const error = to.writeBuffer(write, chunk);
       if (error !== 0) {
         this.fail(target, error);
