@@ -57,7 +57,8 @@ const canConnect = (host: string, port: number) =>
 
 test("airstrap node serves the node's DNS and load balancer from the plan, reloads it, and stops on SIGTERM", async (t) => {
   const dir = await tempDir(t);
-  const base = 20000 + Math.floor(Math.random() * 20000);
+  // Below the kernel's ephemeral range (32768+), where outgoing connections of other tests could hold the port.
+  const base = 20000 + Math.floor(Math.random() * 12000);
   const ports = { dns: base, api: base + 1, join: base + 2 };
   const planPath = join(dir, "plan.json");
   await writeFile(planPath, JSON.stringify(loopbackPlan(ports)));
@@ -74,9 +75,9 @@ test("airstrap node serves the node's DNS and load balancer from the plan, reloa
       "--node",
       "k8s-agent-01",
       "--dns-http",
-      `127.0.0.1:${base + 3}`,
+      `127.0.0.21:${base + 3}`,
       "--lb-admin",
-      `127.0.0.1:${base + 4}`,
+      `127.0.0.21:${base + 4}`,
     ],
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
   );
