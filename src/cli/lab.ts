@@ -1,9 +1,11 @@
 import type { Command } from "commander";
-import { createEvents, type Events } from "../events.js";
+import { createEvents, type Events, silentEvents } from "../events.js";
+import { openKnownHosts } from "../hosts/known-hosts.js";
+import { forgetPins } from "../hosts/pins.js";
 import { labNameOf, labUpFromManifest, openLabState } from "../lab/from-manifest.js";
 import { currentLabStatus, labDown, labHeal, labKill, labPartition, labStart, labStop } from "../lab/lab.js";
 import { renderStatusTable } from "../lab/status.js";
-import { manifestOption, outputFormatOption } from "./common.js";
+import { manifestOption, outputFormatOption, planFromManifestFile } from "./common.js";
 import { colorsFor, err, out } from "./terminal.js";
 
 interface LabOptions {
@@ -25,6 +27,18 @@ function progressEvents(): Events {
 function withLabOptions(command: Command): Command {
   manifestOption(command);
   return command.option("--state-dir <dir>", "state dir (default: .airstrap beside the manifest)");
+}
+
+/**
+ * The lab's machines are gone with `lab down`, and the next `lab up` boots new ones with new host
+ * keys; the pins install made for them would only stop the next install. Real machines never get this.
+ */
+async function forgetLabHostKeys(file: string): Promise<number> {
+  const { plan, state } = await planFromManifestFile(file);
+  const knownHosts = openKnownHosts(state, silentEvents);
+  let removed = 0;
+  for (const host of plan.hosts) removed += (await forgetPins(plan, knownHosts, host.name)).removed;
+  return removed;
 }
 
 async function printStatus(options: LabOptions): Promise<void> {
@@ -62,6 +76,8 @@ export function registerLab(program: Command): Command {
       const name = await labNameOf(options.file);
       const { stopped } = await labDown(await openLabState(options), progressEvents(), name ? { name } : {});
       out(`lab down: ${stopped} process${stopped === 1 ? "" : "es"} stopped, namespace and links removed`);
+      const forgotten = await forgetLabHostKeys(options.file);
+      if (forgotten > 0) out(`lab down: forgot ${forgotten} pinned host key(s): the next lab up makes new machines`);
     },
   );
 
