@@ -1,11 +1,12 @@
 import type { Command } from "commander";
 import { createEvents, type Events, silentEvents } from "../events.js";
 import { openKnownHosts } from "../hosts/known-hosts.js";
-import { forgetPins } from "../hosts/pins.js";
 import { labNameOf, labUpFromManifest, openLabState } from "../lab/from-manifest.js";
 import { currentLabStatus, labDown, labHeal, labKill, labPartition, labStart, labStop } from "../lab/lab.js";
+import { readLabState } from "../lab/state.js";
 import { renderStatusTable } from "../lab/status.js";
-import { manifestOption, outputFormatOption, planFromManifestFile } from "./common.js";
+import type { StateDir } from "../state/state-dir.js";
+import { manifestOption, outputFormatOption } from "./common.js";
 import { colorsFor, err, out } from "./terminal.js";
 
 interface LabOptions {
@@ -33,11 +34,10 @@ function withLabOptions(command: Command): Command {
  * The lab's machines are gone with `lab down`, and the next `lab up` boots new ones with new host
  * keys; the pins install made for them would only stop the next install. Real machines never get this.
  */
-async function forgetLabHostKeys(file: string): Promise<number> {
-  const { plan, state } = await planFromManifestFile(file);
+async function forgetHostKeys(state: StateDir, machines: Array<{ address: string }>): Promise<number> {
   const knownHosts = openKnownHosts(state, silentEvents);
   let removed = 0;
-  for (const host of plan.hosts) removed += (await forgetPins(plan, knownHosts, host.name)).removed;
+  for (const machine of machines) removed += await knownHosts.forget(machine.address, 22);
   return removed;
 }
 
@@ -74,9 +74,11 @@ export function registerLab(program: Command): Command {
   withLabOptions(lab.command("down").description("stop every host and remove the site's namespace and links")).action(
     async (options: LabOptions) => {
       const name = await labNameOf(options.file);
-      const { stopped } = await labDown(await openLabState(options), progressEvents(), name ? { name } : {});
+      const state = await openLabState(options);
+      const machines = (await readLabState(state))?.hosts ?? [];
+      const { stopped } = await labDown(state, progressEvents(), name ? { name } : {});
       out(`lab down: ${stopped} process${stopped === 1 ? "" : "es"} stopped, namespace and links removed`);
-      const forgotten = await forgetLabHostKeys(options.file);
+      const forgotten = await forgetHostKeys(state, machines);
       if (forgotten > 0) out(`lab down: forgot ${forgotten} pinned host key(s): the next lab up makes new machines`);
     },
   );
