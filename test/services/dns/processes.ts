@@ -7,6 +7,18 @@ import { readdirSync, readFileSync } from "node:fs";
 
 export const ROOT = new URL("../../../", import.meta.url).pathname;
 /** How a test (or a server started inside a test) runs airstrap from source. */
+/** The flag-form site the worker tests serve: n1 (this node, 10.9.0.10) and n2 (10.9.0.11) in site.lan. */
+export const SITE_FLAGS = [
+  "--domain",
+  "site.lan",
+  "--node-name",
+  "n1",
+  "--node-address",
+  "10.9.0.10",
+  "--host",
+  "n2=10.9.0.11",
+];
+
 export const AIRSTRAP_FROM_SOURCE = [process.execPath, "--import", "tsx", `${ROOT}src/cli/main.ts`];
 
 export interface RunningCli {

@@ -76,6 +76,9 @@ export function tcpPipeline(
 
 export const rcodeOf = (reply: Buffer) => reply[3]! & 0x0f;
 export const idOf = (reply: Buffer) => reply.readUInt16BE(0);
+/** The address of a reply whose last record is an A record (the site data the tests ask for). */
+export const lastAddressOf = (reply: Buffer | undefined) =>
+  reply === undefined ? undefined : [...reply.subarray(reply.length - 4)].join(".");
 
 /** One TCP connection kept open: ask one query at a time on it. */
 export async function openTcp(server: string): Promise<{ ask(message: Buffer): Promise<Buffer>; close(): void }> {

@@ -4,7 +4,7 @@ import type { TestContext } from "node:test";
 import type { DnsConfig } from "../../../src/services/dns/config.js";
 import type { startDns } from "../../../src/services/dns/index.js";
 import { serverOf } from "../../peers/dig.js";
-import { rawQuery } from "./raw-client.js";
+import { lastAddressOf, rawQuery } from "./raw-client.js";
 
 /**
  * Keeps 32 queries for git.edge.lan in flight (4000 in all) from `clientAddress` while the data
@@ -37,7 +37,7 @@ export async function assertNoQueryDroppedAcrossReloads(
     socket.on("message", (reply) => {
       answered.add(reply.readUInt16BE(0));
       // The last answer record's address: old data has 10.77.0.30, new data 10.77.0.50.
-      answers.add(reply.subarray(reply.length - 4).join("."));
+      answers.add(lastAddressOf(reply)!);
       if (answered.size === total) {
         clearTimeout(guard);
         resolve();
