@@ -49,6 +49,12 @@ function mask(family: 4 | 6, prefix: number): bigint {
   return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n);
 }
 
+/** An IPv4-mapped IPv6 address as a socket reports it on a dual-stack listener (::ffff:10.0.0.1) → 10.0.0.1. */
+export function unmapIPv4(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped ? mapped[1]! : address;
+}
+
 export function networkContains(network: Network, address: string): boolean {
   const parsed = parseAddress(address);
   if (parsed === undefined || parsed.family !== network.family) return false;

@@ -1,8 +1,8 @@
-import { type Network, networkContains } from "../../net/ip.js";
+import { type Network, networkContains, unmapIPv4 } from "../../net/ip.js";
 
 /** Whether a peer address (as a socket reports it, IPv4-mapped or not) lies in one of the networks. */
 export function clientAllowed(remoteAddress: string | undefined, networks: readonly Network[]): boolean {
   if (remoteAddress === undefined) return false;
-  const address = remoteAddress.startsWith("::ffff:") ? remoteAddress.slice("::ffff:".length) : remoteAddress;
+  const address = unmapIPv4(remoteAddress);
   return networks.some((network) => networkContains(network, address));
 }

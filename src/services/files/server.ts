@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { pipeline } from "node:stream/promises";
 import type { Events } from "../../events.js";
-import { type Network, parseNetwork } from "../../net/ip.js";
+import { type Network, parseNetwork, unmapIPv4 } from "../../net/ip.js";
 import { explainBindError } from "../bind-error.js";
 import { parseReadRange } from "../registry/range.js";
 import type { RunningService } from "../service.js";
@@ -79,7 +79,7 @@ export async function startFileServer(
       return;
     }
     const stream = createReadStream(path, { start, end, highWaterMark: 1024 * 1024 });
-    const client = (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+    const client = unmapIPv4(req.socket.remoteAddress ?? "");
     const step = Math.max(1, Math.floor(size / 50));
     let sent = start;
     let reported = start;
