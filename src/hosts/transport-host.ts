@@ -18,6 +18,7 @@ import { shellQuote } from "./shell.js";
 import { type CapturedRun, Sudo, type SudoPasswordSource } from "./sudo.js";
 import type { Transport } from "./transport.js";
 import { oneLine, remoteFileState, uploadThrough } from "./upload.js";
+import { SMALL_UPLOAD_MAX_BYTES, uploadSmall } from "./upload-small.js";
 
 export interface TransportHostOptions {
   /** Whether sudo may be used for `sudo: true` operations when the login user is not root. */
@@ -58,17 +59,25 @@ export class TransportHost implements Host {
 
   async upload(source: UploadSource, path: string, options: UploadOptions): Promise<UploadResult> {
     const asRoot = options.sudo === true && (await this.#sudoer()) !== undefined;
-    const result = await uploadThrough(
-      {
-        label: this.#label(),
-        capture: (command, { asRoot }) => this.#capture(command, { asRoot }),
-        writeAt: (path, offset, stream, onBytes) => this.transport.writeAt(path, offset, stream, onBytes),
-        home: () => this.#homeDir(),
-      },
-      source,
-      path,
-      { ...options, asRoot },
-    );
+    const result =
+      source.size <= SMALL_UPLOAD_MAX_BYTES
+        ? await uploadSmall(
+            { label: this.#label(), capture: (command, options) => this.#capture(command, options) },
+            source,
+            path,
+            { ...options, asRoot },
+          )
+        : await uploadThrough(
+            {
+              label: this.#label(),
+              capture: (command, { asRoot }) => this.#capture(command, { asRoot }),
+              writeAt: (path, offset, stream, onBytes) => this.transport.writeAt(path, offset, stream, onBytes),
+              home: () => this.#homeDir(),
+            },
+            source,
+            path,
+            { ...options, asRoot },
+          );
     this.options.events.emit({
       level: "debug",
       kind: result.skipped ? "host.upload.skipped" : "host.upload.done",

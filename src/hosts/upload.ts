@@ -77,12 +77,7 @@ export async function uploadThrough(
     if (arrived === source.sha256) break;
     await ops.capture(`rm -f -- ${shellQuote(temp)}`, { asRoot: false });
     if (attempt === 2)
-      throw new OperatorError(
-        `host ${ops.label}: upload to ${path}: the content that arrived has SHA-256 ${arrived}, expected ${source.sha256}`,
-        {
-          hint: "the source does not hold the expected content (changed or damaged since it was checked); verify the artifact store and run again",
-        },
-      );
+      throw contentMismatch(ops.label, path, `the content that arrived has SHA-256 ${arrived}`, source);
   }
 
   const q = { temp: shellQuote(temp), path: shellQuote(path), dir: shellQuote(directory) };
@@ -128,6 +123,13 @@ async function remoteSize(ops: UploadOps, path: string): Promise<number | undefi
   const result = await ops.capture(`stat -c %s -- ${shellQuote(path)} 2>/dev/null || true`, { asRoot: false });
   const text = result.stdout.toString("utf8").trim();
   return /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+/** The content at one end of an upload is not what its SHA-256 says. */
+export function contentMismatch(label: string, path: string, what: string, source: UploadSource): OperatorError {
+  return new OperatorError(`host ${label}: upload to ${path}: ${what}, expected ${source.sha256}`, {
+    hint: "the source does not hold the expected content (changed or damaged since it was checked); verify the artifact store and run again",
+  });
 }
 
 export function oneLine(text: Buffer | string): string {
