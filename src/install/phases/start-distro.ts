@@ -25,6 +25,7 @@ async function installAndStart(host: PlannedHost, ctx: InstallContext): Promise<
   if (ctx.dryRun) return;
   const check = nodeReadyCheck(ctx.plan, host.role);
   const deadline = Date.now() + ctx.readyTimeoutMs;
+  let nextNotice = Date.now() + WAIT_NOTICE_EVERY_MS;
   for (let attempt = 1; ; attempt++) {
     const result = await hostOf(ctx, host).exec(check, { sudo: host.ssh.sudo, timeoutMs: 15_000 });
     if (result.code === 0) return;
@@ -34,15 +35,28 @@ async function installAndStart(host: PlannedHost, ctx: InstallContext): Promise<
         `look at: journalctl -u ${distro === "rke2" ? `rke2-${host.role}` : host.role === "server" ? "k3s" : "k3s-agent"} on ${host.name}`,
       );
     }
-    if (attempt % 10 === 0)
+    if (Date.now() >= nextNotice) {
+      nextNotice += WAIT_NOTICE_EVERY_MS;
       ctx.events.emit({
         level: "info",
         kind: "install.wait",
         host: host.name,
         message: `waiting for ${distro} to become ready`,
       });
-    await sleep(2000);
+    }
+    await sleep(readyPollDelayMs(attempt));
   }
+}
+
+const WAIT_NOTICE_EVERY_MS = 20_000;
+
+/**
+ * The pause after the attempt-th failed readiness check. Short at first — a node that is ready within
+ * a few seconds is seen within a quarter of a second, and servers join one after another, so each
+ * wait adds to the whole run — then every 2 s, so a slow start costs one cheap check per 2 s.
+ */
+export function readyPollDelayMs(attempt: number): number {
+  return Math.min(2000, Math.round(250 * 1.5 ** (attempt - 1)));
 }
 
 /** The primary initialises the cluster; nothing else can start before it is ready. */
