@@ -21,8 +21,11 @@ export interface Host {
    */
   upload(source: UploadSource, path: string, options: UploadOptions): Promise<UploadResult>;
 
-  /** True when `path` already holds exactly this content (SHA-256, hex) with this mode: what upload would skip. */
-  hasFile(path: string, sha256: string, mode: number, options?: ReadOptions): Promise<boolean>;
+  /**
+   * For each file, true when its path already holds exactly this content (SHA-256, hex) with this
+   * mode: what upload would skip. One round trip for all of them.
+   */
+  hasFiles(files: readonly WantedFile[], options?: ReadOptions): Promise<boolean[]>;
 
   /** The content of a remote file, or undefined when it does not exist. */
   readFile(path: string, options?: ReadOptions): Promise<Buffer | undefined>;
@@ -61,6 +64,14 @@ export interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** A file as it should be on a host. */
+export interface WantedFile {
+  path: string;
+  /** Lower-case hex SHA-256 of the content. */
+  sha256: string;
+  mode: number;
 }
 
 export interface UploadSource {

@@ -13,11 +13,12 @@ import type {
   UploadOptions,
   UploadResult,
   UploadSource,
+  WantedFile,
 } from "./host.js";
 import { shellQuote } from "./shell.js";
 import { type CapturedRun, Sudo, type SudoPasswordSource } from "./sudo.js";
 import type { Transport } from "./transport.js";
-import { oneLine, remoteFileState, uploadThrough } from "./upload.js";
+import { oneLine, remoteFileStates, uploadThrough } from "./upload.js";
 import { SMALL_UPLOAD_MAX_BYTES, uploadSmall } from "./upload-small.js";
 
 export interface TransportHostOptions {
@@ -90,14 +91,14 @@ export class TransportHost implements Host {
     return result;
   }
 
-  async hasFile(path: string, sha256: string, mode: number, options: ReadOptions = {}): Promise<boolean> {
+  async hasFiles(files: readonly WantedFile[], options: ReadOptions = {}): Promise<boolean[]> {
     const asRoot = options.sudo === true && (await this.#sudoer()) !== undefined;
-    const state = await remoteFileState(
+    const states = await remoteFileStates(
       { capture: (command, { asRoot }) => this.#capture(command, { asRoot }) },
-      path,
+      files.map((f) => f.path),
       asRoot,
     );
-    return state?.sha256 === sha256 && Number.parseInt(state.mode, 8) === mode;
+    return files.map((f, i) => states[i]?.sha256 === f.sha256 && Number.parseInt(states[i].mode, 8) === f.mode);
   }
 
   async readFile(path: string, options: ReadOptions = {}): Promise<Buffer | undefined> {

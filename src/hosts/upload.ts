@@ -111,12 +111,34 @@ export async function remoteFileState(
   ops: Pick<UploadOps, "capture">,
   path: string,
   asRoot: boolean,
-): Promise<{ sha256: string; mode: string } | undefined> {
-  const p = shellQuote(path);
-  const result = await ops.capture(`if [ -f ${p} ]; then ${sha256Command(p)} && stat -c %a -- ${p}; fi`, { asRoot });
-  const [sumLine, modeLine] = result.stdout.toString("utf8").split("\n");
-  if (result.code !== 0 || sumLine === undefined || modeLine === undefined || sumLine === "") return undefined;
-  return { sha256: sumLine.slice(0, 64), mode: modeLine.trim() };
+): Promise<RemoteFileState | undefined> {
+  return (await remoteFileStates(ops, [path], asRoot))[0];
+}
+
+export interface RemoteFileState {
+  sha256: string;
+  mode: string;
+}
+
+/** remoteFileState for several paths in one command: one round trip however many files a phase checks. */
+export async function remoteFileStates(
+  ops: Pick<UploadOps, "capture">,
+  paths: readonly string[],
+  asRoot: boolean,
+): Promise<Array<RemoteFileState | undefined>> {
+  if (paths.length === 0) return [];
+  const script = [
+    `for p in ${paths.map(shellQuote).join(" ")}; do`,
+    `  if [ -f "$p" ]; then echo "$(${sha256Command('"$p"')}) $(stat -c %a -- "$p")"; else echo -; fi`,
+    "done",
+  ].join("\n");
+  const result = await ops.capture(script, { asRoot });
+  const lines = result.stdout.toString("utf8").split("\n");
+  return paths.map((_, i) => {
+    const [sha256, mode] = (lines[i] ?? "").trim().split(" ");
+    if (result.code !== 0 || !/^[0-9a-f]{64}$/.test(sha256 ?? "") || !mode) return undefined;
+    return { sha256: sha256!, mode };
+  });
 }
 
 async function remoteSize(ops: UploadOps, path: string): Promise<number | undefined> {

@@ -5,46 +5,72 @@ import { FileServerUnreachable, fetchOnHost } from "./fetch-on-host.js";
 import type { PhaseContext } from "./phase.js";
 import { hostOf } from "./phases/host-of.js";
 
-/**
- * Puts a file in place through the change door only when it is not already there with this
- * content and mode, so a re-run reports nothing for files that are right. Returns whether it wrote.
- */
-export async function ensureFile(
-  ctx: PhaseContext,
-  host: PlannedHost,
-  path: string,
-  source: UploadSource,
-  mode: number,
-  what = path,
-): Promise<boolean> {
-  if (await alreadyInPlace(ctx, host, path, source.sha256, mode, what)) return false;
-  await ctx.change(host, `install ${what}${what === path ? "" : ` at ${path}`}`, () =>
-    upload(ctx, host, path, source, mode, what),
-  );
-  return true;
+/** A file a phase puts on a host; `what` names it in messages (default: the path). */
+export interface EnsuredFile<Source extends UploadSource = UploadSource> {
+  path: string;
+  source: Source;
+  mode: number;
+  what?: string;
 }
 
 /**
- * A file every node gets (release files, the airstrap executable): the host fetches it from the
- * bootstrap machine's file server when one runs and the host has curl — all hosts at once, no
- * bytes through SSH — otherwise it is uploaded over SSH. A host that cannot reach the file server
- * falls back to SSH for the rest of the run.
+ * Puts files in place through the change door, only those not already there with this content
+ * and mode, so a re-run reports nothing for files that are right. All of them are checked in one
+ * round trip. Returns, for each file, whether it wrote.
  */
-export async function ensureCarriedFile(
+export async function ensureFiles(
+  ctx: PhaseContext,
+  host: PlannedHost,
+  files: readonly EnsuredFile[],
+): Promise<boolean[]> {
+  const present = await inPlace(ctx, host, files);
+  const wrote: boolean[] = [];
+  for (const [i, file] of files.entries()) {
+    if (present[i]) {
+      wrote.push(false);
+      continue;
+    }
+    const what = file.what ?? file.path;
+    await ctx.change(host, `install ${what}${what === file.path ? "" : ` at ${file.path}`}`, () =>
+      upload(ctx, host, file.path, file.source, file.mode, what),
+    );
+    wrote.push(true);
+  }
+  return wrote;
+}
+
+/**
+ * Files every node gets (release files, the airstrap executable): the host fetches them from the
+ * bootstrap machine's file server when one runs and the host has curl — all hosts at once, no
+ * bytes through SSH — otherwise they are uploaded over SSH. A host that cannot reach the file
+ * server falls back to SSH for the rest of the run. Returns, for each file, whether it wrote.
+ */
+export async function ensureCarriedFiles(
   ctx: InstallContext,
   host: PlannedHost,
-  path: string,
-  file: CarriedFile,
-  mode: number,
-  what: string,
-): Promise<boolean> {
-  const url = ctx.filesUrl && `${ctx.filesUrl}/files/${file.sha256}`;
-  if (!url || ctx.facts.get(host.name)?.hasCurl !== true || ctx.sshOnlyHosts.has(host.name))
-    return ensureFile(ctx, host, path, file, mode, what);
-  if (await alreadyInPlace(ctx, host, path, file.sha256, mode, what)) return false;
+  files: readonly EnsuredFile<CarriedFile>[],
+): Promise<boolean[]> {
+  const present = await inPlace(ctx, host, files);
+  const wrote: boolean[] = [];
+  for (const [i, file] of files.entries()) {
+    if (!present[i]) await fetchOrUpload(ctx, host, file);
+    wrote.push(!present[i]);
+  }
+  return wrote;
+}
+
+async function fetchOrUpload(ctx: InstallContext, host: PlannedHost, file: EnsuredFile<CarriedFile>): Promise<void> {
+  const what = file.what ?? file.path;
+  const url = ctx.filesUrl && `${ctx.filesUrl}/files/${file.source.sha256}`;
+  const viaSsh = async () => {
+    await ctx.change(host, `install ${what}${what === file.path ? "" : ` at ${file.path}`}`, () =>
+      upload(ctx, host, file.path, file.source, file.mode, what),
+    );
+  };
+  if (!url || ctx.facts.get(host.name)?.hasCurl !== true || ctx.sshOnlyHosts.has(host.name)) return viaSsh();
   try {
-    await ctx.change(host, `fetch ${what} from ${ctx.filesUrl}${what === path ? "" : ` to ${path}`}`, () =>
-      fetchOnHost(ctx, host, url, path, file.sha256, mode),
+    await ctx.change(host, `fetch ${what} from ${ctx.filesUrl}${what === file.path ? "" : ` to ${file.path}`}`, () =>
+      fetchOnHost(ctx, host, url, file.path, file.source.sha256, file.mode),
     );
   } catch (error) {
     if (!(error instanceof FileServerUnreachable)) throw error;
@@ -55,27 +81,25 @@ export async function ensureCarriedFile(
       host: host.name,
       message: `cannot fetch from the bootstrap file server (${error.message}); sending files over SSH instead`,
     });
-    return ensureFile(ctx, host, path, file, mode, what);
+    await viaSsh();
   }
-  return true;
 }
 
-async function alreadyInPlace(
-  ctx: PhaseContext,
-  host: PlannedHost,
-  path: string,
-  sha256: string,
-  mode: number,
-  what: string,
-): Promise<boolean> {
-  if (!(await hostOf(ctx, host).hasFile(path, sha256, mode, { sudo: host.ssh.sudo }))) return false;
-  ctx.events.emit({
-    level: "debug",
-    kind: "install.unchanged",
-    host: host.name,
-    message: `${what} is already in place`,
-  });
-  return true;
+async function inPlace(ctx: PhaseContext, host: PlannedHost, files: readonly EnsuredFile[]): Promise<boolean[]> {
+  const present = await hostOf(ctx, host).hasFiles(
+    files.map((f) => ({ path: f.path, sha256: f.source.sha256, mode: f.mode })),
+    { sudo: host.ssh.sudo },
+  );
+  for (const [i, file] of files.entries()) {
+    if (!present[i]) continue;
+    ctx.events.emit({
+      level: "debug",
+      kind: "install.unchanged",
+      host: host.name,
+      message: `${file.what ?? file.path} is already in place`,
+    });
+  }
+  return present;
 }
 
 function upload(ctx: PhaseContext, host: PlannedHost, path: string, source: UploadSource, mode: number, what: string) {

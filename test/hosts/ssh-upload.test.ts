@@ -40,6 +40,20 @@ test("upload: content, mode and SHA-256 arrive; the same upload again sends noth
   assert.deepEqual(await readdir(join(remoteRoot, "new/dir")), ["config.bin"], "no temporary file is left");
 
   assert.deepEqual(await host.upload(source, path, { mode: 0o640 }), { skipped: true, bytesSent: 0 });
+  // Several files checked in one command: content and mode must both match; an absent path is false.
+  const spaced = join(remoteRoot, "new/dir/with space");
+  await writeFile(spaced, content, { mode: 0o640 });
+  assert.deepEqual(
+    await host.hasFiles([
+      { path, sha256: source.sha256, mode: 0o640 },
+      { path: spaced, sha256: source.sha256, mode: 0o640 },
+      { path, sha256: source.sha256, mode: 0o600 },
+      { path, sha256: "0".repeat(64), mode: 0o640 },
+      { path: join(remoteRoot, "absent"), sha256: source.sha256, mode: 0o640 },
+    ]),
+    [true, true, false, false, false],
+  );
+  await rm(spaced);
   // Only the mode differs: fixed without sending the content.
   assert.deepEqual(await host.upload(source, path, { mode: 0o600 }), { skipped: false, bytesSent: 0 });
   assert.equal((await stat(path)).mode & 0o7777, 0o600);

@@ -65,7 +65,14 @@ test("small uploads through a host: one command each, outcomes as the resumable 
   assert.deepEqual(await readFile(path), content);
   assert.deepEqual(await host.upload(source, path, { mode: 0o644 }), { skipped: true, bytesSent: 0 });
   assert.deepEqual(await host.upload(source, path, { mode: 0o600 }), { skipped: false, bytesSent: 0 });
-  assert.equal(await host.hasFile(path, source.sha256, 0o600), true);
+  assert.deepEqual(
+    await host.hasFiles([
+      { path, sha256: source.sha256, mode: 0o600 },
+      { path, sha256: source.sha256, mode: 0o644 },
+      { path: join(dir, "absent"), sha256: source.sha256, mode: 0o600 },
+    ]),
+    [true, false, false],
+  );
 
   // Exactly one command per small upload, whatever its outcome.
   const commands: string[] = [];

@@ -1,7 +1,7 @@
 import { bufferSource } from "../../hosts/upload-source.js";
 import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { InstallContext } from "../context.js";
-import { ensureFile } from "../ensure-file.js";
+import { ensureFiles } from "../ensure-file.js";
 import type { Phase } from "../phase.js";
 
 /** The distro's config.yaml and registries.yaml (0600: they hold the token), and the site CA they trust. */
@@ -14,9 +14,13 @@ export const configureDistro: Phase<InstallContext> = {
     const files = (ctx.files.get(host.name) ?? []).filter((f) => f.kind === "distro-config" || f.kind === "registries");
     const wanted = files.map((f) => ({ path: f.path, content: f.content, mode: f.mode }));
     if (ctx.siteCa) wanted.push({ path: AIRSTRAP_PATHS.siteCa, content: ctx.siteCa, mode: 0o644 });
-    for (const file of wanted) {
-      const wrote = await ensureFile(ctx, host, file.path, bufferSource(file.content), file.mode);
-      if (wrote && ctx.facts.get(host.name)?.distroActive) {
+    const wrote = await ensureFiles(
+      ctx,
+      host,
+      wanted.map((f) => ({ path: f.path, source: bufferSource(f.content), mode: f.mode })),
+    );
+    for (const [i, file] of wanted.entries()) {
+      if (wrote[i] && ctx.facts.get(host.name)?.distroActive) {
         ctx.events.emit({
           level: "warn",
           kind: "install.config.changed",

@@ -1,5 +1,5 @@
 import { ARTIFACT_DIR, type InstallContext } from "../context.js";
-import { ensureCarriedFile } from "../ensure-file.js";
+import { ensureCarriedFiles } from "../ensure-file.js";
 import type { Phase } from "../phase.js";
 
 /**
@@ -12,16 +12,15 @@ export const distributeArtifacts: Phase<InstallContext> = {
   order: "parallel",
   onFailure: "host-only",
   async run(host, ctx) {
-    for (const file of ctx.releaseFiles) {
-      const executable = file.name === "install.sh" || /^k3s(-arm64)?$/.test(file.name);
-      await ensureCarriedFile(
-        ctx,
-        host,
-        `${ARTIFACT_DIR}/${file.name}`,
-        file,
-        executable ? 0o755 : 0o644,
-        `${file.name} (${(file.size / 2 ** 20).toFixed(1)} MiB)`,
-      );
-    }
+    await ensureCarriedFiles(
+      ctx,
+      host,
+      ctx.releaseFiles.map((file) => ({
+        path: `${ARTIFACT_DIR}/${file.name}`,
+        source: file,
+        mode: file.name === "install.sh" || /^k3s(-arm64)?$/.test(file.name) ? 0o755 : 0o644,
+        what: `${file.name} (${(file.size / 2 ** 20).toFixed(1)} MiB)`,
+      })),
+    );
   },
 };

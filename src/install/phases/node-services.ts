@@ -1,7 +1,7 @@
 import { bufferSource } from "../../hosts/upload-source.js";
 import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { InstallContext } from "../context.js";
-import { ensureCarriedFile, ensureFile } from "../ensure-file.js";
+import { ensureCarriedFiles, ensureFiles } from "../ensure-file.js";
 import type { Phase } from "../phase.js";
 import { hostOf, mustRun } from "./host-of.js";
 
@@ -18,16 +18,15 @@ export const nodeServices: Phase<InstallContext> = {
   onFailure: "host-only",
   async run(host, ctx) {
     const files = (ctx.files.get(host.name) ?? []).filter((f) => f.kind === "node-plan" || f.kind === "node-unit");
-    let changed = await ensureCarriedFile(
+    const [binaryChanged] = await ensureCarriedFiles(ctx, host, [
+      { path: AIRSTRAP_PATHS.binary, source: ctx.nodeBinary, mode: 0o755, what: "the airstrap executable" },
+    ]);
+    const wrote = await ensureFiles(
       ctx,
       host,
-      AIRSTRAP_PATHS.binary,
-      ctx.nodeBinary,
-      0o755,
-      "the airstrap executable",
+      files.map((f) => ({ path: f.path, source: bufferSource(f.content), mode: f.mode })),
     );
-    for (const file of files)
-      changed = (await ensureFile(ctx, host, file.path, bufferSource(file.content), file.mode)) || changed;
+    const changed = binaryChanged === true || wrote.includes(true);
     const active = ctx.facts.get(host.name)?.nodeServiceActive === true;
     if (!active || changed) {
       const start = active

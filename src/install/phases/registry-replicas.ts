@@ -3,7 +3,7 @@ import { bufferSource } from "../../hosts/upload-source.js";
 import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { PlannedHost } from "../../plan/types.js";
 import type { InstallContext } from "../context.js";
-import { ensureFile } from "../ensure-file.js";
+import { ensureFiles } from "../ensure-file.js";
 import type { Phase } from "../phase.js";
 import { hostOf, mustRun } from "./host-of.js";
 
@@ -30,9 +30,12 @@ export const registryReplicas: Phase<InstallContext> = {
       { path: AIRSTRAP_PATHS.registryPushToken, content: registry.material.pushToken, mode: 0o600 },
       ...unit.map((f) => ({ path: f.path, content: f.content, mode: f.mode })),
     ];
-    let changed = false;
-    for (const file of wanted)
-      changed = (await ensureFile(ctx, host, file.path, bufferSource(file.content), file.mode)) || changed;
+    const wrote = await ensureFiles(
+      ctx,
+      host,
+      wanted.map((f) => ({ path: f.path, source: bufferSource(f.content), mode: f.mode })),
+    );
+    const changed = wrote.includes(true);
     const active = ctx.facts.get(host.name)?.registryServiceActive === true;
     if (!active || changed) {
       await ctx.change(host, active ? "restart airstrap-registry" : "enable and start airstrap-registry", () =>
