@@ -10,7 +10,7 @@ import type { Events } from "../../../events.js";
 import type { Backend, BackendPool } from "../backend-pool.js";
 import type { LbListenerConfig } from "../config.js";
 import { formatEndpoint } from "../endpoint.js";
-import { Splice } from "./splice.js";
+import { Splice, type SpliceHooks } from "./splice.js";
 import { acceptHandles, connectHandle, errorName, type TcpHandle, tcpBindings } from "./tcp-handle.js";
 
 export interface ListenerCounters {
@@ -20,14 +20,13 @@ export interface ListenerCounters {
   closedIdle: number;
 }
 
-interface Connection {
-  client: TcpHandle;
-  splice: Splice | undefined;
+/** A client connection: its data path plus the balancer's bookkeeping. */
+class Connection extends Splice {
+  /** Set once a backend has accepted the connection. */
   backend: Backend | undefined;
   /** Client bytes read + written at the last idle sweep, and when that total last changed. */
-  seenBytes: number;
-  activeAt: number;
-  destroy(): void;
+  seenBytes = 0;
+  activeAt = performance.now();
 }
 
 export class ListenerProxy {
@@ -37,6 +36,15 @@ export class ListenerProxy {
   private boundAddress: string | undefined;
   private drained: (() => void) | undefined;
   private idleSweep: NodeJS.Timeout | undefined;
+  /** One object for every connection of this listener, rather than closures per connection. */
+  private readonly spliceHooks: SpliceHooks = {
+    closed: (splice) => this.forget(splice as unknown as Connection),
+    backendReset: (splice, reason) => {
+      const backend = (splice as unknown as Connection).backend!;
+      if (this.pool.list().includes(backend))
+        this.pool.reportReset(backend, `connection reset by ${backend.key}: ${reason}`);
+    },
+  };
 
   constructor(
     private config: LbListenerConfig,
@@ -111,8 +119,8 @@ export class ListenerProxy {
       () => {
         const now = performance.now();
         for (const connection of this.connections) {
-          if (connection.splice === undefined) continue;
-          const bytes = connection.splice.clientBytes;
+          if (!connection.isConnected) continue;
+          const bytes = connection.clientBytes;
           if (bytes !== connection.seenBytes) {
             connection.seenBytes = bytes;
             connection.activeAt = now;
@@ -168,27 +176,13 @@ export class ListenerProxy {
       client.close();
       return;
     }
-    client.setNoDelay(true);
-    const connection: Connection = {
-      client,
-      splice: undefined,
-      backend: undefined,
-      seenBytes: 0,
-      activeAt: performance.now(),
-      destroy: () => {
-        if (connection.splice) return connection.splice.destroy();
-        // Still connecting: closing the client makes the attempt in progress give up.
-        if (!this.connections.delete(connection)) return;
-        client.close();
-        this.afterForget();
-      },
-    };
+    const connection = new Connection(client, this.spliceHooks);
     this.connections.add(connection);
     this.tryBackends(connection, this.pool.order(), 0);
   }
 
   private tryBackends(connection: Connection, candidates: Backend[], index: number): void {
-    if (!this.connections.has(connection)) return;
+    if (!connection.open) return;
     const backend = candidates[index];
     if (backend === undefined) {
       this.counters.failedNoBackend += 1;
@@ -201,43 +195,40 @@ export class ListenerProxy {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      const alive = this.connections.has(connection);
-      if (status === 0 && alive) return this.splice(connection, upstream, backend);
+      if (status === 0 && connection.open) return this.connected(connection, backend);
       backend.activeConnections -= 1;
       upstream.close();
-      if (!alive) return;
-      this.pool.reportConnectFailure(backend, reasons[status] ?? errorName(status));
+      if (!connection.open) return;
+      connection.connectFailed();
+      const reason =
+        status === TIMED_OUT ? `connect timed out after ${this.config.connectTimeoutMs} ms` : errorName(status);
+      this.pool.reportConnectFailure(backend, reason);
       this.tryBackends(connection, candidates, index + 1);
     };
-    const reasons: Record<number, string> = {
-      [TIMED_OUT]: `connect timed out after ${this.config.connectTimeoutMs} ms`,
-    };
     const upstream = connectHandle(backend.address, backend.port, settle);
+    upstream.setNoDelay(true);
+    connection.connecting(upstream);
     const timer = setTimeout(() => settle(TIMED_OUT), this.config.connectTimeoutMs);
   }
 
-  private splice(connection: Connection, upstream: TcpHandle, backend: Backend): void {
-    upstream.setNoDelay(true);
+  private connected(connection: Connection, backend: Backend): void {
     connection.backend = backend;
     backend.connectionsTotal += 1;
     backend.connections.add(connection);
-    const splice = new Splice(connection.client, upstream, {
-      closed: () => {
-        backend.activeConnections -= 1;
-        backend.connections.delete(connection);
-        backend.bytesFromClients += splice.bytesFromClients;
-        backend.bytesToClients += splice.bytesToClients;
-        this.connections.delete(connection);
-        this.afterForget();
-      },
-      backendReset: (reason) => {
-        if (this.pool.list().includes(backend))
-          this.pool.reportReset(backend, `connection reset by ${backend.key}: ${reason}`);
-      },
-    });
-    connection.splice = splice;
     connection.activeAt = performance.now();
-    splice.start();
+    connection.connected();
+  }
+
+  private forget(connection: Connection): void {
+    const backend = connection.backend;
+    if (backend !== undefined) {
+      backend.activeConnections -= 1;
+      backend.connections.delete(connection);
+      backend.bytesFromClients += connection.bytesFromClients;
+      backend.bytesToClients += connection.bytesToClients;
+    }
+    this.connections.delete(connection);
+    this.afterForget();
   }
 
   private afterForget(): void {

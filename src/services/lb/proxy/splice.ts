@@ -6,9 +6,24 @@
  * Backpressure: a direction reads only while its previous write has been taken by the kernel. A
  * write the kernel could not take at once stops reading from the source until it completes, so
  * a slow reader holds at most one read buffer here and the TCP windows throttle the sender.
+ *
+ * The client is read from the moment it is accepted, while the backend connects: what it sends
+ * first (a TLS ClientHello, an HTTP request) is held and written as soon as the connect
+ * completes, as HAProxy does. The backend is read from the moment its connect starts, so libuv
+ * registers its socket once for both events instead of re-adding it after the connect.
+ *
+ * Per connection the copy loop allocates no closures: every handle and request shares one
+ * callback and finds its direction through a property (see `Flow`).
  */
 import { constants } from "node:os";
-import { errorName, type TcpHandle, tcpBindings, UV_EOF } from "./tcp-handle.js";
+import {
+  errorName,
+  type ShutdownRequest,
+  type TcpHandle,
+  tcpBindings,
+  UV_EOF,
+  type WriteRequest,
+} from "./tcp-handle.js";
 
 /**
  * A direction starts on Node's per-read allocation (no memory held by idle connections); after a
@@ -17,28 +32,70 @@ import { errorName, type TcpHandle, tcpBindings, UV_EOF } from "./tcp-handle.js"
  */
 const BULK_THRESHOLD = 64 * 1024;
 const BULK_BUFFER_BYTES = 256 * 1024;
+/** What the client may send before its backend is connected; reading pauses beyond it. */
+const EARLY_BYTES_LIMIT = 64 * 1024;
+
+type Side = "client" | "backend";
 
 export interface SpliceHooks {
   /** The pair closed; the byte counts are final. */
-  closed(): void;
+  closed(splice: Splice): void;
   /** The backend reset the connection (or failed a write with a reset). */
-  backendReset(reason: string): void;
+  backendReset(splice: Splice, reason: string): void;
+}
+
+interface FlowHandle extends TcpHandle {
+  flow?: Flow;
+}
+
+interface FlowRequest extends WriteRequest, ShutdownRequest {
+  flow?: Flow;
 }
 
 export class Splice {
-  private open = true;
-  private endedDirections = 0;
+  open = true;
+  private readonly fromClient: Flow;
+  private toClient: Flow | undefined;
+  private upstream: TcpHandle | undefined;
+  private established = false;
+  private endedFlows = 0;
   private finalBytes: { client: number; fromClient: number; toClient: number } | undefined;
 
+  /** Starts reading the client at once; its first bytes wait for `connected()`. */
   constructor(
     private readonly client: TcpHandle,
-    private readonly backend: TcpHandle,
     private readonly hooks: SpliceHooks,
-  ) {}
+  ) {
+    this.fromClient = new Flow(this, client, "client");
+    this.fromClient.start();
+  }
 
-  start(): void {
-    this.forward(this.client, this.backend, "client");
-    this.forward(this.backend, this.client, "backend");
+  /**
+   * A connect to `backend` has started: read it from now on (reads arrive only once it is
+   * connected). A failed attempt is taken back with `connectFailed()`.
+   */
+  connecting(backend: TcpHandle): void {
+    this.upstream = backend;
+    this.toClient = new Flow(this, backend, "backend");
+    this.toClient.to = this.client;
+    this.toClient.start();
+  }
+
+  connectFailed(): void {
+    this.upstream = undefined;
+    this.toClient = undefined;
+  }
+
+  /** The backend is connected: the client's bytes so far go out, then both ways flow. */
+  connected(): void {
+    this.established = true;
+    this.toClient!.startIfRefused();
+    this.fromClient.to = this.upstream;
+    this.fromClient.flushEarly();
+  }
+
+  get isConnected(): boolean {
+    return this.established;
   }
 
   /** Client bytes read plus written: the idle sweep's activity counter. */
@@ -48,83 +105,209 @@ export class Splice {
   }
 
   get bytesFromClients(): number {
-    return this.finalBytes ? this.finalBytes.fromClient : this.backend.bytesWritten;
+    if (this.finalBytes) return this.finalBytes.fromClient;
+    return this.established ? this.upstream!.bytesWritten : 0;
   }
 
   get bytesToClients(): number {
-    return this.finalBytes ? this.finalBytes.toClient : this.backend.bytesRead;
+    if (this.finalBytes) return this.finalBytes.toClient;
+    return this.established ? this.upstream!.bytesRead : 0;
   }
 
-  /** Closes both sides now (a reset where data was unread). */
+  /**
+   * Closes the pair now (a reset where data was unread). A backend still connecting is left to
+   * whoever started the connect: its completion closes it.
+   */
   destroy(): void {
     if (!this.open) return;
     this.open = false;
     this.finalBytes = {
       client: this.client.bytesRead + this.client.bytesWritten,
-      fromClient: this.backend.bytesWritten,
-      toClient: this.backend.bytesRead,
+      fromClient: this.bytesFromClients,
+      toClient: this.bytesToClients,
     };
     this.client.close();
-    this.backend.close();
-    this.hooks.closed();
+    if (this.established) this.upstream!.close();
+    this.hooks.closed(this);
   }
 
-  private fail(side: "client" | "backend", status: number): void {
+  fail(side: Side, status: number): void {
     if (!this.open) return;
     if (side === "backend" && (status === RESET || status === BROKEN_PIPE)) {
-      this.hooks.backendReset(`${errorName(status)} from the backend`);
+      this.hooks.backendReset(this, `${errorName(status)} from the backend`);
     }
     this.destroy();
   }
 
-  private forward(from: TcpHandle, to: TcpHandle, source: "client" | "backend"): void {
-    const bindings = tcpBindings();
-    const target = source === "client" ? "backend" : "client";
-    let buffer: Buffer | undefined;
-    const written = (status: number) => {
-      if (status < 0) this.fail(target, status);
-      else if (this.open) from.readStart();
-    };
-    const onData = (arrayBuffer: ArrayBuffer | undefined, length: number) => {
-      const chunk = buffer ? buffer.subarray(0, length) : new Uint8Array(arrayBuffer!, bindings.readOffset(), length);
-      // A request per write, as Node's own streams do: libuv owns an in-flight one until it completes.
-      const write = bindings.newWriteRequest();
-      write.oncomplete = written;
-      const error = to.writeBuffer(write, chunk);
-      if (error !== 0) {
-        this.fail(target, error);
-      } else if (bindings.lastWriteWasAsync()) {
-        // Kept alive (Node's per-read allocation) and not overwritten (ours) until the kernel has it.
-        write.chunk = chunk;
-        from.readStop();
-      } else if (!buffer && length >= BULK_THRESHOLD) {
-        // Safe to give the kernel a buffer we own from now on: nothing of ours is in flight.
-        buffer = Buffer.allocUnsafe(BULK_BUFFER_BYTES);
-        from.useUserBuffer(buffer);
-      }
-    };
-    const onEnd = () => {
-      from.readStop();
-      // The other way has ended already: with nothing left unread on either side, closing both
-      // passes this FIN on (after any data still queued) — one system call fewer per connection.
-      if (this.endedDirections === 1) return this.destroy();
-      const shutdown = bindings.newShutdownRequest();
-      shutdown.oncomplete = (status) => {
-        if (status < 0) this.fail(target, status);
-        else if (++this.endedDirections === 2) this.destroy();
-      };
-      const error = to.shutdown(shutdown);
-      if (error !== 0) this.fail(target, error);
-    };
-    from.onread = (arrayBuffer) => {
-      const result = bindings.readResult();
-      if (result > 0) onData(arrayBuffer, result);
-      else if (result === UV_EOF) onEnd();
-      else if (result < 0) this.fail(source, result);
-      return undefined;
-    };
-    from.readStart();
+  /**
+   * A direction has ended (its FIN read, every write of it taken by the kernel). When the other
+   * has ended too, nothing is unread on either side and nothing is left in flight (a direction
+   * reads its FIN only once its writes are taken), so closing both sends each FIN after any
+   * queued data. Otherwise the FIN is passed on by a shutdown at the end of this loop turn —
+   * usually the other FIN has arrived in the same turn by then, and no shutdown is needed.
+   */
+  flowEnded(flow: Flow): void {
+    if (++this.endedFlows === 2) return this.destroy();
+    halfClosed.push(flow);
+    if (halfClosed.length === 1) setImmediate(passOnHalfCloses);
   }
+
+  /** Called for a queued half-close at the end of the loop turn. */
+  passOnHalfClose(flow: Flow): void {
+    if (!this.open || this.endedFlows !== 1) return;
+    const request = tcpBindings().newShutdownRequest() as FlowRequest;
+    request.flow = flow;
+    request.oncomplete = afterShutdown;
+    const error = flow.to!.shutdown(request);
+    if (error !== 0) this.fail(flow.target, error);
+  }
+}
+
+/**
+ * One direction of a splice: reads `from`, writes to `to`. `to` is unset while the backend
+ * connects; a client direction then holds what it reads in `early`.
+ */
+class Flow {
+  to: TcpHandle | undefined;
+  readonly target: Side;
+  private early: Uint8Array[] | undefined;
+  private earlyBytes = 0;
+  private eof = false;
+  private writing = false;
+  /** Reading stopped for backpressure (not for the FIN). */
+  private paused = false;
+  /** readStart() refused while connecting (a libuv that does not allow it): started on connect. */
+  private refused = false;
+  private bulkBuffer: Buffer | undefined;
+
+  constructor(
+    readonly splice: Splice,
+    readonly from: TcpHandle,
+    readonly source: Side,
+  ) {
+    this.target = source === "client" ? "backend" : "client";
+  }
+
+  start(): void {
+    (this.from as FlowHandle).flow = this;
+    this.from.onread = onRead;
+    this.refused = this.from.readStart() !== 0;
+  }
+
+  startIfRefused(): void {
+    if (this.refused) this.from.readStart();
+    this.refused = false;
+  }
+
+  read(arrayBuffer: ArrayBuffer | undefined): void {
+    const result = tcpBindings().readResult();
+    if (result > 0) this.data(arrayBuffer, result);
+    else if (result === UV_EOF) this.end();
+    else if (result < 0) this.splice.fail(this.source, result);
+  }
+
+  private data(arrayBuffer: ArrayBuffer | undefined, length: number): void {
+    const chunk = this.bulkBuffer
+      ? this.bulkBuffer.subarray(0, length)
+      : new Uint8Array(arrayBuffer!, tcpBindings().readOffset(), length);
+    if (this.to === undefined) return this.hold(chunk);
+    if (this.write(chunk) && !this.bulkBuffer && length >= BULK_THRESHOLD) {
+      // Safe to give the kernel a buffer we own from now on: nothing of ours is in flight.
+      this.bulkBuffer = Buffer.allocUnsafe(BULK_BUFFER_BYTES);
+      this.from.useUserBuffer(this.bulkBuffer);
+    }
+  }
+
+  /** Before the backend is connected (Node's per-read allocation: each chunk is ours to keep). */
+  private hold(chunk: Uint8Array): void {
+    (this.early ??= []).push(chunk);
+    this.earlyBytes += chunk.length;
+    if (this.earlyBytes >= EARLY_BYTES_LIMIT) this.pause();
+  }
+
+  flushEarly(): void {
+    const early = this.early;
+    this.early = undefined;
+    if (early !== undefined) {
+      const held = early.length === 1 ? early[0]! : Buffer.concat(early);
+      if (!this.write(held)) return; // written() carries on
+    }
+    this.afterWrite();
+  }
+
+  private end(): void {
+    this.eof = true;
+    this.from.readStop();
+    if (this.to !== undefined && !this.writing) this.splice.flowEnded(this);
+  }
+
+  /** True when the kernel took the whole chunk now; otherwise reading pauses until it has. */
+  private write(chunk: Uint8Array): boolean {
+    const bindings = tcpBindings();
+    const request = spareWriteRequest ?? (bindings.newWriteRequest() as FlowRequest);
+    spareWriteRequest = undefined;
+    const error = this.to!.writeBuffer(request, chunk);
+    if (error !== 0) {
+      this.splice.fail(this.target, error);
+      return false;
+    }
+    if (!bindings.lastWriteWasAsync()) {
+      // libuv never saw a request whose write completed at once: the same object serves the next.
+      spareWriteRequest = request;
+      return true;
+    }
+    // Kept alive (Node's per-read allocation) and not overwritten (ours) until the kernel has it.
+    request.chunk = chunk;
+    request.flow = this;
+    request.oncomplete = afterWrite;
+    this.writing = true;
+    this.pause();
+    return false;
+  }
+
+  written(status: number): void {
+    this.writing = false;
+    if (status < 0) this.splice.fail(this.target, status);
+    else if (this.splice.open) this.afterWrite();
+  }
+
+  /** Nothing of this direction is in flight: end it if its FIN came, else (go on) reading. */
+  private afterWrite(): void {
+    if (this.eof) {
+      this.splice.flowEnded(this);
+    } else if (this.paused) {
+      this.paused = false;
+      this.from.readStart();
+    }
+  }
+
+  private pause(): void {
+    this.paused = true;
+    this.from.readStop();
+  }
+}
+
+/** A write request whose write completed at once, so libuv never took it: reused for the next. */
+let spareWriteRequest: FlowRequest | undefined;
+
+const halfClosed: Flow[] = [];
+
+function passOnHalfCloses(): void {
+  for (const flow of halfClosed.splice(0)) flow.splice.passOnHalfClose(flow);
+}
+
+function onRead(this: FlowHandle, arrayBuffer: ArrayBuffer | undefined): undefined {
+  this.flow!.read(arrayBuffer);
+  return undefined;
+}
+
+function afterWrite(this: FlowRequest, status: number): void {
+  this.chunk = undefined;
+  this.flow!.written(status);
+}
+
+function afterShutdown(this: FlowRequest, status: number): void {
+  if (status < 0) this.flow!.splice.fail(this.flow!.target, status);
 }
 
 const RESET = -constants.errno.ECONNRESET;
