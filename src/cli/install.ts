@@ -6,6 +6,7 @@ import { writeHostLogs } from "../install/host-logs.js";
 import { type ArtifactTransfer, findNodeBinary, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
 import { ensurePushToken } from "../services/registry/flags.js";
+import { runningAsSingleExecutable } from "../single-executable.js";
 import { generateToken } from "../state/state-dir.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
 import { colorsFor, out } from "./terminal.js";
@@ -69,7 +70,6 @@ export async function runInstallCommand(flags: InstallFlags): Promise<{ report: 
   const logs = await writeHostLogs(bus, site.state.file("logs"), new Date().toISOString().replace(/[:.]/g, "-"));
   let report: InstallReport;
   try {
-    const { isSea } = await import("node:sea");
     const hostArch = process.arch === "x64" ? "amd64" : process.arch;
     report = await installCluster({
       plan: site.plan,
@@ -79,7 +79,7 @@ export async function runInstallCommand(flags: InstallFlags): Promise<{ report: 
       nodeBinaryPath: findNodeBinary(
         site.plan.distro.arch,
         flags.nodeBinary,
-        isSea() && hostArch === site.plan.distro.arch,
+        runningAsSingleExecutable() && hostArch === site.plan.distro.arch,
       ),
       events,
       dryRun: flags.dryRun === true,
