@@ -1,8 +1,17 @@
 #!/usr/bin/env node
 // Bundles the CLI into one CommonJS file (build/airstrap.cjs): the npm bin runs it, and
-// `make dist` wraps it into a Node single executable application.
+// `make dist` wraps it into a Node single executable application. Tests that need an executable of
+// their own bundle with `--outfile` (and another entry point with `--entry`), the same way.
 import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 import { build } from "esbuild";
+
+const { values: options } = parseArgs({
+  options: {
+    entry: { type: "string", default: "src/cli/main.ts" },
+    outfile: { type: "string", default: "build/airstrap.cjs" },
+  },
+});
 
 const { version } = JSON.parse(readFileSync("package.json", "utf8"));
 
@@ -17,8 +26,8 @@ const optionalNativeModulesAbsent = {
   },
 };
 await build({
-  entryPoints: ["src/cli/main.ts"],
-  outfile: "build/airstrap.cjs",
+  entryPoints: [options.entry],
+  outfile: options.outfile,
   bundle: true,
   platform: "node",
   format: "cjs",

@@ -3,12 +3,13 @@
 # machine without Node.js. This is the file shipped to every node for the per-node services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: scripts/dist.sh OUTPUT}
+target=${1:?usage: scripts/dist.sh OUTPUT [BUNDLE]}
+bundle=${2:-build/airstrap.cjs}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$(dirname "$target")"
 cat > "$work/sea-config.json" <<JSON
-{ "main": "build/airstrap.cjs", "output": "$work/airstrap.blob", "disableExperimentalSEAWarning": true, "useCodeCache": true }
+{ "main": "$bundle", "output": "$work/airstrap.blob", "disableExperimentalSEAWarning": true, "useCodeCache": true }
 JSON
 node --experimental-sea-config "$work/sea-config.json" >/dev/null 2>&1
 cp "$(command -v node)" "$work/airstrap"
