@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import https from "node:https";
 import net from "node:net";
@@ -173,6 +174,45 @@ test("a backend that does not accept in time is skipped: the client is served by
   const served = [];
   for (let i = 0; i < 4; i++) served.push(await greeting(lb.listenerAddress("test"), 5000));
   assert.deepEqual(served, ["ok", "ok", "ok", "ok"]);
+  assert.match(lb.metrics(), /airstrap_lb_backend_connect_failures_total\{[^}]*backend="hung"[^}]*\} [1-9]/);
+});
+
+test("what a client sends before any backend has accepted (data and FIN) is held and delivered whole", async (t) => {
+  const backends = await startBackends([
+    { name: "hung", address: "127.0.0.2", backlog: 1 },
+    { name: "ok", address: "127.0.0.3" },
+  ]);
+  t.after(async () => {
+    backends[0]!.thaw();
+    await Promise.all(backends.map((b) => b.kill()));
+  });
+  const lb = await startLoadBalancer(
+    lbConfigFor(backends, { connectTimeoutMs: 300, check: { intervalMs: 60_000, timeoutMs: 1000, rise: 1, fall: 3 } }),
+    silentEvents,
+  );
+  t.after(() => lb.close());
+  await waitFor(() => lb.health().listeners[0]!.backends.every((b) => b.state === "up"), "both up");
+  backends[0]!.freeze();
+  const fillers: net.Socket[] = [];
+  t.after(() => {
+    for (const socket of fillers) socket.destroy();
+  });
+  for (let i = 0; i < 2; i++) {
+    const socket = net.connect({ host: "127.0.0.2", port: backends[0]!.port });
+    socket.on("error", () => {});
+    fillers.push(socket);
+    await new Promise((resolve) => socket.once("connect", resolve));
+  }
+  // More than the proxy holds before a backend accepts (64 KiB): the rest waits in the kernel.
+  // Hex never contains the backend's commands ("shut", "flood", "stop").
+  const payload = randomBytes(100_000).toString("hex");
+  // Connections take turns at the hung backend first: at least one waits out its connect timeout.
+  for (let i = 0; i < 2; i++) {
+    const client = await openClient(lb.listenerAddress("test"));
+    client.socket.end(payload);
+    await withTimeout(client.closed, 10_000, `connection ${i}: the whole answer`);
+    assert.equal(client.received(), `ok\n${payload}bye ${payload.length}\n`);
+  }
   assert.match(lb.metrics(), /airstrap_lb_backend_connect_failures_total\{[^}]*backend="hung"[^}]*\} [1-9]/);
 });
 

@@ -26,12 +26,15 @@ import {
 } from "./tcp-handle.js";
 
 /**
- * A direction starts on Node's per-read allocation (no memory held by idle connections); after a
- * read that fills it — a bulk transfer — it switches to one reusable buffer of this size, which
- * saves the allocation per read and lets the kernel hand over more per system call.
+ * Every direction starts reading into one buffer shared by all connections (no memory held by
+ * idle connections, no allocation per read; the next read of any connection overwrites it, so a
+ * chunk is copied out before it is written or held). After a read that fills it — a bulk
+ * transfer — the direction switches to a reusable buffer of its own, which saves the copy and
+ * lets the kernel hand over more per system call.
  */
-const BULK_THRESHOLD = 64 * 1024;
+const SHARED_READ_BYTES = 64 * 1024;
 const BULK_BUFFER_BYTES = 256 * 1024;
+const sharedReadBuffer = Buffer.allocUnsafe(SHARED_READ_BYTES);
 /** What the client may send before its backend is connected; reading pauses beyond it. */
 const EARLY_BYTES_LIMIT = 64 * 1024;
 
@@ -147,7 +150,10 @@ export class Splice {
    * usually the other FIN has arrived in the same turn by then, and no shutdown is needed.
    */
   flowEnded(flow: Flow): void {
-    if (++this.endedFlows === 2) return this.destroy();
+    if (++this.endedFlows === 2) {
+      this.destroy();
+      return;
+    }
     halfClosed.push(flow);
     if (halfClosed.length === 1) setImmediate(passOnHalfCloses);
   }
@@ -191,6 +197,7 @@ class Flow {
   start(): void {
     (this.from as FlowHandle).flow = this;
     this.from.onread = onRead;
+    this.from.useUserBuffer(sharedReadBuffer);
     this.refused = this.from.readStart() !== 0;
   }
 
@@ -199,28 +206,38 @@ class Flow {
     this.refused = false;
   }
 
-  read(arrayBuffer: ArrayBuffer | undefined): void {
+  read(): void {
     const result = tcpBindings().readResult();
-    if (result > 0) this.data(arrayBuffer, result);
+    if (result > 0) this.data(result);
     else if (result === UV_EOF) this.end();
     else if (result < 0) this.splice.fail(this.source, result);
   }
 
-  private data(arrayBuffer: ArrayBuffer | undefined, length: number): void {
-    const chunk = this.bulkBuffer
-      ? this.bulkBuffer.subarray(0, length)
-      : new Uint8Array(arrayBuffer!, tcpBindings().readOffset(), length);
-    if (this.to === undefined) return this.hold(chunk);
-    if (this.write(chunk) && !this.bulkBuffer && length >= BULK_THRESHOLD) {
-      // Safe to give the kernel a buffer we own from now on: nothing of ours is in flight.
-      this.bulkBuffer = Buffer.allocUnsafe(BULK_BUFFER_BYTES);
-      this.from.useUserBuffer(this.bulkBuffer);
+  private data(length: number): void {
+    if (this.bulkBuffer) {
+      this.write(this.bulkBuffer.subarray(0, length));
+      return;
     }
+    if (length === SHARED_READ_BYTES && this.to !== undefined) {
+      // Bulk: from now on reads land in a buffer of this direction's own. Switching before the
+      // write is safe: the next read comes only once this write has been taken by the kernel.
+      this.bulkBuffer = Buffer.allocUnsafe(BULK_BUFFER_BYTES);
+      sharedReadBuffer.copy(this.bulkBuffer, 0, 0, length);
+      this.from.useUserBuffer(this.bulkBuffer);
+      this.write(this.bulkBuffer.subarray(0, length));
+      return;
+    }
+    // Small chunks come from Node's shared allocation pool: no allocation of their own.
+    const chunk = Buffer.allocUnsafe(length);
+    sharedReadBuffer.copy(chunk, 0, 0, length);
+    if (this.to === undefined) this.hold(chunk);
+    else this.write(chunk);
   }
 
-  /** Before the backend is connected (Node's per-read allocation: each chunk is ours to keep). */
+  /** Before the backend is connected. */
   private hold(chunk: Uint8Array): void {
-    (this.early ??= []).push(chunk);
+    this.early ??= [];
+    this.early.push(chunk);
     this.earlyBytes += chunk.length;
     if (this.earlyBytes >= EARLY_BYTES_LIMIT) this.pause();
   }
@@ -256,7 +273,7 @@ class Flow {
       spareWriteRequest = request;
       return true;
     }
-    // Kept alive (Node's per-read allocation) and not overwritten (ours) until the kernel has it.
+    // Kept alive (a copy) and not overwritten (a bulk buffer) until the kernel has it.
     request.chunk = chunk;
     request.flow = this;
     request.oncomplete = afterWrite;
@@ -296,8 +313,8 @@ function passOnHalfCloses(): void {
   for (const flow of halfClosed.splice(0)) flow.splice.passOnHalfClose(flow);
 }
 
-function onRead(this: FlowHandle, arrayBuffer: ArrayBuffer | undefined): undefined {
-  this.flow!.read(arrayBuffer);
+function onRead(this: FlowHandle): undefined {
+  this.flow!.read();
   return undefined;
 }
 
