@@ -20,6 +20,7 @@ const CLIENTS = Number(process.env.DNS_BENCH_CLIENTS ?? 4);
 /** Processes of the multi-process airstrap (its default on this machine unless set). */
 const WORKERS = Number(process.env.DNS_BENCH_WORKERS ?? defaultDnsWorkers());
 const HOSTS = 50;
+const FLOOR = `bare Node ${process.versions.node.split(".")[0]} responder`;
 const FORWARDED = 100;
 
 interface Target {
@@ -130,8 +131,20 @@ async function main(): Promise<void> {
     });
     unbounds.push(unbound);
 
+    // The floor: what the plainest possible DNS responder on this Node costs (see node-floor.ts).
+    const floorRecords = join(dir, "floor-records.json");
+    await writeFile(floorRecords, JSON.stringify([...hostNames, ...forwardedNames].map((r) => [r.name, r.address])));
+    const floorPort = await freePort("127.0.0.126");
+    const floor = spawn(
+      process.execPath,
+      ["--import", "tsx", "bench/dns/node-floor.ts", "127.0.0.126", String(floorPort), floorRecords],
+      { cwd: new URL("../../", import.meta.url).pathname, stdio: ["ignore", "ignore", "pipe"] },
+    );
+    children.push(floor);
+
     const targets: Target[] = [
       ...airstraps,
+      { name: `${FLOOR} (1 process)`, endpoint: `127.0.0.126:${floorPort}`, pid: floor.pid! },
       { name: "dnsmasq", endpoint: `127.0.0.123:${dnsmasqPort}`, pid: dnsmasq.pid! },
       { name: "unbound", endpoint: unbound.endpoint, pid: unbound.pid },
     ];
@@ -267,6 +280,7 @@ function printTable(results: Record<string, Record<string, Measurement>>): void 
   const lines = [
     `dnsperf, loopback, ${CLIENTS} clients, ${availableParallelism()} CPUs; dnsmasq and unbound one thread each, airstrap with 1 and with ${WORKERS} processes; ${ROUNDS} interleaved ${SECONDS}s runs per server:`,
     "max QPS = their median (best in brackets); CPU = server CPU time per answered query (all its processes), median; latency and loss at half the median max QPS",
+    `${FLOOR}: the floor for any server on this Node — precomputed answers, no checks (bench/dns/node-floor.ts); not a product, shown for what Node's dgram itself costs`,
     "",
     "| workload | server | max QPS (best) | QPS vs dnsmasq | QPS vs unbound | CPU µs/query | CPU vs dnsmasq | rate for latency | lost | avg ms | p99 ms |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
