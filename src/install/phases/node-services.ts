@@ -31,7 +31,8 @@ export const nodeServices: Phase<InstallContext> = {
     if (!active || changed) {
       const start = active
         ? "systemctl daemon-reload && systemctl restart airstrap-node"
-        : "systemctl daemon-reload && systemctl enable --now airstrap-node";
+        : // One reload: `enable` would reload systemd a second time, which costs it ~0.1 s of CPU per host.
+          "systemctl daemon-reload && systemctl enable --no-reload --now airstrap-node";
       await ctx.change(host, active ? "restart airstrap-node" : "enable and start airstrap-node", () =>
         mustRun(ctx, host, "starting airstrap-node", start),
       );

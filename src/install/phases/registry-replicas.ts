@@ -43,7 +43,7 @@ export const registryReplicas: Phase<InstallContext> = {
           ctx,
           host,
           "starting airstrap-registry",
-          `systemctl daemon-reload && systemctl ${active ? "restart" : "enable --now"} airstrap-registry`,
+          `systemctl daemon-reload && systemctl ${active ? "restart" : "enable --no-reload --now"} airstrap-registry`,
         ),
       );
     }
