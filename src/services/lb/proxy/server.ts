@@ -38,10 +38,10 @@ export class ListenerProxy {
   private idleSweep: NodeJS.Timeout | undefined;
   /** One object for every connection of this listener, rather than closures per connection. */
   private readonly spliceHooks: SpliceHooks = {
-    closed: (splice) => this.forget(splice as unknown as Connection),
+    closed: (splice) => this.forget(splice as Connection),
     backendReset: (splice, reason) => {
-      const backend = (splice as unknown as Connection).backend!;
-      if (this.pool.list().includes(backend))
+      const backend = (splice as Connection).backend;
+      if (backend !== undefined && this.pool.list().includes(backend))
         this.pool.reportReset(backend, `connection reset by ${backend.key}: ${reason}`);
     },
   };
