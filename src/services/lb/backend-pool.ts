@@ -6,7 +6,7 @@
 import type { Events } from "../../events.js";
 import { backendKey, type LbBackendAddress, type LbListenerConfig } from "./config.js";
 import { afterCheck, afterConnectFailure, type Health, initialHealth } from "./health.js";
-import { type ProbeResult, probeBackend } from "./probe.js";
+import { KeptCheckConnection, type ProbeResult, probeBackend } from "./probe.js";
 import { connectOrder, type Tier, tierBackends } from "./selection.js";
 
 /** A client connection bound to a backend; the pool closes it when the backend goes down. */
@@ -40,6 +40,7 @@ export class BackendPool {
   private backends = new Map<string, Backend>();
   private retired = new Set<Backend>();
   private timers = new Map<string, NodeJS.Timeout>();
+  private checkConnections = new Map<string, KeptCheckConnection>();
   /** Bumped whenever a backend's check loop is (re)started, so a probe from an older loop is ignored. */
   private generations = new Map<string, number>();
   private rotation = 0;
@@ -90,6 +91,7 @@ export class BackendPool {
     this.config = config;
     const removed = this.apply(config);
     for (const backend of removed) this.retire(backend);
+    if (checkChanged) this.dropCheckConnections();
     for (const backend of this.backends.values()) {
       if (checkChanged || !this.timers.has(backend.key)) this.scheduleCheck(backend, 0);
     }
@@ -100,6 +102,12 @@ export class BackendPool {
     this.stopped = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    this.dropCheckConnections();
+  }
+
+  private dropCheckConnections(): void {
+    for (const kept of this.checkConnections.values()) kept.drop();
+    this.checkConnections.clear();
   }
 
   reportConnectFailure(backend: Backend, reason: string): void {
@@ -139,6 +147,8 @@ export class BackendPool {
     if (timer) clearTimeout(timer);
     this.timers.delete(backend.key);
     this.generations.delete(backend.key);
+    this.checkConnections.get(backend.key)?.drop();
+    this.checkConnections.delete(backend.key);
     this.events.emit({
       level: "info",
       kind: "lb.backend.removed",
@@ -169,7 +179,12 @@ export class BackendPool {
   private async runCheck(backend: Backend, generation: number): Promise<void> {
     const check = this.config.check;
     const started = performance.now();
-    const result = await probeBackend(backend, check).catch(
+    let kept = this.checkConnections.get(backend.key);
+    if (kept === undefined) {
+      kept = new KeptCheckConnection();
+      this.checkConnections.set(backend.key, kept);
+    }
+    const result = await probeBackend(backend, check, kept).catch(
       (error: unknown): ProbeResult => ({ ok: false, latencyMs: 0, reason: String(error) }),
     );
     // A reload may have removed the backend or restarted its checks while this probe ran.
