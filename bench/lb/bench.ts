@@ -108,6 +108,29 @@ async function startAirstrap(listenAddress: string, backends: string[], extra: s
   return { endpoint, pid: child.pid, stop };
 }
 
+/** The runtime's floor (node-floor.ts): the plainest proxy on the same libuv handles. */
+async function startNodeFloor(listenAddress: string, backend: string): Promise<Balancer> {
+  const endpoint = `${listenAddress}:${await freePort(listenAddress)}`;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/lb/node-floor.ts", endpoint, backend],
+    {
+      cwd: new URL("../../", import.meta.url).pathname,
+      stdio: ["ignore", "ignore", "ignore"],
+    },
+  );
+  const exited = once(child, "exit");
+  await waitAccepting(endpoint);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      await Promise.race([exited, sleep(5_000).then(() => child.kill("SIGKILL"))]);
+    }
+  };
+  later(stop);
+  return { endpoint, pid: child.pid, stop };
+}
+
 async function startHaproxyBalancer(
   listenAddress: string,
   backends: string[],
@@ -284,9 +307,10 @@ async function main() {
   const tiny = await startTinyHttp("127.0.0.2");
   const haproxyHttp = await startHaproxyBalancer("127.0.0.12", [tiny.endpoint]);
   const airstrapHttp = await startAirstrap("127.0.0.13", [tiny.endpoint]);
+  const nodeFloor = await startNodeFloor("127.0.0.14", tiny.endpoint);
   const httpTargets = [{ endpoint: tiny.endpoint }, haproxyHttp, airstrapHttp];
   progress("wrk connection rate, interleaved");
-  const rates = await interleaved(httpTargets, async (endpoint) => {
+  const rates = await interleaved([...httpTargets, nodeFloor], async (endpoint) => {
     const result = await runWrk(`http://${endpoint}/`, {
       connections: 50,
       seconds: SECONDS,
@@ -294,8 +318,8 @@ async function main() {
     });
     return { value: result.requestsPerSecond, units: (result.requestsPerSecond * SECONDS) / 1000 };
   });
-  const [rDirect, rHaproxy, rAirstrap] = rates.map((r) => best(r.values, "max"));
-  const [, cpuConnHaproxy, cpuConnAirstrap] = rates.map((r) => r.cpuMsPerUnit);
+  const [rDirect, rHaproxy, rAirstrap, rFloor] = rates.map((r) => best(r.values, "max"));
+  const [, cpuConnHaproxy, cpuConnAirstrap, cpuConnFloor] = rates.map((r) => r.cpuMsPerUnit);
   rows.push([
     "short connections/s (wrk -c50, Connection: close)",
     fmt(rDirect!),
@@ -312,6 +336,23 @@ async function main() {
     fmt(cpuConnHaproxy! / cpuConnAirstrap!, 2),
     "efficiency",
   ]);
+  rows.push([
+    "  floor: bare Node proxy on the same handles, conn/s",
+    "",
+    fmt(rHaproxy!),
+    fmt(rFloor!),
+    fmt(rFloor! / rHaproxy!, 2),
+    "runtime floor",
+  ]);
+  rows.push([
+    "  floor: proxy CPU per 1000 connections (ms)",
+    "",
+    fmt(cpuConnHaproxy!),
+    fmt(cpuConnFloor!),
+    fmt(cpuConnHaproxy! / cpuConnFloor!, 2),
+    "efficiency",
+  ]);
+  await nodeFloor.stop();
   progress("wrk latency, interleaved");
   const latencies = await interleaved(httpTargets, async (endpoint) => {
     const result = await runWrk(`http://${endpoint}/`, { connections: 1, seconds: SECONDS });
@@ -380,7 +421,7 @@ async function main() {
     console.log(`| ${r.name} | ${fmt(r.windowMs)} ms | ${r.failed} / ${r.total} |`);
   }
   console.log(
-    `\nratio = airstrap / haproxy (throughput, rate: higher is better; latency: lower is better); efficiency = haproxy CPU / airstrap CPU for the same work. Target failover ≤ 1000 ms: ${airstrapFailover.windowMs <= 1000 ? "met" : "NOT met"}.`,
+    `\nratio = airstrap / haproxy (throughput, rate: higher is better; latency: lower is better); efficiency = haproxy CPU / airstrap CPU for the same work; "floor" rows: bench/lb/node-floor.ts, the plainest proxy on the same Node handles (not a product), in the airstrap column. Target failover ≤ 1000 ms: ${airstrapFailover.windowMs <= 1000 ? "met" : "NOT met"}.`,
   );
 }
 
