@@ -9,6 +9,19 @@ import { lbConfigFor, sleep, split, waitFor, withTimeout } from "./helpers.js";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
 
+/** A half-open client of the balancer that collects everything it receives. */
+function collectingClient(t: { after(fn: () => unknown): void }, endpoint: string) {
+  const socket = net.connect({ ...split(endpoint), allowHalfOpen: true });
+  t.after(() => socket.destroy());
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise<void>((resolve, reject) => {
+    socket.once("end", resolve);
+    socket.once("error", reject);
+  });
+  return { socket, ended, received: () => Buffer.concat(chunks) };
+}
+
 // Bulk directions switch to a reused read buffer: every byte must still arrive once, in order,
 // while writes back up (the echo makes both directions bulk at once).
 test("bulk both ways through the reused read buffers: 24 MiB echoed intact, then half-close", async (t) => {
@@ -17,14 +30,7 @@ test("bulk both ways through the reused read buffers: 24 MiB echoed intact, then
   const lb = await startLoadBalancer(lbConfigFor([backend!]), silentEvents);
   t.after(() => lb.close());
   const payload = randomBytes(24 * 1024 * 1024);
-  const socket = net.connect({ ...split(lb.listenerAddress("test")), allowHalfOpen: true });
-  t.after(() => socket.destroy());
-  const chunks: Buffer[] = [];
-  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const ended = new Promise<void>((resolve, reject) => {
-    socket.once("end", resolve);
-    socket.once("error", reject);
-  });
+  const { socket, ended, received: receivedAll } = collectingClient(t, lb.listenerAddress("test"));
   // Uneven writes, so reads on the proxy see every size from a few bytes to full buffers.
   for (let offset = 0, size = 1; offset < payload.length; size = (size * 7 + 13) % (512 * 1024)) {
     const end = Math.min(offset + size + 1, payload.length);
@@ -33,7 +39,7 @@ test("bulk both ways through the reused read buffers: 24 MiB echoed intact, then
   }
   socket.end();
   await withTimeout(ended, 60_000, "echo of 24 MiB");
-  const received = Buffer.concat(chunks);
+  const received = receivedAll();
   const greeting = Buffer.from("a\n");
   const bye = Buffer.from(`bye ${payload.length}\n`);
   assert.equal(received.length, greeting.length + payload.length + bye.length);
@@ -59,16 +65,9 @@ test("the shared read buffer: a stalled write keeps its bytes while other connec
   t.after(() => lb.close());
   await waitFor(() => lb.health().listeners[0]!.backends.every((b) => b.state === "up"), "both up");
   const open = async () => {
-    const socket = net.connect({ ...split(lb.listenerAddress("test")), allowHalfOpen: true });
-    t.after(() => socket.destroy());
-    const chunks: Buffer[] = [];
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    const ended = new Promise<void>((resolve, reject) => {
-      socket.once("end", resolve);
-      socket.once("error", reject);
-    });
-    await new Promise((resolve) => socket.once("connect", resolve));
-    return { socket, ended, received: () => Buffer.concat(chunks) };
+    const client = collectingClient(t, lb.listenerAddress("test"));
+    await new Promise((resolve) => client.socket.once("connect", resolve));
+    return client;
   };
   const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
   const answer = (name: string, payload: Buffer) =>

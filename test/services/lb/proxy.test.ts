@@ -143,7 +143,11 @@ test("a slow reader with a fast writer: memory stays bounded because backpressur
   client.socket.destroy();
 });
 
-test("a backend that does not accept in time is skipped: the client is served by the next one", async (t) => {
+/**
+ * A balancer over two backends, "hung" and "ok", once both are up; then "hung" is frozen and its
+ * accept queue filled, so connects to it hang in SYN retransmits until the connect timeout.
+ */
+async function balancerWithHungFirstBackend(t: { after(fn: () => unknown): void }) {
   const backends = await startBackends([
     { name: "hung", address: "127.0.0.2", backlog: 1 },
     { name: "ok", address: "127.0.0.3" },
@@ -160,7 +164,6 @@ test("a backend that does not accept in time is skipped: the client is served by
   t.after(() => lb.close());
   await waitFor(() => lb.health().listeners[0]!.backends.every((b) => b.state === "up"), "both up");
   backends[0]!.freeze();
-  // Fill the frozen backend's accept queue, so further connects to it hang in SYN retransmits.
   const fillers: net.Socket[] = [];
   t.after(() => {
     for (const socket of fillers) socket.destroy();
@@ -171,6 +174,11 @@ test("a backend that does not accept in time is skipped: the client is served by
     fillers.push(socket);
     await new Promise((resolve) => socket.once("connect", resolve));
   }
+  return { backends, lb };
+}
+
+test("a backend that does not accept in time is skipped: the client is served by the next one", async (t) => {
+  const { lb } = await balancerWithHungFirstBackend(t);
   const served = [];
   for (let i = 0; i < 4; i++) served.push(await greeting(lb.listenerAddress("test"), 5000));
   assert.deepEqual(served, ["ok", "ok", "ok", "ok"]);
@@ -178,31 +186,7 @@ test("a backend that does not accept in time is skipped: the client is served by
 });
 
 test("what a client sends before any backend has accepted (data and FIN) is held and delivered whole", async (t) => {
-  const backends = await startBackends([
-    { name: "hung", address: "127.0.0.2", backlog: 1 },
-    { name: "ok", address: "127.0.0.3" },
-  ]);
-  t.after(async () => {
-    backends[0]!.thaw();
-    await Promise.all(backends.map((b) => b.kill()));
-  });
-  const lb = await startLoadBalancer(
-    lbConfigFor(backends, { connectTimeoutMs: 300, check: { intervalMs: 60_000, timeoutMs: 1000, rise: 1, fall: 3 } }),
-    silentEvents,
-  );
-  t.after(() => lb.close());
-  await waitFor(() => lb.health().listeners[0]!.backends.every((b) => b.state === "up"), "both up");
-  backends[0]!.freeze();
-  const fillers: net.Socket[] = [];
-  t.after(() => {
-    for (const socket of fillers) socket.destroy();
-  });
-  for (let i = 0; i < 2; i++) {
-    const socket = net.connect({ host: "127.0.0.2", port: backends[0]!.port });
-    socket.on("error", () => {});
-    fillers.push(socket);
-    await new Promise((resolve) => socket.once("connect", resolve));
-  }
+  const { lb } = await balancerWithHungFirstBackend(t);
   // More than the proxy holds before a backend accepts (64 KiB): the rest waits in the kernel.
   // Hex never contains the backend's commands ("shut", "flood", "stop").
   const payload = randomBytes(100_000).toString("hex");
