@@ -32,10 +32,11 @@ if [ "$(id -u)" -ne 0 ] || ! command -v systemd-nspawn >/dev/null || ! command -
   exit 0
 fi
 
-step "airstrap validate -f $manifest"
-airstrap validate -f "$manifest" || true   # before the lab exists its SSH identity file does not either
 step "airstrap lab up -f $manifest   (a simulated site: hosts with systemd and sshd on a bridge with no uplink)"
 airstrap lab up -f "$manifest"
+# After lab up: the manifest names the lab's SSH identity, which lab up creates.
+step "airstrap validate -f $manifest"
+airstrap validate -f "$manifest"
 step "airstrap artifacts pull -f $manifest   (the SIMULATED RKE2 release from the lab's mirror into the store)"
 airstrap artifacts pull -f "$manifest"
 step "make dist   (the single-file executable that every node runs)"
