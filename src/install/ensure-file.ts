@@ -24,19 +24,8 @@ export async function ensureFiles(
   files: readonly EnsuredFile[],
 ): Promise<boolean[]> {
   const present = await inPlace(ctx, host, files);
-  const wrote: boolean[] = [];
-  for (const [i, file] of files.entries()) {
-    if (present[i]) {
-      wrote.push(false);
-      continue;
-    }
-    const what = file.what ?? file.path;
-    await ctx.change(host, `install ${what}${what === file.path ? "" : ` at ${file.path}`}`, () =>
-      upload(ctx, host, file.path, file.source, file.mode, what),
-    );
-    wrote.push(true);
-  }
-  return wrote;
+  for (const [i, file] of files.entries()) if (!present[i]) await installOverSsh(ctx, host, file);
+  return present.map((here) => !here);
 }
 
 /**
@@ -51,23 +40,15 @@ export async function ensureCarriedFiles(
   files: readonly EnsuredFile<CarriedFile>[],
 ): Promise<boolean[]> {
   const present = await inPlace(ctx, host, files);
-  const wrote: boolean[] = [];
-  for (const [i, file] of files.entries()) {
-    if (!present[i]) await fetchOrUpload(ctx, host, file);
-    wrote.push(!present[i]);
-  }
-  return wrote;
+  for (const [i, file] of files.entries()) if (!present[i]) await fetchOrUpload(ctx, host, file);
+  return present.map((here) => !here);
 }
 
 async function fetchOrUpload(ctx: InstallContext, host: PlannedHost, file: EnsuredFile<CarriedFile>): Promise<void> {
   const what = file.what ?? file.path;
   const url = ctx.filesUrl && `${ctx.filesUrl}/files/${file.source.sha256}`;
-  const viaSsh = async () => {
-    await ctx.change(host, `install ${what}${what === file.path ? "" : ` at ${file.path}`}`, () =>
-      upload(ctx, host, file.path, file.source, file.mode, what),
-    );
-  };
-  if (!url || ctx.facts.get(host.name)?.hasCurl !== true || ctx.sshOnlyHosts.has(host.name)) return viaSsh();
+  if (!url || ctx.facts.get(host.name)?.hasCurl !== true || ctx.sshOnlyHosts.has(host.name))
+    return installOverSsh(ctx, host, file);
   try {
     await ctx.change(host, `fetch ${what} from ${ctx.filesUrl}${what === file.path ? "" : ` to ${file.path}`}`, () =>
       fetchOnHost(ctx, host, url, file.path, file.source.sha256, file.mode),
@@ -81,8 +62,15 @@ async function fetchOrUpload(ctx: InstallContext, host: PlannedHost, file: Ensur
       host: host.name,
       message: `cannot fetch from the bootstrap file server (${error.message}); sending files over SSH instead`,
     });
-    await viaSsh();
+    await installOverSsh(ctx, host, file);
   }
+}
+
+async function installOverSsh(ctx: PhaseContext, host: PlannedHost, file: EnsuredFile): Promise<void> {
+  const what = file.what ?? file.path;
+  await ctx.change(host, `install ${what}${what === file.path ? "" : ` at ${file.path}`}`, () =>
+    upload(ctx, host, file.path, file.source, file.mode, what),
+  );
 }
 
 async function inPlace(ctx: PhaseContext, host: PlannedHost, files: readonly EnsuredFile[]): Promise<boolean[]> {
