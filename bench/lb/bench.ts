@@ -90,41 +90,34 @@ let cli = "";
 
 async function startAirstrap(listenAddress: string, backends: string[], extra: string[] = []): Promise<Balancer> {
   const endpoint = `${listenAddress}:${await freePort(listenAddress)}`;
-  const child: ChildProcess = spawn(
+  const child = spawn(
     process.execPath,
     [cli, "lb", "--listen", endpoint, ...backends.flatMap((b) => ["--backend", b]), ...extra],
     { stdio: ["ignore", "ignore", "ignore"], env: { ...process.env, NO_COLOR: "1" } },
   );
-  const exited = once(child, "exit");
-  await waitAccepting(endpoint);
+  const balancer = await accepting(child, endpoint);
   await sleep(1500); // first checks
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
-      await Promise.race([exited, sleep(15_000).then(() => child.kill("SIGKILL"))]);
-    }
-  };
-  later(stop);
-  return { endpoint, pid: child.pid, stop };
+  return balancer;
 }
 
 /** The runtime's floor (node-floor.ts): the plainest proxy on the same libuv handles. */
 async function startNodeFloor(listenAddress: string, backend: string): Promise<Balancer> {
   const endpoint = `${listenAddress}:${await freePort(listenAddress)}`;
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", "bench/lb/node-floor.ts", endpoint, backend],
-    {
-      cwd: new URL("../../", import.meta.url).pathname,
-      stdio: ["ignore", "ignore", "ignore"],
-    },
-  );
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/lb/node-floor.ts", endpoint, backend], {
+    cwd: new URL("../../", import.meta.url).pathname,
+    stdio: ["ignore", "ignore", "ignore"],
+  });
+  return accepting(child, endpoint);
+}
+
+/** A balancer process once it accepts; stopped with SIGTERM (SIGKILL after 15 s) at the end. */
+async function accepting(child: ChildProcess, endpoint: string): Promise<Balancer> {
   const exited = once(child, "exit");
   await waitAccepting(endpoint);
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
-      await Promise.race([exited, sleep(5_000).then(() => child.kill("SIGKILL"))]);
+      await Promise.race([exited, sleep(15_000).then(() => child.kill("SIGKILL"))]);
     }
   };
   later(stop);
