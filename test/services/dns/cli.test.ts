@@ -4,6 +4,7 @@ import { once } from "node:events";
 import { test } from "node:test";
 import { dig } from "../../peers/dig.js";
 import { freePort } from "../../peers/unbound.js";
+import { ONE_NODE_FLAGS } from "./processes.js";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const EXAMPLE = `${ROOT}examples/rke2-ha.yaml`;
@@ -79,17 +80,7 @@ test("mistakes are explained, without a stack trace", async () => {
     unknownNode.stderr,
     /error: node nope is not a host of cluster edge\nhint: --node is one of: k8s-server-01/,
   );
-  const badRecord = await airstrap([
-    "dns",
-    "--domain",
-    "a.lan",
-    "--node-name",
-    "n",
-    "--node-address",
-    "10.0.0.1",
-    "--record",
-    "x MX y",
-  ]).exited;
+  const badRecord = await airstrap(["dns", ...ONE_NODE_FLAGS, "--record", "x MX y"]).exited;
   assert.equal(badRecord.code, 2);
   assert.match(badRecord.stderr, /error: --record "x MX y": expected "NAME TYPE VALUE"/);
   for (const result of [noNode, unknownNode, badRecord]) assert.doesNotMatch(result.stderr, /\n\s+at /);
@@ -97,30 +88,10 @@ test("mistakes are explained, without a stack trace", async () => {
 
 test("a port already in use is an operator error with a hint", async (t) => {
   const port = await freePort("127.0.0.99");
-  const first = airstrap([
-    "dns",
-    "--domain",
-    "a.lan",
-    "--node-name",
-    "n",
-    "--node-address",
-    "10.0.0.1",
-    "--listen",
-    `127.0.0.99:${port}`,
-  ]);
+  const first = airstrap(["dns", ...ONE_NODE_FLAGS, "--listen", `127.0.0.99:${port}`]);
   t.after(() => first.child.kill("SIGKILL"));
   await waitFor(() => first.stderr().includes("DNS listening on"), "the first server");
-  const second = await airstrap([
-    "dns",
-    "--domain",
-    "a.lan",
-    "--node-name",
-    "n",
-    "--node-address",
-    "10.0.0.1",
-    "--listen",
-    `127.0.0.99:${port}`,
-  ]).exited;
+  const second = await airstrap(["dns", ...ONE_NODE_FLAGS, "--listen", `127.0.0.99:${port}`]).exited;
   assert.equal(second.code, 1);
   assert.match(second.stderr, new RegExp(`error: DNS cannot listen on 127\\.0\\.0\\.99:${port}: .*EADDRINUSE`));
   assert.match(second.stderr, /hint: another DNS server may hold that port/);

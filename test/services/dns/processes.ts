@@ -6,7 +6,6 @@ import { readdirSync, readFileSync } from "node:fs";
 /** Helpers for tests of the DNS server's worker processes: run the verb, find and pause processes. */
 
 export const ROOT = new URL("../../../", import.meta.url).pathname;
-/** How a test (or a server started inside a test) runs airstrap from source. */
 /** The flag-form site the worker tests serve: n1 (this node, 10.9.0.10) and n2 (10.9.0.11) in site.lan. */
 export const SITE_FLAGS = [
   "--domain",
@@ -19,6 +18,10 @@ export const SITE_FLAGS = [
   "n2=10.9.0.11",
 ];
 
+/** The smallest flag-form site: one node, n (10.0.0.1), in a.lan — for tests about the flags themselves. */
+export const ONE_NODE_FLAGS = ["--domain", "a.lan", "--node-name", "n", "--node-address", "10.0.0.1"];
+
+/** How a test (or a server started inside a test) runs airstrap from source. */
 export const AIRSTRAP_FROM_SOURCE = [process.execPath, "--import", "tsx", `${ROOT}src/cli/main.ts`];
 
 export interface RunningCli {

@@ -12,6 +12,7 @@ import {
   airstrapCli,
   isRunning,
   metricSum,
+  ONE_NODE_FLAGS,
   type RunningCli,
   SITE_FLAGS,
   waitFor,
@@ -169,19 +170,8 @@ test("a worker that dies is replaced, and the replacement serves", async (t) => 
 
 test("--workers must be a whole number from 1 to 64", async () => {
   for (const value of ["0", "two", "65"]) {
-    const result = await airstrapCli([
-      "dns",
-      "--domain",
-      "a.lan",
-      "--node-name",
-      "n",
-      "--node-address",
-      "10.0.0.1",
-      "--listen",
-      "127.0.0.154:0",
-      "--workers",
-      value,
-    ]).exited;
+    const result = await airstrapCli(["dns", ...ONE_NODE_FLAGS, "--listen", "127.0.0.154:0", "--workers", value])
+      .exited;
     assert.equal(result.code, 2);
     assert.match(result.stderr, new RegExp(`error: --workers ${value}: expected a whole number from 1 to 64`));
   }
