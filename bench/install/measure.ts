@@ -69,7 +69,8 @@ function phaseSeconds(output: string): Map<string, number> {
     if (!line.startsWith("{")) continue;
     const event = JSON.parse(line) as { kind: string; phase?: string; detail?: { ms?: number } };
     if (event.kind === "install.phase.end" && event.phase && typeof event.detail?.ms === "number")
-      phases.set(event.phase, event.detail.ms / 1000);
+      // With lanes a phase ends once per lane: the longer one is the phase's share of the run.
+      phases.set(event.phase, Math.max(phases.get(event.phase) ?? 0, event.detail.ms / 1000));
   }
   return phases;
 }

@@ -48,7 +48,7 @@ export function report(results: Measured[]): string {
   const titles = [...new Set(results.flatMap((r) => [...r.phases.keys()]))];
   const phases = columns([
     [
-      "phase (s)",
+      "phase (s; the longer lane)",
       ...results.map((r) => `${r.scenario.servers}+${r.scenario.agents}${r.scenario.concurrency ? "/1" : ""}`),
     ],
     ...titles.map((title) => [title, ...results.map((r) => r.phases.get(title)?.toFixed(1) ?? "-")]),

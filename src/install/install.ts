@@ -17,9 +17,9 @@ import { openBlobStore } from "../store/blob-store.js";
 import { digestHex } from "../store/digest.js";
 import { startBootstrapRegistry } from "./bootstrap-registry.js";
 import type { CarriedFile, InstallContext } from "./context.js";
-import { INSTALL_PHASES } from "./phases/index.js";
+import { INSTALL_STEPS } from "./phases/index.js";
 import { registryMaterial } from "./registry-material.js";
-import { changeDoor, type InstallReport, runPhases } from "./runner.js";
+import { changeDoor, type InstallReport, runSteps } from "./runner.js";
 
 export interface InstallOptions {
   plan: Plan;
@@ -84,7 +84,10 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     }
     if (registry?.seed && !options.dryRun)
       services.push(await startBootstrapRegistry(plan, state, options.storeRoot, events));
-    const report = await runPhases(INSTALL_PHASES, ctx, { concurrency: options.concurrency });
+    const report = await runSteps(INSTALL_STEPS, ctx, {
+      concurrency: options.concurrency,
+      essential: (host) => host.name === plan.joinOrder.primary,
+    });
     // Once the primary runs, it stays primary for every later plan (see planCluster).
     if (!options.dryRun && !report.failures.some((f) => f.host === plan.joinOrder.primary)) {
       await writePlanState(state, { initializedPrimary: plan.joinOrder.primary });

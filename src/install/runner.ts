@@ -1,12 +1,17 @@
-import { runPool } from "../concurrency/pool.js";
+import { createLimiter, type Limiter } from "../concurrency/limiter.js";
 import { DEFAULT_RETRY, type RetryPolicy, withRetry } from "../concurrency/retry.js";
 import type { PlannedHost } from "../plan/types.js";
 import type { Phase, PhaseContext } from "./phase.js";
 
 export interface RunOptions {
-  /** Hosts worked on at once in a parallel phase. */
+  /** Hosts worked on at once, across every phase and lane running at the same moment. */
   concurrency: number;
   retry?: RetryPolicy;
+  /**
+   * A host nothing later can work without (the primary server): its failure in any phase ends the
+   * run, whatever the phase's own onFailure says.
+   */
+  essential?: (host: PlannedHost) => boolean;
 }
 
 export interface HostFailure {
@@ -19,36 +24,90 @@ export interface HostFailure {
 export interface InstallReport {
   ok: boolean;
   failures: HostFailure[];
-  /** Phases that ran, with how many hosts each concerned. */
+  /** Phases that ran, with how many hosts each concerned (summed over the lanes it ran in). */
   phases: Array<{ title: string; hosts: number; skipped: boolean }>;
   /** True when a "stop-run" failure ended the run early. */
   stopped: boolean;
 }
 
 /**
- * Runs phases in order. A host that failed drops out of every later phase; a "stop-run" failure
- * ends the run; retries happen only for transient faults (the retry policy decides which).
+ * Phases that run side by side on disjoint sets of hosts, each lane in order: the agents prepare
+ * (artifacts, node services, configuration, the distro's install script) while the servers join one
+ * after another, which on a real site takes minutes.
  */
-export async function runPhases<Ctx extends PhaseContext>(
+export interface Lanes<Ctx extends PhaseContext> {
+  lanes: Array<{ hosts: (host: PlannedHost) => boolean; phases: Array<Phase<Ctx>> }>;
+}
+
+export type Step<Ctx extends PhaseContext> = Phase<Ctx> | Lanes<Ctx>;
+
+/** Runs phases in order over every host. */
+export function runPhases<Ctx extends PhaseContext>(
   phases: Array<Phase<Ctx>>,
   ctx: Ctx,
   options: RunOptions,
 ): Promise<InstallReport> {
-  const failures: HostFailure[] = [];
-  const failed = new Set<string>();
-  const report: InstallReport = { ok: true, failures, phases: [], stopped: false };
+  return runSteps(phases, ctx, options);
+}
 
-  for (const phase of phases) {
-    const hosts = phase.hosts(ctx).filter((h) => !failed.has(h.name));
-    report.phases.push({ title: phase.title, hosts: hosts.length, skipped: hosts.length === 0 });
+/**
+ * Runs steps in order: a phase over every host it concerns, or lanes side by side. A host that
+ * failed drops out of every later phase; a "stop-run" failure (or an essential host's) ends the
+ * run once the phases under way finish; retries happen only for transient faults (the retry policy
+ * decides which). One concurrency limit covers everything in flight.
+ */
+export async function runSteps<Ctx extends PhaseContext>(
+  steps: Array<Step<Ctx>>,
+  ctx: Ctx,
+  options: RunOptions,
+): Promise<InstallReport> {
+  const run = new Run(ctx, options);
+  for (const step of steps) {
+    if (run.report.stopped) break;
+    if ("lanes" in step) await Promise.all(step.lanes.map((lane) => run.sequence(lane.phases, lane.hosts)));
+    else await run.phase(step);
+  }
+  run.report.ok = run.report.failures.length === 0;
+  return run.report;
+}
+
+class Run<Ctx extends PhaseContext> {
+  readonly report: InstallReport = { ok: true, failures: [], phases: [], stopped: false };
+  private readonly failed = new Set<string>();
+  private readonly toldSkipped = new Set<string>();
+  private readonly limiter: Limiter;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly options: RunOptions,
+  ) {
+    this.limiter = createLimiter(options.concurrency);
+  }
+
+  async sequence(phases: Array<Phase<Ctx>>, inLane: (host: PlannedHost) => boolean): Promise<void> {
+    for (const phase of phases) {
+      if (this.report.stopped) return;
+      await this.phase(phase, inLane);
+    }
+  }
+
+  async phase(phase: Phase<Ctx>, inLane?: (host: PlannedHost) => boolean): Promise<void> {
+    const { ctx } = this;
+    const concerned = phase.hosts(ctx).filter((h) => !this.failed.has(h.name));
+    const hosts = inLane ? concerned.filter(inLane) : concerned;
+    this.count(phase.title, hosts.length);
     if (hosts.length === 0) {
-      ctx.events.emit({
-        level: "info",
-        kind: "install.phase.skip",
-        phase: phase.title,
-        message: `${phase.title}: nothing to do`,
-      });
-      continue;
+      // In lanes, "nothing to do" only when no lane has anything to do.
+      if (concerned.length === 0 && !this.toldSkipped.has(phase.title)) {
+        this.toldSkipped.add(phase.title);
+        ctx.events.emit({
+          level: "info",
+          kind: "install.phase.skip",
+          phase: phase.title,
+          message: `${phase.title}: nothing to do`,
+        });
+      }
+      return;
     }
     ctx.events.emit({
       level: "info",
@@ -58,29 +117,27 @@ export async function runPhases<Ctx extends PhaseContext>(
       detail: { hosts: hosts.map((h) => h.name) },
     });
     const started = Date.now();
-    const runOne = async (host: PlannedHost): Promise<boolean> => {
-      const error = await runHost(phase, host, ctx, options.retry ?? DEFAULT_RETRY);
-      if (error === undefined) return true;
-      failed.add(host.name);
-      failures.push({
+    let phaseFailed = false;
+    const runOne = async (host: PlannedHost): Promise<void> => {
+      const error = await this.limiter.run(() => runHost(phase, host, ctx, this.options.retry ?? DEFAULT_RETRY));
+      if (error === undefined) return;
+      phaseFailed = true;
+      this.failed.add(host.name);
+      this.report.failures.push({
         host: host.name,
         phase: phase.title,
         reason: error.message,
         ...(error.hint ? { hint: error.hint } : {}),
       });
-      return false;
+      if (phase.onFailure === "stop-run" || this.options.essential?.(host)) this.report.stopped = true;
     };
-    let phaseFailed = false;
     if (phase.order === "one-at-a-time") {
       for (const host of hosts) {
-        if (!(await runOne(host))) {
-          phaseFailed = true;
-          if (phase.onFailure !== "host-only") break;
-        }
+        await runOne(host);
+        if (phaseFailed && phase.onFailure !== "host-only") break;
       }
     } else {
-      const results = await runPool(hosts, options.concurrency, runOne);
-      phaseFailed = results.includes(false);
+      await Promise.all(hosts.map(runOne));
     }
     ctx.events.emit({
       level: phaseFailed ? "error" : "info",
@@ -89,13 +146,16 @@ export async function runPhases<Ctx extends PhaseContext>(
       message: `${phase.title}: ${phaseFailed ? "failed" : "done"}`,
       detail: { ms: Date.now() - started },
     });
-    if (phaseFailed && phase.onFailure === "stop-run") {
-      report.stopped = true;
-      break;
-    }
   }
-  report.ok = failures.length === 0;
-  return report;
+
+  /** One report row per phase title, however many lanes ran it. */
+  private count(title: string, hosts: number): void {
+    const row = this.report.phases.find((p) => p.title === title);
+    if (row) {
+      row.hosts += hosts;
+      row.skipped = row.hosts === 0;
+    } else this.report.phases.push({ title, hosts, skipped: hosts === 0 });
+  }
 }
 
 async function runHost<Ctx extends PhaseContext>(

@@ -5,7 +5,7 @@ import { type AirstrapEvent, createEvents } from "../../src/events.js";
 import { TransientHostError } from "../../src/hosts/host.js";
 import type { Phase, PhaseContext } from "../../src/install/phase.js";
 import { PhaseFailure } from "../../src/install/phase.js";
-import { changeDoor, runPhases } from "../../src/install/runner.js";
+import { changeDoor, runPhases, runSteps } from "../../src/install/runner.js";
 import { validateManifestText } from "../../src/manifest/validate.js";
 import { planCluster } from "../../src/plan/plan.js";
 import { example } from "../helpers/cli.js";
@@ -217,4 +217,99 @@ test("in a dry run every change is reported and none is made", async () => {
   const planned = events.filter((e) => e.kind === "install.change.planned");
   assert.equal(planned.length, 5);
   assert.equal(planned[0]!.message, "would write /etc/rancher/rke2/config.yaml");
+});
+
+test("lanes run side by side under one concurrency limit, and the steps after them wait for both", async () => {
+  const { ctx, events } = await context();
+  const log = tracking();
+  const slowServers = {
+    title: "join servers",
+    hosts: servers,
+    order: "one-at-a-time" as const,
+    onFailure: "stop-phase" as const,
+    run: async (h: { name: string }) => {
+      await log.work(`join ${h.name}`);
+      await log.work(`join ${h.name} again`);
+    },
+  };
+  const prepare = {
+    title: "prepare",
+    hosts: (c: PhaseContext) => c.plan.hosts,
+    order: "parallel" as const,
+    onFailure: "host-only" as const,
+    run: (h: { name: string }) => log.work(`prepare ${h.name}`),
+  };
+  const nobody = { ...prepare, title: "registry replicas on agents", hosts: () => [] };
+  const after = {
+    ...prepare,
+    title: "join agents",
+    hosts: agents,
+    run: (h: { name: string }) => log.work(`after ${h.name}`),
+  };
+  const report = await runSteps(
+    [
+      {
+        lanes: [
+          { hosts: (h) => h.role === "server", phases: [prepare, nobody, slowServers] },
+          { hosts: (h) => h.role === "agent", phases: [prepare, nobody] },
+        ],
+      },
+      after,
+    ],
+    ctx,
+    { concurrency: 2, retry: fastRetry },
+  );
+  assert.equal(report.ok, true);
+  assert.equal(log.peak(), 2);
+  const at = (entry: string) => log.order.indexOf(entry);
+  // The agents prepared while the servers were still joining.
+  assert.ok(at("end prepare k8s-agent-02") < at("end join k8s-server-03 again"));
+  assert.ok(at("start after k8s-agent-01") > at("end join k8s-server-03 again"));
+  assert.deepEqual(report.phases, [
+    { title: "prepare", hosts: 5, skipped: false },
+    { title: "registry replicas on agents", hosts: 0, skipped: true },
+    { title: "join servers", hosts: 2, skipped: false },
+    { title: "join agents", hosts: 2, skipped: false },
+  ]);
+  assert.equal(events.filter((e) => e.kind === "install.phase.skip").length, 1);
+  assert.equal(events.filter((e) => e.kind === "install.phase.start" && e.phase === "prepare").length, 2);
+});
+
+test("an essential host failing a host-only phase ends the run; the other lane stops after its phase", async () => {
+  const { ctx } = await context();
+  const ran: string[] = [];
+  const phase = (title: string, fail?: string) => ({
+    title,
+    hosts: (c: PhaseContext) => c.plan.hosts,
+    order: "parallel" as const,
+    onFailure: "host-only" as const,
+    async run(h: { name: string }) {
+      ran.push(`${title} ${h.name}`);
+      if (h.name === fail) throw new Error("disk full");
+      // The agents' lane is still in its first phase when the primary fails.
+      if (h.name.startsWith("k8s-agent")) await new Promise((r) => setTimeout(r, 20));
+    },
+  });
+  const report = await runSteps(
+    [
+      {
+        lanes: [
+          { hosts: (h) => h.role === "server", phases: [phase("distribute", "k8s-server-01"), phase("start")] },
+          { hosts: (h) => h.role === "agent", phases: [phase("distribute"), phase("configure")] },
+        ],
+      },
+      phase("join agents"),
+    ],
+    ctx,
+    { concurrency: 4, retry: fastRetry, essential: (h) => h.primary },
+  );
+  assert.equal(report.stopped, true);
+  assert.deepEqual(
+    report.failures.map((f) => `${f.phase}/${f.host}`),
+    ["distribute/k8s-server-01"],
+  );
+  assert.deepEqual(
+    ran.filter((r) => !r.startsWith("distribute")),
+    [],
+  );
 });

@@ -1,5 +1,6 @@
 import type { AirstrapEvent, Events } from "../../events.js";
 import { colorsFor } from "../terminal.js";
+import { TaskTree } from "./task-tree.js";
 
 export type ViewKind = "tree" | "plain" | "json";
 
@@ -33,19 +34,10 @@ export function plainLine(event: AirstrapEvent, stream: NodeJS.WriteStream): str
   return `${c.dim(time)} ${c.bold(who)} ${phase}${level}${event.message}${hint}`;
 }
 
-interface HostRow {
-  state: "running" | "done" | "failed" | "retrying";
-  note: string;
-}
-
 /** A live per-phase, per-host tree, redrawn at most ten times a second. */
 function taskTree(events: Events, stream: NodeJS.WriteStream): { close(): void } {
   const c = colorsFor(stream);
-  const phases: Array<{
-    title: string;
-    state: "running" | "done" | "failed" | "skipped";
-    hosts: Map<string, HostRow>;
-  }> = [];
+  const tree = new TaskTree();
   let drawnLines = 0;
   let pending: NodeJS.Timeout | undefined;
   const icon = {
@@ -59,11 +51,10 @@ function taskTree(events: Events, stream: NodeJS.WriteStream): { close(): void }
   const draw = () => {
     pending = undefined;
     const lines: string[] = [];
-    for (const phase of phases) {
+    for (const phase of tree.rows()) {
       lines.push(`${icon[phase.state]} ${phase.state === "skipped" ? c.dim(phase.title) : c.bold(phase.title)}`);
-      if (phase.state === "done" || phase.state === "skipped") continue;
-      for (const [host, row] of phase.hosts)
-        lines.push(`    ${icon[row.state]} ${host}${row.note ? c.dim(`  ${row.note}`) : ""}`);
+      for (const row of phase.hosts)
+        lines.push(`    ${icon[row.state]} ${row.host}${row.note ? c.dim(`  ${row.note}`) : ""}`);
     }
     stream.write(`${drawnLines > 0 ? `\x1b[${drawnLines}F\x1b[J` : ""}${lines.join("\n")}\n`);
     drawnLines = lines.length;
@@ -71,27 +62,9 @@ function taskTree(events: Events, stream: NodeJS.WriteStream): { close(): void }
   const schedule = () => {
     pending ??= setTimeout(draw, 100);
   };
-  const current = () => phases[phases.length - 1];
 
   const unsubscribe = events.subscribe((e) => {
-    if (e.kind === "install.phase.start") phases.push({ title: e.phase ?? "", state: "running", hosts: new Map() });
-    else if (e.kind === "install.phase.skip") phases.push({ title: e.phase ?? "", state: "skipped", hosts: new Map() });
-    else if (e.kind === "install.phase.end" && current()) current()!.state = e.level === "error" ? "failed" : "done";
-    else if (e.host && current()) {
-      const rows = current()!.hosts;
-      const row = rows.get(e.host) ?? { state: "running", note: "" };
-      if (e.kind === "install.host.done") row.state = "done";
-      else if (e.kind === "install.host.fail") Object.assign(row, { state: "failed", note: e.message });
-      else if (e.kind === "install.host.retry") Object.assign(row, { state: "retrying", note: e.message });
-      else if (
-        e.kind.endsWith(".progress") &&
-        typeof e.detail?.sent === "number" &&
-        typeof e.detail?.total === "number"
-      ) {
-        row.note = `${e.message} ${Math.floor((100 * e.detail.sent) / Math.max(1, e.detail.total))}%`;
-      } else if (e.level !== "debug") row.note = e.message;
-      rows.set(e.host, row);
-    } else if (e.level === "error" || e.level === "warn") {
+    if (!tree.apply(e) && (e.level === "error" || e.level === "warn")) {
       const line = plainLine(e, stream);
       if (line) {
         stream.write(`${line}\n`);

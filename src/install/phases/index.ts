@@ -1,5 +1,6 @@
 import type { InstallContext } from "../context.js";
 import type { Phase } from "../phase.js";
+import type { Step } from "../runner.js";
 import { configureDistro } from "./configure-distro.js";
 import { connect } from "./connect.js";
 import { distributeArtifacts } from "./distribute-artifacts.js";
@@ -7,20 +8,33 @@ import { fetchKubeconfig } from "./fetch-kubeconfig.js";
 import { gatherFacts } from "./gather-facts.js";
 import { nodeServices } from "./node-services.js";
 import { registryReplicas } from "./registry-replicas.js";
-import { joinAgents, joinServers, startPrimary } from "./start-distro.js";
+import { installDistro, joinAgents, joinServers, startPrimary } from "./start-distro.js";
 import { validateHosts } from "./validate-hosts.js";
 
-/** The install, in order (seed 001): everything in parallel up to the primary; then servers one by one; then agents. */
-export const INSTALL_PHASES: Array<Phase<InstallContext>> = [
-  connect,
-  gatherFacts,
-  validateHosts,
+/** What every host needs before its distro may start; none of it waits for another node. */
+const PREPARE: Array<Phase<InstallContext>> = [
   distributeArtifacts,
   nodeServices,
   registryReplicas,
   configureDistro,
-  startPrimary,
-  joinServers,
+  installDistro,
+];
+
+/**
+ * The install (seed 001): connect, read and check every host; then two lanes side by side — the
+ * servers prepare, the primary starts and the other servers join one at a time (etcd admits one
+ * learner at a time), while the agents prepare; then the agents join, all at once.
+ */
+export const INSTALL_STEPS: Array<Step<InstallContext>> = [
+  connect,
+  gatherFacts,
+  validateHosts,
+  {
+    lanes: [
+      { hosts: (h) => h.role === "server", phases: [...PREPARE, startPrimary, joinServers] },
+      { hosts: (h) => h.role !== "server", phases: PREPARE },
+    ],
+  },
   joinAgents,
   fetchKubeconfig,
 ];

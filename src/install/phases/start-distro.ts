@@ -8,17 +8,29 @@ import { hostOf, mustRun } from "./host-of.js";
 /** Not yet a working node: never started, or started but never joined (an agent that reached no server). */
 const notRunning = (ctx: InstallContext, host: PlannedHost) => !ctx.facts.get(host.name)?.distroReady;
 
-/** Install from the carried artifacts, start the service, and wait until the node says it is ready. */
-async function installAndStart(host: PlannedHost, ctx: InstallContext): Promise<void> {
-  const { name: distro } = ctx.plan.distro;
-  const facts = ctx.facts.get(host.name);
-  if (facts?.installedVersion !== ctx.plan.distro.version) {
-    await ctx.change(host, `install ${distro} ${ctx.plan.distro.version} (${host.role}) from the artifacts`, () =>
-      mustRun(ctx, host, `${distro} install.sh`, installCommand(distro, host.role, ctx.plan.distro.arch), {
-        timeoutMs: 10 * 60_000,
-      }),
+/**
+ * Runs the distro's install script from the carried artifacts, without starting anything. It needs
+ * no other node, so it runs while the servers before it join.
+ */
+export const installDistro: Phase<InstallContext> = {
+  title: "Install the distro",
+  hosts: (ctx) =>
+    ctx.plan.hosts.filter(
+      (h) => notRunning(ctx, h) && ctx.facts.get(h.name)?.installedVersion !== ctx.plan.distro.version,
+    ),
+  order: "parallel",
+  onFailure: "host-only",
+  async run(host, ctx) {
+    const { name: distro, version, arch } = ctx.plan.distro;
+    await ctx.change(host, `install ${distro} ${version} (${host.role}) from the artifacts`, () =>
+      mustRun(ctx, host, `${distro} install.sh`, installCommand(distro, host.role, arch), { timeoutMs: 10 * 60_000 }),
     );
-  }
+  },
+};
+
+/** Starts the installed distro and waits until the node says it is ready. */
+async function startAndWait(host: PlannedHost, ctx: InstallContext): Promise<void> {
+  const { name: distro } = ctx.plan.distro;
   await ctx.change(host, `start ${distro} ${host.role}`, () =>
     mustRun(ctx, host, `starting ${distro}`, startCommand(distro, host.role)),
   );
@@ -65,7 +77,7 @@ export const startPrimary: Phase<InstallContext> = {
   hosts: (ctx) => ctx.plan.hosts.filter((h) => h.primary && notRunning(ctx, h)),
   order: "one-at-a-time",
   onFailure: "stop-run",
-  run: installAndStart,
+  run: startAndWait,
 };
 
 /** etcd admits one learner at a time: servers join strictly one after another. */
@@ -75,7 +87,7 @@ export const joinServers: Phase<InstallContext> = {
     ctx.plan.joinOrder.servers.flatMap((name) => ctx.plan.hosts.filter((h) => h.name === name && notRunning(ctx, h))),
   order: "one-at-a-time",
   onFailure: "stop-phase",
-  run: installAndStart,
+  run: startAndWait,
 };
 
 /** Agents join in parallel; one failing does not hold up the others. */
@@ -85,5 +97,5 @@ export const joinAgents: Phase<InstallContext> = {
     ctx.plan.joinOrder.agents.flatMap((name) => ctx.plan.hosts.filter((h) => h.name === name && notRunning(ctx, h))),
   order: "parallel",
   onFailure: "host-only",
-  run: installAndStart,
+  run: startAndWait,
 };

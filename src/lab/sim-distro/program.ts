@@ -17,13 +17,18 @@ export async function runSimDistro(args: string[], events: Events, env = process
   if (!DISTROS.includes(distro as SimDistro)) {
     throw new OperatorError(`unknown simulated distro "${distro ?? ""}"`, { hint: "use rke2 or k3s" });
   }
+  const version = env.AIRSTRAP_SIMULATION_VERSION ?? (distro === "rke2" ? "v1.31.4+rke2r1" : "v1.31.4+k3s1");
+  if (role === "--version" || role === "-v") {
+    // What install's facts read, in the real binaries' form: "rke2 version v1.31.4+rke2r1 (<commit>)".
+    process.stdout.write(`${distro} version ${version} (simulated by airstrap)\n`);
+    return;
+  }
   if (role !== "server" && role !== "agent") {
     throw new OperatorError(`the simulated ${distro} has no "${role ?? ""}" command`, {
       hint: `use: ${distro} server, or ${distro} agent`,
     });
   }
   const config = await loadSimNodeConfig(distro as SimDistro, role, parseSimFlags(rest), env);
-  const version = env.AIRSTRAP_SIMULATION_VERSION ?? (distro === "rke2" ? "v1.31.4+rke2r1" : "v1.31.4+k3s1");
   const node: RunningSimNode =
     role === "server" ? await runSimServer(config, version, events) : await runSimAgent(config, version, events);
   notifyReady();
