@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       },
       silentEvents,
     );
-    const script = fetchScript(`http://${site.bootstrapAddress}:${PORT}/files/${sha256}`, TARGET, sha256, 0o644);
+    const script = fetchScript([`http://${site.bootstrapAddress}:${PORT}/files/${sha256}`], TARGET, sha256, 0o644);
     const clean = (hosts: TestLabHost[]) => Promise.all(hosts.map((h) => ssh(site, h, `rm -f ${TARGET}* && sync`)));
     const rows: Array<{ n: number; fanout: number; serial: number }> = [];
     try {

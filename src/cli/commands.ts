@@ -14,6 +14,7 @@ import { registerNode } from "./node.js";
 import { registerPlan } from "./plan.js";
 import { registerProbe } from "./probe.js";
 import { registerRegistry } from "./registry.js";
+import { registerRelay } from "./relay.js";
 import { registerSchema } from "./schema.js";
 import { registerUp } from "./up.js";
 import { registerValidate } from "./validate.js";
@@ -37,6 +38,7 @@ export const commands: RegisterCommand[] = [
   registerDns,
   registerNode,
   registerProbe,
+  registerRelay,
   registerInstall,
   registerKubeconfig,
   registerWait,

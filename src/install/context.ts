@@ -4,6 +4,7 @@ import type { HostFacts } from "./facts.js";
 import type { PhaseContext } from "./phase.js";
 import type { SeedImages } from "./phases/registry-replicas.js";
 import type { RegistryMaterial } from "./registry-material.js";
+import type { RelayPlan } from "./relay.js";
 
 /** A file carried to every node (a release file from the store, the airstrap binary). */
 export interface CarriedFile extends UploadSource {
@@ -24,6 +25,8 @@ export interface InstallContext extends PhaseContext {
   nodeBinary: CarriedFile;
   /** `http://<bootstrap>:<port>` while install serves the carried files there; absent: everything goes over SSH. */
   filesUrl?: string;
+  /** Who passes the release files on to whom; made by the distribute phase when files are served over HTTP. */
+  relay?: RelayPlan;
   /** Hosts that could not reach the file server: they get their files over SSH for the rest of the run. */
   sshOnlyHosts: Set<string>;
   /** Registry replicas: what they install, and where they copy the store's images from (absent: start empty). */

@@ -38,20 +38,29 @@ export async function ensureCarriedFiles(
   ctx: InstallContext,
   host: PlannedHost,
   files: readonly EnsuredFile<CarriedFile>[],
+  relay?: { name: string; url: string },
 ): Promise<boolean[]> {
   const present = await inPlace(ctx, host, files);
-  for (const [i, file] of files.entries()) if (!present[i]) await fetchOrUpload(ctx, host, file);
+  for (const [i, file] of files.entries()) if (!present[i]) await fetchOrUpload(ctx, host, file, relay);
   return present.map((here) => !here);
 }
 
-async function fetchOrUpload(ctx: InstallContext, host: PlannedHost, file: EnsuredFile<CarriedFile>): Promise<void> {
+/** `relay`: another host passing these files on (tried first), named for the messages; its base URL. */
+async function fetchOrUpload(
+  ctx: InstallContext,
+  host: PlannedHost,
+  file: EnsuredFile<CarriedFile>,
+  relay?: { name: string; url: string },
+): Promise<void> {
   const what = file.what ?? file.path;
   const url = ctx.filesUrl && `${ctx.filesUrl}/files/${file.source.sha256}`;
   if (!url || ctx.facts.get(host.name)?.hasCurl !== true || ctx.sshOnlyHosts.has(host.name))
     return installOverSsh(ctx, host, file);
+  const from = relay ? `${relay.name} (relay), else ${ctx.filesUrl}` : ctx.filesUrl;
+  const relays = relay ? [`${relay.url}/files/${file.source.sha256}`] : [];
   try {
-    await ctx.change(host, `fetch ${what} from ${ctx.filesUrl}${what === file.path ? "" : ` to ${file.path}`}`, () =>
-      fetchOnHost(ctx, host, url, file.path, file.source.sha256, file.mode),
+    await ctx.change(host, `fetch ${what} from ${from}${what === file.path ? "" : ` to ${file.path}`}`, () =>
+      fetchOnHost(ctx, host, url, file.path, file.source.sha256, file.mode, relays),
     );
   } catch (error) {
     if (!(error instanceof FileServerUnreachable)) throw error;

@@ -19,20 +19,33 @@ const UNREACHABLE = new Set([6, 7, 127]);
 /** curl: partial file (18), timeout (28), empty reply (52), send (55) or receive (56) failure. */
 const TRANSIENT = new Set([18, 28, 52, 55, 56]);
 
+/** Where a file grows while it is fetched; a relay on the host serves this path to the next host. */
+export function partPathFor(path: string, sha256: string): string {
+  return `${path}.${sha256.slice(0, 12)}.part`;
+}
+
 /**
- * The script a host runs to pull one file: curl into `<path>.<sha>.part` (resumed with a Range
- * request when a previous attempt left part of it), check the SHA-256, set the mode, rename into
- * place. An incomplete part is kept for the next attempt; a complete one with the wrong content
- * is deleted.
+ * The script a host runs to pull one file: curl into the part file (resumed with a Range request
+ * when a previous attempt left part of it), check the SHA-256, set the mode, rename into place.
+ * `urls` are tried in order — a relay on another host first, the bootstrap machine last — and a
+ * later one resumes what an earlier one left. Content that is complete but wrong is fetched once
+ * more from scratch from the same source (a bad head from an earlier source), then from the next.
+ * An incomplete part is kept for the next attempt; a complete one with the wrong content is deleted.
  */
-export function fetchScript(url: string, path: string, sha256: string, mode: number): string {
-  const part = shellQuote(`${path}.${sha256.slice(0, 12)}.part`);
+export function fetchScript(urls: readonly string[], path: string, sha256: string, mode: number): string {
+  const part = shellQuote(partPathFor(path, sha256));
+  const [relays, last] = [urls.slice(0, -1), urls[urls.length - 1]!];
+  // --speed-time: a transfer that stalls for a minute is given up (and retried) rather than hanging the run.
+  const curl = `curl -fsS --connect-timeout 10 --speed-limit 1 --speed-time 60 -C - -o ${part}`;
   return [
     `mkdir -p ${shellQuote(remoteDirname(path))} || exit ${CANNOT_WRITE}`,
-    // --speed-time: a transfer that stalls for a minute is given up (and retried) rather than hanging the run.
-    `curl -fsS --connect-timeout 10 --speed-limit 1 --speed-time 60 -C - -o ${part} ${shellQuote(url)}`,
-    "rc=$?",
-    `if [ "$(${sha256Command(part)})" != ${sha256} ]; then`,
+    `ok() { [ "$(${sha256Command(part)})" = ${sha256} ]; }`,
+    `get() { ${curl} "$@"; rc=$?; ok && return 0; if [ "$rc" -eq 0 ]; then rm -f ${part}; ${curl} "$@"; rc=$?; fi; }`,
+    "rc=0",
+    // A relay that has not started listening yet refuses: curl waits for it a few seconds.
+    ...relays.map((url) => `ok || get --retry 5 --retry-connrefused --retry-delay 1 ${shellQuote(url)}`),
+    `ok || get ${shellQuote(last)}`,
+    "if ! ok; then",
     `  [ "$rc" -ne 0 ] && exit "$rc"`,
     `  rm -f ${part}; exit ${CORRUPT}`,
     "fi",
@@ -40,7 +53,10 @@ export function fetchScript(url: string, path: string, sha256: string, mode: num
   ].join("\n");
 }
 
-/** Runs fetchScript on the host and turns its exit into the right kind of failure. */
+/**
+ * Runs fetchScript on the host and turns its exit into the right kind of failure. `url` is the
+ * bootstrap machine's; `relays` (other hosts passing on their own download) are tried before it.
+ */
 export async function fetchOnHost(
   ctx: PhaseContext,
   host: PlannedHost,
@@ -48,8 +64,10 @@ export async function fetchOnHost(
   path: string,
   sha256: string,
   mode: number,
+  relays: readonly string[] = [],
 ): Promise<void> {
-  const result = await hostOf(ctx, host).exec(fetchScript(url, path, sha256, mode), { sudo: host.ssh.sudo });
+  const script = fetchScript([...relays, url], path, sha256, mode);
+  const result = await hostOf(ctx, host).exec(script, { sudo: host.ssh.sudo });
   if (result.code === 0) return;
   const said = result.stderr.trim().split("\n").slice(-2).join(" / ");
   if (UNREACHABLE.has(result.code)) throw new FileServerUnreachable(`${url}: ${said || `exit ${result.code}`}`);

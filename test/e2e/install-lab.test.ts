@@ -67,7 +67,7 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
     const changes = jsonEvents(first).filter((e) => e.kind === "install.change");
     for (const host of site.hosts) {
       const mine = changes.filter((e) => e.host === host.name).map((e) => e.message);
-      const fetched = mine.filter((m) => m.includes(`from http://${site.bootstrapAddress}:8078`));
+      const fetched = mine.filter((m) => m.startsWith("fetch ") && m.includes(`http://${site.bootstrapAddress}:8078`));
       assert.ok(
         fetched.some((m) => /airstrap executable/.test(m)),
         `${host.name}: ${mine.join("; ")}`,
@@ -77,6 +77,30 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
         `${host.name}: ${mine.join("; ")}`,
       );
       assert.ok(!mine.some((m) => /^install .*MiB/.test(m)), `${host.name} got a release file over SSH`);
+    }
+  });
+
+  test("hosts passed the release files on to each other: the bootstrap machine sent them to two hosts only", () => {
+    const events = jsonEvents(first);
+    const fromBootstrap = new Set(
+      events
+        .filter((e) => e.kind === "install.upload.progress" && /^(rke2|sha256sum|install\.sh)/.test(e.message))
+        .map((e) => e.host),
+    );
+    assert.deepEqual([...fromBootstrap].sort(), ["srv-1", "srv-2"]);
+    const relayedFrom = (host: string) =>
+      events
+        .filter((e) => e.kind === "install.change" && e.host === host && /^fetch rke2-images/.test(e.message))
+        .map((e) => /from (\S+) \(relay\)/.exec(e.message)?.[1] ?? "bootstrap");
+    assert.deepEqual(["srv-3", "agt-1", "agt-2", "agt-3", "agt-4"].map(relayedFrom), [
+      ["srv-1"],
+      ["srv-1"],
+      ["srv-2"],
+      ["srv-2"],
+      ["srv-3"],
+    ]);
+    for (const host of site.hosts) {
+      assert.notEqual(site.ssh(host, "systemctl is-active airstrap-relay").stdout.trim(), "active", host.name);
     }
   });
 

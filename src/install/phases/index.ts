@@ -13,8 +13,9 @@ import { validateHosts } from "./validate-hosts.js";
 
 /** What every host needs before its distro may start; none of it waits for another node. */
 const PREPARE: Array<Phase<InstallContext>> = [
-  distributeArtifacts,
+  // The executable comes first: the relay that passes the release files on runs from it.
   nodeServices,
+  distributeArtifacts,
   registryReplicas,
   configureDistro,
   installDistro,

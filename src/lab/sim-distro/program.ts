@@ -18,7 +18,7 @@ export async function runSimDistro(args: string[], events: Events, env = process
     throw new OperatorError(`unknown simulated distro "${distro ?? ""}"`, { hint: "use rke2 or k3s" });
   }
   const version = env.AIRSTRAP_SIMULATION_VERSION ?? (distro === "rke2" ? "v1.31.4+rke2r1" : "v1.31.4+k3s1");
-  if (role === "--version" || role === "-v") {
+  if (role === "version") {
     // What install's facts read, in the real binaries' form: "rke2 version v1.31.4+rke2r1 (<commit>)".
     process.stdout.write(`${distro} version ${version} (simulated by airstrap)\n`);
     return;

@@ -52,6 +52,8 @@ if [ ! -x "$AIRSTRAP" ]; then
   echo "simulated ${distro}: $AIRSTRAP is missing; install airstrap's single-file executable there first" >&2
   exit 1
 fi
+# airstrap's own --version would answer for airstrap; the simulation answers as ${distro} does.
+case "\${1:-}" in --version|-v) set -- version ;; esac
 AIRSTRAP_SIMULATION_VERSION='${version}' exec "$AIRSTRAP" lab-distro ${distro} "$@"
 `;
 }

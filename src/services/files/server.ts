@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Events } from "../../events.js";
 import { type Network, parseNetwork, unmapIPv4 } from "../../net/ip.js";
@@ -9,11 +10,17 @@ import { explainBindError } from "../bind-error.js";
 import { parseReadRange } from "../registry/range.js";
 import type { RunningService } from "../service.js";
 import { clientAllowed } from "./allowed.js";
+import { followFile } from "./follow-file.js";
 
 /** One file offered to the hosts, named by its SHA-256 so a host can verify what it got. */
 export interface ServedFile {
   sha256: string;
   path: string;
+  /**
+   * Set when the file may still be arriving here (a relay on a host passing on its own download):
+   * its final size, and the part file it grows in. Served as it lands, following follow-file.ts.
+   */
+  arriving?: { size: number; partPath: string };
 }
 
 export interface FileServerConfig {
@@ -60,9 +67,9 @@ export async function startFileServer(
     const url = new URL(req.url ?? "/", "http://files");
     if (url.pathname === "/healthz") return reply(res, 200, "ok\n");
     const match = /^\/files\/([0-9a-f]{64})$/.exec(url.pathname);
-    const path = match ? files.get(match[1]!) : undefined;
-    if (!path) return reply(res, 404, "no such file\n");
-    const size = (await stat(path)).size;
+    const file = match ? files.get(match[1]!) : undefined;
+    if (!file) return reply(res, 404, "no such file\n");
+    const size = file.arriving ? file.arriving.size : (await stat(file.path)).size;
     const range = parseReadRange(req.headers.range, size);
     if (range.kind === "unsatisfiable") {
       res.setHeader("Content-Range", `bytes */${size}`);
@@ -78,12 +85,14 @@ export async function startFileServer(
       res.end();
       return;
     }
-    const stream = createReadStream(path, { start, end, highWaterMark: 1024 * 1024 });
+    const stream = file.arriving
+      ? Readable.from(followFile({ path: file.path, ...file.arriving }, start, end, FOLLOW))
+      : createReadStream(file.path, { start, end, highWaterMark: 1024 * 1024 });
     const client = unmapIPv4(req.socket.remoteAddress ?? "");
     const step = Math.max(1, Math.floor(size / 50));
     let sent = start;
     let reported = start;
-    stream.on("data", (chunk) => {
+    stream.on("data", (chunk: Buffer) => {
       bytesServed += chunk.length;
       sent += chunk.length;
       if (sent - reported >= step || sent === size) {
@@ -143,9 +152,12 @@ function reply(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
-function indexFiles(files: ServedFile[]): Map<string, string> {
-  return new Map(files.map((file) => [file.sha256, file.path]));
+function indexFiles(files: ServedFile[]): Map<string, ServedFile> {
+  return new Map(files.map((file) => [file.sha256, file]));
 }
+
+/** A relayed download that stops growing for this long is abandoned: the receiver falls back to the bootstrap machine. */
+const FOLLOW = { stallMs: 15_000, pollMs: 25 };
 
 function parseNetworks(texts: string[]): Network[] {
   return texts.map((text) => {
