@@ -75,9 +75,10 @@ test("followFile passes bytes on as they land, keeps reading across the rename, 
   // The reader starts before the part file exists, then sees it grow in four steps and be renamed.
   for (let i = 0; i < 4; i++) {
     await new Promise((r) => setTimeout(r, 30));
-    appendFileSync(partPath, content.subarray((i * content.length) / 4, ((i + 1) * content.length) / 4));
+    // Halfway the file moves to its final name: the reader's open handle follows it.
+    if (i === 2) renameSync(partPath, path);
+    appendFileSync(i < 2 ? partPath : path, content.subarray((i * content.length) / 4, ((i + 1) * content.length) / 4));
   }
-  renameSync(partPath, path);
   await reading;
   assert.equal(sha(Buffer.concat(chunks)), goodSha);
 
