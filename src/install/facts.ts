@@ -1,4 +1,6 @@
+import { sha256Command } from "../hosts/shell.js";
 import type { DistroName } from "../manifest/defaults.js";
+import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 
 /** What a host is, read from the host itself at the start of every run (k0sctl style: no state file). */
 export interface HostFacts {
@@ -28,6 +30,8 @@ export interface HostFacts {
   registryServiceActive: boolean;
   /** Whether the host can fetch over HTTP (curl); without it, files go over SSH. */
   hasCurl: boolean;
+  /** SHA-256 of the airstrap executable installed on the host, if there is one. */
+  executableSha256?: string;
 }
 
 const DISTRO_SERVICE: Record<DistroName, Record<"server" | "agent", string>> = {
@@ -54,6 +58,7 @@ export function factsScript(distro: DistroName, role: "server" | "agent"): strin
     `d=${dataDir}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done`,
     'echo "diskFree=$(df -P -B1 "$d" 2>/dev/null | awk \'NR==2 {print $4}\')"',
     `if [ -x ${binary} ]; then echo "version=$(${binary} --version 2>/dev/null | head -n1)"; fi`,
+    `if [ -f ${AIRSTRAP_PATHS.binary} ]; then echo "executable=$(${sha256Command(AIRSTRAP_PATHS.binary)})"; fi`,
     `echo "distroActive=$(systemctl is-active ${distroService(distro, role)} 2>/dev/null)"`,
     'echo "nodeServiceActive=$(systemctl is-active airstrap-node 2>/dev/null)"',
     'echo "registryActive=$(systemctl is-active airstrap-registry 2>/dev/null)"',
@@ -83,6 +88,7 @@ export function parseFacts(output: string, sentAt: number, receivedAt: number): 
     nodeServiceActive: values.get("nodeServiceActive") === "active",
     registryServiceActive: values.get("registryActive") === "active",
     hasCurl: (values.get("curl") ?? "") !== "",
+    ...(/^[0-9a-f]{64}$/.test(values.get("executable") ?? "") ? { executableSha256: values.get("executable")! } : {}),
     listening: (values.get("listening") ?? "").split(/\s+/).flatMap(parseListening),
   };
 }

@@ -5,8 +5,12 @@ import type { PlannedHost } from "../plan/types.js";
 
 /** Each host passes the release files on to at most this many others. */
 export const RELAY_FANOUT = 2;
-/** How long a host waits for its parent's relay to start before it fetches from the bootstrap machine. */
-const PARENT_WAIT_MS = 10_000;
+/**
+ * How long a host waits for its parent's relay before it fetches from the bootstrap machine. The
+ * parent first fetches the executable the relay runs from, so on a slow link this is a while; a
+ * parent that fails settles at once, so the bound only matters should something hang.
+ */
+const PARENT_WAIT_MS = 120_000;
 export const RELAY_UNIT = "airstrap-relay";
 
 /**
@@ -97,15 +101,18 @@ export class RelayPlan {
     this.started.get(host)?.resolve(up);
   }
 
-  /** The parent to fetch from, once its relay is up; undefined: fetch from the bootstrap machine. */
-  async parentFor(host: string, waitMs = PARENT_WAIT_MS): Promise<string | undefined> {
+  parentOf(host: string): string | undefined {
+    return this.parents.get(host);
+  }
+
+  /** Waits (a bounded time) until the host's parent has started its relay or given up; true when it serves. */
+  async parentUp(host: string, waitMs = PARENT_WAIT_MS): Promise<boolean> {
     const parent = this.parents.get(host);
     const started = parent === undefined ? undefined : this.started.get(parent);
-    if (!started) return undefined;
+    if (!started) return false;
     const timer = new AbortController();
     try {
-      const up = await Promise.race([started.promise, sleep(waitMs, false, { signal: timer.signal })]);
-      return up ? parent : undefined;
+      return await Promise.race([started.promise, sleep(waitMs, false, { signal: timer.signal })]);
     } finally {
       timer.abort();
     }

@@ -80,25 +80,27 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
     }
   });
 
-  test("hosts passed the release files on to each other: the bootstrap machine sent them to two hosts only", () => {
+  test("hosts passed the executable and the release files on to each other: the bootstrap machine sent them to two hosts only", () => {
     const events = jsonEvents(first);
-    const fromBootstrap = new Set(
+    const fromBootstrap = (file: RegExp) =>
+      [
+        ...new Set(
+          events.filter((e) => e.kind === "install.upload.progress" && file.test(e.message)).map((e) => e.host),
+        ),
+      ].sort();
+    assert.deepEqual(fromBootstrap(/^(rke2|sha256sum|install\.sh)/), ["srv-1", "srv-2"]);
+    assert.deepEqual(fromBootstrap(/airstrap executable/), ["srv-1", "srv-2"]);
+    const relayedFrom = (host: string, file: RegExp) =>
       events
-        .filter((e) => e.kind === "install.upload.progress" && /^(rke2|sha256sum|install\.sh)/.test(e.message))
-        .map((e) => e.host),
-    );
-    assert.deepEqual([...fromBootstrap].sort(), ["srv-1", "srv-2"]);
-    const relayedFrom = (host: string) =>
-      events
-        .filter((e) => e.kind === "install.change" && e.host === host && /^fetch rke2-images/.test(e.message))
+        .filter((e) => e.kind === "install.change" && e.host === host && file.test(e.message))
         .map((e) => /from (\S+) \(relay\)/.exec(e.message)?.[1] ?? "bootstrap");
-    assert.deepEqual(["srv-3", "agt-1", "agt-2", "agt-3", "agt-4"].map(relayedFrom), [
-      ["srv-1"],
-      ["srv-1"],
-      ["srv-2"],
-      ["srv-2"],
-      ["srv-3"],
-    ]);
+    for (const file of [/^fetch rke2-images/, /^fetch the airstrap executable/]) {
+      assert.deepEqual(
+        ["srv-3", "agt-1", "agt-2", "agt-3", "agt-4"].map((host) => relayedFrom(host, file)),
+        [["srv-1"], ["srv-1"], ["srv-2"], ["srv-2"], ["srv-3"]],
+        String(file),
+      );
+    }
     for (const host of site.hosts) {
       assert.notEqual(site.ssh(host, "systemctl is-active airstrap-relay").stdout.trim(), "active", host.name);
     }

@@ -49,14 +49,15 @@ test("a host waits for its parent's relay, and fetches from the bootstrap machin
     8078,
   );
   assert.deepEqual(plan.children("a"), ["c", "d"]);
-  assert.equal(await plan.parentFor("a"), undefined);
-  const waiting = plan.parentFor("c");
+  assert.equal(plan.parentOf("c"), "a");
+  assert.equal(await plan.parentUp("a"), false, "the bootstrap machine's children have no relay to wait for");
+  const waiting = plan.parentUp("c");
   plan.settle("a", true);
-  assert.equal(await waiting, "a");
+  assert.equal(await waiting, true);
   plan.settle("b", false);
-  assert.equal(await plan.parentFor("d", 5), "a");
+  assert.equal(await plan.parentUp("d", 5), true);
   const never = new RelayPlan([{ name: "x" }, { name: "y" }, { name: "z" }] as PlannedHost[], 8078);
-  assert.equal(await never.parentFor("z", 20), undefined);
+  assert.equal(await never.parentUp("z", 20), false);
   assert.deepEqual([...plan.running], ["a"]);
 });
 

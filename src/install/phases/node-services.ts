@@ -3,6 +3,7 @@ import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { InstallContext } from "../context.js";
 import { ensureCarriedFiles, ensureFiles } from "../ensure-file.js";
 import type { Phase } from "../phase.js";
+import { relayPlanFor, relaySource, startRelay } from "../relay-on-hosts.js";
 import { hostOf, mustRun } from "./host-of.js";
 
 /**
@@ -18,9 +19,20 @@ export const nodeServices: Phase<InstallContext> = {
   onFailure: "host-only",
   async run(host, ctx) {
     const files = (ctx.files.get(host.name) ?? []).filter((f) => f.kind === "node-plan" || f.kind === "node-unit");
-    const [binaryChanged] = await ensureCarriedFiles(ctx, host, [
-      { path: AIRSTRAP_PATHS.binary, source: ctx.nodeBinary, mode: 0o755, what: "the airstrap executable" },
-    ]);
+    const relay = relayPlanFor(ctx);
+    let binaryChanged: boolean | undefined;
+    try {
+      [binaryChanged] = await ensureCarriedFiles(
+        ctx,
+        host,
+        [{ path: AIRSTRAP_PATHS.binary, source: ctx.nodeBinary, mode: 0o755, what: "the airstrap executable" }],
+        relay && (await relaySource(ctx, relay, host)),
+      );
+      // The relay runs from the executable: from here this host can pass on what it holds and gets.
+      if (relay) await startRelay(ctx, relay, host);
+    } finally {
+      relay?.settle(host.name, false);
+    }
     const wrote = await ensureFiles(
       ctx,
       host,
