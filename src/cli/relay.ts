@@ -5,6 +5,7 @@ import { partPathFor } from "../install/fetch-on-host.js";
 import { parseNetwork } from "../net/ip.js";
 import { type ServedFile, startFileServer } from "../services/files/server.js";
 import { formatEndpoint, parseEndpoint } from "../services/lb/endpoint.js";
+import { notifyReady } from "../services/systemd-notify.js";
 import { err } from "./terminal.js";
 import { plainLine } from "./views/event-views.js";
 
@@ -49,6 +50,7 @@ export function registerRelay(program: Command): Command {
         events,
       );
       err(`relaying ${files.length} file(s) on ${formatEndpoint(listen)}`);
+      notifyReady();
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop).off("SIGTERM", stop);

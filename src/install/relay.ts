@@ -55,9 +55,12 @@ export function relayStartCommand(
     ...allowedNetworks.flatMap((cidr) => ["--allow", cidr]),
     ...files.flatMap((f) => ["--file", `${f.sha256}:${f.size}:${f.path}`]),
   ];
+  // Type=notify: systemd-run returns once the relay listens, so no child is refused and made to wait.
+  const properties = ["Type=notify", "NotifyAccess=all", "TimeoutStartSec=30", "RuntimeMaxSec=3600"];
   return [
-    `systemctl stop ${RELAY_UNIT} 2>/dev/null; systemctl reset-failed ${RELAY_UNIT} 2>/dev/null`,
-    `systemd-run --quiet --unit=${RELAY_UNIT} --collect --property=RuntimeMaxSec=3600 ${args.map(shellQuote).join(" ")}`,
+    // --collect: a failed relay leaves no unit behind, so only a running one can be in the way.
+    `systemctl stop ${RELAY_UNIT} 2>/dev/null`,
+    `systemd-run --quiet --unit=${RELAY_UNIT} --collect ${properties.map((p) => `--property=${p}`).join(" ")} ${args.map(shellQuote).join(" ")}`,
   ].join("\n");
 }
 

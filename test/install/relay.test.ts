@@ -164,3 +164,37 @@ test("a host fetches through another host's relay while that host is still downl
     bootstrap.close();
   }
 });
+
+test("a relay asked for a file that never starts arriving answers 404, and the host goes on to the bootstrap machine", async () => {
+  const source = join(dir, "plain");
+  writeFileSync(source, content);
+  const bootstrap = await startFileServer(
+    { address: "127.0.0.1", port: 0, allowedNetworks: ["127.0.0.0/8"], files: [{ sha256: goodSha, path: source }] },
+    silentEvents,
+  );
+  const nowhere = join(dir, "never", "file");
+  const relay = await startFileServer(
+    {
+      address: "127.0.0.1",
+      port: 0,
+      allowedNetworks: ["127.0.0.0/8"],
+      stallMs: 100,
+      files: [
+        { sha256: goodSha, path: nowhere, arriving: { size: content.length, partPath: partPathFor(nowhere, goodSha) } },
+      ],
+    },
+    silentEvents,
+  );
+  try {
+    const relayUrl = `http://${relay.addresses[0]}/files/${goodSha}`;
+    assert.equal((await fetch(relayUrl)).status, 404);
+    const target = join(dir, "e", "file");
+    await fetchOnHost(ctx, host, `http://${bootstrap.addresses[0]}/files/${goodSha}`, target, goodSha, 0o644, [
+      relayUrl,
+    ]);
+    assert.equal(sha(readFileSync(target)), goodSha);
+  } finally {
+    await relay.close();
+    await bootstrap.close();
+  }
+});

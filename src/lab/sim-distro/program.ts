@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
+import { notifyReady } from "../../services/systemd-notify.js";
 import { runSimAgent } from "./agent-node.js";
 import { startReleaseMirror } from "./mirror.js";
 import { loadSimNodeConfig, parseSimFlags, type SimDistro } from "./node-config.js";
@@ -60,11 +61,4 @@ function untilSignalled(): Promise<void> {
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
   });
-}
-
-/** Tells systemd the service is up when run as a Type=notify unit (harmless otherwise). */
-function notifyReady(): void {
-  if (!process.env.NOTIFY_SOCKET) return;
-  const child = spawn("systemd-notify", ["--ready", `--pid=${process.pid}`], { stdio: "ignore" });
-  child.on("error", () => {});
 }

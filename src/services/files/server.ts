@@ -10,7 +10,7 @@ import { explainBindError } from "../bind-error.js";
 import { parseReadRange } from "../registry/range.js";
 import type { RunningService } from "../service.js";
 import { clientAllowed } from "./allowed.js";
-import { followFile } from "./follow-file.js";
+import { type ArrivingFile, FileStalled, followFile } from "./follow-file.js";
 
 /** One file offered to the hosts, named by its SHA-256 so a host can verify what it got. */
 export interface ServedFile {
@@ -29,6 +29,8 @@ export interface FileServerConfig {
   files: ServedFile[];
   /** Networks (CIDR) whose clients may fetch; everyone else gets 403. */
   allowedNetworks: string[];
+  /** How long a relayed file may stop growing before its reader gives up (default 15 s). */
+  stallMs?: number;
   /** Told as a transfer advances, in steps of about 2% (the install's progress view). */
   onProgress?: (progress: TransferProgress) => void;
 }
@@ -53,6 +55,8 @@ export async function startFileServer(
   let files = indexFiles(config.files);
   let networks = parseNetworks(config.allowedNetworks);
   let onProgress = config.onProgress;
+  // A relayed download that stops growing this long is abandoned: the receiver falls back to the bootstrap machine.
+  const stallMs = config.stallMs ?? 15_000;
   let bytesServed = 0;
   let requests = 0;
   let refused = 0;
@@ -86,7 +90,7 @@ export async function startFileServer(
       return;
     }
     const stream = file.arriving
-      ? Readable.from(followFile({ path: file.path, ...file.arriving }, start, end, FOLLOW))
+      ? await arrivingStream({ path: file.path, ...file.arriving }, start, end, stallMs)
       : createReadStream(file.path, { start, end, highWaterMark: 1024 * 1024 });
     const client = unmapIPv4(req.socket.remoteAddress ?? "");
     const step = Math.max(1, Math.floor(size / 50));
@@ -106,7 +110,9 @@ export async function startFileServer(
   const server = createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
       // A host that hangs up mid-transfer resumes with a Range request; nothing to do here.
-      if (!res.headersSent) reply(res, 500, `${error.message}\n`);
+      // A relayed file that never started arriving here: 404, which curl does not retry, so the
+      // host goes straight on to the bootstrap machine.
+      if (!res.headersSent) reply(res, error instanceof FileStalled ? 404 : 500, `${error.message}\n`);
       else res.destroy();
     });
   });
@@ -156,8 +162,20 @@ function indexFiles(files: ServedFile[]): Map<string, ServedFile> {
   return new Map(files.map((file) => [file.sha256, file]));
 }
 
-/** A relayed download that stops growing for this long is abandoned: the receiver falls back to the bootstrap machine. */
-const FOLLOW = { stallMs: 15_000, pollMs: 25 };
+/**
+ * A file still arriving, as a stream that has its first bytes before the response starts: a file
+ * that never arrives is answered 404 (FileStalled) rather than a cut connection.
+ */
+async function arrivingStream(file: ArrivingFile, start: number, end: number, stallMs: number): Promise<Readable> {
+  const chunks = followFile(file, start, end, { stallMs, pollMs: 25 });
+  const first = await chunks.next();
+  return Readable.from(
+    (async function* () {
+      if (!first.done) yield first.value;
+      yield* chunks;
+    })(),
+  );
+}
 
 function parseNetworks(texts: string[]): Network[] {
   return texts.map((text) => {
