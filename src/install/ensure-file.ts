@@ -41,7 +41,21 @@ export async function ensureCarriedFiles(
   relay?: { name: string; url: string },
 ): Promise<boolean[]> {
   const present = await inPlace(ctx, host, files);
-  for (const [i, file] of files.entries()) if (!present[i]) await fetchOrUpload(ctx, host, file, relay);
+  let from = relay;
+  for (const [i, file] of files.entries()) {
+    if (present[i]) continue;
+    if ((await fetchOrUpload(ctx, host, file, from)) === "relay failed" && from) {
+      // Usually a firewall between the hosts: this host's later files go straight to the bootstrap machine.
+      ctx.relay?.avoid(host.name);
+      ctx.events.emit({
+        level: "warn",
+        kind: "install.relay.unreachable",
+        host: host.name,
+        message: `fetching from ${from.name}'s relay failed; fetching from the bootstrap machine instead`,
+      });
+      from = undefined;
+    }
+  }
   return present.map((here) => !here);
 }
 
@@ -51,17 +65,22 @@ async function fetchOrUpload(
   host: PlannedHost,
   file: EnsuredFile<CarriedFile>,
   relay?: { name: string; url: string },
-): Promise<void> {
+): Promise<"relay failed" | undefined> {
   const what = file.what ?? file.path;
   const url = ctx.filesUrl && `${ctx.filesUrl}/files/${file.source.sha256}`;
-  if (!url || ctx.facts.get(host.name)?.hasCurl !== true || ctx.sshOnlyHosts.has(host.name))
-    return installOverSsh(ctx, host, file);
+  if (!url || ctx.facts.get(host.name)?.hasCurl !== true || ctx.sshOnlyHosts.has(host.name)) {
+    await installOverSsh(ctx, host, file);
+    return undefined;
+  }
   const from = relay ? `${relay.name} (relay), else ${ctx.filesUrl}` : ctx.filesUrl;
   const relays = relay ? [`${relay.url}/files/${file.source.sha256}`] : [];
   try {
-    await ctx.change(host, `fetch ${what} from ${from}${what === file.path ? "" : ` to ${file.path}`}`, () =>
-      fetchOnHost(ctx, host, url, file.path, file.source.sha256, file.mode, relays),
+    const fetched = await ctx.change(
+      host,
+      `fetch ${what} from ${from}${what === file.path ? "" : ` to ${file.path}`}`,
+      () => fetchOnHost(ctx, host, url, file.path, file.source.sha256, file.mode, relays),
     );
+    return fetched?.relayFailed ? "relay failed" : undefined;
   } catch (error) {
     if (!(error instanceof FileServerUnreachable)) throw error;
     ctx.sshOnlyHosts.add(host.name);

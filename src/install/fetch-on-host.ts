@@ -13,6 +13,7 @@ export class FileServerUnreachable extends Error {
 }
 
 const CORRUPT = 91;
+const RELAY_FAILED = "airstrap: the relay failed:";
 const CANNOT_WRITE = 92;
 /** curl: could not resolve (6), could not connect (7); the shell: no curl (127). */
 const UNREACHABLE = new Set([6, 7, 127]);
@@ -44,7 +45,11 @@ export function fetchScript(urls: readonly string[], path: string, sha256: strin
     `get() { ${curl} "$@"; rc=$?; ok && return; if [ "$rc" -eq 0 ]; then rm -f ${part}; ${curl} "$@"; rc=$?; ok; fi; }`,
     "good=0 rc=0",
     // A relay that has not started listening yet refuses: curl waits for it a few seconds.
-    ...relays.map((url) => `[ "$good" = 1 ] || get --retry 3 --retry-connrefused --retry-delay 1 ${shellQuote(url)}`),
+    // What failed here is told on stderr (RELAY_FAILED), so the host's later files skip this relay.
+    ...relays.map(
+      (url) =>
+        `[ "$good" = 1 ] || { get --connect-timeout 5 --retry 2 --retry-connrefused --retry-delay 1 ${shellQuote(url)}; [ "$good" = 1 ] || echo "${RELAY_FAILED} curl exit $rc" >&2; }`,
+    ),
     `[ "$good" = 1 ] || get ${shellQuote(last)}`,
     `if [ "$good" != 1 ]; then`,
     `  [ "$rc" -ne 0 ] && exit "$rc"`,
@@ -66,10 +71,11 @@ export async function fetchOnHost(
   sha256: string,
   mode: number,
   relays: readonly string[] = [],
-): Promise<void> {
+): Promise<{ relayFailed: boolean }> {
   const script = fetchScript([...relays, url], path, sha256, mode);
   const result = await hostOf(ctx, host).exec(script, { sudo: host.ssh.sudo });
-  if (result.code === 0) return;
+  const relayFailed = result.stderr.includes(RELAY_FAILED);
+  if (result.code === 0) return { relayFailed };
   const said = result.stderr.trim().split("\n").slice(-2).join(" / ");
   if (UNREACHABLE.has(result.code)) throw new FileServerUnreachable(`${url}: ${said || `exit ${result.code}`}`);
   if (TRANSIENT.has(result.code))

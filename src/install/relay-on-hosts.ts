@@ -20,7 +20,7 @@ export const releaseFilePath = (file: CarriedFile) => `${ARTIFACT_DIR}/${file.na
  * parent always starts before its children and none waits on a host still queued behind it.
  */
 export function relayPlanFor(ctx: InstallContext): RelayPlan | undefined {
-  if (!ctx.filesUrl) return undefined;
+  if (!ctx.filesUrl || ctx.plan.bootstrap?.relay === false) return undefined;
   if (!ctx.relay) {
     const fetching = ctx.plan.hosts.filter(
       (h) =>

@@ -94,6 +94,13 @@ export class RelayPlan {
     }
   }
 
+  private readonly avoiding = new Set<string>();
+
+  /** The host could not fetch from its parent's relay: it stops asking. */
+  avoid(host: string): void {
+    this.avoiding.add(host);
+  }
+
   children(host: string): string[] {
     return [...this.parents].filter(([, parent]) => parent === host).map(([child]) => child);
   }
@@ -111,7 +118,7 @@ export class RelayPlan {
   /** Waits (a bounded time) until the host's parent has started its relay or given up; true when it serves. */
   async parentUp(host: string, waitMs = PARENT_WAIT_MS): Promise<boolean> {
     const parent = this.parents.get(host);
-    const started = parent === undefined ? undefined : this.started.get(parent);
+    const started = parent === undefined || this.avoiding.has(host) ? undefined : this.started.get(parent);
     if (!started) return false;
     const timer = new AbortController();
     try {

@@ -29,6 +29,8 @@ export interface ClusterManifest {
   bootstrapAddress?: string;
   /** Port of the file server install runs on the bootstrap address (hosts fetch artifacts from it). */
   bootstrapFilesPort: number;
+  /** Whether hosts relay the carried files to each other during install. */
+  bootstrapRelay: boolean;
   ssh: SshSettings;
   hosts: Array<
     Omit<HostSpec, "ssh" | "primary" | "labels" | "taints"> & {
@@ -81,6 +83,7 @@ export function applyDefaults(parsed: ParsedManifest): ClusterManifest {
     },
     ...(spec.bootstrap === undefined ? {} : { bootstrapAddress: spec.bootstrap.address }),
     bootstrapFilesPort: spec.bootstrap?.filesPort ?? 8078,
+    bootstrapRelay: spec.bootstrap?.relay ?? true,
     ssh,
     hosts,
     dns: {

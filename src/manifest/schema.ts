@@ -208,6 +208,12 @@ export const clusterManifestSchema = z
           filesPort: port
             .optional()
             .describe("where install serves release files and the airstrap executable to the hosts (default 8078)"),
+          relay: z
+            .boolean()
+            .optional()
+            .describe(
+              "hosts pass the carried files on to each other during install, on filesPort (default true); false where hosts may not reach each other there",
+            ),
         })
         .optional(),
       ssh: ssh.optional(),

@@ -69,6 +69,7 @@ function planBootstrap(manifest: ClusterManifest, address: string): PlannedBoots
     address,
     filesUrl: `http://${host}:${manifest.bootstrapFilesPort}`,
     registryUrl: `https://${host}:${manifest.registry.port}`,
+    relay: manifest.bootstrapRelay,
   };
 }
 

@@ -39,6 +39,8 @@ export interface PlannedBootstrap {
   filesUrl: string;
   /** `https://<address>:<registry port>`: the store's images and releases, the seed of every replica. */
   registryUrl: string;
+  /** Whether the hosts pass the carried files on to each other during install (install.md, the relay). */
+  relay: boolean;
 }
 
 export interface PlannedHost {

@@ -142,7 +142,9 @@ test("a host fetches through another host's relay while that host is still downl
     const pathB = join(dir, "b", "rke2-images.tar.zst");
     const fetchingA = fetchOnHost(ctx, host, bootstrapUrl, pathA, goodSha, 0o644);
     await new Promise((r) => setTimeout(r, 60));
-    await fetchOnHost(ctx, host, bootstrapUrl, pathB, goodSha, 0o644, [relayUrl]);
+    assert.deepEqual(await fetchOnHost(ctx, host, bootstrapUrl, pathB, goodSha, 0o644, [relayUrl]), {
+      relayFailed: false,
+    });
     await fetchingA;
     assert.equal(sha(readFileSync(pathA)), goodSha);
     assert.equal(sha(readFileSync(pathB)), goodSha);
@@ -156,7 +158,10 @@ test("a host fetches through another host's relay while that host is still downl
     await fetchOnHost(ctx, host, bootstrapUrl, pathC, goodSha, 0o644, [relayUrl]);
     assert.equal(sha(readFileSync(pathC)), goodSha);
     const pathD = join(dir, "d", "file");
-    await fetchOnHost(ctx, host, bootstrapUrl, pathD, goodSha, 0o644, ["http://127.0.0.1:9/files/x"]);
+    const unreachable = await fetchOnHost(ctx, host, bootstrapUrl, pathD, goodSha, 0o644, [
+      "http://127.0.0.1:9/files/x",
+    ]);
+    assert.equal(unreachable.relayFailed, true, "told, so the host's later files skip the relay");
     assert.equal(sha(readFileSync(pathD)), goodSha);
   } finally {
     await relay.close();

@@ -120,13 +120,15 @@ test("with a bootstrap address, the plan names where install serves files and th
     address: plan.bootstrapAddress,
     filesUrl: `http://${plan.bootstrapAddress}:8078`,
     registryUrl: `https://${plan.bootstrapAddress}:${plan.registry.port}`,
+    relay: true,
   });
   const moved = planCluster(
     await manifestOf("rke2-ha.yaml", (text) =>
-      text.replace(/^( {4}address: 10\.77\.0\.1)$/m, "$1\n    filesPort: 9090"),
+      text.replace(/^( {4}address: 10\.77\.0\.1)$/m, "$1\n    filesPort: 9090\n    relay: false"),
     ),
   );
   assert.equal(moved.bootstrap?.filesUrl, `http://${plan.bootstrapAddress}:9090`);
+  assert.equal(moved.bootstrap?.relay, false);
   const none = planCluster(
     await manifestOf("rke2-ha.yaml", (text) => text.replace(/^ {2}bootstrap:\n {4}address: .*\n/m, "")),
   );
