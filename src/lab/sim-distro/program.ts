@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
 import { notifyReady } from "../../services/systemd-notify.js";
