@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { createTestLab, labSkipReason, type TestLab } from "../../test/lab/lab-fixture.js";
@@ -20,6 +20,8 @@ const SCENARIOS: Scenario[] = [
   { label: "3 servers + 6 agents", servers: 3, agents: 6 },
   { label: "3 servers + 12 agents", servers: 3, agents: 12 },
   { label: "3 servers + 12 agents, serial", servers: 3, agents: 12, concurrency: 1 },
+  // What the host-to-host relay costs here, where every host shares 2 CPUs and no link is narrow.
+  { label: "3 servers + 12 agents, no relay", servers: 3, agents: 12, relay: false },
 ];
 /** Per command; a run that takes longer than this is a failure, not a figure. */
 const COMMAND_TIMEOUT_MS = 300_000;
@@ -97,6 +99,16 @@ async function measure(
   track(site);
   try {
     appendFileSync(site.file, `  artifacts: { source: "http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2" }\n`);
+    if (scenario.relay === false) {
+      const manifest = readFileSync(site.file, "utf8");
+      const relayOff = manifest.replace(
+        /bootstrap: \{ address: ([^ }]+) \}/,
+        "bootstrap: { address: $1, relay: false }",
+      );
+      if (relayOff === manifest)
+        throw new Error("the lab manifest's bootstrap line changed: cannot turn the relay off");
+      writeFileSync(site.file, relayOff);
+    }
     await site.up();
     const pull = await run(airstrap, ["artifacts", "pull", "-f", site.file], site.dir);
     if (pull.code !== 0) throw new Error(`artifacts pull failed:\n${pull.output}`);

@@ -5,6 +5,8 @@ export interface Scenario {
   servers: number;
   agents: number;
   concurrency?: number;
+  /** false: spec.bootstrap.relay: false, every host fetches from the bootstrap machine. */
+  relay?: false;
 }
 
 export interface Measured {
@@ -24,11 +26,11 @@ function columns(rows: string[][]): string {
 
 const totalOf = (r: Measured) => r.installSeconds + r.waitSeconds;
 
-function ratioLine(what: string, results: Measured[], numerator: string, denominator: string, target: string) {
+function ratioLine(what: string, results: Measured[], numerator: string, denominator: string, target?: string) {
   const top = results.find((r) => r.scenario.label === numerator);
   const bottom = results.find((r) => r.scenario.label === denominator);
   if (!top || !bottom) return `${what}: not measured`;
-  return `${what}: ${(totalOf(top) / totalOf(bottom)).toFixed(2)}× (target ${target})`;
+  return `${what}: ${(totalOf(top) / totalOf(bottom)).toFixed(2)}×${target ? ` (target ${target})` : ""}`;
 }
 
 /** The wall-time table, the CPU the hosts used, each phase's share, and the ratios issue 8 targets. */
@@ -65,6 +67,12 @@ export function report(results: Measured[]): string {
       "3 servers + 12 agents, serial",
       "3 servers + 12 agents",
       "≥ 3×",
+    ),
+    ratioLine(
+      "with the relay vs without (3 + 12)",
+      results,
+      "3 servers + 12 agents",
+      "3 servers + 12 agents, no relay",
     ),
   ].join("\n");
 }

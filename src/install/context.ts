@@ -36,6 +36,8 @@ export interface InstallContext extends PhaseContext {
   };
   /** PEM of the site CA that registries.yaml trusts, when the registry runs with TLS. */
   siteCa?: string;
+  /** Hosts worked on at once (--concurrency). */
+  concurrency: number;
   /** How long a server or agent may take to become ready. */
   readyTimeoutMs: number;
   /** Where the fetched kubeconfig is saved (mode 0600). */

@@ -64,6 +64,7 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     ...(serving ? { filesUrl: serving.filesUrl } : {}),
     ...(registry ? { registry, siteCa: registry.material.siteCa } : {}),
     sshOnlyHosts: new Set(),
+    concurrency: options.concurrency,
     readyTimeoutMs: options.readyTimeoutMs,
     kubeconfigPath: state.file("kubeconfig"),
   };

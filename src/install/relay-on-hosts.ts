@@ -2,7 +2,7 @@ import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import type { PlannedHost } from "../plan/types.js";
 import { ARTIFACT_DIR, type CarriedFile, type InstallContext } from "./context.js";
 import { mustRun } from "./phases/host-of.js";
-import { RelayPlan, relayStartCommand } from "./relay.js";
+import { RELAY_FANOUT, RelayPlan, relayStartCommand } from "./relay.js";
 
 /** Whether the host runs this version of the distro already (then it needs no release files). */
 export const needsReleaseFiles = (ctx: InstallContext, host: PlannedHost) =>
@@ -20,7 +20,9 @@ export const releaseFilePath = (file: CarriedFile) => `${ARTIFACT_DIR}/${file.na
  * parent always starts before its children and none waits on a host still queued behind it.
  */
 export function relayPlanFor(ctx: InstallContext): RelayPlan | undefined {
-  if (!ctx.filesUrl || ctx.plan.bootstrap?.relay === false) return undefined;
+  // With no more hosts at work at once than the bootstrap machine serves in the tree, its link is
+  // never shared by more: relaying would only add steps (one host at a time, as in --concurrency 1).
+  if (!ctx.filesUrl || ctx.plan.bootstrap?.relay === false || ctx.concurrency <= RELAY_FANOUT) return undefined;
   if (!ctx.relay) {
     const fetching = ctx.plan.hosts.filter(
       (h) =>
