@@ -54,6 +54,9 @@ export function registerRelay(program: Command): Command {
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off("SIGINT", stop).off("SIGTERM", stop);
+          const served = /airstrap_files_bytes_served_total (\d+)/.exec(service.metrics())?.[1] ?? "0";
+          const { user, system } = process.cpuUsage();
+          err(`relay stopping: ${served} bytes served, ${Math.round((user + system) / 1000)} ms of CPU`);
           void service.close().then(resolve);
         };
         process.on("SIGINT", stop).on("SIGTERM", stop);

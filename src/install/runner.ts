@@ -36,10 +36,18 @@ export interface InstallReport {
  * after another, which on a real site takes minutes.
  */
 export interface Lanes<Ctx extends PhaseContext> {
-  lanes: Array<{ hosts: (host: PlannedHost) => boolean; phases: Array<Phase<Ctx>> }>;
+  lanes: Array<{ hosts: (host: PlannedHost) => boolean; phases: Array<Phase<Ctx> | PerHost<Ctx>> }>;
 }
 
-export type Step<Ctx extends PhaseContext> = Phase<Ctx> | Lanes<Ctx>;
+/**
+ * Phases each host goes through at its own pace: a host starts the next as soon as it has finished
+ * the one before, without waiting for the others (for work that needs no other host).
+ */
+export interface PerHost<Ctx extends PhaseContext> {
+  perHost: Array<Phase<Ctx>>;
+}
+
+export type Step<Ctx extends PhaseContext> = Phase<Ctx> | Lanes<Ctx> | PerHost<Ctx>;
 
 /** Runs phases in order over every host. */
 export function runPhases<Ctx extends PhaseContext>(
@@ -51,10 +59,10 @@ export function runPhases<Ctx extends PhaseContext>(
 }
 
 /**
- * Runs steps in order: a phase over every host it concerns, or lanes side by side. A host that
- * failed drops out of every later phase; a "stop-run" failure (or an essential host's) ends the
- * run once the phases under way finish; retries happen only for transient faults (the retry policy
- * decides which). One concurrency limit covers everything in flight.
+ * Runs steps in order: a phase over every host it concerns, phases per host, or lanes side by side.
+ * A host that failed drops out of every later phase; a "stop-run" failure (or an essential host's)
+ * ends the run once the work under way finishes; retries happen only for transient faults (the
+ * retry policy decides which). One concurrency limit covers everything in flight.
  */
 export async function runSteps<Ctx extends PhaseContext>(
   steps: Array<Step<Ctx>>,
@@ -65,7 +73,7 @@ export async function runSteps<Ctx extends PhaseContext>(
   for (const step of steps) {
     if (run.report.stopped) break;
     if ("lanes" in step) await Promise.all(step.lanes.map((lane) => run.sequence(lane.phases, lane.hosts)));
-    else await run.phase(step);
+    else await run.step(step);
   }
   run.report.ok = run.report.failures.length === 0;
   return run.report;
@@ -84,68 +92,121 @@ class Run<Ctx extends PhaseContext> {
     this.limiter = createLimiter(options.concurrency);
   }
 
-  async sequence(phases: Array<Phase<Ctx>>, inLane: (host: PlannedHost) => boolean): Promise<void> {
-    for (const phase of phases) {
+  async sequence(steps: Array<Phase<Ctx> | PerHost<Ctx>>, inLane: (host: PlannedHost) => boolean): Promise<void> {
+    for (const step of steps) {
       if (this.report.stopped) return;
-      await this.phase(phase, inLane);
+      await this.step(step, inLane);
     }
   }
 
-  async phase(phase: Phase<Ctx>, inLane?: (host: PlannedHost) => boolean): Promise<void> {
-    const { ctx } = this;
-    const concerned = phase.hosts(ctx).filter((h) => !this.failed.has(h.name));
+  step(step: Phase<Ctx> | PerHost<Ctx>, inLane?: (host: PlannedHost) => boolean): Promise<void> {
+    return "perHost" in step ? this.perHost(step.perHost, inLane) : this.phase(step, inLane);
+  }
+
+  /** Every host this phase concerns, together; the phase ends when the last of them is done. */
+  private async phase(phase: Phase<Ctx>, inLane?: (host: PlannedHost) => boolean): Promise<void> {
+    const hosts = this.hostsOf(phase, inLane);
+    if (hosts.length === 0) return;
+    const started = this.started(phase, hosts);
+    let phaseFailed = false;
+    if (phase.order === "one-at-a-time") {
+      for (const host of hosts) {
+        phaseFailed = !(await this.runOne(phase, host)) || phaseFailed;
+        if (phaseFailed && phase.onFailure !== "host-only") break;
+      }
+    } else {
+      const results = await Promise.all(hosts.map((host) => this.runOne(phase, host)));
+      phaseFailed = results.includes(false);
+    }
+    this.ended(phase, started, phaseFailed);
+  }
+
+  /**
+   * Each host through the phases in order at its own pace. Who each phase concerns is decided
+   * before any of them runs (from the plan and the facts), so a phase is told to have started when
+   * its first host enters it and to have ended when its last host has left it or dropped out.
+   */
+  private async perHost(phases: Array<Phase<Ctx>>, inLane?: (host: PlannedHost) => boolean): Promise<void> {
+    const rows = phases.map((phase) => {
+      const hosts = this.hostsOf(phase, inLane);
+      return {
+        phase,
+        hosts,
+        names: new Set(hosts.map((h) => h.name)),
+        left: hosts.length,
+        startedAt: 0,
+        failed: false,
+      };
+    });
+    const everyone = [...new Map(rows.flatMap((row) => row.hosts).map((h) => [h.name, h])).values()];
+    await Promise.all(
+      everyone.map(async (host) => {
+        let out = false;
+        for (const row of rows) {
+          if (!row.names.has(host.name)) continue;
+          if (!out && !this.report.stopped) {
+            if (row.startedAt === 0) row.startedAt = this.started(row.phase, row.hosts);
+            out = !(await this.runOne(row.phase, host));
+            row.failed ||= out;
+          }
+          if (--row.left === 0 && row.startedAt > 0) this.ended(row.phase, row.startedAt, row.failed);
+        }
+      }),
+    );
+  }
+
+  /** The hosts a phase concerns (in this lane, not failed); counts them and tells when nobody has anything to do. */
+  private hostsOf(phase: Phase<Ctx>, inLane?: (host: PlannedHost) => boolean): PlannedHost[] {
+    const concerned = phase.hosts(this.ctx).filter((h) => !this.failed.has(h.name));
     const hosts = inLane ? concerned.filter(inLane) : concerned;
     this.count(phase.title, hosts.length);
-    if (hosts.length === 0) {
-      // In lanes, "nothing to do" only when no lane has anything to do.
-      if (concerned.length === 0 && !this.toldSkipped.has(phase.title)) {
-        this.toldSkipped.add(phase.title);
-        ctx.events.emit({
-          level: "info",
-          kind: "install.phase.skip",
-          phase: phase.title,
-          message: `${phase.title}: nothing to do`,
-        });
-      }
-      return;
+    // In lanes, "nothing to do" only when no lane has anything to do.
+    if (concerned.length === 0 && !this.toldSkipped.has(phase.title)) {
+      this.toldSkipped.add(phase.title);
+      this.ctx.events.emit({
+        level: "info",
+        kind: "install.phase.skip",
+        phase: phase.title,
+        message: `${phase.title}: nothing to do`,
+      });
     }
-    ctx.events.emit({
+    return hosts;
+  }
+
+  private started(phase: Phase<Ctx>, hosts: PlannedHost[]): number {
+    this.ctx.events.emit({
       level: "info",
       kind: "install.phase.start",
       phase: phase.title,
       message: `${phase.title} (${hosts.map((h) => h.name).join(", ")})`,
       detail: { hosts: hosts.map((h) => h.name) },
     });
-    const started = Date.now();
-    let phaseFailed = false;
-    const runOne = async (host: PlannedHost): Promise<void> => {
-      const error = await this.limiter.run(() => runHost(phase, host, ctx, this.options.retry ?? DEFAULT_RETRY));
-      if (error === undefined) return;
-      phaseFailed = true;
-      this.failed.add(host.name);
-      this.report.failures.push({
-        host: host.name,
-        phase: phase.title,
-        reason: error.message,
-        ...(error.hint ? { hint: error.hint } : {}),
-      });
-      if (phase.onFailure === "stop-run" || this.options.essential?.(host)) this.report.stopped = true;
-    };
-    if (phase.order === "one-at-a-time") {
-      for (const host of hosts) {
-        await runOne(host);
-        if (phaseFailed && phase.onFailure !== "host-only") break;
-      }
-    } else {
-      await Promise.all(hosts.map(runOne));
-    }
-    ctx.events.emit({
-      level: phaseFailed ? "error" : "info",
+    return Date.now();
+  }
+
+  private ended(phase: Phase<Ctx>, startedAt: number, failed: boolean): void {
+    this.ctx.events.emit({
+      level: failed ? "error" : "info",
       kind: "install.phase.end",
       phase: phase.title,
-      message: `${phase.title}: ${phaseFailed ? "failed" : "done"}`,
-      detail: { ms: Date.now() - started },
+      message: `${phase.title}: ${failed ? "failed" : "done"}`,
+      detail: { ms: Date.now() - startedAt },
     });
+  }
+
+  /** One host through one phase under the concurrency limit; false when it failed (and dropped out). */
+  private async runOne(phase: Phase<Ctx>, host: PlannedHost): Promise<boolean> {
+    const error = await this.limiter.run(() => runHost(phase, host, this.ctx, this.options.retry ?? DEFAULT_RETRY));
+    if (error === undefined) return true;
+    this.failed.add(host.name);
+    this.report.failures.push({
+      host: host.name,
+      phase: phase.title,
+      reason: error.message,
+      ...(error.hint ? { hint: error.hint } : {}),
+    });
+    if (phase.onFailure === "stop-run" || this.options.essential?.(host)) this.report.stopped = true;
+    return false;
   }
 
   /** One report row per phase title, however many lanes ran it. */

@@ -313,3 +313,45 @@ test("an essential host failing a host-only phase ends the run; the other lane s
     [],
   );
 });
+
+test("per-host phases: a host goes on to the next phase without waiting for the others; a failed host drops out", async () => {
+  const { ctx, events } = await context();
+  const order: string[] = [];
+  const phase = (title: string, slow?: string, fail?: string) => ({
+    title,
+    hosts: agents,
+    order: "parallel" as const,
+    onFailure: "host-only" as const,
+    async run(h: { name: string }) {
+      if (h.name === slow) await new Promise((r) => setTimeout(r, 40));
+      order.push(`${title} ${h.name}`);
+      if (h.name === fail) throw new Error("disk full");
+    },
+  });
+  const report = await runSteps(
+    [{ perHost: [phase("fetch", "k8s-agent-02"), phase("configure", undefined, "k8s-agent-01"), phase("install")] }],
+    ctx,
+    { concurrency: 4, retry: fastRetry },
+  );
+  // k8s-agent-01 went through fetch and failed configure while k8s-agent-02 was still fetching.
+  assert.deepEqual(order, [
+    "fetch k8s-agent-01",
+    "configure k8s-agent-01",
+    "fetch k8s-agent-02",
+    "configure k8s-agent-02",
+    "install k8s-agent-02",
+  ]);
+  assert.deepEqual(
+    report.failures.map((f) => `${f.phase}/${f.host}`),
+    ["configure/k8s-agent-01"],
+  );
+  const told = events.filter((e) => e.kind.startsWith("install.phase.")).map((e) => `${e.kind.slice(14)} ${e.phase}`);
+  assert.deepEqual(told, [
+    "start fetch",
+    "start configure",
+    "end fetch",
+    "end configure",
+    "start install",
+    "end install",
+  ]);
+});

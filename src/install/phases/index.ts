@@ -11,7 +11,7 @@ import { registryReplicas } from "./registry-replicas.js";
 import { installDistro, joinAgents, joinServers, startPrimary } from "./start-distro.js";
 import { validateHosts } from "./validate-hosts.js";
 
-/** What every host needs before its distro may start; none of it waits for another node. */
+/** What every host needs before its distro may start; none of it waits for another node, so each host goes at its own pace. */
 const PREPARE: Array<Phase<InstallContext>> = [
   // The executable comes first: the relay that passes the release files on runs from it.
   nodeServices,
@@ -24,7 +24,8 @@ const PREPARE: Array<Phase<InstallContext>> = [
 /**
  * The install (seed 001): connect, read and check every host; then two lanes side by side — the
  * servers prepare, the primary starts and the other servers join one at a time (etcd admits one
- * learner at a time), while the agents prepare; then the agents join, all at once.
+ * learner at a time), while the agents prepare, each host at its own pace; then the agents join,
+ * all at once.
  */
 export const INSTALL_STEPS: Array<Step<InstallContext>> = [
   connect,
@@ -32,8 +33,8 @@ export const INSTALL_STEPS: Array<Step<InstallContext>> = [
   validateHosts,
   {
     lanes: [
-      { hosts: (h) => h.role === "server", phases: [...PREPARE, startPrimary, joinServers] },
-      { hosts: (h) => h.role !== "server", phases: PREPARE },
+      { hosts: (h) => h.role === "server", phases: [{ perHost: PREPARE }, startPrimary, joinServers] },
+      { hosts: (h) => h.role !== "server", phases: [{ perHost: PREPARE }] },
     ],
   },
   joinAgents,
