@@ -6,14 +6,11 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { silentEvents } from "../../src/events.js";
 import { TransientHostError } from "../../src/hosts/host.js";
-import { localHost } from "../../src/hosts/local-host.js";
 import { FileServerUnreachable, fetchOnHost } from "../../src/install/fetch-on-host.js";
-import type { PhaseContext } from "../../src/install/phase.js";
 import { PhaseFailure } from "../../src/install/phase.js";
-import { changeDoor } from "../../src/install/runner.js";
-import type { PlannedHost } from "../../src/plan/types.js";
 import { type FileServerConfig, startFileServer } from "../../src/services/files/server.js";
 import type { RunningService } from "../../src/services/service.js";
+import { localPhaseContext, localPlannedHost } from "../helpers/local-phase.js";
 
 // The host side is the real script run by a real shell with the real curl, against the real server on loopback.
 const dir = mkdtempSync(join(tmpdir(), "airstrap-files-"));
@@ -27,23 +24,8 @@ const liar = join(dir, "liar");
 writeFileSync(liar, Buffer.from("not what was promised"));
 const liarSha = "0".repeat(64);
 
-const host: PlannedHost = {
-  name: "here",
-  fqdn: "here.test.lan",
-  address: "127.0.0.1",
-  role: "agent",
-  primary: false,
-  labels: {},
-  taints: [],
-  ssh: { user: "root", port: 22, sudo: false } as PlannedHost["ssh"],
-  runsRegistry: false,
-};
-const ctx = {
-  events: silentEvents,
-  dryRun: false,
-  hosts: new Map([["here", localHost()]]),
-  change: changeDoor(silentEvents, false),
-} as unknown as PhaseContext;
+const host = localPlannedHost;
+const ctx = localPhaseContext;
 
 let server: RunningService<FileServerConfig>;
 let base: string;

@@ -6,14 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { silentEvents } from "../../src/events.js";
-import { localHost } from "../../src/hosts/local-host.js";
 import { fetchOnHost, partPathFor } from "../../src/install/fetch-on-host.js";
-import type { PhaseContext } from "../../src/install/phase.js";
 import { RelayPlan, relayTree } from "../../src/install/relay.js";
-import { changeDoor } from "../../src/install/runner.js";
 import type { PlannedHost } from "../../src/plan/types.js";
 import { FileStalled, followFile } from "../../src/services/files/follow-file.js";
 import { startFileServer } from "../../src/services/files/server.js";
+import { localPhaseContext, localPlannedHost } from "../helpers/local-phase.js";
 
 const dir = mkdtempSync(join(tmpdir(), "airstrap-relay-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,13 +20,8 @@ for (let i = 0; i < content.length; i++) content[i] = (i * 13 + (i >> 9)) & 0xff
 const sha = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 const goodSha = sha(content);
 
-const host = { name: "here", address: "127.0.0.1", ssh: { sudo: false } } as PlannedHost;
-const ctx = {
-  events: silentEvents,
-  dryRun: false,
-  hosts: new Map([["here", localHost()]]),
-  change: changeDoor(silentEvents, false),
-} as unknown as PhaseContext;
+const host = localPlannedHost;
+const ctx = localPhaseContext;
 
 test("the relay tree: the bootstrap machine serves `fanout` hosts, each host at most `fanout` more", () => {
   const hosts = Array.from({ length: 12 }, (_, i) => `h${i + 1}`);
