@@ -1,5 +1,6 @@
 import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import type { PlannedHost } from "../plan/types.js";
+import { formatEndpoint } from "../services/lb/endpoint.js";
 import { ARTIFACT_DIR, type CarriedFile, type InstallContext } from "./context.js";
 import { mustRun } from "./phases/host-of.js";
 import { RELAY_FANOUT, RelayPlan, relayStartCommand } from "./relay.js";
@@ -47,8 +48,7 @@ export async function relaySource(
 ): Promise<{ name: string; url: string } | undefined> {
   const parent = ctx.plan.hosts.find((h) => h.name === relay.parentOf(host.name));
   if (!parent || !(await relay.parentUp(host.name, waitMs))) return undefined;
-  const address = parent.address.includes(":") ? `[${parent.address}]` : parent.address;
-  return { name: parent.name, url: `http://${address}:${relay.port}` };
+  return { name: parent.name, url: `http://${formatEndpoint({ address: parent.address, port: relay.port })}` };
 }
 
 /**

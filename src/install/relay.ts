@@ -2,8 +2,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { shellQuote } from "../hosts/shell.js";
 import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import type { PlannedHost } from "../plan/types.js";
+import { formatEndpoint } from "../services/lb/endpoint.js";
 
-/** Each host passes the release files on to at most this many others. */
+/** Each host passes the carried files on to at most this many others. */
 export const RELAY_FANOUT = 2;
 /**
  * How long a host waits for its parent's relay before it fetches from the bootstrap machine. The
@@ -14,7 +15,7 @@ const PARENT_WAIT_MS = 120_000;
 export const RELAY_UNIT = "airstrap-relay";
 
 /**
- * Who fetches the release files from whom: the bootstrap machine serves the first `fanout` hosts
+ * Who fetches the carried files (the executable, the release files) from whom: the bootstrap machine serves the first `fanout` hosts
  * and every host serves the next `fanout` (a k-ary tree in the plan's order, servers first). So
  * the bootstrap link carries each file `fanout` times whatever the number of hosts, each host's
  * link at most `fanout` + 1 times, and a host that fails or stalls costs only its own subtree a
@@ -30,7 +31,7 @@ export function relayTree(hosts: readonly string[], fanout = RELAY_FANOUT): Map<
   return parents;
 }
 
-/** The files a relay offers: the release files, where the host puts them. */
+/** The files a relay offers (the executable and the release files), where the host puts them. */
 export interface RelayedFile {
   sha256: string;
   size: number;
@@ -51,7 +52,7 @@ export function relayStartCommand(
     AIRSTRAP_PATHS.binary,
     "relay",
     "--listen",
-    `${host.address.includes(":") ? `[${host.address}]` : host.address}:${port}`,
+    formatEndpoint({ address: host.address, port }),
     ...allowedNetworks.flatMap((cidr) => ["--allow", cidr]),
     ...files.flatMap((f) => ["--file", `${f.sha256}:${f.size}:${f.path}`]),
   ];
@@ -75,6 +76,8 @@ export class RelayPlan {
   private readonly started = new Map<string, { promise: Promise<boolean>; resolve: (up: boolean) => void }>();
   /** Hosts whose relay was started, to stop at the end of the install. */
   readonly running = new Set<string>();
+  /** Hosts that could not fetch from their parent's relay and no longer ask it. */
+  private readonly avoiding = new Set<string>();
 
   constructor(
     hosts: readonly PlannedHost[],
@@ -93,8 +96,6 @@ export class RelayPlan {
       this.started.set(host.name, { promise, resolve });
     }
   }
-
-  private readonly avoiding = new Set<string>();
 
   /** The host could not fetch from its parent's relay: it stops asking. */
   avoid(host: string): void {

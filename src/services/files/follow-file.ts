@@ -44,13 +44,18 @@ export async function* followFile(
   }
   try {
     let position = start;
+    // A chunk is handed on with each yield, so a new one follows a read that filled one; a read
+    // at the growing end that found nothing keeps it for the next poll.
+    let chunk: Buffer | undefined;
     while (position <= end) {
-      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, end - position + 1));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
+      chunk ??= Buffer.allocUnsafe(Math.min(1024 * 1024, end - position + 1));
+      const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, end - position + 1), position);
       if (bytesRead > 0) {
         position += bytesRead;
         lastProgress = Date.now();
-        yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+        const filled = bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+        chunk = undefined;
+        yield filled;
         continue;
       }
       if (stalled()) throw new FileStalled(file.path, position, file.size, options.stallMs);
