@@ -29,7 +29,7 @@ demo-down: build
 	@rm -rf out/demo
 
 bench: build
-	@set -e; for script in bench/*/run.sh; do echo "== $$script"; bash "$$script"; done
+	@scripts/run-benches.sh bench
 
 dist: build
 	@scripts/dist.sh dist/airstrap-linux-$(ARCH)
