@@ -3,6 +3,7 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { REPO, runProcess, tempDir } from "../helpers/cli.js";
+import { notOnThisMachine } from "../helpers/skip.js";
 
 const RUN_BENCHES = join(REPO, "scripts/run-benches.sh");
 
@@ -40,7 +41,7 @@ test("skipped benches are reported but do not fail the run", async (t) => {
 
 test("the install bench skips with exit 77 and a reason when not root", async (t) => {
   const probe = await runProcess("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "true"]);
-  if (probe.code !== 0) return t.skip("not on this machine: setpriv cannot drop to user nobody (needs root)");
+  if (probe.code !== 0) return t.skip(notOnThisMachine("setpriv cannot drop to user nobody (needs root)"));
   const run = await runProcess("setpriv", [
     "--reuid=65534",
     "--regid=65534",
