@@ -110,6 +110,12 @@ test("bundle load trusts --key, the manifest's pinned signer, or this state dir'
   );
   assert.equal(byKey.code, 0, byKey.stderr);
   assert.match(byKey.stdout, /signature: good, by the trusted key SHA256:\S+ \(--key\)/);
+  assert.match(byKey.stdout, /: [1-9]\d* blobs written/);
+  assert.notDeepEqual(await snapshot(store), {});
+  const byFingerprint = await runAirstrap(["bundle", "verify", bundle, "--key", keyFingerprint(signer.publicKey)], {
+    cwd: site,
+  });
+  assert.equal(byFingerprint.code, 0, byFingerprint.stderr);
 
   await writeFile(join(site, "cluster.yaml"), manifest(keyFingerprint(signer.publicKey)));
   const byManifest = await runAirstrap(["bundle", "verify", bundle], { cwd: site });
