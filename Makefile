@@ -7,17 +7,19 @@ ARCH := $(shell node -p 'process.arch === "x64" ? "amd64" : process.arch')
 deps:
 	@scripts/install-deps.sh
 
+# lint, typecheck, build and test run the package.json scripts of the same name, so `make test`
+# runs every npm script but `format` (test/scripts/npm-scripts.test.ts checks that one's files).
 build: deps
-	@node scripts/build.mjs
+	@npm run --silent build
 
 lint: deps
-	npx biome check .
+	npm run --silent lint
 
 typecheck: deps
-	npx tsc --noEmit
+	npm run --silent typecheck
 
 test: deps lint typecheck build
-	node scripts/run-tests.mjs
+	npm run --silent test
 
 demo: build
 	@scripts/demo.sh
@@ -27,7 +29,7 @@ demo-down: build
 	@rm -rf out/demo
 
 bench: build
-	@set -e; for script in bench/*/run.sh; do echo "== $$script"; bash "$$script"; done
+	@scripts/run-benches.sh bench
 
 dist: build
 	@scripts/dist.sh dist/airstrap-linux-$(ARCH)

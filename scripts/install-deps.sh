@@ -13,11 +13,16 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 mapfile -t wanted < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' scripts/debian-packages.txt | grep -v '^$' | awk '{print $1}')
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+# A line may name alternatives, a|b: any one installed will do; the first is the one installed.
 missing=()
-for pkg in "${wanted[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$pkg")
-  fi
+for entry in "${wanted[@]}"; do
+  IFS='|' read -ra choices <<<"$entry"
+  have=""
+  for pkg in "${choices[@]}"; do
+    if installed "$pkg"; then have=$pkg; break; fi
+  done
+  [ -n "$have" ] || missing+=("${choices[0]}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"

@@ -3,6 +3,7 @@ import { readArtifactIndex } from "../../src/artifacts/artifact-index.js";
 import { createBundle } from "../../src/artifacts/bundle/create.js";
 import { loadBundle } from "../../src/artifacts/bundle/load.js";
 import { loadOrCreateSigningKey } from "../../src/artifacts/bundle/signing.js";
+import { trustKey } from "../../src/artifacts/bundle/trust.js";
 import { verifyBundle } from "../../src/artifacts/bundle/verify.js";
 import { silentEvents } from "../../src/events.js";
 import { openBlobStore } from "../../src/store/blob-store.js";
@@ -26,9 +27,9 @@ if (op === "create") {
   });
   bytes = created.parts.reduce((sum, p) => sum + p.size, 0);
 } else if (op === "verify") {
-  bytes = (await verifyBundle([bundle], key.publicKey, silentEvents)).bytes;
+  bytes = (await verifyBundle([bundle], trustKey(key.publicKey), silentEvents)).bytes;
 } else if (op === "load") {
-  bytes = (await loadBundle([bundle], store, key.publicKey, silentEvents)).bytes;
+  bytes = (await loadBundle([bundle], store, trustKey(key.publicKey), silentEvents)).bytes;
 } else if (op !== "baseline") {
   throw new Error(`unknown op ${op}`);
 }

@@ -3,5 +3,5 @@
 # BENCH_BUNDLE_MIB (default 2048) sets the data size; BENCH_DIR (default /tmp/airstrap-bench-bundle) the scratch dir.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-command -v /usr/bin/time >/dev/null || { echo "SKIP: needs GNU time (scripts/install-deps.sh installs it)"; exit 0; }
+[ -x /usr/bin/time ] || { echo "missing GNU time (/usr/bin/time): run scripts/install-deps.sh" >&2; exit 1; }
 exec timeout 600 node --import tsx bench/bundle/bench.ts

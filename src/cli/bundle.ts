@@ -2,13 +2,15 @@ import type { Command } from "commander";
 import { readArtifactIndex } from "../artifacts/artifact-index.js";
 import { createBundle } from "../artifacts/bundle/create.js";
 import { formatBytes, loadBundle } from "../artifacts/bundle/load.js";
-import { loadOrCreateSigningKey, parsePublicKey } from "../artifacts/bundle/signing.js";
+import { keyFingerprint, loadOrCreateSigningKey } from "../artifacts/bundle/signing.js";
 import { readBaseIndex } from "../artifacts/bundle/since.js";
 import { parseSize } from "../artifacts/bundle/size.js";
+import { resolveSignerTrust, type SignerTrust } from "../artifacts/bundle/trust.js";
 import { verifyBundle } from "../artifacts/bundle/verify.js";
 import { artifactsFromPlan, contentFor } from "../artifacts/plan-artifacts.js";
 import { attachProgressView } from "../artifacts/progress-view.js";
 import { defaultStoreDir } from "../artifacts/store-location.js";
+import { OperatorError } from "../errors.js";
 import { createEvents } from "../events.js";
 import { STATE_DIR_NAME, stateDirBeside } from "../state/state-dir.js";
 import { openBlobStore } from "../store/blob-store.js";
@@ -26,10 +28,18 @@ export function registerBundle(program: Command): Command {
     .action(async (flags: { file: string; output: string; split?: string; since?: string; store?: string }) => {
       const partSize = flags.split === undefined ? undefined : parseSize(flags.split);
       const site = await planFromManifestFile(flags.file);
+      const signingKey = await loadOrCreateSigningKey(stateDirBeside(flags.file));
+      // The other side would refuse a bundle signed with another key than the manifest pins.
+      const pinned = site.loaded.manifest.artifacts.signer;
+      if (pinned !== undefined && pinned !== keyFingerprint(signingKey.publicKey)) {
+        throw new OperatorError(
+          `${flags.file}: spec.artifacts.signer is ${pinned}, but ${stateDirBeside(flags.file)} signs with ${keyFingerprint(signingKey.publicKey)}`,
+          { hint: "create the bundle with the state dir that holds the pinned key, or pin this key in the manifest" },
+        );
+      }
       const store = await openBlobStore(flags.store ?? defaultStoreDir(flags.file));
       const content = contentFor(artifactsFromPlan(site.plan, site.loaded.dir), await readArtifactIndex(store.root));
       const since = flags.since === undefined ? undefined : await readBaseIndex(flags.since);
-      const signingKey = await loadOrCreateSigningKey(stateDirBeside(flags.file));
       const events = createEvents();
       const detach = attachProgressView(events, process.stderr);
       try {
@@ -50,22 +60,25 @@ export function registerBundle(program: Command): Command {
         );
         out(`index ${created.indexDigest}`);
         out(`signed by ${created.publicKey} (${created.fingerprint})`);
+        if (pinned === undefined) {
+          out(
+            `pin the signer for the other side: under spec.artifacts in ${flags.file}, signer: ${created.fingerprint}`,
+          );
+        }
         out(`on the other side: airstrap bundle verify ${flags.output} --key ${created.publicKey}`);
       } finally {
         detach();
       }
     });
-  bundle
-    .command("verify")
+  trustOptions(bundle.command("verify"))
     .description("check every byte of a bundle against its signed index; names the entry and part that is bad")
     .argument("<file...>", "the bundle, FILE.part000, or every part")
-    .option("--key <pub>", "the public key printed by bundle create (ed25519:…) or a file holding it")
-    .action(async (files: string[], flags: { key?: string }) => {
-      const key = flags.key === undefined ? undefined : await parsePublicKey(flags.key);
+    .action(async (files: string[], flags: TrustFlags) => {
+      const trust = await signerTrustFrom(flags);
       const events = createEvents();
       const detach = attachProgressView(events, process.stderr);
       try {
-        const result = await verifyBundle(files, key, events);
+        const result = await verifyBundle(files, trust, events);
         detach();
         const index = result.head.index;
         out(`ok: ${result.parts.length} part(s), ${formatBytes(result.bytes)}, ${index.entries.length} blobs verified`);
@@ -73,30 +86,28 @@ export function registerBundle(program: Command): Command {
           `cluster ${index.manifest.cluster} (${index.manifest.file} sha256 ${index.manifest.sha256}), made by airstrap ${index.tool.version} at ${index.createdAt}`,
         );
         if (index.base) out(`differential: needs the bundle with index ${index.base.index} loaded first`);
-        reportSigner(result.keyChecked, result.head.fingerprint);
+        reportSigner(trust, result.head.fingerprint);
       } finally {
         detach();
       }
     });
-  bundle
-    .command("load")
+  trustOptions(bundle.command("load"))
     .description("verify and unpack a bundle straight into the store (resumes after an interruption)")
     .argument("<file...>", "the bundle, FILE.part000, or every part")
     .option("--store <dir>", "artifact store", `${STATE_DIR_NAME}/store`)
-    .option("--key <pub>", "the public key printed by bundle create (ed25519:…) or a file holding it")
-    .action(async (files: string[], flags: { store: string; key?: string }) => {
-      const key = flags.key === undefined ? undefined : await parsePublicKey(flags.key);
+    .action(async (files: string[], flags: TrustFlags & { store: string }) => {
+      const trust = await signerTrustFrom(flags);
       const store = await openBlobStore(flags.store);
       const events = createEvents();
       const detach = attachProgressView(events, process.stderr);
       try {
-        const result = await loadBundle(files, store, key, events);
+        const result = await loadBundle(files, store, trust, events);
         detach();
         out(
           `loaded into ${flags.store}: ${result.loaded} blobs written, ${result.resumed} resumed from an earlier run, ${result.alreadyPresent} already present`,
         );
         out(`${result.head.index.files.length} release files and ${result.head.index.images.length} images recorded`);
-        reportSigner(result.keyChecked, result.head.fingerprint);
+        reportSigner(trust, result.head.fingerprint);
       } finally {
         detach();
       }
@@ -104,8 +115,36 @@ export function registerBundle(program: Command): Command {
   return bundle;
 }
 
-function reportSigner(checked: boolean, fingerprint: string): void {
-  if (checked) out(`signature: good, by the trusted key ${fingerprint}`);
-  else
-    err(`warning: signature is intact, by key ${fingerprint}, but no --key was given to say whose key that should be`);
+interface TrustFlags {
+  file: string;
+  key?: string;
+  insecureSkipSignature?: boolean;
+}
+
+function trustOptions(command: Command): Command {
+  return manifestOption(command)
+    .option("--key <key>", "the signer's public key (ed25519:…, or a file holding it) or fingerprint (SHA256:…)")
+    .option("--insecure-skip-signature", "accept a bundle whoever signed it (integrity only, not origin)");
+}
+
+async function signerTrustFrom(flags: TrustFlags): Promise<SignerTrust> {
+  const trust = await resolveSignerTrust({
+    manifestFile: flags.file,
+    ...(flags.key === undefined ? {} : { key: flags.key }),
+    ...(flags.insecureSkipSignature ? { insecureSkipSignature: true } : {}),
+  });
+  if (trust.kind === "any") warnInsecure();
+  return trust;
+}
+
+function warnInsecure(): void {
+  err("WARNING: --insecure-skip-signature: whoever signed this bundle is not checked; anyone could have made it");
+}
+
+function reportSigner(trust: SignerTrust, fingerprint: string): void {
+  if (trust.kind === "key") out(`signature: good, by the trusted key ${fingerprint} (${trust.source})`);
+  else {
+    warnInsecure();
+    err(`WARNING: it is signed by key ${fingerprint}; compare that with what bundle create printed`);
+  }
 }

@@ -49,7 +49,8 @@ export interface ClusterManifest {
   };
   loadBalancer: { apiPort: number; joinPort: number; apiBackendPort: number; joinBackendPort: number };
   registry: { port: number; hosts: string[]; mirrors: string[] };
-  artifacts: { source?: string; images: string[] };
+  /** signer: fingerprint of the key bundles must be signed with (bundle load and verify check it). */
+  artifacts: { source?: string; images: string[]; signer?: string };
   provisioning?: NonNullable<ParsedManifest["spec"]["provisioning"]>;
   stages: NonNullable<ParsedManifest["spec"]["stages"]>;
 }
@@ -107,6 +108,7 @@ export function applyDefaults(parsed: ParsedManifest): ClusterManifest {
     artifacts: {
       ...(spec.artifacts?.source === undefined ? {} : { source: spec.artifacts.source }),
       images: spec.artifacts?.images ?? [],
+      ...(spec.artifacts?.signer === undefined ? {} : { signer: spec.artifacts.signer }),
     },
     ...(spec.provisioning === undefined ? {} : { provisioning: spec.provisioning }),
     stages: spec.stages ?? [],

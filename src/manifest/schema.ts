@@ -152,6 +152,11 @@ const registry = z.strictObject({
 const artifacts = z.strictObject({
   source: z.string().min(1).optional().describe("local folder or mirror base URL holding the distro release files"),
   images: z.array(z.string().min(1)).optional().describe("extra images to carry across the gap"),
+  signer: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "must be a key fingerprint like SHA256:… as bundle create prints it")
+    .optional()
+    .describe("fingerprint of the key this site's bundles are signed with; bundle load and verify refuse others"),
 });
 
 const pxe = z.strictObject({

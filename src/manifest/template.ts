@@ -56,4 +56,5 @@ spec:
   artifacts:
     # source: /media/usb/airstrap # local folder or mirror base URL of the release files
     images: []                    # extra images to carry, e.g. docker.io/library/nginx:1.27
+    # signer: SHA256:…            # the key fingerprint bundle create prints; bundle load trusts only that key
 `;

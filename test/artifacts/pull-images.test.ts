@@ -7,6 +7,7 @@ import { findImage, readArtifactIndex } from "../../src/artifacts/artifact-index
 import { createBundle } from "../../src/artifacts/bundle/create.js";
 import { loadBundle } from "../../src/artifacts/bundle/load.js";
 import { loadOrCreateSigningKey } from "../../src/artifacts/bundle/signing.js";
+import { trustKey } from "../../src/artifacts/bundle/trust.js";
 import { pullImages } from "../../src/artifacts/pull-images.js";
 import { OperatorError } from "../../src/errors.js";
 import { silentEvents } from "../../src/events.js";
@@ -213,7 +214,7 @@ test("pulled images cross in a bundle: loaded on the other side, airstrap's regi
     events: silentEvents,
   });
   const airgapped = await openBlobStore(join(dir, "airgapped"));
-  await loadBundle([bundle], airgapped, key.publicKey, silentEvents);
+  await loadBundle([bundle], airgapped, trustKey(key.publicKey), silentEvents);
 
   const registry = await startRegistry(
     {

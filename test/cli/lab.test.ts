@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { labNames } from "../../src/lab/names.js";
 import { namespaceExists } from "../../src/lab/network.js";
-import { missingPrerequisites } from "../../src/lab/prerequisites.js";
 import { REPO, runAirstrap, tempDir } from "../helpers/cli.js";
+import { labSkipReason } from "../lab/lab-fixture.js";
 
 const manifest = (name: string, bootstrap: string) => `apiVersion: airstrap.io/v1alpha1
 kind: Cluster
@@ -20,8 +20,8 @@ spec:
 `;
 
 test("lab status and lab stop without a lab: an operator error with a hint, no stack", async (t) => {
-  const { problems } = await missingPrerequisites();
-  if (problems.length > 0) return t.skip(`the lab cannot run here: ${problems.join("; ")}`);
+  const skipReason = await labSkipReason();
+  if (skipReason) return t.skip(skipReason);
   const dir = await tempDir(t);
   await writeFile(join(dir, "cluster.yaml"), manifest("nolab", "10.233.1.1"));
   for (const args of [
@@ -37,8 +37,8 @@ test("lab status and lab stop without a lab: an operator error with a hint, no s
 });
 
 test("lab up refuses a site that is not private before touching anything", async (t) => {
-  const { problems } = await missingPrerequisites();
-  if (problems.length > 0) return t.skip(`the lab cannot run here: ${problems.join("; ")}`);
+  const skipReason = await labSkipReason();
+  if (skipReason) return t.skip(skipReason);
   const dir = await tempDir(t);
   const name = `pub${process.pid.toString(36)}`;
   await writeFile(join(dir, "cluster.yaml"), manifest(name, "198.51.100.1"));

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { bufferSource } from "../../src/hosts/upload-source.js";
 import { REPO } from "../helpers/cli.js";
+import { notOnThisMachine } from "../helpers/skip.js";
 import { keygen, type Sshd, sshdAvailable, startSshd } from "../peers/sshd.js";
 import { hostsFixture } from "./fixture.js";
 
@@ -217,7 +218,8 @@ test("an SSH agent (SSH_AUTH_SOCK) logs in without an identity file", async (t) 
 test("the local transport uses sudo (with a password) when airstrap does not run as root", async (t) => {
   if (missing) return t.skip(missing);
   const probe = spawnSync("runuser", ["-u", withPassword, "--", "test", "-r", join(REPO, "src/hosts/local-host.ts")]);
-  if (probe.status !== 0) return t.skip(`user ${withPassword} cannot read the source tree at ${REPO}`);
+  if (probe.status !== 0)
+    return t.skip(notOnThisMachine(`user ${withPassword} cannot read the source tree at ${REPO}`));
   const target = join(rootOnly, "local/file");
   const script = `
     import { localHost } from ${JSON.stringify(join(REPO, "src/hosts/local-host.ts"))};

@@ -8,12 +8,19 @@ import { labDown, requireLab } from "../../src/lab/lab.js";
 import { missingPrerequisites } from "../../src/lab/prerequisites.js";
 import { LAB_IDENTITY_FILE, type LabState } from "../../src/lab/state.js";
 import type { StateDir } from "../../src/state/state-dir.js";
+import { notOnThisMachine } from "../helpers/skip.js";
 import { sshRun } from "../peers/lab-ssh.js";
 
-/** Why lab tests cannot run here (they SKIP with this), or undefined when they can. */
+/**
+ * Why lab tests cannot run here (they SKIP with this), or undefined when they can. Only a lack no
+ * package gives (root, Linux, network namespaces) is "not on this machine"; a missing program is
+ * fixable, so under CI=true that skip fails the run.
+ */
 export async function labSkipReason(): Promise<string | undefined> {
-  const { problems } = await missingPrerequisites();
-  return problems.length > 0 ? `the lab cannot run here: ${problems.join("; ")}` : undefined;
+  const { problems, packages } = await missingPrerequisites();
+  if (problems.length === 0) return undefined;
+  const reason = `the lab cannot run here: ${problems.join("; ")}`;
+  return packages.length > 0 ? reason : notOnThisMachine(reason);
 }
 
 /** How the lab starts its helpers (airstrap lab-distro …) from a test: node + tsx + the same functions. */

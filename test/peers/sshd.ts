@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { notOnThisMachine } from "../helpers/skip.js";
 
 /**
  * A real OpenSSH server (Debian openssh-server) on a loopback address and a free high port, with its
@@ -45,7 +46,7 @@ export function sshdAvailable(): string | undefined {
     const out = String((error as { stderr?: Buffer }).stderr ?? "");
     if (!/OpenSSH/.test(out)) return "/usr/sbin/sshd (Debian openssh-server) is not installed";
   }
-  if (process.getuid?.() !== 0) return "sshd needs to run as root to log users in";
+  if (process.getuid?.() !== 0) return notOnThisMachine("sshd needs to run as root to log users in");
   return undefined;
 }
 

@@ -11,7 +11,6 @@ export type DamageKind =
   | "end"
   | "index"
   | "signature"
-  | "wrong-key"
   | "format";
 
 /** A bundle that is not byte for byte what its signed index says: names the entry and the part. */

@@ -14,6 +14,7 @@ import { checkPartSizes } from "./part-check.js";
 import { ByteSource, resolveBundleFiles } from "./parts.js";
 import { bundleProgress } from "./progress.js";
 import { type BundleHead, readHead, walkEntries } from "./reader.js";
+import type { SignerTrust } from "./trust.js";
 
 export interface LoadedBundle {
   head: BundleHead;
@@ -24,7 +25,6 @@ export interface LoadedBundle {
   /** Blobs a previous, interrupted load had already staged. */
   resumed: number;
   bytes: number;
-  keyChecked: boolean;
 }
 
 /** Free space kept beyond what the blobs need: link files, the index, filesystem slack. */
@@ -40,11 +40,11 @@ const SPACE_MARGIN = 64 * 1024 * 1024;
 export async function loadBundle(
   args: readonly string[],
   store: BlobStore,
-  trustedKey: Buffer | undefined,
+  trust: SignerTrust,
   events: Events,
 ): Promise<LoadedBundle> {
   try {
-    return await loadInto(args, store, trustedKey, events);
+    return await loadInto(args, store, trust, events);
   } catch (error) {
     throw operatorFsError(error, `load into ${store.root}`);
   }
@@ -53,13 +53,13 @@ export async function loadBundle(
 async function loadInto(
   args: readonly string[],
   store: BlobStore,
-  trustedKey: Buffer | undefined,
+  trust: SignerTrust,
   events: Events,
 ): Promise<LoadedBundle> {
   const files = await resolveBundleFiles(args);
   const source = new ByteSource(files.paths.filter((p): p is string => p !== undefined));
   try {
-    const head = await readHead(source, files, trustedKey);
+    const head = await readHead(source, files, trust);
     await checkPartSizes(files, head);
     await checkBase(store, head);
     const staging = join(store.root, "tmp", `load-${digestHex(head.indexDigest).slice(0, 32)}`);
@@ -117,7 +117,7 @@ async function loadInto(
     });
     await fsyncPath(staging);
     await commit(store, head, staging);
-    return { head, loaded, alreadyPresent: inStore.size, resumed, bytes: total, keyChecked: trustedKey !== undefined };
+    return { head, loaded, alreadyPresent: inStore.size, resumed, bytes: total };
   } finally {
     await source.close();
   }

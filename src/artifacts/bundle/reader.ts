@@ -16,8 +16,9 @@ import {
 } from "./format.js";
 import { partAt } from "./part-check.js";
 import type { BundleFiles, ByteSource } from "./parts.js";
-import { keyFingerprint, verifyDigestSignature } from "./signing.js";
+import { verifyDigestSignature } from "./signing.js";
 import { BLOCK, END_OF_ARCHIVE, paddingFor, parseTarHeader, tarHeader } from "./tar-header.js";
+import { checkSigner, type SignerTrust } from "./trust.js";
 
 export interface BundleHead {
   index: BundleIndex;
@@ -28,8 +29,11 @@ export interface BundleHead {
   layout: BundleLayout;
 }
 
-/** Reads and checks the index and its signature at the start of the stream. */
-export async function readHead(source: ByteSource, files: BundleFiles, trustedKey?: Buffer): Promise<BundleHead> {
+/**
+ * Reads and checks the index and its signature at the start of the stream, and that the signer
+ * is the one `trust` names (before anything after the head is read or written anywhere).
+ */
+export async function readHead(source: ByteSource, files: BundleFiles, trust: SignerTrust): Promise<BundleHead> {
   const where = (offset: number) => partAt(files, offset, undefined);
   const header = await source.readExact(BLOCK);
   if (header.length < BLOCK)
@@ -72,16 +76,7 @@ export async function readHead(source: ByteSource, files: BundleFiles, trustedKe
   if (!signedHash.equals(actualHash)) {
     throw new BundleDamageError("index", INDEX_ENTRY, where(BLOCK), "its SHA-256 is not the one that was signed");
   }
-  const fingerprint = keyFingerprint(publicKey);
-  if (trustedKey !== undefined && !trustedKey.equals(publicKey)) {
-    throw new BundleDamageError(
-      "wrong-key",
-      SIGNATURE_ENTRY,
-      where(sigOffset),
-      `signed by key ${fingerprint}, not by the trusted key ${keyFingerprint(trustedKey)}`,
-      "this bundle was not made with the key you trust: re-create it with the right state dir, or check --key",
-    );
-  }
+  const fingerprint = checkSigner(trust, publicKey, files.name);
   let index: BundleIndex;
   try {
     const result = bundleIndexSchema.safeParse(JSON.parse(indexBytes.toString("utf8")));

@@ -8,6 +8,7 @@ import {
   verify,
 } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { OperatorError } from "../../errors.js";
 import { openStateDir } from "../../state/state-dir.js";
 
@@ -16,6 +17,9 @@ const PREFIX = "ed25519:";
 const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const KEY_FILE = "bundle-signing.key";
 const PUB_FILE = "bundle-signing.pub";
+
+/** The public half of a state dir's signing key, as "ed25519:<base64>". */
+export const signingPublicKeyFile = (stateDir: string) => join(stateDir, PUB_FILE);
 
 export interface SigningKey {
   privateKey: KeyObject;

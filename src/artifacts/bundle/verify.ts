@@ -3,13 +3,12 @@ import { checkPartSizes } from "./part-check.js";
 import { ByteSource, resolveBundleFiles } from "./parts.js";
 import { bundleProgress } from "./progress.js";
 import { type BundleHead, readHead, walkEntries } from "./reader.js";
+import type { SignerTrust } from "./trust.js";
 
 export interface VerifiedBundle {
   head: BundleHead;
   parts: string[];
   bytes: number;
-  /** True when the signer was compared with a key the operator passed. */
-  keyChecked: boolean;
 }
 
 /**
@@ -19,14 +18,14 @@ export interface VerifiedBundle {
  */
 export async function verifyBundle(
   args: readonly string[],
-  trustedKey: Buffer | undefined,
+  trust: SignerTrust,
   events: Events,
 ): Promise<VerifiedBundle> {
   const files = await resolveBundleFiles(args);
   const present = files.paths.filter((p): p is string => p !== undefined);
   const source = new ByteSource(present);
   try {
-    const head = await readHead(source, files, trustedKey);
+    const head = await readHead(source, files, trust);
     await checkPartSizes(files, head);
     const total = head.layout.totalSize;
     await walkEntries(source, files, head, {
@@ -36,7 +35,7 @@ export async function verifyBundle(
       fail: async () => {},
       progress: bundleProgress(events, "verified", total),
     });
-    return { head, parts: present, bytes: total, keyChecked: trustedKey !== undefined };
+    return { head, parts: present, bytes: total };
   } finally {
     await source.close();
   }

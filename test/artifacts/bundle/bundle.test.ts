@@ -10,6 +10,7 @@ import { BundleDamageError } from "../../../src/artifacts/bundle/damage.js";
 import { loadBundle } from "../../../src/artifacts/bundle/load.js";
 import { loadOrCreateSigningKey } from "../../../src/artifacts/bundle/signing.js";
 import { readBaseIndex } from "../../../src/artifacts/bundle/since.js";
+import { trustKey, UntrustedSignerError } from "../../../src/artifacts/bundle/trust.js";
 import { verifyBundle } from "../../../src/artifacts/bundle/verify.js";
 import { OperatorError } from "../../../src/errors.js";
 import { silentEvents } from "../../../src/events.js";
@@ -42,18 +43,18 @@ test("a bundle round-trips: verify passes, load reproduces the store's content, 
   assert.equal(created.entries, 5);
   assert.match(created.publicKey, /^ed25519:/);
 
-  const verified = await verifyBundle([output], key.publicKey, silentEvents);
+  const verified = await verifyBundle([output], trustKey(key.publicKey), silentEvents);
   assert.equal(verified.head.index.entries.length, 5);
   assert.equal(verified.head.indexDigest, created.indexDigest);
 
   const target = await newStore(t, "target");
-  const loaded = await loadBundle([output], target, key.publicKey, silentEvents);
+  const loaded = await loadBundle([output], target, trustKey(key.publicKey), silentEvents);
   assert.equal(loaded.loaded, 5);
   assert.deepEqual(await snapshot(target.root), await snapshot(store.root));
   assert.deepEqual(await readArtifactIndex(target.root), await readArtifactIndex(store.root));
   assert.equal(await openRepositories(target).resolveTag("library/app", "1.0"), content.images[0]!.digest);
 
-  const again = await loadBundle([output], target, key.publicKey, silentEvents);
+  const again = await loadBundle([output], target, trustKey(key.publicKey), silentEvents);
   assert.equal(again.loaded, 0);
   assert.equal(again.alreadyPresent, 5);
 });
@@ -113,11 +114,11 @@ test("a split bundle is verified and loaded from its parts, given as FILE.part00
   assert.ok(created.parts.length >= 7, `${created.parts.length} parts`);
   assert.ok(created.parts.slice(0, -1).every((p) => p.size === 65_536));
   assert.equal(created.parts[0]!.path, `${output}.part000`);
-  await verifyBundle([`${output}.part000`], key.publicKey, silentEvents);
-  await verifyBundle(created.parts.map((p) => p.path).reverse(), key.publicKey, silentEvents);
+  await verifyBundle([`${output}.part000`], trustKey(key.publicKey), silentEvents);
+  await verifyBundle(created.parts.map((p) => p.path).reverse(), trustKey(key.publicKey), silentEvents);
   const { rename } = await import("node:fs/promises");
   await rename(created.parts[3]!.path, `${created.parts[3]!.path}.away`);
-  await assert.rejects(verifyBundle([output], key.publicKey, silentEvents), (error: unknown) => {
+  await assert.rejects(verifyBundle([output], trustKey(key.publicKey), silentEvents), (error: unknown) => {
     assert.ok(error instanceof BundleDamageError);
     assert.equal(error.kind, "missing-part");
     assert.match(error.message, new RegExp(`edge\\.bundle\\.part003: part 3 of ${created.parts.length} is missing`));
@@ -126,10 +127,10 @@ test("a split bundle is verified and loaded from its parts, given as FILE.part00
   await rename(`${created.parts[3]!.path}.away`, created.parts[3]!.path);
   const joined = join(dir, "joined.bundle");
   await writeFile(joined, Buffer.concat(await Promise.all(created.parts.map((p) => readFile(p.path)))));
-  await verifyBundle([joined], key.publicKey, silentEvents);
+  await verifyBundle([joined], trustKey(key.publicKey), silentEvents);
 
   const target = await newStore(t, "split-target");
-  await loadBundle([output], target, key.publicKey, silentEvents);
+  await loadBundle([output], target, trustKey(key.publicKey), silentEvents);
   assert.deepEqual(await snapshot(target.root), await snapshot(store.root));
 
   // Re-created under the same name as one file, then split again: nothing stale is left to confuse a reader.
@@ -141,7 +142,7 @@ test("a split bundle is verified and loaded from its parts, given as FILE.part00
   await createBundle({ store, output, content, manifest, signingKey: key, events: silentEvents, partSize: 262_144 });
   const names = (await readdir(dir)).filter((n) => n.startsWith("edge.bundle.part"));
   assert.equal(names.length, 2);
-  await verifyBundle([output], key.publicKey, silentEvents);
+  await verifyBundle([output], trustKey(key.publicKey), silentEvents);
 });
 
 test("a bundle signed with another key is refused when the trusted key is given", async (t) => {
@@ -151,14 +152,13 @@ test("a bundle signed with another key is refused when the trusted key is given"
   const other = await loadOrCreateSigningKey(join(dir, "other"));
   const output = join(dir, "edge.bundle");
   await createBundle({ store, output, content, manifest, signingKey: signer, events: silentEvents });
-  await assert.rejects(verifyBundle([output], other.publicKey, silentEvents), (error: unknown) => {
-    assert.ok(error instanceof BundleDamageError);
-    assert.equal(error.kind, "wrong-key");
+  await assert.rejects(verifyBundle([output], trustKey(other.publicKey), silentEvents), (error: unknown) => {
+    assert.ok(error instanceof UntrustedSignerError);
     assert.match(error.message, /signed by key SHA256:.+ not by the trusted key/);
     return true;
   });
   const target = await newStore(t, "key-target");
-  await assert.rejects(loadBundle([output], target, other.publicKey, silentEvents), BundleDamageError);
+  await assert.rejects(loadBundle([output], target, trustKey(other.publicKey), silentEvents), UntrustedSignerError);
   assert.deepEqual(await snapshot(target.root), {});
 });
 
@@ -208,7 +208,7 @@ test("a differential bundle plus its base loads to the same store as one full bu
   await createBundle({ store: source, output: full, content: second, manifest, signingKey: key, events: silentEvents });
 
   const alone = await newStore(t, "diff-alone");
-  await assert.rejects(loadBundle([diff], alone, key.publicKey, silentEvents), (error: unknown) => {
+  await assert.rejects(loadBundle([diff], alone, trustKey(key.publicKey), silentEvents), (error: unknown) => {
     assert.match((error as Error).message, /needs 4 blobs it does not carry and the store lacks/);
     assert.match(
       (error as { hint: string }).hint,
@@ -219,10 +219,10 @@ test("a differential bundle plus its base loads to the same store as one full bu
   assert.deepEqual(await snapshot(alone.root), {});
 
   const incremental = await newStore(t, "diff-incremental");
-  await loadBundle([base], incremental, key.publicKey, silentEvents);
-  await loadBundle([diff], incremental, key.publicKey, silentEvents);
+  await loadBundle([base], incremental, trustKey(key.publicKey), silentEvents);
+  await loadBundle([diff], incremental, trustKey(key.publicKey), silentEvents);
   const whole = await newStore(t, "diff-whole");
-  await loadBundle([full], whole, key.publicKey, silentEvents);
+  await loadBundle([full], whole, trustKey(key.publicKey), silentEvents);
   assert.deepEqual(await snapshot(incremental.root), await snapshot(whole.root));
   assert.deepEqual(await snapshot(whole.root), await snapshot(source.root));
 });
@@ -250,7 +250,7 @@ test("a tampered or truncated part is refused, named, and the store is left as i
   const bytes = await readFile(last);
   bytes[1000] = bytes[1000]! ^ 0x20;
   await writeFile(last, bytes);
-  await assert.rejects(loadBundle([output], target, key.publicKey, silentEvents), (error: unknown) => {
+  await assert.rejects(loadBundle([output], target, trustKey(key.publicKey), silentEvents), (error: unknown) => {
     assert.ok(error instanceof BundleDamageError);
     assert.equal(error.part, last);
     assert.match(error.message, new RegExp(`entry blobs/sha256/[a-f0-9]{64} in ${last.split("/").at(-1)}`));
@@ -260,7 +260,7 @@ test("a tampered or truncated part is refused, named, and the store is left as i
   bytes[1000] = bytes[1000]! ^ 0x20;
 
   await writeFile(last, bytes.subarray(0, 4000));
-  await assert.rejects(loadBundle([output], target, key.publicKey, silentEvents), (error: unknown) => {
+  await assert.rejects(loadBundle([output], target, trustKey(key.publicKey), silentEvents), (error: unknown) => {
     assert.ok(error instanceof BundleDamageError);
     assert.equal(error.kind, "truncated");
     assert.match(error.message, /truncated: 4000 bytes, expected 131072/);
@@ -269,7 +269,7 @@ test("a tampered or truncated part is refused, named, and the store is left as i
   assert.deepEqual(await snapshot(target.root), before);
 
   await writeFile(last, bytes);
-  await loadBundle([output], target, key.publicKey, silentEvents);
+  await loadBundle([output], target, trustKey(key.publicKey), silentEvents);
   const store2 = await openBlobStore(target.root);
   for (const file of content.files) assert.ok(await store2.verify(file.digest));
 });

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { createBundle } from "../../../src/artifacts/bundle/create.js";
 import { formatPublicKey, loadOrCreateSigningKey } from "../../../src/artifacts/bundle/signing.js";
 import { silentEvents } from "../../../src/events.js";
+import { notOnThisMachine } from "../../helpers/skip.js";
 import { addFile, newStore, random, tempDir } from "./fixtures.js";
 
 const run = promisify(execFile);
@@ -45,7 +46,7 @@ async function loadOnSmallDisk(bundle: string, key: string, mountpoint: string) 
 
 test("bundle load refuses, before writing anything, when the store's filesystem lacks the space", async (t) => {
   if (!(await canMountTmpfs())) {
-    t.skip("needs permission to create a mount namespace with a tmpfs (root)");
+    t.skip(notOnThisMachine("needs permission to create a mount namespace with a tmpfs (root)"));
     return;
   }
   const dir = await tempDir(t, "free-space");

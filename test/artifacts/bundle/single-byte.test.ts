@@ -6,6 +6,7 @@ import { createBundle } from "../../../src/artifacts/bundle/create.js";
 import { BundleDamageError } from "../../../src/artifacts/bundle/damage.js";
 import { INDEX_ENTRY, SIGNATURE_ENTRY } from "../../../src/artifacts/bundle/format.js";
 import { loadOrCreateSigningKey } from "../../../src/artifacts/bundle/signing.js";
+import { trustKey } from "../../../src/artifacts/bundle/trust.js";
 import { verifyBundle } from "../../../src/artifacts/bundle/verify.js";
 import { silentEvents } from "../../../src/events.js";
 import { addFile, newStore, random, tempDir } from "./fixtures.js";
@@ -31,7 +32,7 @@ test("every single-byte change in every part is detected and names its entry and
     signingKey: key,
     events: silentEvents,
   });
-  const head = (await verifyBundle([output], key.publicKey, silentEvents)).head;
+  const head = (await verifyBundle([output], trustKey(key.publicKey), silentEvents)).head;
   assert.ok(created.parts.length >= 3, `${created.parts.length} parts`);
   assert.ok(
     head.index.entries.some((e) => e.segments !== undefined),
@@ -59,7 +60,7 @@ test("every single-byte change in every part is detected and names its entry and
         await handle.write(Buffer.from([original[0]! ^ 0xff]), 0, 1, i);
         const offset = partIndex * partSize + i;
         try {
-          await verifyBundle([output], key.publicKey, silentEvents);
+          await verifyBundle([output], trustKey(key.publicKey), silentEvents);
           assert.fail(`a change at byte ${i} of ${basename(part.path)} (stream offset ${offset}) went unnoticed`);
         } catch (error) {
           if (!(error instanceof BundleDamageError)) throw error;
@@ -82,5 +83,5 @@ test("every single-byte change in every part is detected and names its entry and
     checked,
     created.parts.reduce((sum, p) => sum + p.size, 0),
   );
-  await verifyBundle([output], key.publicKey, silentEvents);
+  await verifyBundle([output], trustKey(key.publicKey), silentEvents);
 });

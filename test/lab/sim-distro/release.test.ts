@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { writeSimRelease } from "../../../src/lab/sim-distro/release.js";
 import { zstdStoredFrame } from "../../../src/lab/sim-distro/zstd-frame.js";
+import { notOnThisMachine } from "../../helpers/skip.js";
 
 const root = mkdtempSync(join(tmpdir(), "airstrap-sim-release-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -62,7 +63,7 @@ test("both install scripts are valid POSIX sh and say they are a simulation", as
 });
 
 test("install.sh with INSTALL_RKE2_ARTIFACT_PATH refuses a tarball that does not match the sums file", async (t) => {
-  if (process.getuid?.() !== 0) return t.skip("install.sh insists on root, as the real one does");
+  if (process.getuid?.() !== 0) return t.skip(notOnThisMachine("install.sh insists on root, as the real one does"));
   const dir = join(root, "rke2", "v1.31.4+rke2r1");
   const tampered = mkdtempSync(join(tmpdir(), "airstrap-sim-tampered-"));
   try {

@@ -6,6 +6,7 @@ import { writeHostsDir } from "../../../src/services/registry/transfer.js";
 import { openBlobStore } from "../../../src/store/blob-store.js";
 import { importOciLayout } from "../../../src/store/oci-layout.js";
 import { openRepositories } from "../../../src/store/repositories.js";
+import { notOnThisMachine } from "../../helpers/skip.js";
 import { hasContainerd, startContainerd } from "../../peers/containerd.js";
 import { hasPodman, isolatedPodman } from "../../peers/podman.js";
 import { tempDir } from "./harness.js";
@@ -29,7 +30,7 @@ test("renderHostsToml makes the replicas the hosts and the server, trusting the 
 
 test("ctr pulls docker.io/library/demo through a generated hosts.toml over TLS with the site CA", async (t) => {
   if (!(await hasContainerd())) return t.skip("containerd/ctr are not installed");
-  if (process.getuid?.() !== 0) return t.skip("containerd needs root to run its own instance");
+  if (process.getuid?.() !== 0) return t.skip(notOnThisMachine("containerd needs root to run its own instance"));
   const work = await tempDir(t, "ctr");
   const image = await writeOciLayout(join(work, "image"), { layers: 2 });
   const root = join(work, "store");
