@@ -1,6 +1,6 @@
 import type { InstallContext } from "../context.js";
+import { hostOf } from "../host-of.js";
 import type { Phase } from "../phase.js";
-import { hostOf } from "./host-of.js";
 
 /** Opens (and keeps) a connection to every host; first contact pins its SSH host key. */
 export const connect: Phase<InstallContext> = {

@@ -3,9 +3,9 @@ import type { Host } from "../../hosts/host.js";
 import { DISTRO_PATHS } from "../../plan/distro-paths.js";
 import type { Plan } from "../../plan/types.js";
 import type { InstallContext } from "../context.js";
+import { hostOf } from "../host-of.js";
 import { rewriteKubeconfig } from "../kubeconfig.js";
 import { type Phase, PhaseFailure } from "../phase.js";
-import { hostOf } from "./host-of.js";
 
 /** Reads the distro's admin kubeconfig on `host`, points it at the cluster FQDN, saves it 0600 at `path`. */
 export async function fetchKubeconfigFrom(host: Host, plan: Plan, path: string, sudo: boolean): Promise<void> {
