@@ -9,6 +9,7 @@ import { ensurePushToken } from "../services/registry/flags.js";
 import { runningAsSingleExecutable } from "../single-executable.js";
 import { generateToken } from "../state/state-dir.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
+import { sudoPasswordFromOperator } from "./sudo-prompt.js";
 import { colorsFor, out } from "./terminal.js";
 import { attachView, chooseView, redactingEvents } from "./views/event-views.js";
 
@@ -87,6 +88,7 @@ export async function runInstallCommand(flags: InstallFlags): Promise<{ report: 
       readyTimeoutMs: Number(flags.readyTimeout) * 1000,
       artifactTransfer:
         (flags.artifactTransfer as ArtifactTransfer | undefined) ?? (site.plan.bootstrap ? "http" : "ssh"),
+      sudoPassword: sudoPasswordFromOperator(),
     });
   } finally {
     view.close();

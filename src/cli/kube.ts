@@ -8,6 +8,7 @@ import { KubeClient } from "../kube/client.js";
 import { credentialsFromKubeconfig } from "../kube/kubeconfig-credentials.js";
 import { waitForCluster } from "../kube/wait.js";
 import { manifestOption, type PlannedSite, planFromManifestFile } from "./common.js";
+import { sudoPasswordFromOperator } from "./sudo-prompt.js";
 import { err, out } from "./terminal.js";
 import { plainLine } from "./views/event-views.js";
 
@@ -19,7 +20,12 @@ export function registerKubeconfig(program: Command): Command {
   return command.action(async (flags: { file: string }) => {
     const site = await planFromManifestFile(flags.file);
     const events = createEvents();
-    const hosts = hostsFromPlan(site.plan, { stateDir: site.state, events, baseDir: site.loaded.dir });
+    const hosts = hostsFromPlan(site.plan, {
+      stateDir: site.state,
+      events,
+      baseDir: site.loaded.dir,
+      sudoPassword: sudoPasswordFromOperator(),
+    });
     const primary = site.plan.hosts.find((h) => h.primary)!;
     try {
       await fetchKubeconfigFrom(hosts.get(primary.name)!, site.plan, site.state.file("kubeconfig"), primary.ssh.sudo);

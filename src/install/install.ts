@@ -5,6 +5,7 @@ import { releaseFilesInStore } from "../artifacts/release-files.js";
 import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import { hostsFromPlan } from "../hosts/connect.js";
+import type { SudoPasswordSource } from "../hosts/sudo.js";
 import { fileSource } from "../hosts/upload-source.js";
 import type { Plan, PlannedBootstrap } from "../plan/types.js";
 import { renderHostFiles } from "../render/host-files.js";
@@ -33,6 +34,8 @@ export interface InstallOptions {
   readyTimeoutMs: number;
   /** "http": hosts fetch carried files from a file server on the bootstrap address; "ssh": uploaded to each. */
   artifactTransfer: ArtifactTransfer;
+  /** Where the sudo password comes from when a host asks (default: AIRSTRAP_SUDO_PASSWORD). */
+  sudoPassword?: SudoPasswordSource;
 }
 
 export type ArtifactTransfer = "http" | "ssh";
@@ -49,7 +52,12 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
   };
   const serving = options.artifactTransfer === "http" ? plan.bootstrap : undefined;
   const registry = await registryContext(options, serving);
-  const hosts = hostsFromPlan(plan, { stateDir: state, events, baseDir: options.manifestDir });
+  const hosts = hostsFromPlan(plan, {
+    stateDir: state,
+    events,
+    baseDir: options.manifestDir,
+    ...(options.sudoPassword ? { sudoPassword: options.sudoPassword } : {}),
+  });
   const ctx: InstallContext = {
     plan,
     events,
