@@ -1,4 +1,5 @@
 import { OperatorError } from "../errors.js";
+import { registerSecret } from "../secrets.js";
 import { shellQuote } from "./shell.js";
 
 /** Where a sudo password comes from when a host asks for one (which host and user, for a prompt): resolved at most once per host. */
@@ -56,7 +57,7 @@ export class Sudo {
           hint: `install sudo and allow ${this.user} to use it (sudoers), or connect as root (spec.ssh.user)`,
         },
       );
-    const password = await this.passwordSource({ host: this.label, user: this.user });
+    const password = registerSecret(await this.passwordSource({ host: this.label, user: this.user }));
     if (password === undefined || password === "")
       throw new OperatorError(`host ${this.label}: sudo asks user ${this.user} for a password and none was given`, {
         hint: "set AIRSTRAP_SUDO_PASSWORD, run from a terminal to be prompted, or allow NOPASSWD for this user in sudoers",

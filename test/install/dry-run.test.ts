@@ -2,36 +2,10 @@ import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { test } from "node:test";
-import { writeArtifactIndex } from "../../src/artifacts/artifact-index.js";
-import { releaseCatalog } from "../../src/artifacts/catalog.js";
-import { openBlobStore } from "../../src/store/blob-store.js";
 import { runAirstrap, tempDir } from "../helpers/cli.js";
+import { storeWithRelease, VERSION } from "../helpers/release-store.js";
 import { sshdAvailable, startSshd } from "../peers/sshd.js";
-
-const VERSION = "v1.31.4+k3s1";
-
-/** A store holding the K3s release files (small stand-ins: a dry run never sends them). */
-async function storeWithRelease(root: string) {
-  const store = await openBlobStore(root);
-  const files = [];
-  for (const file of releaseCatalog({ distro: "k3s", version: VERSION, arch: "amd64" }).files) {
-    const { digest, size } = await store.write(Readable.from([`stand-in for ${file.name}\n`]));
-    files.push({
-      distro: "k3s",
-      version: VERSION,
-      arch: "amd64",
-      name: file.name,
-      digest,
-      size,
-      verification: "sums" as const,
-      source: file.location,
-    });
-  }
-  await writeArtifactIndex(root, { files, images: [] });
-  return files.map((f) => f.name);
-}
 
 /** What a dry run must leave exactly as it was on the host (this machine, over SSH). */
 const WATCHED = [

@@ -81,22 +81,3 @@ function taskTree(events: Events, stream: NodeJS.WriteStream): { close(): void }
     },
   };
 }
-
-/**
- * Defence in depth: whatever reaches a view or a log passes through here, and any secret value that
- * slipped into a message or detail is replaced. Secrets are never meant to be in events at all.
- */
-export function redactingEvents(inner: Events, secrets: () => string[]): Events {
-  const scrub = (text: string) =>
-    secrets().reduce((acc, secret) => (secret.length >= 6 ? acc.split(secret).join("[redacted]") : acc), text);
-  return {
-    emit(event) {
-      const detail =
-        event.detail === undefined
-          ? undefined
-          : (JSON.parse(scrub(JSON.stringify(event.detail))) as Record<string, unknown>);
-      inner.emit({ ...event, message: scrub(event.message), ...(detail === undefined ? {} : { detail }) });
-    },
-    subscribe: (listener) => inner.subscribe(listener),
-  };
-}

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { test } from "node:test";
+import { createEvents } from "../../src/events.js";
+import { REDACTED, redact, registerSecret } from "../../src/secrets.js";
+import { type CliResult, runAirstrap, tempDir } from "../helpers/cli.js";
+import { storeWithRelease } from "../helpers/release-store.js";
+import { sshdAvailable, startSshd } from "../peers/sshd.js";
+
+/** A secret with the characters JSON escapes, so redaction after escaping would miss it. */
+const secret = (label: string) => `${label}"q\\b-${randomBytes(8).toString("hex")}`;
+
+test("an event's message and detail are redacted before any view or log escapes them", () => {
+  const value = secret("unit");
+  registerSecret(value);
+  const events = createEvents();
+  const lines: string[] = [];
+  events.subscribe((e) => lines.push(JSON.stringify(e)));
+  events.emit({
+    level: "info",
+    kind: "t",
+    message: `said ${value}`,
+    detail: { nested: [{ text: `x${value}x` }], n: 1 },
+  });
+  assert.ok(!lines[0]!.includes("unit"), lines[0]);
+  assert.equal(JSON.parse(lines[0]!).detail.nested[0].text, `x${REDACTED}x`);
+  // Text escaped elsewhere before it got here is caught too.
+  assert.equal(redact(JSON.stringify({ v: value })), `{"v":"${REDACTED}"}`);
+});
+
+/** Every file under `dir`, with its path, except those named in `except`. */
+async function filesUnder(dir: string, except: Set<string>): Promise<Array<{ path: string; text: string }>> {
+  const found: Array<{ path: string; text: string }> = [];
+  for (const entry of await readdir(dir, { recursive: true })) {
+    const path = join(dir, entry);
+    if (except.has(path) || !(await stat(path)).isFile()) continue;
+    found.push({ path, text: await readFile(path, "latin1") });
+  }
+  return found;
+}
+
+test("install (JSON and plain), and kubeconfig: no secret in any output, log or state file", async (t) => {
+  const missing = sshdAvailable();
+  if (missing) return t.skip(missing);
+  const sshd = await startSshd({ address: "127.0.0.1" });
+  t.after(() => sshd.stop());
+  const dir = await tempDir(t);
+  const token = secret("join");
+  const pushToken = secret("push");
+  const sudoPassword = secret("sudo");
+  const passphrase = secret("phrase");
+  const state = join(dir, ".airstrap");
+  await mkdir(join(state, "registry"), { recursive: true, mode: 0o700 });
+  await writeFile(join(state, "token"), `${token}\n`, { mode: 0o600 });
+  await writeFile(join(state, "registry/push-token"), `${pushToken}\n`, { mode: 0o600 });
+  // An identity file that is no key, whose name holds every secret: each command reports it, in its
+  // events, its logs, its summary or its error — the way a secret that slipped into a message would travel.
+  const identity = join(dir, `id-${token}-${pushToken}-${sudoPassword}-${passphrase}`);
+  await writeFile(identity, "not a key\n", { mode: 0o600 });
+  const base = 30000 + Math.floor(Math.random() * 20000);
+  await writeFile(
+    join(dir, "cluster.yaml"),
+    `apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: solo }
+spec:
+  domain: solo.lan
+  distro: { name: k3s, version: v1.31.4+k3s1 }
+  ssh: { user: root, port: ${sshd.port}, identityFile: ${JSON.stringify(identity)} }
+  hosts:
+    - { name: solo-01, address: 127.0.0.1, role: server }
+  dns: { port: ${base} }
+  loadBalancer: { apiPort: ${base + 1}, joinPort: ${base + 2} }
+  registry: { port: ${base + 3} }
+`,
+  );
+  await storeWithRelease(join(dir, "store"));
+  await writeFile(join(dir, "node-binary"), "#!/bin/sh\n");
+  const env = { AIRSTRAP_SUDO_PASSWORD: sudoPassword, AIRSTRAP_SSH_PASSPHRASE: passphrase };
+  const install = ["install", "--dry-run", "--store", join(dir, "store"), "--node-binary", join(dir, "node-binary")];
+  const runs: Array<[string, CliResult]> = [
+    ["install --output json", await runAirstrap([...install, "--output", "json"], { cwd: dir, env })],
+    ["install", await runAirstrap(install, { cwd: dir, env })],
+    ["kubeconfig", await runAirstrap(["kubeconfig"], { cwd: dir, env })],
+  ];
+  for (const [name, result] of runs) {
+    assert.notEqual(result.code, 0, `${name} was meant to fail on the identity file`);
+    assert.match(
+      result.stdout + result.stderr,
+      /cannot use SSH identity file .*id-\[redacted\]-\[redacted\]-\[redacted\]-\[redacted\]/,
+      `${name}:\n${result.stdout}\n${result.stderr}`,
+    );
+  }
+  const outputs = [
+    ...runs.flatMap(([name, r]) => [
+      { path: `${name}: stdout`, text: r.stdout },
+      { path: `${name}: stderr`, text: r.stderr },
+    ]),
+    ...(await filesUnder(state, new Set([join(state, "token"), join(state, "registry/push-token")]))),
+  ];
+  assert.ok(
+    outputs.some((o) => o.path.includes("/logs/")),
+    "the runs wrote logs",
+  );
+  for (const value of [token, pushToken, sudoPassword, passphrase])
+    for (const form of [value, JSON.stringify(value).slice(1, -1)])
+      for (const output of outputs) assert.ok(!output.text.includes(form), `${output.path} holds a secret`);
+});
