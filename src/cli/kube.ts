@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { OperatorError } from "../errors.js";
 import { createEvents } from "../events.js";
 import { hostsFromPlan } from "../hosts/connect.js";
+import { workstationKubeconfigPath } from "../install/kubeconfig.js";
 import { fetchKubeconfigFrom } from "../install/phases/fetch-kubeconfig.js";
 import { KubeClient } from "../kube/client.js";
 import { credentialsFromKubeconfig } from "../kube/kubeconfig-credentials.js";
@@ -15,7 +16,9 @@ import { plainLine } from "./views/event-views.js";
 export function registerKubeconfig(program: Command): Command {
   const command = program
     .command("kubeconfig")
-    .description("fetch the admin kubeconfig from the primary server, pointed at the cluster FQDN, into the state dir");
+    .description(
+      "fetch the admin kubeconfig from the primary server into the state dir: one pointed at the cluster FQDN, and a workstation variant (each server by address, TLS checked against the FQDN)",
+    );
   manifestOption(command);
   return command.action(async (flags: { file: string }) => {
     const site = await planFromManifestFile(flags.file);
@@ -33,6 +36,7 @@ export function registerKubeconfig(program: Command): Command {
       await Promise.all([...hosts.values()].map((h) => h.close()));
     }
     out(site.state.file("kubeconfig"));
+    out(workstationKubeconfigPath(site.state.file("kubeconfig")));
   });
 }
 
