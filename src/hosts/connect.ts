@@ -3,6 +3,7 @@ import type { Plan, PlannedHost } from "../plan/types.js";
 import type { StateDir } from "../state/state-dir.js";
 import type { Host } from "./host.js";
 import { type KnownHosts, openKnownHosts } from "./known-hosts.js";
+import { localHost } from "./local-host.js";
 import type { SshConnection } from "./ssh-connection.js";
 import { sshConnection, sshHost } from "./ssh-host.js";
 import { memoizedPassword, type SudoPasswordSource } from "./sudo.js";
@@ -18,7 +19,8 @@ export interface HostsFromPlanOptions {
 }
 
 /**
- * One SSH Host per planned host, keyed by name. Nothing connects until a host is used. Hosts
+ * One Host per planned host, keyed by name: this machine through the local transport for the host
+ * with `connection: local`, every other one over SSH. Nothing connects until a host is used. Hosts
  * behind the same bastion share one connection to it; host keys are pinned in the state dir.
  */
 export function hostsFromPlan(plan: Plan, options: HostsFromPlanOptions): Map<string, Host> {
@@ -32,6 +34,10 @@ export function hostsFromPlan(plan: Plan, options: HostsFromPlanOptions): Map<st
   const hosts = new Map<string, Host>();
   for (const planned of plan.hosts) {
     const { ssh } = planned;
+    if (planned.connection === "local") {
+      hosts.set(planned.name, localHost({ name: planned.name, sudo: true, sudoPassword, events: options.events }));
+      continue;
+    }
     const via = ssh.bastion === undefined ? undefined : bastionFor(ssh.bastion, bastions, knownHosts, options, env);
     hosts.set(
       planned.name,
