@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -19,7 +20,10 @@ describe("airstrap up on the machine it runs on (connection: local)", { skip: sk
   let site: TestLab;
   let binary: { path: string; remove(): void };
   let run: CliResult;
-  const WORK = "/root/site";
+  // An operator who is not root and whose sudo asks for a password, with the characters JSON escapes.
+  const OPERATOR = "op";
+  const WORK = `/home/${OPERATOR}/site`;
+  const sudoPassword = `pa"ss\\wd-${randomBytes(6).toString("hex")}`;
 
   before(async () => {
     site = await createTestLab({ offset: 13, hosts: [{ name: "solo", role: "server", octet: 11 }] });
@@ -43,15 +47,25 @@ spec:
       const result = site.ssh(solo!, command, { input, timeoutMs: 300_000 });
       assert.equal(result.code, 0, result.stderr);
     };
+    copy(
+      [
+        `useradd --create-home --shell /bin/sh ${OPERATOR}`,
+        `chpasswd`,
+        `printf '%s ALL=(ALL:ALL) ALL\\n' ${OPERATOR} > /etc/sudoers.d/operator`,
+        "chmod 0440 /etc/sudoers.d/operator",
+      ].join(" && "),
+      Buffer.from(`${OPERATOR}:${sudoPassword}\n`),
+    );
     copy(`mkdir -p ${WORK} && cat > ${WORK}/airstrap && chmod 755 ${WORK}/airstrap`, readFileSync(binary.path));
     copy(`cat > ${WORK}/cluster.yaml`, Buffer.from(manifest));
     copy(
       `tar -C ${WORK} -xf -`,
       execFileSync("tar", ["-C", site.dir, "-cf", "-", ".airstrap/store"], { maxBuffer: 2 ** 31 }),
     );
+    copy(`chown -R ${OPERATOR}: ${WORK}`, Buffer.alloc(0));
     run = site.ssh(
       solo!,
-      `cd ${WORK} && NO_COLOR=1 ./airstrap up -f cluster.yaml --output json --node-binary ${WORK}/airstrap --ready-timeout 180 --timeout 180`,
+      `cd ${WORK} && runuser -u ${OPERATOR} -- env AIRSTRAP_SUDO_PASSWORD='${sudoPassword}' NO_COLOR=1 ./airstrap up -f cluster.yaml --output json --node-binary ${WORK}/airstrap --ready-timeout 180 --timeout 180`,
       { timeoutMs: 900_000 },
     );
   });
@@ -79,6 +93,37 @@ spec:
     assert.equal(pinned.stdout.trim(), "none");
     const active = site.ssh(solo!, "systemctl is-active rke2-server airstrap-node");
     assert.deepEqual(active.stdout.trim().split("\n"), ["active", "active"]);
+  });
+
+  test("no secret is in any output, log or state file of the run, nor in the node services' journal", () => {
+    const [solo] = site.hosts;
+    const read = (command: string) => {
+      const result = site.ssh(solo!, command);
+      assert.equal(result.code, 0, result.stderr);
+      return result.stdout.trim();
+    };
+    const token = read(`cat ${WORK}/.airstrap/token`);
+    const pushToken = read(`cat ${WORK}/.airstrap/registry/push-token`);
+    assert.ok(token.length >= 32 && pushToken.length >= 32);
+    const secrets = [token, pushToken, sudoPassword].flatMap((value) => [value, JSON.stringify(value).slice(1, -1)]);
+    for (const secret of secrets) {
+      assert.ok(!run.stdout.includes(secret) && !run.stderr.includes(secret), "the run's output holds a secret");
+    }
+    // grep on the host itself: every file under the state dir but the secrets' own 0600 files, and
+    // what airstrap's node services logged.
+    const patterns = Buffer.from(`${secrets.join("\n")}\n`);
+    const found = site.ssh(
+      solo!,
+      [
+        "cat > /tmp/secrets",
+        `files=$(grep -rlF -f /tmp/secrets ${WORK}/.airstrap --exclude=token --exclude=push-token)`,
+        "journal=$(journalctl --no-pager -u airstrap-node -u airstrap-registry | grep -cF -f /tmp/secrets)",
+        `logs=$(ls ${WORK}/.airstrap/logs/*/*.log | wc -l)`,
+        'rm -f /tmp/secrets; echo "files:$files journal:$journal logs:$logs"',
+      ].join("; "),
+      { input: patterns },
+    );
+    assert.match(found.stdout.trim(), /^files: journal:0 logs:[1-9]\d*$/, found.stderr);
   });
 
   test("a host named local that is not this machine is refused before anything changes", async () => {
