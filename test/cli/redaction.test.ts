@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { createEvents } from "../../src/events.js";
 import { REDACTED, redact, registerSecret } from "../../src/secrets.js";
 import { type CliResult, runAirstrap, tempDir } from "../helpers/cli.js";
-import { storeWithRelease } from "../helpers/release-store.js";
+import { soloSiteManifest, storeWithRelease } from "../helpers/solo-site.js";
 import { sshdAvailable, startSshd } from "../peers/sshd.js";
 
 /** A secret with the characters JSON escapes, so redaction after escaping would miss it. */
@@ -59,23 +59,7 @@ test("install (JSON and plain), and kubeconfig: no secret in any output, log or 
   // events, its logs, its summary or its error — the way a secret that slipped into a message would travel.
   const identity = join(dir, `id-${token}-${pushToken}-${sudoPassword}-${passphrase}`);
   await writeFile(identity, "not a key\n", { mode: 0o600 });
-  const base = 30000 + Math.floor(Math.random() * 20000);
-  await writeFile(
-    join(dir, "cluster.yaml"),
-    `apiVersion: airstrap.io/v1alpha1
-kind: Cluster
-metadata: { name: solo }
-spec:
-  domain: solo.lan
-  distro: { name: k3s, version: v1.31.4+k3s1 }
-  ssh: { user: root, port: ${sshd.port}, identityFile: ${JSON.stringify(identity)} }
-  hosts:
-    - { name: solo-01, address: 127.0.0.1, role: server }
-  dns: { port: ${base} }
-  loadBalancer: { apiPort: ${base + 1}, joinPort: ${base + 2} }
-  registry: { port: ${base + 3} }
-`,
-  );
+  await writeFile(join(dir, "cluster.yaml"), soloSiteManifest(sshd.port, identity));
   await storeWithRelease(join(dir, "store"));
   await writeFile(join(dir, "node-binary"), "#!/bin/sh\n");
   const env = { AIRSTRAP_SUDO_PASSWORD: sudoPassword, AIRSTRAP_SSH_PASSPHRASE: passphrase };

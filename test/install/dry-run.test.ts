@@ -4,7 +4,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { runAirstrap, tempDir } from "../helpers/cli.js";
-import { storeWithRelease, VERSION } from "../helpers/release-store.js";
+import { soloSiteManifest, storeWithRelease } from "../helpers/solo-site.js";
 import { sshdAvailable, startSshd } from "../peers/sshd.js";
 
 /** What a dry run must leave exactly as it was on the host (this machine, over SSH). */
@@ -26,23 +26,7 @@ test("install --dry-run over real SSH reports every change per host and makes no
   const sshd = await startSshd({ address: "127.0.0.1" });
   t.after(() => sshd.stop());
   const dir = await tempDir(t);
-  const base = 30000 + Math.floor(Math.random() * 20000);
-  await writeFile(
-    join(dir, "cluster.yaml"),
-    `apiVersion: airstrap.io/v1alpha1
-kind: Cluster
-metadata: { name: solo }
-spec:
-  domain: solo.lan
-  distro: { name: k3s, version: ${VERSION} }
-  ssh: { user: root, port: ${sshd.port}, identityFile: ${sshd.clientKey} }
-  hosts:
-    - { name: solo-01, address: 127.0.0.1, role: server }
-  dns: { port: ${base} }
-  loadBalancer: { apiPort: ${base + 1}, joinPort: ${base + 2} }
-  registry: { port: ${base + 3} }
-`,
-  );
+  await writeFile(join(dir, "cluster.yaml"), soloSiteManifest(sshd.port, sshd.clientKey));
   const releaseFiles = await storeWithRelease(join(dir, "store"));
   await writeFile(join(dir, "airstrap-node-binary"), "#!/bin/sh\n");
   const before = snapshot();

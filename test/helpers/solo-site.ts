@@ -25,3 +25,21 @@ export async function storeWithRelease(root: string) {
   await writeArtifactIndex(root, { files, images: [] });
   return files.map((f) => f.name);
 }
+
+/** A one-server K3s site on 127.0.0.1 reached over SSH on `port` with `identityFile`; its node ports are random. */
+export function soloSiteManifest(port: number, identityFile: string): string {
+  const base = 30000 + Math.floor(Math.random() * 20000);
+  return `apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: solo }
+spec:
+  domain: solo.lan
+  distro: { name: k3s, version: ${VERSION} }
+  ssh: { user: root, port: ${port}, identityFile: ${JSON.stringify(identityFile)} }
+  hosts:
+    - { name: solo-01, address: 127.0.0.1, role: server }
+  dns: { port: ${base} }
+  loadBalancer: { apiPort: ${base + 1}, joinPort: ${base + 2} }
+  registry: { port: ${base + 3} }
+`;
+}
