@@ -76,7 +76,7 @@ export async function runInstallCommand(flags: InstallFlags): Promise<{ report: 
       readyTimeoutMs: Number(flags.readyTimeout) * 1000,
       artifactTransfer:
         (flags.artifactTransfer as ArtifactTransfer | undefined) ?? (site.plan.bootstrap ? "http" : "ssh"),
-      sudoPassword: sudoPasswordFromOperator(),
+      sudoPassword: sudoPasswordFromOperator(process.env, undefined, () => view.hold()),
     });
   } finally {
     view.close();

@@ -15,13 +15,20 @@ export interface PromptTerminal {
 export function sudoPasswordFromOperator(
   env: NodeJS.ProcessEnv = process.env,
   terminal: PromptTerminal = { input: process.stdin, output: process.stderr },
+  /** Keeps a live view from drawing over the prompt: called before asking, its result after. */
+  hold: () => () => void = () => () => {},
 ): SudoPasswordSource {
   return async (asker) => {
     const given = env.AIRSTRAP_SUDO_PASSWORD;
     if (given !== undefined && given !== "") return given;
     if (terminal.input.isTTY !== true) return undefined;
     const who = asker ? `${asker.user} on ${asker.host}` : "the hosts";
-    return readHidden(terminal, `[airstrap] sudo password for ${who} (used for every host that asks): `);
+    const release = hold();
+    try {
+      return await readHidden(terminal, `[airstrap] sudo password for ${who} (used for every host that asks): `);
+    } finally {
+      release();
+    }
   };
 }
 
