@@ -14,7 +14,6 @@ import {
   registryConfigFromPlan,
   registryTlsNames,
 } from "./config.js";
-
 import { ensureRegistryTls } from "./tls.js";
 
 /** What `airstrap registry serve` accepts; turned into a RegistryConfig by `serveConfigFromFlags`. */
