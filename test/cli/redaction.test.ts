@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createEvents } from "../../src/events.js";
 import { REDACTED, redact, registerSecret } from "../../src/secrets.js";
-import { type CliResult, runAirstrap, tempDir } from "../helpers/cli.js";
+import { type CliResult, REPO, runAirstrap, tempDir } from "../helpers/cli.js";
 import { soloSiteManifest, storeWithRelease } from "../helpers/solo-site.js";
 import { sshdAvailable, startSshd } from "../peers/sshd.js";
+
+const TSX = import.meta.resolve("tsx");
 
 /** A secret with the characters JSON escapes, so redaction after escaping would miss it. */
 const secret = (label: string) => `${label}"q\\b-${randomBytes(8).toString("hex")}`;
@@ -91,4 +94,68 @@ test("install (JSON and plain), and kubeconfig: no secret in any output, log or 
   for (const value of [token, pushToken, sudoPassword, passphrase])
     for (const form of [value, JSON.stringify(value).slice(1, -1)])
       for (const output of outputs) assert.ok(!output.text.includes(form), `${output.path} holds a secret`);
+});
+
+test("registry serve with a push token: neither its output nor its state holds the token", async (t) => {
+  const dir = await tempDir(t);
+  const state = join(dir, "state");
+  const port = 20000 + (process.pid % 10000);
+  const child = spawn(
+    process.execPath,
+    ["--import", TSX, join(REPO, "src/cli/main.ts"), "registry", "serve", "--root", join(dir, "store")].concat([
+      "--state-dir",
+      state,
+      "--listen",
+      `127.0.0.1:${port}`,
+    ]),
+    { env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  t.after(() => child.kill("SIGKILL"));
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  const listening = new Promise<void>((resolve, reject) => {
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+      if (stderr.includes("registry listening on")) resolve();
+    });
+    child.on("close", () => reject(new Error(`registry serve ended early:\n${stderr}`)));
+  });
+  await listening;
+  const token = (await readFile(join(state, "registry/push-token"), "utf8")).trim();
+  const ca = stderr.match(/clients trust the site CA (\S+)/)?.[1];
+  assert.ok(ca, stderr);
+  // curl, as an operator pushing with the token would.
+  const upload = (authorization: string) =>
+    execFileSync(
+      "curl",
+      [
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--cacert",
+        ca,
+        "-X",
+        "POST",
+        "-H",
+        `Authorization: ${authorization}`,
+      ].concat([`https://127.0.0.1:${port}/v2/demo/blobs/uploads/`]),
+      { encoding: "utf8" },
+    );
+  assert.equal(upload(`Bearer ${token}`), "202", "the token is accepted");
+  assert.equal(upload(`Bearer wrong-${token}`), "401");
+  assert.equal(upload(`Basic ${Buffer.from(`ci:${token}`).toString("base64")}`), "202");
+  const closed = new Promise((resolve) => child.on("close", resolve));
+  child.kill("SIGTERM");
+  await closed;
+  const outputs = [
+    { path: "stdout", text: stdout },
+    { path: "stderr", text: stderr },
+    ...(await filesUnder(state, new Set([join(state, "registry/push-token")]))),
+  ];
+  for (const output of outputs) assert.ok(!output.text.includes(token), `${output.path} holds the push token`);
 });
