@@ -11,7 +11,7 @@ import { pinnedMachines } from "../../src/hosts/pins.js";
 import { loadManifest } from "../../src/manifest/load.js";
 import { planCluster } from "../../src/plan/plan.js";
 import { type Sshd, sshdAvailable, startSshd } from "../peers/sshd.js";
-import { hostsFixture } from "./fixture.js";
+import { assertCapped, hostsFixture } from "./fixture.js";
 
 const missing = sshdAvailable();
 let direct: Sshd;
@@ -176,6 +176,24 @@ spec:
   const here = await hosts.get("here")!.exec("echo $$; hostname");
   assert.equal(here.code, 0);
   assert.equal(here.stdout.split("\n")[1], execFileSync("hostname", { encoding: "utf8" }).trim());
+  // AIRSTRAP_MAX_OUTPUT_MIB caps what is kept of each command's output, on every host of the plan.
+  const capped = hostsFromPlan(plan, {
+    stateDir: f.state,
+    events: f.events,
+    baseDir: f.dir,
+    env: { AIRSTRAP_MAX_OUTPUT_MIB: "1" },
+  });
+  assertCapped((await capped.get("here")!.exec("seq 1 3000000")).stdout, 2 ** 20);
+  assert.throws(
+    () =>
+      hostsFromPlan(plan, {
+        stateDir: f.state,
+        events: f.events,
+        baseDir: f.dir,
+        env: { AIRSTRAP_MAX_OUTPUT_MIB: "lots" },
+      }),
+    /AIRSTRAP_MAX_OUTPUT_MIB is "lots", not a positive number/,
+  );
   // Nothing to pin for it: `airstrap hosts` lists the SSH hosts only.
   assert.deepEqual(
     (await pinnedMachines(plan, f.knownHosts)).map((m) => m.name),
