@@ -1,3 +1,5 @@
+import { redact, redactValue } from "./secrets.js";
+
 /**
  * Everything that happens is an event; views (terminal, plain lines, JSON lines, status page)
  * subscribe. Code below the CLI never prints: it emits.
@@ -29,7 +31,13 @@ export function createEvents(): Events {
   return {
     emit(input) {
       if (listeners.size === 0) return;
-      const event: AirstrapEvent = { time: new Date().toISOString(), ...input };
+      // Every view, log and JSON line gets the event from here: secrets go before anything escapes them.
+      const event: AirstrapEvent = {
+        time: new Date().toISOString(),
+        ...input,
+        message: redact(input.message),
+        ...(input.detail === undefined ? {} : { detail: redactValue(input.detail) }),
+      };
       for (const listener of listeners) listener(event);
     },
     subscribe(listener) {

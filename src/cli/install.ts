@@ -1,16 +1,14 @@
-import { readFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import { defaultStoreDir } from "../artifacts/store-location.js";
 import { createEvents } from "../events.js";
 import { writeHostLogs } from "../install/host-logs.js";
 import { type ArtifactTransfer, findNodeBinary, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
-import { ensurePushToken } from "../services/registry/flags.js";
 import { runningAsSingleExecutable } from "../single-executable.js";
-import { generateToken } from "../state/state-dir.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
+import { sudoPasswordFromOperator } from "./sudo-prompt.js";
 import { colorsFor, out } from "./terminal.js";
-import { attachView, chooseView, redactingEvents } from "./views/event-views.js";
+import { attachView, chooseView } from "./views/event-views.js";
 
 export interface InstallFlags {
   file: string;
@@ -56,18 +54,9 @@ export function installOptions(command: Command): Command {
 /** Validate, plan, install; prints the summary. Shared by `install` and `up`. */
 export async function runInstallCommand(flags: InstallFlags): Promise<{ report: InstallReport; site: PlannedSite }> {
   const site = await planFromManifestFile(flags.file);
-  const token = await site.state.ensureSecret("token", generateToken);
-  const pushToken =
-    site.plan.registry.hosts.length > 0 ? (await readFile(await ensurePushToken(site.state.path), "utf8")).trim() : "";
-  const bus = createEvents();
-  const events = redactingEvents(bus, () => [
-    token,
-    pushToken,
-    process.env.AIRSTRAP_SUDO_PASSWORD ?? "",
-    process.env.AIRSTRAP_SSH_PASSPHRASE ?? "",
-  ]);
-  const view = attachView(chooseView(flags.output, process.stdout), bus, process.stdout);
-  const logs = await writeHostLogs(bus, site.state.file("logs"), new Date().toISOString().replace(/[:.]/g, "-"));
+  const events = createEvents();
+  const view = attachView(chooseView(flags.output, process.stdout), events, process.stdout);
+  const logs = await writeHostLogs(events, site.state.file("logs"), new Date().toISOString().replace(/[:.]/g, "-"));
   let report: InstallReport;
   try {
     const hostArch = process.arch === "x64" ? "amd64" : process.arch;
@@ -87,6 +76,7 @@ export async function runInstallCommand(flags: InstallFlags): Promise<{ report: 
       readyTimeoutMs: Number(flags.readyTimeout) * 1000,
       artifactTransfer:
         (flags.artifactTransfer as ArtifactTransfer | undefined) ?? (site.plan.bootstrap ? "http" : "ssh"),
+      sudoPassword: sudoPasswordFromOperator(process.env, undefined, () => view.hold()),
     });
   } finally {
     view.close();

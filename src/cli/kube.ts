@@ -3,23 +3,32 @@ import type { Command } from "commander";
 import { OperatorError } from "../errors.js";
 import { createEvents } from "../events.js";
 import { hostsFromPlan } from "../hosts/connect.js";
+import { workstationKubeconfigPath } from "../install/kubeconfig.js";
 import { fetchKubeconfigFrom } from "../install/phases/fetch-kubeconfig.js";
 import { KubeClient } from "../kube/client.js";
 import { credentialsFromKubeconfig } from "../kube/kubeconfig-credentials.js";
 import { waitForCluster } from "../kube/wait.js";
 import { manifestOption, type PlannedSite, planFromManifestFile } from "./common.js";
+import { sudoPasswordFromOperator } from "./sudo-prompt.js";
 import { err, out } from "./terminal.js";
 import { plainLine } from "./views/event-views.js";
 
 export function registerKubeconfig(program: Command): Command {
   const command = program
     .command("kubeconfig")
-    .description("fetch the admin kubeconfig from the primary server, pointed at the cluster FQDN, into the state dir");
+    .description(
+      "fetch the admin kubeconfig from the primary server into the state dir: one pointed at the cluster FQDN, and a workstation variant (each server by address, TLS checked against the FQDN)",
+    );
   manifestOption(command);
   return command.action(async (flags: { file: string }) => {
     const site = await planFromManifestFile(flags.file);
     const events = createEvents();
-    const hosts = hostsFromPlan(site.plan, { stateDir: site.state, events, baseDir: site.loaded.dir });
+    const hosts = hostsFromPlan(site.plan, {
+      stateDir: site.state,
+      events,
+      baseDir: site.loaded.dir,
+      sudoPassword: sudoPasswordFromOperator(),
+    });
     const primary = site.plan.hosts.find((h) => h.primary)!;
     try {
       await fetchKubeconfigFrom(hosts.get(primary.name)!, site.plan, site.state.file("kubeconfig"), primary.ssh.sudo);
@@ -27,6 +36,7 @@ export function registerKubeconfig(program: Command): Command {
       await Promise.all([...hosts.values()].map((h) => h.close()));
     }
     out(site.state.file("kubeconfig"));
+    out(workstationKubeconfigPath(site.state.file("kubeconfig")));
   });
 }
 

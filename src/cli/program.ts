@@ -3,6 +3,7 @@ import { EXIT_BUG, isOperatorError, UsageError } from "../errors.js";
 import { ManifestInvalidError } from "../manifest/load.js";
 import { VERSION } from "../version.js";
 import { commands } from "./commands.js";
+import { redactProcessOutput } from "./redacted-output.js";
 import { colorsFor, err } from "./terminal.js";
 import { formatDiagnostics } from "./views/diagnostics.js";
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the process exit code; never throws. */
 export async function runCli(argv: string[]): Promise<number> {
+  redactProcessOutput();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { workstationKubeconfigPath, workstationUsage } from "../install/kubeconfig.js";
 import { type InstallFlags, installOptions, runInstallCommand } from "./install.js";
 import { waitUntilReady } from "./kube.js";
 import { out } from "./terminal.js";
@@ -17,6 +18,8 @@ export function registerUp(program: Command): Command {
         return;
       }
       const nodes = await waitUntilReady(site, Number(flags.timeout) * 1000);
-      out(`${nodes.length} nodes Ready; kubeconfig: ${site.state.file("kubeconfig")} (server ${site.plan.apiUrl})`);
+      const kubeconfig = site.state.file("kubeconfig");
+      out(`${nodes.length} nodes Ready; kubeconfig: ${kubeconfig} (server ${site.plan.apiUrl})`);
+      out(workstationUsage(site.plan, workstationKubeconfigPath(kubeconfig)));
     });
 }

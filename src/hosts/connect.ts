@@ -1,8 +1,10 @@
+import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import type { Plan, PlannedHost } from "../plan/types.js";
 import type { StateDir } from "../state/state-dir.js";
 import type { Host } from "./host.js";
 import { type KnownHosts, openKnownHosts } from "./known-hosts.js";
+import { localHost } from "./local-host.js";
 import type { SshConnection } from "./ssh-connection.js";
 import { sshConnection, sshHost } from "./ssh-host.js";
 import { memoizedPassword, type SudoPasswordSource } from "./sudo.js";
@@ -18,7 +20,8 @@ export interface HostsFromPlanOptions {
 }
 
 /**
- * One SSH Host per planned host, keyed by name. Nothing connects until a host is used. Hosts
+ * One Host per planned host, keyed by name: this machine through the local transport for the host
+ * with `connection: local`, every other one over SSH. Nothing connects until a host is used. Hosts
  * behind the same bastion share one connection to it; host keys are pinned in the state dir.
  */
 export function hostsFromPlan(plan: Plan, options: HostsFromPlanOptions): Map<string, Host> {
@@ -28,10 +31,19 @@ export function hostsFromPlan(plan: Plan, options: HostsFromPlanOptions): Map<st
   const sudoPassword = memoizedPassword(
     typeof given === "function" ? given : async () => given ?? env.AIRSTRAP_SUDO_PASSWORD,
   );
+  const maxOutputBytes = outputCapFrom(env);
+  const cap = maxOutputBytes === undefined ? {} : { maxOutputBytes };
   const bastions = new Map<string, SshConnection>();
   const hosts = new Map<string, Host>();
   for (const planned of plan.hosts) {
     const { ssh } = planned;
+    if (planned.connection === "local") {
+      hosts.set(
+        planned.name,
+        localHost({ name: planned.name, sudo: true, sudoPassword, events: options.events, ...cap }),
+      );
+      continue;
+    }
     const via = ssh.bastion === undefined ? undefined : bastionFor(ssh.bastion, bastions, knownHosts, options, env);
     hosts.set(
       planned.name,
@@ -48,10 +60,23 @@ export function hostsFromPlan(plan: Plan, options: HostsFromPlanOptions): Map<st
         sudoPassword,
         events: options.events,
         env,
+        ...cap,
       }),
     );
   }
   return hosts;
+}
+
+/** AIRSTRAP_MAX_OUTPUT_MIB: how much of each command's output is kept (docs/hosts.md, Output is capped). */
+function outputCapFrom(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.AIRSTRAP_MAX_OUTPUT_MIB;
+  if (text === undefined || text === "") return undefined;
+  const mebibytes = Number(text);
+  if (!Number.isFinite(mebibytes) || mebibytes <= 0)
+    throw new OperatorError(`AIRSTRAP_MAX_OUTPUT_MIB is ${JSON.stringify(text)}, not a positive number`, {
+      hint: "give the MiB of each command's output to keep, e.g. 8 (the default)",
+    });
+  return Math.round(mebibytes * 2 ** 20);
 }
 
 /** How a bastion is named in messages, events and `airstrap hosts forget`: its address (and port when not 22). */

@@ -17,6 +17,8 @@ export interface LocalHostOptions {
   sudo?: boolean;
   sudoPassword?: SudoPasswordSource;
   events?: Events;
+  /** Bytes of each command output kept in memory (see output-cap.ts). */
+  maxOutputBytes?: number;
 }
 
 /** The machine airstrap runs on, through child processes: the same semantics as an SSH host. */
@@ -26,6 +28,7 @@ export function localHost(options: LocalHostOptions = {}): Host {
     sudo: options.sudo ?? true,
     sudoPassword: options.sudoPassword ?? (async () => env),
     events: options.events ?? silentEvents,
+    ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
   });
 }
 

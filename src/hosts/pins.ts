@@ -40,10 +40,12 @@ export async function forgetPins(
   return { machine, removed: await knownHosts.forget(machine.address, machine.port) };
 }
 
+/** What the plan reaches over SSH: every host but the one with connection: local, and their bastions. */
 function sshTargets(plan: Plan): Array<Omit<PinnedMachine, "keys">> {
-  const hosts = plan.hosts.map((h) => ({ name: h.name, kind: "host" as const, address: h.address, port: h.ssh.port }));
+  const overSsh = plan.hosts.filter((h) => h.connection !== "local");
+  const hosts = overSsh.map((h) => ({ name: h.name, kind: "host" as const, address: h.address, port: h.ssh.port }));
   const bastions = new Map<string, Omit<PinnedMachine, "keys">>();
-  for (const h of plan.hosts) {
+  for (const h of overSsh) {
     const b = h.ssh.bastion;
     if (b === undefined) continue;
     const name = bastionName(b);

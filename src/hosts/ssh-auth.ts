@@ -5,6 +5,7 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { AgentAuthMethod, PublicKeyAuthMethod } from "ssh2";
 import ssh2 from "ssh2";
 import { OperatorError } from "../errors.js";
+import { registerSecret } from "../secrets.js";
 
 /** Where identities come from: the manifest's identityFile (relative to the manifest's folder), the agent, the defaults. */
 export interface IdentitySettings {
@@ -33,7 +34,7 @@ export function resolveIdentityPath(path: string, baseDir: string): string {
  * or a wrong passphrase is reported as such instead of as a refused login.
  */
 export async function authMethods(settings: IdentitySettings): Promise<Array<PublicKeyAuthMethod | AgentAuthMethod>> {
-  const passphrase = settings.env.AIRSTRAP_SSH_PASSPHRASE;
+  const passphrase = registerSecret(settings.env.AIRSTRAP_SSH_PASSPHRASE);
   const methods: Array<PublicKeyAuthMethod | AgentAuthMethod> = [];
   const explicit = settings.identityFile !== undefined;
   const files = explicit

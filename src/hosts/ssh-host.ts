@@ -25,6 +25,8 @@ export interface SshHostOptions {
   via?: SshConnection;
   sudoPassword?: SudoPasswordSource;
   events?: Events;
+  /** Bytes of each command output kept in memory (see output-cap.ts). */
+  maxOutputBytes?: number;
   /** Environment for AIRSTRAP_SSH_PASSPHRASE, AIRSTRAP_SUDO_PASSWORD and SSH_AUTH_SOCK (default process.env). */
   env?: NodeJS.ProcessEnv;
   keepaliveIntervalMs?: number;
@@ -47,6 +49,7 @@ export function sshHost(options: SshHostOptions): Host {
     sudo: options.sudo,
     sudoPassword: options.sudoPassword ?? (async () => env.AIRSTRAP_SUDO_PASSWORD),
     events,
+    ...(options.maxOutputBytes === undefined ? {} : { maxOutputBytes: options.maxOutputBytes }),
   });
 }
 

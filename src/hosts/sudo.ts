@@ -1,8 +1,9 @@
 import { OperatorError } from "../errors.js";
+import { registerSecret } from "../secrets.js";
 import { shellQuote } from "./shell.js";
 
-/** Where a sudo password comes from when a host asks for one: resolved at most once per host. */
-export type SudoPasswordSource = () => Promise<string | undefined>;
+/** Where a sudo password comes from when a host asks for one (which host and user, for a prompt): resolved at most once per host. */
+export type SudoPasswordSource = (asker?: { host: string; user: string }) => Promise<string | undefined>;
 
 export interface CapturedRun {
   code: number;
@@ -56,7 +57,7 @@ export class Sudo {
           hint: `install sudo and allow ${this.user} to use it (sudoers), or connect as root (spec.ssh.user)`,
         },
       );
-    const password = await this.passwordSource();
+    const password = registerSecret(await this.passwordSource({ host: this.label, user: this.user }));
     if (password === undefined || password === "")
       throw new OperatorError(`host ${this.label}: sudo asks user ${this.user} for a password and none was given`, {
         hint: "set AIRSTRAP_SUDO_PASSWORD, run from a terminal to be prompted, or allow NOPASSWD for this user in sudoers",
@@ -83,8 +84,8 @@ function firstLine(text: Buffer): string {
 /** Remembers the answer of a password source, so a prompt appears once for all hosts that need it. */
 export function memoizedPassword(source: SudoPasswordSource): SudoPasswordSource {
   let answer: Promise<string | undefined> | undefined;
-  return () => {
-    answer ??= source();
+  return (asker) => {
+    answer ??= source(asker);
     return answer;
   };
 }

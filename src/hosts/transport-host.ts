@@ -15,6 +15,7 @@ import type {
   UploadSource,
   WantedFile,
 } from "./host.js";
+import { cappedOutput, DEFAULT_MAX_OUTPUT_BYTES, mebibytes } from "./output-cap.js";
 import { shellQuote } from "./shell.js";
 import { type CapturedRun, Sudo, type SudoPasswordSource } from "./sudo.js";
 import type { Transport } from "./transport.js";
@@ -26,6 +27,8 @@ export interface TransportHostOptions {
   sudo: boolean;
   sudoPassword: SudoPasswordSource;
   events: Events;
+  /** Bytes of a command's stdout, and of its stderr, kept in memory (default DEFAULT_MAX_OUTPUT_BYTES); see output-cap.ts. */
+  maxOutputBytes?: number;
 }
 
 /** A Host over any Transport: sudo, uploads, reads and downloads work the same over SSH and locally. */
@@ -55,6 +58,19 @@ export class TransportHost implements Host {
       ...(stdin === undefined ? {} : { stdin }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     });
+    for (const [stream, dropped] of [
+      ["stdout", result.droppedStdout],
+      ["stderr", result.droppedStderr],
+    ] as const) {
+      if (dropped === 0) continue;
+      this.options.events.emit({
+        level: "warn",
+        kind: "host.output.truncated",
+        host: this.name,
+        message: `${this.name}: a command printed more than ${mebibytes(this.#maxOutput())} on ${stream}; ${dropped} bytes in the middle were left out (the text marks where)`,
+        detail: { stream, dropped },
+      });
+    }
     return { code: result.code, stdout: result.stdout.toString("utf8"), stderr: result.stderr.toString("utf8") };
   }
 
@@ -103,6 +119,11 @@ export class TransportHost implements Host {
 
   async readFile(path: string, options: ReadOptions = {}): Promise<Buffer | undefined> {
     const result = await this.#capture(readCommand(path), { asRoot: options.sudo === true });
+    if (result.code === 0 && result.droppedStdout > 0)
+      throw new OperatorError(
+        `host ${this.#label()}: ${path} is larger than the ${mebibytes(this.#maxOutput())} airstrap reads into memory`,
+        { hint: "this file is not one airstrap expected to be large; look at it on the host" },
+      );
     if (result.code === 0) return result.stdout;
     if (isAbsent(result.stderr)) return undefined;
     throw this.#readFailed(path, result);
@@ -124,7 +145,7 @@ export class TransportHost implements Host {
         file.end(done);
       },
     });
-    const stderr = collector();
+    const stderr = cappedOutput(this.#maxOutput());
     try {
       const code = await this.#runAs(readCommand(path), {
         asRoot: options.sudo === true,
@@ -151,6 +172,10 @@ export class TransportHost implements Host {
 
   close(): Promise<void> {
     return this.transport.close();
+  }
+
+  #maxOutput(): number {
+    return this.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   }
 
   #label(): string {
@@ -196,11 +221,17 @@ export class TransportHost implements Host {
   async #capture(
     command: string,
     options: { asRoot: boolean; stdin?: Buffer; timeoutMs?: number },
-  ): Promise<CapturedRun> {
-    const stdout = collector();
-    const stderr = collector();
+  ): Promise<CapturedRun & { droppedStdout: number; droppedStderr: number }> {
+    const stdout = cappedOutput(this.#maxOutput());
+    const stderr = cappedOutput(this.#maxOutput());
     const code = await this.#runAs(command, { ...options, stdout: stdout.sink, stderr: stderr.sink });
-    return { code, stdout: stdout.buffer(), stderr: stderr.buffer() };
+    return {
+      code,
+      stdout: stdout.buffer(),
+      stderr: stderr.buffer(),
+      droppedStdout: stdout.dropped(),
+      droppedStderr: stderr.dropped(),
+    };
   }
 
   async #runAs(
@@ -229,15 +260,4 @@ function readCommand(path: string): string {
 
 function isAbsent(stderr: Buffer | string): boolean {
   return /No such file or directory\s*$/.test(stderr.toString().trim());
-}
-
-function collector(): { sink: Writable; buffer(): Buffer; text(): string } {
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk);
-      done();
-    },
-  });
-  return { sink, buffer: () => Buffer.concat(chunks), text: () => Buffer.concat(chunks).toString("utf8") };
 }

@@ -13,10 +13,14 @@ export interface CarriedFile extends UploadSource {
   localPath: string;
 }
 
-/** Everything the install phases share; built once by `airstrap install`. */
+/**
+ * Everything the install phases share. `installCluster` builds all of it before any phase runs,
+ * except what a phase says it provides (in its `prepare`, run once by the runner before the first
+ * host enters it); each field says who writes it.
+ */
 export interface InstallContext extends PhaseContext {
-  /** Filled by the gather-facts phase; later phases choose their hosts from it. */
-  facts: Map<string, HostFacts>;
+  /** Filled by the gather-facts phase (each host its own entry); later phases choose their hosts from it. */
+  readonly facts: Map<string, HostFacts>;
   /** Per host: the rendered distro config, registries.yaml, plan.json and units. */
   files: ReadonlyMap<string, RenderedFile[]>;
   /** The distro's release files (names as upstream publishes them), placed in ARTIFACT_DIR. */
@@ -25,10 +29,17 @@ export interface InstallContext extends PhaseContext {
   nodeBinary: CarriedFile;
   /** `http://<bootstrap>:<port>` while install serves the carried files there; absent: everything goes over SSH. */
   filesUrl?: string;
-  /** Who passes the release files on to whom; made by the distribute phase when files are served over HTTP. */
+  /**
+   * Who passes the carried files on to whom, when they are served over HTTP; provided by the node
+   * services phase (its prepare, before any host fetches the executable), which also stops the
+   * relays when the run ends. Read by the distribute phase.
+   */
   relay?: RelayPlan;
-  /** Hosts that could not reach the file server: they get their files over SSH for the rest of the run. */
-  sshOnlyHosts: Set<string>;
+  /**
+   * Hosts that could not reach the file server: they get their files over SSH for the rest of the
+   * run. Created (empty) by install; only `ensureCarriedFiles` adds to it, for the host it works on.
+   */
+  readonly sshOnlyHosts: Set<string>;
   /** Registry replicas: what they install, and where they copy the store's images from (absent: start empty). */
   registry?: {
     material: RegistryMaterial;

@@ -2,8 +2,8 @@ import type { UploadSource } from "../hosts/host.js";
 import type { PlannedHost } from "../plan/types.js";
 import type { CarriedFile, InstallContext } from "./context.js";
 import { FileServerUnreachable, fetchOnHost } from "./fetch-on-host.js";
+import { hostOf } from "./host-of.js";
 import type { PhaseContext } from "./phase.js";
-import { hostOf } from "./phases/host-of.js";
 
 /** A file a phase puts on a host; `what` names it in messages (default: the path). */
 export interface EnsuredFile<Source extends UploadSource = UploadSource> {

@@ -1,8 +1,8 @@
 import { TransientHostError } from "../hosts/host.js";
 import { modeText, remoteDirname, sha256Command, shellQuote } from "../hosts/shell.js";
 import type { PlannedHost } from "../plan/types.js";
+import { hostOf } from "./host-of.js";
 import { type PhaseContext, PhaseFailure } from "./phase.js";
-import { hostOf } from "./phases/host-of.js";
 
 /** The host cannot reach the file server at all (or has no curl): the caller sends the file over SSH instead. */
 export class FileServerUnreachable extends Error {

@@ -5,6 +5,7 @@ import { releaseFilesInStore } from "../artifacts/release-files.js";
 import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import { hostsFromPlan } from "../hosts/connect.js";
+import type { SudoPasswordSource } from "../hosts/sudo.js";
 import { fileSource } from "../hosts/upload-source.js";
 import type { Plan, PlannedBootstrap } from "../plan/types.js";
 import { renderHostFiles } from "../render/host-files.js";
@@ -17,10 +18,9 @@ import { openBlobStore } from "../store/blob-store.js";
 import { digestHex } from "../store/digest.js";
 import { startBootstrapRegistry } from "./bootstrap-registry.js";
 import type { CarriedFile, InstallContext } from "./context.js";
-import { INSTALL_STEPS } from "./phases/index.js";
 import { registryMaterial } from "./registry-material.js";
-import { RELAY_UNIT, relayStopCommand } from "./relay.js";
 import { changeDoor, type InstallReport, runSteps } from "./runner.js";
+import { INSTALL_STEPS } from "./steps.js";
 
 export interface InstallOptions {
   plan: Plan;
@@ -34,6 +34,8 @@ export interface InstallOptions {
   readyTimeoutMs: number;
   /** "http": hosts fetch carried files from a file server on the bootstrap address; "ssh": uploaded to each. */
   artifactTransfer: ArtifactTransfer;
+  /** Where the sudo password comes from when a host asks (default: AIRSTRAP_SUDO_PASSWORD). */
+  sudoPassword?: SudoPasswordSource;
 }
 
 export type ArtifactTransfer = "http" | "ssh";
@@ -50,7 +52,12 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
   };
   const serving = options.artifactTransfer === "http" ? plan.bootstrap : undefined;
   const registry = await registryContext(options, serving);
-  const hosts = hostsFromPlan(plan, { stateDir: state, events, baseDir: options.manifestDir });
+  const hosts = hostsFromPlan(plan, {
+    stateDir: state,
+    events,
+    baseDir: options.manifestDir,
+    ...(options.sudoPassword ? { sudoPassword: options.sudoPassword } : {}),
+  });
   const ctx: InstallContext = {
     plan,
     events,
@@ -96,31 +103,9 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     }
     return report;
   } finally {
-    await stopRelays(ctx);
     await Promise.all([...hosts.values()].map((h) => h.close()));
     await Promise.all(services.map((service) => service.close()));
   }
-}
-
-/** The hosts' relays have served their purpose once the install ends, however it ends. */
-async function stopRelays(ctx: InstallContext): Promise<void> {
-  await Promise.all(
-    [...(ctx.relay?.running ?? [])].map(async (name) => {
-      const host = ctx.plan.hosts.find((h) => h.name === name);
-      const transport = ctx.hosts.get(name);
-      if (!host || !transport) return;
-      try {
-        await transport.exec(relayStopCommand, { sudo: host.ssh.sudo, timeoutMs: 15_000 });
-      } catch (error) {
-        ctx.events.emit({
-          level: "warn",
-          kind: "install.relay.stop",
-          host: name,
-          message: `could not stop ${RELAY_UNIT} (${(error as Error).message}); systemd stops it within the hour`,
-        });
-      }
-    }),
-  );
 }
 
 /** The file server's progress as the install's per-host progress events (what the live tree shows). */

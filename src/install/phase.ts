@@ -20,6 +20,17 @@ export interface Phase<Ctx extends PhaseContext = PhaseContext> {
    */
   onFailure: "stop-run" | "stop-phase" | "host-only";
   run(host: PlannedHost, ctx: Ctx): Promise<void>;
+  /**
+   * Run by the runner once, before the first host enters the phase (whichever lane it is in): what
+   * the phase provides to its hosts and to later phases is made here, never by whichever host
+   * happens to run first.
+   */
+  prepare?(ctx: Ctx): void;
+  /**
+   * Run by the runner once when the whole run ends, however it ends (a failure, a stopped run, an
+   * exception), for a phase that was entered: undoes what the phase leaves running only for the run.
+   */
+  cleanup?(ctx: Ctx): Promise<void>;
 }
 
 export interface PhaseContext {

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Plan } from "../plan/types.js";
+import { registerSecret } from "../secrets.js";
 import { registryTlsNames } from "../services/registry/config.js";
 import { ensurePushToken } from "../services/registry/flags.js";
 import { ensureRegistryTls } from "../services/registry/tls.js";
@@ -25,7 +26,8 @@ export async function registryMaterial(plan: Plan, state: StateDir): Promise<Reg
   for (const host of replicas) {
     const tls = await ensureRegistryTls(state.path, registryTlsNames(plan, host.name), `replica-${host.name}`);
     caFile = tls.caFile;
-    hosts.set(host.name, { cert: await readFile(tls.certFile, "utf8"), key: await readFile(tls.keyFile, "utf8") });
+    const key = registerSecret(await readFile(tls.keyFile, "utf8"));
+    hosts.set(host.name, { cert: await readFile(tls.certFile, "utf8"), key });
   }
   const pushToken = await readFile(await ensurePushToken(state.path), "utf8");
   return { siteCa: await readFile(caFile, "utf8"), pushToken, hosts };

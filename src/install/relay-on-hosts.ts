@@ -2,8 +2,8 @@ import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import type { PlannedHost } from "../plan/types.js";
 import { formatEndpoint } from "../services/lb/endpoint.js";
 import { ARTIFACT_DIR, type CarriedFile, type InstallContext } from "./context.js";
-import { mustRun } from "./phases/host-of.js";
-import { RELAY_FANOUT, RelayPlan, relayStartCommand } from "./relay.js";
+import { mustRun } from "./host-of.js";
+import { RELAY_FANOUT, RELAY_UNIT, RelayPlan, relayStartCommand, relayStopCommand } from "./relay.js";
 
 /** Whether the host runs this version of the distro already (then it needs no release files). */
 export const needsReleaseFiles = (ctx: InstallContext, host: PlannedHost) =>
@@ -16,27 +16,46 @@ const needsExecutable = (ctx: InstallContext, host: PlannedHost) =>
 export const releaseFilePath = (file: CarriedFile) => `${ARTIFACT_DIR}/${file.name}`;
 
 /**
- * One tree per install, made when the first host asks: the hosts that will fetch something over
- * HTTP, servers first then agents — the order the lanes hand hosts to the concurrency limit, so a
- * parent always starts before its children and none waits on a host still queued behind it.
+ * One tree per install, made by the node services phase before any host enters it: the hosts that
+ * will fetch something over HTTP, servers first then agents — the order the lanes hand hosts to the
+ * concurrency limit, so a parent always starts before its children and none waits on a host still
+ * queued behind it.
  */
-export function relayPlanFor(ctx: InstallContext): RelayPlan | undefined {
+export function planRelay(ctx: InstallContext): RelayPlan | undefined {
   // With no more hosts at work at once than the bootstrap machine serves in the tree, its link is
   // never shared by more: relaying would only add steps (one host at a time, as in --concurrency 1).
   if (!ctx.filesUrl || ctx.plan.bootstrap?.relay === false || ctx.concurrency <= RELAY_FANOUT) return undefined;
-  if (!ctx.relay) {
-    const fetching = ctx.plan.hosts.filter(
-      (h) =>
-        ctx.facts.get(h.name)?.hasCurl === true &&
-        !ctx.sshOnlyHosts.has(h.name) &&
-        (needsExecutable(ctx, h) || needsReleaseFiles(ctx, h)),
-    );
-    ctx.relay = new RelayPlan(
-      [...fetching.filter((h) => h.role === "server"), ...fetching.filter((h) => h.role !== "server")],
-      Number(new URL(ctx.filesUrl).port),
-    );
-  }
-  return ctx.relay;
+  const fetching = ctx.plan.hosts.filter(
+    (h) =>
+      ctx.facts.get(h.name)?.hasCurl === true &&
+      !ctx.sshOnlyHosts.has(h.name) &&
+      (needsExecutable(ctx, h) || needsReleaseFiles(ctx, h)),
+  );
+  return new RelayPlan(
+    [...fetching.filter((h) => h.role === "server"), ...fetching.filter((h) => h.role !== "server")],
+    Number(new URL(ctx.filesUrl).port),
+  );
+}
+
+/** The hosts' relays have served their purpose once the install ends, however it ends. */
+export async function stopRelays(ctx: InstallContext): Promise<void> {
+  await Promise.all(
+    [...(ctx.relay?.running ?? [])].map(async (name) => {
+      const host = ctx.plan.hosts.find((h) => h.name === name);
+      const transport = ctx.hosts.get(name);
+      if (!host || !transport) return;
+      try {
+        await transport.exec(relayStopCommand, { sudo: host.ssh.sudo, timeoutMs: 15_000 });
+      } catch (error) {
+        ctx.events.emit({
+          level: "warn",
+          kind: "install.relay.stop",
+          host: name,
+          message: `could not stop ${RELAY_UNIT} (${(error as Error).message}); systemd stops it within the hour`,
+        });
+      }
+    }),
+  );
 }
 
 /** The host's parent in the tree, once its relay is up, as the fetch script's first source. */

@@ -70,10 +70,14 @@ export async function runSteps<Ctx extends PhaseContext>(
   options: RunOptions,
 ): Promise<InstallReport> {
   const run = new Run(ctx, options);
-  for (const step of steps) {
-    if (run.report.stopped) break;
-    if ("lanes" in step) await Promise.all(step.lanes.map((lane) => run.sequence(lane.phases, lane.hosts)));
-    else await run.step(step);
+  try {
+    for (const step of steps) {
+      if (run.report.stopped) break;
+      if ("lanes" in step) await Promise.all(step.lanes.map((lane) => run.sequence(lane.phases, lane.hosts)));
+      else await run.step(step);
+    }
+  } finally {
+    await run.cleanup();
   }
   run.report.ok = run.report.failures.length === 0;
   return run.report;
@@ -83,6 +87,8 @@ class Run<Ctx extends PhaseContext> {
   readonly report: InstallReport = { ok: true, failures: [], phases: [], stopped: false };
   private readonly failed = new Set<string>();
   private readonly toldSkipped = new Set<string>();
+  /** Phases a host has entered, in order: each was prepared once and is cleaned up once. */
+  private readonly entered: Array<Phase<Ctx>> = [];
   private readonly limiter: Limiter;
 
   constructor(
@@ -173,7 +179,27 @@ class Run<Ctx extends PhaseContext> {
     return hosts;
   }
 
+  /** Every entered phase's cleanup, last entered first; a failing cleanup is a warning, not the run's failure. */
+  async cleanup(): Promise<void> {
+    for (const phase of [...this.entered].reverse()) {
+      try {
+        await phase.cleanup?.(this.ctx);
+      } catch (error) {
+        this.ctx.events.emit({
+          level: "warn",
+          kind: "install.phase.cleanup",
+          phase: phase.title,
+          message: `${phase.title}: cleaning up failed (${(error as Error).message})`,
+        });
+      }
+    }
+  }
+
   private started(phase: Phase<Ctx>, hosts: PlannedHost[]): number {
+    if (!this.entered.includes(phase)) {
+      this.entered.push(phase);
+      phase.prepare?.(this.ctx);
+    }
     this.ctx.events.emit({
       level: "info",
       kind: "install.phase.start",

@@ -1,5 +1,6 @@
 import { parse } from "yaml";
 import { OperatorError } from "../errors.js";
+import { registerSecret } from "../secrets.js";
 
 /** What an HTTPS client needs from a kubeconfig's current context. */
 export interface KubeCredentials {
@@ -37,6 +38,9 @@ export function credentialsFromKubeconfig(text: string, where: string): KubeCred
   const ca = decode(cluster["certificate-authority-data"]);
   const cert = decode(user?.["client-certificate-data"]);
   const key = decode(user?.["client-key-data"]);
+  registerSecret(user?.["client-key-data"]);
+  registerSecret(key?.toString("utf8"));
+  registerSecret(user?.token);
   return {
     server: cluster.server,
     ...(ca ? { ca } : {}),

@@ -33,8 +33,9 @@ export interface ClusterManifest {
   bootstrapRelay: boolean;
   ssh: SshSettings;
   hosts: Array<
-    Omit<HostSpec, "ssh" | "primary" | "labels" | "taints"> & {
+    Omit<HostSpec, "ssh" | "primary" | "labels" | "taints" | "connection"> & {
       primary: boolean;
+      connection: "ssh" | "local";
       labels: Record<string, string>;
       taints: string[];
       ssh: SshSettings;
@@ -71,7 +72,9 @@ export function applyDefaults(parsed: ParsedManifest): ClusterManifest {
     ...(h.mac === undefined ? {} : { mac: h.mac.toLowerCase() }),
     labels: h.labels ?? {},
     taints: h.taints ?? [],
-    ssh: sshSettings(h.ssh ?? {}, ssh),
+    connection: h.connection ?? "ssh",
+    // The local transport uses sudo only when airstrap does not run as root, and then it must.
+    ssh: h.connection === "local" ? { ...sshSettings(h.ssh ?? {}, ssh), sudo: true } : sshSettings(h.ssh ?? {}, ssh),
   }));
   return {
     name: parsed.metadata.name,

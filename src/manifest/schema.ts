@@ -70,6 +70,12 @@ const host = z.strictObject({
     .strictObject({ ...sshOptions, bastion: bastion.optional() })
     .optional()
     .describe("per-host SSH overrides"),
+  connection: z
+    .enum(["ssh", "local"], { error: 'must be "ssh" or "local"' })
+    .optional()
+    .describe(
+      "how airstrap reaches this host: ssh (default), or local — it is the machine airstrap runs on (commands run there directly, as root or through sudo)",
+    ),
 });
 
 const dnsRecord = z.discriminatedUnion(

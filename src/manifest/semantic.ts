@@ -82,6 +82,22 @@ function hostFindings(spec: Raw): Finding[] {
       hint: "exactly one server initialises the cluster",
     });
   }
+  const locals = hosts.flatMap((h, i) => (asObject(h)?.connection === "local" ? [i] : []));
+  for (const index of locals.slice(1))
+    findings.push({
+      severity: "error",
+      path: ["spec", "hosts", index, "connection"],
+      message: `more than one host with connection: local (spec.hosts[${locals[0]}] is the machine airstrap runs on already)`,
+      hint: "only one host can be this machine; reach the others over SSH",
+    });
+  for (const index of locals)
+    if (asObject(hosts[index])?.ssh !== undefined)
+      findings.push({
+        severity: "error",
+        path: ["spec", "hosts", index, "ssh"],
+        message: "a host with connection: local is not reached over SSH",
+        hint: "remove ssh from this host (as a user other than root, airstrap uses sudo on it)",
+      });
   if (servers.length > 0 && servers.length % 2 === 0) {
     findings.push({
       severity: "warning",

@@ -20,6 +20,7 @@ export function planCluster(manifest: ClusterManifest, state: PlanState = {}): P
     labels: h.labels,
     taints: h.taints,
     ssh: h.ssh,
+    connection: h.connection,
     runsRegistry: registryHosts.has(h.name),
   }));
   const servers = hosts.filter((h) => h.role === "server");

@@ -53,6 +53,8 @@ export interface PlannedHost {
   labels: Record<string, string>;
   taints: string[];
   ssh: SshSettings;
+  /** "local": the machine airstrap runs on, reached without SSH (its ssh settings are not used). */
+  connection: "ssh" | "local";
   runsRegistry: boolean;
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, link, mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { OperatorError } from "../errors.js";
+import { registerSecret } from "../secrets.js";
 
 /**
  * `.airstrap/` beside the manifest: join token, CA and keys, pinned host keys, kubeconfig, logs.
@@ -18,6 +19,12 @@ export interface StateDir {
 }
 
 export const STATE_DIR_NAME = ".airstrap";
+
+/**
+ * The state files that hold secrets: registered with the process's redactor (src/secrets.ts) as
+ * soon as the state dir is opened, so a command redacts them even when it never reads them itself.
+ */
+const SECRET_FILES = ["token", "registry/push-token", "bundle-signing.key"];
 
 export function stateDirBeside(manifestFile: string): string {
   return join(dirname(resolve(manifestFile)), STATE_DIR_NAME);
@@ -62,6 +69,8 @@ export async function openStateDir(path: string): Promise<StateDir> {
     return temp;
   }
 
+  for (const name of SECRET_FILES) registerSecret(await read(name));
+
   return {
     path,
     file,
@@ -73,7 +82,7 @@ export async function openStateDir(path: string): Promise<StateDir> {
     async ensureSecret(name, create) {
       const existing = await read(name);
       if (existing !== undefined) {
-        if (existing.trim() !== "") return existing.trim();
+        if (existing.trim() !== "") return registerSecret(existing.trim());
         throw new OperatorError(`state file ${file(name)} is empty`, {
           hint: "delete it to create a new one; nodes that joined with the old value will not accept a new one",
         });
@@ -87,7 +96,7 @@ export async function openStateDir(path: string): Promise<StateDir> {
       } finally {
         await rm(temp, { force: true });
       }
-      return (await read(name))!.trim();
+      return registerSecret((await read(name))!.trim());
     },
   };
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { attachView } from "../../src/cli/views/event-views.js";
 import { TaskTree } from "../../src/cli/views/task-tree.js";
-import type { AirstrapEvent } from "../../src/events.js";
+import { type AirstrapEvent, createEvents } from "../../src/events.js";
 
 const event = (kind: string, fields: Partial<AirstrapEvent> = {}): AirstrapEvent =>
   ({ time: "2026-11-22T10:00:00.000Z", level: "info", kind, message: "started", ...fields }) as AirstrapEvent;
@@ -44,4 +45,22 @@ test("the task tree follows two lanes running the same phase and a phase of thei
   apply("install.host.fail", { phase: "Distribute artifacts", host: "agt-1", level: "error", message: "disk full" });
   apply("install.phase.end", { phase: "Distribute artifacts", level: "error" });
   assert.equal(tree.rows()[0]!.state, "failed");
+});
+
+test("while a prompt holds the live tree, it neither draws nor prints; its warnings come after", () => {
+  const events = createEvents();
+  const written: string[] = [];
+  const stream = {
+    isTTY: false,
+    write: (text: string) => written.push(text) > 0,
+  } as unknown as NodeJS.WriteStream;
+  const view = attachView("tree", events, stream);
+  const release = view.hold();
+  events.emit({ level: "warn", kind: "install.files.unreachable", host: "a", message: "careful" });
+  events.emit({ level: "info", kind: "install.phase.start", phase: "Connect", message: "Connect (a)" });
+  assert.deepEqual(written, []);
+  release();
+  assert.match(written.join(""), /careful/);
+  view.close();
+  assert.match(written.join(""), /Connect/);
 });

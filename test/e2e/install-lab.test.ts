@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { appendFileSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
@@ -131,6 +132,30 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
     const wait = await runAirstrap(["wait", "-f", site.file, "--timeout", "120"], { cwd: site.dir });
     assert.equal(wait.code, 0, wait.stderr);
     for (const host of site.hosts) assert.match(wait.stdout, new RegExp(`^${host.name}\\s+Ready`, "m"));
+  });
+
+  test("kubectl on this machine reaches every server through the workstation kubeconfig, TLS verified", (t) => {
+    if (spawnSync("kubectl", ["version", "--client"]).status !== 0)
+      return t.skip("kubectl is not installed (Debian's kubernetes-client package provides it)");
+    const path = join(site.dir, ".airstrap/kubeconfig-workstation");
+    const kubectl = (file: string, context: string) =>
+      spawnSync("kubectl", ["--kubeconfig", file, "--context", context, "get", "nodes", "--no-headers"], {
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+    for (const server of site.hosts.filter((h) => h.role === "server")) {
+      const result = kubectl(path, `${site.name}@${server.name}`);
+      assert.equal(result.status, 0, result.stderr);
+      for (const host of site.hosts) assert.match(result.stdout, new RegExp(`^${host.name}\\s+Ready`, "m"));
+    }
+    // The name is really checked: the same file naming another server name is refused by kubectl.
+    const wrong = join(site.dir, ".airstrap/kubeconfig-wrong-name");
+    writeFileSync(wrong, readFileSync(path, "utf8").replaceAll("tls-server-name: ", "tls-server-name: not-"), {
+      mode: 0o600,
+    });
+    const refused = kubectl(wrong, `${site.name}@${site.hosts[0]!.name}`);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /certificate is valid for|x509/);
   });
 
   test("the other servers joined through the cluster FQDN and their node-local LB", () => {

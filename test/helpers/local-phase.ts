@@ -14,6 +14,7 @@ export const localPlannedHost: PlannedHost = {
   labels: {},
   taints: [],
   ssh: { user: "root", port: 22, sudo: false } as PlannedHost["ssh"],
+  connection: "local",
   runsRegistry: false,
 };
 

@@ -7,10 +7,11 @@ import { Command } from "commander";
 import { registerHosts } from "../../src/cli/hosts.js";
 import type { UsageError } from "../../src/errors.js";
 import { hostsFromPlan } from "../../src/hosts/connect.js";
+import { pinnedMachines } from "../../src/hosts/pins.js";
 import { loadManifest } from "../../src/manifest/load.js";
 import { planCluster } from "../../src/plan/plan.js";
 import { type Sshd, sshdAvailable, startSshd } from "../peers/sshd.js";
-import { hostsFixture } from "./fixture.js";
+import { assertCapped, hostsFixture } from "./fixture.js";
 
 const missing = sshdAvailable();
 let direct: Sshd;
@@ -151,3 +152,51 @@ async function waitFor(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 50 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   assert.ok(condition(), "condition reached within 5 s");
 }
+
+test("the host with connection: local is this machine, through the local transport; the others are SSH hosts", async (t) => {
+  const f = await hostsFixture(t);
+  const manifest = join(f.dir, "cluster.yaml");
+  await writeFile(
+    manifest,
+    `apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: mixed }
+spec:
+  domain: mixed.lan
+  distro: { name: k3s, version: v1.31.4+k3s1 }
+  hosts:
+    - { name: here, address: 127.0.0.1, role: server, connection: local }
+    - { name: there, address: 127.0.0.9, role: agent }
+`,
+  );
+  const plan = planCluster((await loadManifest(manifest)).manifest);
+  const hosts = hostsFromPlan(plan, { stateDir: f.state, events: f.events, baseDir: f.dir });
+  assert.equal(hosts.get("here")?.address, "local");
+  assert.equal(hosts.get("there")?.address, "127.0.0.9");
+  const here = await hosts.get("here")!.exec("echo $$; hostname");
+  assert.equal(here.code, 0);
+  assert.equal(here.stdout.split("\n")[1], execFileSync("hostname", { encoding: "utf8" }).trim());
+  // AIRSTRAP_MAX_OUTPUT_MIB caps what is kept of each command's output, on every host of the plan.
+  const capped = hostsFromPlan(plan, {
+    stateDir: f.state,
+    events: f.events,
+    baseDir: f.dir,
+    env: { AIRSTRAP_MAX_OUTPUT_MIB: "1" },
+  });
+  assertCapped((await capped.get("here")!.exec("seq 1 3000000")).stdout, 2 ** 20);
+  assert.throws(
+    () =>
+      hostsFromPlan(plan, {
+        stateDir: f.state,
+        events: f.events,
+        baseDir: f.dir,
+        env: { AIRSTRAP_MAX_OUTPUT_MIB: "lots" },
+      }),
+    /AIRSTRAP_MAX_OUTPUT_MIB is "lots", not a positive number/,
+  );
+  // Nothing to pin for it: `airstrap hosts` lists the SSH hosts only.
+  assert.deepEqual(
+    (await pinnedMachines(plan, f.knownHosts)).map((m) => m.name),
+    ["there"],
+  );
+});

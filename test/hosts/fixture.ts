@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,4 +56,16 @@ export async function hostsFixture(t: TestContext): Promise<HostsFixture> {
       return host;
     },
   };
+}
+
+/** `seq 1 3000000` kept under `cap`: its first and last lines, and a marker saying how much is missing. */
+export function assertCapped(text: string, cap: number): void {
+  const total = Array.from({ length: 3_000_000 }, (_, i) => String(i + 1).length + 1).reduce((a, b) => a + b, 0);
+  const marker = text.match(/\n\[airstrap: (\d+) bytes left out here: the command printed (\d+) bytes[^\]]*\]\n/);
+  assert.ok(marker, "the gap is marked");
+  assert.equal(Number(marker[2]), total);
+  assert.equal(Number(marker[1]), total - cap);
+  assert.equal(Buffer.byteLength(text) - marker[0].length, cap);
+  assert.ok(text.startsWith("1\n2\n3\n"));
+  assert.ok(text.endsWith("2999999\n3000000\n"));
 }

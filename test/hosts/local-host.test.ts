@@ -4,9 +4,11 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { createEvents } from "../../src/events.js";
 import { localHost } from "../../src/hosts/local-host.js";
 import { partialPath } from "../../src/hosts/upload.js";
 import { bufferSource } from "../../src/hosts/upload-source.js";
+import { assertCapped } from "./fixture.js";
 
 async function scratch(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), "airstrap-local-host-"));
@@ -62,4 +64,24 @@ test("local readFile and download", async (t) => {
   const result = await host.download(join(dir, "a"), join(dir, "copy"));
   assert.deepEqual(result, { bytes: 6, sha256: bufferSource("alpha\n").sha256 });
   assert.equal(await readFile(join(dir, "copy"), "utf8"), "alpha\n");
+});
+
+test("local exec: output past the cap keeps its start and its end and marks what was left out; readFile refuses", async (t) => {
+  const dir = await scratch(t);
+  const events = createEvents();
+  const warned: string[] = [];
+  events.subscribe((e) => e.kind === "host.output.truncated" && warned.push(e.message));
+  const cap = 2 ** 20;
+  const host = localHost({ maxOutputBytes: cap, events });
+  // seq prints 1 to 3,000,000: about 21 MB, twenty times the cap, on stdout and on stderr.
+  const result = await host.exec("seq 1 3000000; seq 1 3000000 >&2");
+  assertCapped(result.stdout, cap);
+  assertCapped(result.stderr, cap);
+  assert.equal(warned.length, 2);
+  assert.match(warned[0]!, /more than 1 MiB on stdout/);
+  // Under the cap nothing changes.
+  assert.equal((await host.exec("seq 1 1000")).stdout.split("\n").length, 1001);
+  const big = join(dir, "big");
+  await writeFile(big, Buffer.alloc(cap + 1, 97));
+  await assert.rejects(host.readFile(big), /larger than the 1 MiB airstrap reads into memory/);
 });

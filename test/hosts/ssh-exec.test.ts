@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { after, before, test } from "node:test";
 import { TransientHostError } from "../../src/hosts/host.js";
 import { type Sshd, sshdAvailable, startSshd } from "../peers/sshd.js";
-import { hostsFixture } from "./fixture.js";
+import { assertCapped, hostsFixture } from "./fixture.js";
 
 const missing = sshdAvailable();
 let sshd: Sshd;
@@ -124,4 +124,15 @@ test("a refused connection is transient; a refused login is the operator's to fi
     assert.match(error.hint ?? "", /identityFile/);
     return true;
   });
+});
+
+test("exec: output past the cap keeps its start and its end and marks what was left out", async (t) => {
+  if (missing) return t.skip(missing);
+  const f = await hostsFixture(t);
+  const cap = 2 ** 20;
+  const host = f.host(sshd, { maxOutputBytes: cap });
+  const result = await host.exec("seq 1 3000000; seq 1 3000000 >&2");
+  assertCapped(result.stdout, cap);
+  assertCapped(result.stderr, cap);
+  assert.equal(f.recorded.filter((e) => e.kind === "host.output.truncated").length, 2);
 });

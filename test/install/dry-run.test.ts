@@ -2,36 +2,10 @@ import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
 import { test } from "node:test";
-import { writeArtifactIndex } from "../../src/artifacts/artifact-index.js";
-import { releaseCatalog } from "../../src/artifacts/catalog.js";
-import { openBlobStore } from "../../src/store/blob-store.js";
 import { runAirstrap, tempDir } from "../helpers/cli.js";
+import { soloSiteManifest, storeWithRelease } from "../helpers/solo-site.js";
 import { sshdAvailable, startSshd } from "../peers/sshd.js";
-
-const VERSION = "v1.31.4+k3s1";
-
-/** A store holding the K3s release files (small stand-ins: a dry run never sends them). */
-async function storeWithRelease(root: string) {
-  const store = await openBlobStore(root);
-  const files = [];
-  for (const file of releaseCatalog({ distro: "k3s", version: VERSION, arch: "amd64" }).files) {
-    const { digest, size } = await store.write(Readable.from([`stand-in for ${file.name}\n`]));
-    files.push({
-      distro: "k3s",
-      version: VERSION,
-      arch: "amd64",
-      name: file.name,
-      digest,
-      size,
-      verification: "sums" as const,
-      source: file.location,
-    });
-  }
-  await writeArtifactIndex(root, { files, images: [] });
-  return files.map((f) => f.name);
-}
 
 /** What a dry run must leave exactly as it was on the host (this machine, over SSH). */
 const WATCHED = [
@@ -52,23 +26,7 @@ test("install --dry-run over real SSH reports every change per host and makes no
   const sshd = await startSshd({ address: "127.0.0.1" });
   t.after(() => sshd.stop());
   const dir = await tempDir(t);
-  const base = 30000 + Math.floor(Math.random() * 20000);
-  await writeFile(
-    join(dir, "cluster.yaml"),
-    `apiVersion: airstrap.io/v1alpha1
-kind: Cluster
-metadata: { name: solo }
-spec:
-  domain: solo.lan
-  distro: { name: k3s, version: ${VERSION} }
-  ssh: { user: root, port: ${sshd.port}, identityFile: ${sshd.clientKey} }
-  hosts:
-    - { name: solo-01, address: 127.0.0.1, role: server }
-  dns: { port: ${base} }
-  loadBalancer: { apiPort: ${base + 1}, joinPort: ${base + 2} }
-  registry: { port: ${base + 3} }
-`,
-  );
+  await writeFile(join(dir, "cluster.yaml"), soloSiteManifest(sshd.port, sshd.clientKey));
   const releaseFiles = await storeWithRelease(join(dir, "store"));
   await writeFile(join(dir, "airstrap-node-binary"), "#!/bin/sh\n");
   const before = snapshot();

@@ -355,3 +355,85 @@ test("per-host phases: a host goes on to the next phase without waiting for the 
     "end install",
   ]);
 });
+
+test("a phase's prepare runs once before its first host, in whichever lane; its cleanup runs once however the run ends", async () => {
+  const { ctx } = await context();
+  const log: string[] = [];
+  const shared: Phase = {
+    title: "shared",
+    hosts: (c) => c.plan.hosts,
+    order: "parallel",
+    onFailure: "host-only",
+    prepare: () => log.push("prepare shared"),
+    cleanup: async () => {
+      log.push("cleanup shared");
+    },
+    async run(h) {
+      log.push(`run ${h.name}`);
+    },
+  };
+  const primaryFails: Phase = {
+    title: "primary",
+    hosts: (c) => c.plan.hosts.filter((h) => h.primary),
+    order: "parallel",
+    onFailure: "stop-run",
+    cleanup: async () => {
+      log.push("cleanup primary");
+      throw new Error("cannot");
+    },
+    async run() {
+      throw new PhaseFailure("no");
+    },
+  };
+  const never: Phase = {
+    title: "never",
+    hosts: (c) => c.plan.hosts,
+    order: "parallel",
+    onFailure: "host-only",
+    prepare: () => log.push("prepare never"),
+    cleanup: async () => {
+      log.push("cleanup never");
+    },
+    async run() {},
+  };
+  const report = await runSteps(
+    [
+      {
+        lanes: [
+          { hosts: (h) => h.role === "server", phases: [{ perHost: [shared] }, primaryFails] },
+          { hosts: (h) => h.role !== "server", phases: [{ perHost: [shared] }] },
+        ],
+      },
+      never,
+    ],
+    ctx,
+    { concurrency: 3, retry: fastRetry },
+  );
+  assert.equal(report.stopped, true);
+  assert.equal(log[0], "prepare shared");
+  assert.equal(log.filter((l) => l === "prepare shared").length, 1);
+  assert.equal(log.filter((l) => l.startsWith("run ")).length, ctx.plan.hosts.length);
+  // Last entered first; a phase never entered is neither prepared nor cleaned up; a failing cleanup does not stop the others.
+  assert.deepEqual(log.slice(-2), ["cleanup primary", "cleanup shared"]);
+  assert.ok(!log.includes("prepare never") && !log.includes("cleanup never"));
+});
+
+test("cleanup runs when a phase throws out of the runner", async () => {
+  const { ctx } = await context();
+  const log: string[] = [];
+  const phase: Phase = {
+    title: "explodes",
+    hosts: (c) => c.plan.hosts.slice(0, 1),
+    order: "parallel",
+    onFailure: "host-only",
+    prepare: () => {
+      throw new Error("bug");
+    },
+    cleanup: async () => {
+      log.push("cleanup");
+    },
+    async run() {},
+  };
+  await assert.rejects(runSteps([phase], ctx, { concurrency: 1, retry: fastRetry }), /bug/);
+  assert.deepEqual(log, ["cleanup"]);
+});

@@ -43,7 +43,11 @@ export interface TestLab {
   identity: string;
   knownHosts: string;
   lab(): Promise<LabState>;
-  ssh(host: TestLabHost, command: string): { code: number; stdout: string; stderr: string };
+  ssh(
+    host: TestLabHost,
+    command: string,
+    options?: { input?: Buffer; timeoutMs?: number },
+  ): { code: number; stdout: string; stderr: string };
   up(): Promise<void>;
   down(): Promise<void>;
   remove(): Promise<void>;
@@ -103,7 +107,7 @@ ${hosts.map((host) => `    - { name: ${host.name}, address: ${host.address}, rol
     identity: state.file(LAB_IDENTITY_FILE),
     knownHosts,
     lab: () => requireLab(state),
-    ssh: (host, command) => sshRun({ address: host.address }, testLab.identity, knownHosts, command),
+    ssh: (host, command, options) => sshRun({ address: host.address }, testLab.identity, knownHosts, command, options),
     async up() {
       await labUpFromManifest({ file, events: silentEvents, selfCommand: SELF_COMMAND });
       const lab = await requireLab(state);

@@ -151,3 +151,29 @@ test("defaults fill in what was left out fill in what was left out", () => {
   assert.deepEqual(result.manifest.registry.mirrors, ["docker.io", "quay.io", "ghcr.io", "registry.k8s.io"]);
   assert.equal(result.manifest.hosts[0]!.primary, true);
 });
+
+test("connection: local — one host at most, no ssh settings on it, a known value — each at its line and column", () => {
+  const text = `apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: here }
+spec:
+  domain: here.lan
+  distro: { name: k3s, version: v1.31.4+k3s1 }
+  hosts:
+    - { name: one, address: 10.0.0.1, role: server, connection: local }
+    - { name: two, address: 10.0.0.2, role: server, connection: local, ssh: { port: 2222 } }
+    - { name: three, address: 10.0.0.3, role: server, connection: telnet }
+`;
+  const result = validateManifestText(text, "x.yaml", {});
+  assert.deepEqual(
+    result.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.line}:${d.column} ${d.message}`),
+    [
+      "9:65 more than one host with connection: local (spec.hosts[0] is the machine airstrap runs on already)",
+      "9:77 a host with connection: local is not reached over SSH",
+      '10:67 must be "ssh" or "local", got "telnet"',
+    ],
+  );
+  const ok = validateManifestText(text.split("\n").slice(0, 8).join("\n"), "x.yaml", {});
+  assert.equal(ok.manifest?.hosts[0]?.connection, "local");
+  assert.equal(ok.manifest?.hosts[0]?.ssh.sudo, true, "as a user other than root, the local host needs sudo");
+});

@@ -6,6 +6,7 @@ export function sshRun(
   identity: string,
   knownHostsFile: string,
   command: string,
+  options: { input?: Buffer; timeoutMs?: number } = {},
 ): { code: number; stdout: string; stderr: string } {
   const result = spawnSync(
     "ssh",
@@ -25,7 +26,12 @@ export function sshRun(
       `${target.user ?? "root"}@${target.address}`,
       command,
     ],
-    { encoding: "utf8", timeout: 20_000 },
+    {
+      encoding: "utf8",
+      timeout: options.timeoutMs ?? 20_000,
+      maxBuffer: 64 * 2 ** 20,
+      ...(options.input ? { input: options.input } : {}),
+    },
   );
   return { code: result.status ?? 255, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
 }

@@ -10,14 +10,23 @@ export function chooseView(requested: "text" | "json", stream: NodeJS.WriteStrea
   return stream.isTTY === true && process.env.CI === undefined ? "tree" : "plain";
 }
 
-export function attachView(kind: ViewKind, events: Events, stream: NodeJS.WriteStream): { close(): void } {
-  if (kind === "json") return { close: events.subscribe((e) => stream.write(`${JSON.stringify(e)}\n`)) };
+export interface AttachedView {
+  close(): void;
+  /** Stops redrawing until the returned function is called (while a prompt owns the terminal). */
+  hold(): () => void;
+}
+
+const noHold = () => () => {};
+
+export function attachView(kind: ViewKind, events: Events, stream: NodeJS.WriteStream): AttachedView {
+  if (kind === "json") return { close: events.subscribe((e) => stream.write(`${JSON.stringify(e)}\n`)), hold: noHold };
   if (kind === "plain")
     return {
       close: events.subscribe((e) => {
         const line = plainLine(e, stream);
         if (line) stream.write(`${line}\n`);
       }),
+      hold: noHold,
     };
   return taskTree(events, stream);
 }
@@ -35,11 +44,14 @@ export function plainLine(event: AirstrapEvent, stream: NodeJS.WriteStream): str
 }
 
 /** A live per-phase, per-host tree, redrawn at most ten times a second. */
-function taskTree(events: Events, stream: NodeJS.WriteStream): { close(): void } {
+function taskTree(events: Events, stream: NodeJS.WriteStream): AttachedView {
   const c = colorsFor(stream);
   const tree = new TaskTree();
   let drawnLines = 0;
   let pending: NodeJS.Timeout | undefined;
+  let held = false;
+  /** Warnings and errors that came while held: printed when the hold ends. */
+  const waiting: string[] = [];
   const icon = {
     running: c.cyan("•"),
     retrying: c.yellow("↻"),
@@ -50,6 +62,7 @@ function taskTree(events: Events, stream: NodeJS.WriteStream): { close(): void }
 
   const draw = () => {
     pending = undefined;
+    if (held) return;
     const lines: string[] = [];
     for (const phase of tree.rows()) {
       lines.push(`${icon[phase.state]} ${phase.state === "skipped" ? c.dim(phase.title) : c.bold(phase.title)}`);
@@ -66,7 +79,8 @@ function taskTree(events: Events, stream: NodeJS.WriteStream): { close(): void }
   const unsubscribe = events.subscribe((e) => {
     if (!tree.apply(e) && (e.level === "error" || e.level === "warn")) {
       const line = plainLine(e, stream);
-      if (line) {
+      if (line && held) waiting.push(line);
+      else if (line) {
         stream.write(`${line}\n`);
         drawnLines = 0;
       }
@@ -77,26 +91,18 @@ function taskTree(events: Events, stream: NodeJS.WriteStream): { close(): void }
     close() {
       unsubscribe();
       if (pending) clearTimeout(pending);
+      held = false;
       draw();
     },
-  };
-}
-
-/**
- * Defence in depth: whatever reaches a view or a log passes through here, and any secret value that
- * slipped into a message or detail is replaced. Secrets are never meant to be in events at all.
- */
-export function redactingEvents(inner: Events, secrets: () => string[]): Events {
-  const scrub = (text: string) =>
-    secrets().reduce((acc, secret) => (secret.length >= 6 ? acc.split(secret).join("[redacted]") : acc), text);
-  return {
-    emit(event) {
-      const detail =
-        event.detail === undefined
-          ? undefined
-          : (JSON.parse(scrub(JSON.stringify(event.detail))) as Record<string, unknown>);
-      inner.emit({ ...event, message: scrub(event.message), ...(detail === undefined ? {} : { detail }) });
+    hold() {
+      held = true;
+      return () => {
+        held = false;
+        // The prompt's lines are below the last drawing: draw afresh under them.
+        drawnLines = 0;
+        if (waiting.length > 0) stream.write(`${waiting.splice(0).join("\n")}\n`);
+        schedule();
+      };
     },
-    subscribe: (listener) => inner.subscribe(listener),
   };
 }

@@ -1,7 +1,7 @@
 import type { InstallContext } from "../context.js";
 import { ensureCarriedFiles } from "../ensure-file.js";
 import type { Phase } from "../phase.js";
-import { needsReleaseFiles, relayPlanFor, relaySource, releaseFilePath } from "../relay-on-hosts.js";
+import { needsReleaseFiles, relaySource, releaseFilePath } from "../relay-on-hosts.js";
 
 /**
  * Puts the distro's release files on every host that does not yet run this version, verified by
@@ -21,7 +21,6 @@ export const distributeArtifacts: Phase<InstallContext> = {
       mode: file.name === "install.sh" || /^k3s(-arm64)?$/.test(file.name) ? 0o755 : 0o644,
       what: `${file.name} (${(file.size / 2 ** 20).toFixed(1)} MiB)`,
     }));
-    const relay = relayPlanFor(ctx);
-    await ensureCarriedFiles(ctx, host, files, relay && (await relaySource(ctx, relay, host)));
+    await ensureCarriedFiles(ctx, host, files, ctx.relay && (await relaySource(ctx, ctx.relay, host)));
   },
 };

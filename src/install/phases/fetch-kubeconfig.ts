@@ -1,13 +1,16 @@
-import { writeFile } from "node:fs/promises";
+import { chmod, rename, writeFile } from "node:fs/promises";
 import type { Host } from "../../hosts/host.js";
 import { DISTRO_PATHS } from "../../plan/distro-paths.js";
 import type { Plan } from "../../plan/types.js";
 import type { InstallContext } from "../context.js";
-import { rewriteKubeconfig } from "../kubeconfig.js";
+import { hostOf } from "../host-of.js";
+import { rewriteKubeconfig, workstationKubeconfig, workstationKubeconfigPath } from "../kubeconfig.js";
 import { type Phase, PhaseFailure } from "../phase.js";
-import { hostOf } from "./host-of.js";
 
-/** Reads the distro's admin kubeconfig on `host`, points it at the cluster FQDN, saves it 0600 at `path`. */
+/**
+ * Reads the distro's admin kubeconfig on `host`, points it at the cluster FQDN, saves it 0600 at
+ * `path`, and beside it the workstation variant (each server by address, TLS checked against the FQDN).
+ */
 export async function fetchKubeconfigFrom(host: Host, plan: Plan, path: string, sudo: boolean): Promise<void> {
   const remote = DISTRO_PATHS[plan.distro.name].kubeconfig;
   const text = await host.readFile(remote, { sudo });
@@ -16,7 +19,17 @@ export async function fetchKubeconfigFrom(host: Host, plan: Plan, path: string, 
       `${remote} does not exist on ${host.name}`,
       "the primary server has not finished starting; run airstrap kubeconfig later",
     );
-  await writeFile(path, rewriteKubeconfig(text.toString("utf8"), plan.apiUrl, plan.name), { mode: 0o600 });
+  const rewritten = rewriteKubeconfig(text.toString("utf8"), plan.apiUrl, plan.name);
+  await writeSecretFile(path, rewritten);
+  await writeSecretFile(workstationKubeconfigPath(path), workstationKubeconfig(rewritten, plan));
+}
+
+/** 0600 from its first byte, written to a temporary name and renamed: never half-written, never readable by others. */
+async function writeSecretFile(path: string, content: string): Promise<void> {
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, content, { mode: 0o600 });
+  await chmod(temp, 0o600);
+  await rename(temp, path);
 }
 
 export const fetchKubeconfig: Phase<InstallContext> = {
@@ -31,7 +44,7 @@ export const fetchKubeconfig: Phase<InstallContext> = {
       level: "info",
       kind: "install.kubeconfig",
       host: host.name,
-      message: `kubeconfig saved to ${ctx.kubeconfigPath} (server ${ctx.plan.apiUrl})`,
+      message: `kubeconfig saved to ${ctx.kubeconfigPath} (server ${ctx.plan.apiUrl}); for a workstation outside the site's DNS: ${workstationKubeconfigPath(ctx.kubeconfigPath)}`,
     });
   },
 };

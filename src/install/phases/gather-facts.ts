@@ -1,8 +1,8 @@
 import type { InstallContext } from "../context.js";
 import { nodeReadyCheck } from "../distro-commands.js";
 import { factsScript, parseFacts } from "../facts.js";
+import { hostOf, mustRun } from "../host-of.js";
 import type { Phase } from "../phase.js";
-import { hostOf, mustRun } from "./host-of.js";
 
 /** Reads each host as it is now; every later phase decides from these facts, not from a state file. */
 export const gatherFacts: Phase<InstallContext> = {

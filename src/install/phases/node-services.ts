@@ -2,24 +2,29 @@ import { bufferSource } from "../../hosts/upload-source.js";
 import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { InstallContext } from "../context.js";
 import { ensureCarriedFiles, ensureFiles } from "../ensure-file.js";
+import { hostOf, mustRun } from "../host-of.js";
 import type { Phase } from "../phase.js";
-import { relayPlanFor, relaySource, startRelay } from "../relay-on-hosts.js";
-import { hostOf, mustRun } from "./host-of.js";
+import { planRelay, relaySource, startRelay, stopRelays } from "../relay-on-hosts.js";
 
 /**
  * The node-local DNS server and load balancer must run before the distro starts: the distro's
  * `server:` URL names the cluster FQDN, which only they resolve and forward. Installs the
  * single-file executable, the plan and the unit, starts the unit, and points the host's resolver
- * at it.
+ * at it. It provides the relay tree (made before any host enters, from the facts) that the
+ * distribute phase uses too, and stops the relays when the run ends.
  */
 export const nodeServices: Phase<InstallContext> = {
   title: "Start node DNS and load balancer",
   hosts: (ctx) => ctx.plan.hosts,
   order: "parallel",
   onFailure: "host-only",
+  prepare(ctx) {
+    ctx.relay = planRelay(ctx);
+  },
+  cleanup: stopRelays,
   async run(host, ctx) {
     const files = (ctx.files.get(host.name) ?? []).filter((f) => f.kind === "node-plan" || f.kind === "node-unit");
-    const relay = relayPlanFor(ctx);
+    const relay = ctx.relay;
     let binaryChanged: boolean | undefined;
     try {
       [binaryChanged] = await ensureCarriedFiles(

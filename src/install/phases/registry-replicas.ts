@@ -4,8 +4,8 @@ import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { PlannedHost } from "../../plan/types.js";
 import type { InstallContext } from "../context.js";
 import { ensureFiles } from "../ensure-file.js";
+import { hostOf, mustRun } from "../host-of.js";
 import type { Phase } from "../phase.js";
-import { hostOf, mustRun } from "./host-of.js";
 
 /**
  * The image registry replicas on the hosts the manifest names (seed 002): their certificate from

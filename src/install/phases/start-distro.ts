@@ -2,8 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { PlannedHost } from "../../plan/types.js";
 import type { InstallContext } from "../context.js";
 import { installCommand, nodeReadyCheck, startCommand } from "../distro-commands.js";
+import { hostOf, mustRun } from "../host-of.js";
 import { type Phase, PhaseFailure } from "../phase.js";
-import { hostOf, mustRun } from "./host-of.js";
 
 /** Not yet a working node: never started, or started but never joined (an agent that reached no server). */
 const notRunning = (ctx: InstallContext, host: PlannedHost) => !ctx.facts.get(host.name)?.distroReady;

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 import bcrypt from "bcryptjs";
 import { OperatorError } from "../../errors.js";
+import { registerSecret } from "../../secrets.js";
 import type { RegistryConfig } from "./config.js";
 import { isLoopback } from "./config.js";
 import { RegistryError } from "./errors.js";
@@ -145,5 +146,5 @@ async function readToken(path: string): Promise<string> {
       hint: "delete the file; airstrap registry serve --state-dir generates a new one",
     });
   }
-  return token;
+  return registerSecret(token);
 }

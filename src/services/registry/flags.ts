@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { UsageError } from "../../errors.js";
 import { loadManifest } from "../../manifest/load.js";
 import { planCluster } from "../../plan/plan.js";
+import { registerSecret } from "../../secrets.js";
 import { stateDirBeside } from "../../state/state-dir.js";
 import {
   checkRegistryConfig,
@@ -111,7 +112,7 @@ export async function serveConfigFromFlags(flags: RegistryServeFlags): Promise<S
   return setup;
 }
 
-/** `<state>/registry/push-token`: 32 random bytes, hex, created once, 0600. */
+/** `<state>/registry/push-token`: 32 random bytes, hex, created once, 0600; registered as a secret of this process. */
 export async function ensurePushToken(stateDir: string): Promise<string> {
   const dir = join(stateDir, "registry");
   await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -127,8 +128,8 @@ export async function ensurePushToken(stateDir: string): Promise<string> {
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    await readFile(path, "utf8");
   }
+  registerSecret(await readFile(path, "utf8"));
   return path;
 }
 

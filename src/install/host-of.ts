@@ -1,7 +1,7 @@
-import type { Host } from "../../hosts/host.js";
-import type { PlannedHost } from "../../plan/types.js";
-import type { PhaseContext } from "../phase.js";
-import { PhaseFailure } from "../phase.js";
+import type { Host } from "../hosts/host.js";
+import type { PlannedHost } from "../plan/types.js";
+import type { PhaseContext } from "./phase.js";
+import { PhaseFailure } from "./phase.js";
 
 export function hostOf(ctx: PhaseContext, host: PlannedHost): Host {
   const transport = ctx.hosts.get(host.name);

@@ -1,15 +1,15 @@
-import type { InstallContext } from "../context.js";
-import type { Phase } from "../phase.js";
-import type { Step } from "../runner.js";
-import { configureDistro } from "./configure-distro.js";
-import { connect } from "./connect.js";
-import { distributeArtifacts } from "./distribute-artifacts.js";
-import { fetchKubeconfig } from "./fetch-kubeconfig.js";
-import { gatherFacts } from "./gather-facts.js";
-import { nodeServices } from "./node-services.js";
-import { registryReplicas } from "./registry-replicas.js";
-import { installDistro, joinAgents, joinServers, startPrimary } from "./start-distro.js";
-import { validateHosts } from "./validate-hosts.js";
+import type { InstallContext } from "./context.js";
+import type { Phase } from "./phase.js";
+import { configureDistro } from "./phases/configure-distro.js";
+import { connect } from "./phases/connect.js";
+import { distributeArtifacts } from "./phases/distribute-artifacts.js";
+import { fetchKubeconfig } from "./phases/fetch-kubeconfig.js";
+import { gatherFacts } from "./phases/gather-facts.js";
+import { nodeServices } from "./phases/node-services.js";
+import { registryReplicas } from "./phases/registry-replicas.js";
+import { installDistro, joinAgents, joinServers, startPrimary } from "./phases/start-distro.js";
+import { validateHosts } from "./phases/validate-hosts.js";
+import type { Step } from "./runner.js";
 
 /** What every host needs before its distro may start; none of it waits for another node, so each host goes at its own pace. */
 const PREPARE: Array<Phase<InstallContext>> = [
