@@ -130,9 +130,10 @@ function answerReportRequest(data: BootData, request: BootRequest): Answer {
   const group =
     mac === undefined || !data.knownMacs.has(mac)
       ? undefined
-      : data.groups.find((g) =>
+      : (selectGroup(data.groups, labels) ??
+        data.groups.find((g) =>
           Object.entries(g.selector).some(([key, value]) => key.toLowerCase() === "mac" && value === mac),
-        );
+        ));
   if (mac === undefined || group === undefined) {
     return reply("report", 404, "unknown machine\n", TEXT, {
       level: "warn",
