@@ -24,6 +24,7 @@ export async function startBootHttp(config: BootHttpConfig, events: Events): Pro
   const handler = createHandler({ state: () => state, metrics, events, renderMetrics });
   let listeners = await bindAll(config, new Map(), handler);
   let closed = false;
+  const draining = new Set<Promise<void>>();
   events.emit({
     level: "info",
     kind: "boot.start",
@@ -61,7 +62,12 @@ export async function startBootHttp(config: BootHttpConfig, events: Events): Pro
       listeners = wanted;
       current = next;
       metrics.reloads += 1;
-      await Promise.all(removed.map((listener) => listener.close(next.drainTimeoutMs)));
+      // They stop accepting now; what they are still sending may finish (close() waits for it).
+      for (const listener of removed) {
+        const closing = listener.close(next.drainTimeoutMs);
+        draining.add(closing);
+        void closing.then(() => draining.delete(closing));
+      }
       events.emit({
         level: "info",
         kind: "boot.reload",
@@ -73,7 +79,10 @@ export async function startBootHttp(config: BootHttpConfig, events: Events): Pro
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all([...listeners.values()].map((listener) => listener.close(current.drainTimeoutMs)));
+      await Promise.all([
+        ...[...listeners.values()].map((listener) => listener.close(current.drainTimeoutMs)),
+        ...draining,
+      ]);
       events.emit({ level: "info", kind: "boot.stop", service: "boot-http", message: "boot HTTP stopped" });
     },
   };
