@@ -4,6 +4,7 @@ import { createEvents } from "../events.js";
 import { BOOT_HTTP_DEFAULT_PORT, BOOT_HTTP_DEFAULTS, type BootHttpConfig } from "../services/boot-http/config.js";
 import { runBootHttp } from "../services/boot-http/standalone.js";
 import { parseEndpoint } from "../services/lb/endpoint.js";
+import { serveUntilSignalled } from "./common.js";
 import { err } from "./terminal.js";
 import { attachView } from "./views/event-views.js";
 
@@ -39,14 +40,10 @@ export function registerBoot(program: Command): Command {
       attachView("plain", events, process.stderr);
       const server = await runBootHttp(configFrom(flags), events, flags.watch ? {} : { watchIntervalMs: 0 });
       err(`boot HTTP listening on ${server.service.addresses.join(", ")} (Ctrl-C stops, SIGHUP reloads)`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off("SIGINT", stop).off("SIGTERM", stop).off("SIGHUP", reload);
-          void server.stop().then(resolve);
-        };
-        const reload = () => void server.reload();
-        process.on("SIGINT", stop).on("SIGTERM", stop).on("SIGHUP", reload);
-      });
+      await serveUntilSignalled(
+        () => server.stop(),
+        () => void server.reload(),
+      );
     });
   return boot;
 }

@@ -1,5 +1,5 @@
 import { OperatorError } from "../../errors.js";
-import type { Events } from "../../events.js";
+import type { EventLevel, Events } from "../../events.js";
 import { formatEndpoint } from "../lb/endpoint.js";
 import type { RunningService } from "../service.js";
 import type { BootHttpConfig } from "./config.js";
@@ -25,16 +25,17 @@ export async function startBootHttp(config: BootHttpConfig, events: Events): Pro
   let listeners = await bindAll(config, new Map(), handler);
   let closed = false;
   const draining = new Set<Promise<void>>();
-  events.emit({
-    level: "info",
-    kind: "boot.start",
-    service: "boot-http",
-    message: `boot HTTP listening on ${addressesOf(listeners).join(", ")}: ${state.data.groups.length} groups from ${config.dataDir}`,
-    detail: {
+  const tell = (level: EventLevel, kind: string, message: string, detail?: Record<string, unknown>) =>
+    events.emit({ level, kind, service: "boot-http", message, ...(detail ? { detail } : {}) });
+  tell(
+    "info",
+    "boot.start",
+    `boot HTTP listening on ${addressesOf(listeners).join(", ")}: ${state.data.groups.length} groups from ${config.dataDir}`,
+    {
       dataDir: config.dataDir,
       assets: config.assets?.kind === "dir" ? config.assets.path : (config.assets?.kind ?? null),
     },
-  });
+  );
 
   return {
     get addresses() {
@@ -47,12 +48,11 @@ export async function startBootHttp(config: BootHttpConfig, events: Events): Pro
         nextState = await stateFrom(next);
       } catch (error) {
         metrics.reloadFailures += 1;
-        events.emit({
-          level: "error",
-          kind: "boot.reload.failed",
-          service: "boot-http",
-          message: `reload refused, still serving the previous data: ${(error as Error).message}`,
-        });
+        tell(
+          "error",
+          "boot.reload.failed",
+          `reload refused, still serving the previous data: ${(error as Error).message}`,
+        );
         throw error;
       }
       const wanted = await bindAll(next, listeners, handler);
@@ -68,12 +68,11 @@ export async function startBootHttp(config: BootHttpConfig, events: Events): Pro
         draining.add(closing);
         void closing.then(() => draining.delete(closing));
       }
-      events.emit({
-        level: "info",
-        kind: "boot.reload",
-        service: "boot-http",
-        message: `boot data reloaded: ${state.data.groups.length} groups, ${state.data.profiles.size} profiles`,
-      });
+      tell(
+        "info",
+        "boot.reload",
+        `boot data reloaded: ${state.data.groups.length} groups, ${state.data.profiles.size} profiles`,
+      );
     },
     metrics: renderMetrics,
     async close() {
@@ -83,7 +82,7 @@ export async function startBootHttp(config: BootHttpConfig, events: Events): Pro
         ...[...listeners.values()].map((listener) => listener.close(current.drainTimeoutMs)),
         ...draining,
       ]);
-      events.emit({ level: "info", kind: "boot.stop", service: "boot-http", message: "boot HTTP stopped" });
+      tell("info", "boot.stop", "boot HTTP stopped");
     },
   };
 }
