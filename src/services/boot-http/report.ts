@@ -1,8 +1,9 @@
 /**
  * A node's first-boot report: `POST /report?mac=<mac>` with a small JSON object, sent once by the
  * booted node (a oneshot unit running curl). Only MACs some group selects are heard; the report
- * becomes a `boot.report` event and nothing else — it grants nothing, so a forged one can only
- * mislead a view, and the SSH host key it names is checked against the one airstrap pinned.
+ * becomes a `boot.report` event and nothing else — it grants nothing (a MAC is no secret), so a
+ * forged one can only mislead a view; fingerprints it names are to be compared with the host keys
+ * airstrap generated, never trusted.
  *
  * ```json
  * { "status": "first-boot-done", "ignition": "success", "sshHostKeyFingerprints": ["SHA256:…"], "message": "…" }
