@@ -72,7 +72,7 @@ export function answer(data: BootData, request: BootRequest): Answer {
   }
   // The store refuses a group whose profile is missing, so this is there.
   const profile = data.profiles.get(group.profile) as Profile;
-  const machine = { endpoint, ...machineOf(labels), group: group.id, profile: profile.id };
+  const machine = { endpoint, ...machineOf(labels), group: group.id, profile: profile.id, labels };
   const missing = (problem: string) =>
     reply(endpoint, 404, "404 page not found\n", TEXT, {
       level: "warn",
