@@ -116,7 +116,7 @@ async function readJsonFolder<T>(
   const names = await listFiles(dataDir, folder, required);
   const items: T[] = [];
   for (const name of names.filter((n) => n.endsWith(".json") && !n.includes("/"))) {
-    items.push(parse(await readFile(join(dataDir, folder, name), "utf8"), `${folder}/${name}`));
+    items.push(parse((await readData(dataDir, `${folder}/${name}`)).toString("utf8"), `${folder}/${name}`));
   }
   return items;
 }
@@ -124,8 +124,17 @@ async function readJsonFolder<T>(
 async function readFiles(dataDir: string, folder: string): Promise<[string, Buffer][]> {
   const names = await listFiles(dataDir, folder, false);
   return Promise.all(
-    names.map(async (name) => [name, await readFile(join(dataDir, folder, name))] as [string, Buffer]),
+    names.map(async (name) => [name, await readData(dataDir, `${folder}/${name}`)] as [string, Buffer]),
   );
+}
+
+/** A file of the folder; one that vanished or may not be read is named like any other bad file. */
+async function readData(dataDir: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(join(dataDir, file));
+  } catch (error) {
+    throw new DataError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }
 
 /** Regular files under a folder, as paths relative to it ("/"-separated), sorted; dotfiles (editor leftovers) skipped. */
