@@ -54,7 +54,8 @@ test("a real iPXE chains /boot.ipxe, gets its script by MAC and fetches kernel a
   assert.deepEqual(trail, ["boot.chain", "boot.ipxe", "boot.asset", "boot.asset", "boot.asset"]);
   const script = events.find((e) => e.kind === "boot.ipxe");
   assert.equal(script?.detail?.group, "vm");
-  assert.deepEqual(Object.keys((script?.detail?.labels as object) ?? {}).sort(), [
+  const labels = (script?.detail?.labels ?? {}) as Record<string, string>;
+  assert.deepEqual(Object.keys(labels).sort(), [
     "arch",
     "domain",
     "hostname",
@@ -62,7 +63,7 @@ test("a real iPXE chains /boot.ipxe, gets its script by MAC and fetches kernel a
     "serial",
     "uuid",
   ]);
-  assert.equal((script?.detail?.labels as Record<string, string>).mac, MAC, "iPXE's ${mac:hexhyp}, normalized");
+  assert.equal(labels.mac, MAC, "iPXE's ${mac:hexhyp}, normalized");
   assert.deepEqual(
     events.filter((e) => e.kind === "boot.asset").map((e) => e.detail?.path),
     ["os/kernel", "os/initrd-a", "os/initrd-b"],
