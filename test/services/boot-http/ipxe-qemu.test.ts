@@ -55,14 +55,7 @@ test("a real iPXE chains /boot.ipxe, gets its script by MAC and fetches kernel a
   const script = events.find((e) => e.kind === "boot.ipxe");
   assert.equal(script?.detail?.group, "vm");
   const labels = (script?.detail?.labels ?? {}) as Record<string, string>;
-  assert.deepEqual(Object.keys(labels).sort(), [
-    "arch",
-    "domain",
-    "hostname",
-    "mac",
-    "serial",
-    "uuid",
-  ]);
+  assert.deepEqual(Object.keys(labels).sort(), ["arch", "domain", "hostname", "mac", "serial", "uuid"]);
   assert.equal(labels.mac, MAC, "iPXE's ${mac:hexhyp}, normalized");
   assert.deepEqual(
     events.filter((e) => e.kind === "boot.asset").map((e) => e.detail?.path),
