@@ -155,11 +155,17 @@ function machineOf(labels: Labels): Record<string, string> {
   );
 }
 
-/** A machine as an event names it: its MAC when it gave one, else its labels. */
+/**
+ * A machine as an event names it: its MAC when it gave one, else its labels — with control
+ * characters escaped, since anyone on the network chooses them and they end up on a terminal.
+ */
 export function describe(labels: Labels): string {
   if (labels.mac) return labels.mac;
   const pairs = Object.entries(labels).map(([key, value]) => `${key}=${value}`);
-  return pairs.length > 0 ? pairs.join(" ") : "a machine without labels";
+  if (pairs.length === 0) return "a machine without labels";
+  return pairs
+    .join(" ")
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 function endpointOf(path: string): string {

@@ -127,3 +127,9 @@ test("methods other than GET and HEAD are refused on the Matchbox endpoints", as
   assert.equal(head.status, 200);
   assert.equal(head.body.length, 0);
 });
+
+test("labels an unknown machine chose reach the event message with control characters escaped", async (t) => {
+  const { url, events } = await bootServer(t, TWO_MACHINES);
+  assert.equal((await curl(url("/ipxe?os=%1b%5b31mred%0afake%20line"))).status, 404);
+  assert.equal(events.at(-1)?.message, "/ipxe: no group selects os=\\x1b[31mred\\x0afake line");
+});
