@@ -35,7 +35,7 @@ export type Answer =
   /** Read the report body of a known machine, then answer with report.ts. */
   | { kind: "report"; endpoint: "report"; mac: string; group: Group };
 
-const TEXT = "text/plain; charset=utf-8";
+export const TEXT = "text/plain; charset=utf-8";
 export const IGNITION_CONTENT_TYPE = "application/vnd.coreos.ignition+json";
 /** Matchbox's own (misspelt) content type of /metadata is "plain/text"; ours is the real one. */
 const METADATA_CONTENT_TYPE = TEXT;

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import type { Events } from "../../events.js";
 import { sendFile } from "../files/ranged-response.js";
 import type { Endpoint } from "../lb/endpoint.js";
-import { type Answer, type AnswerEvent, answer } from "./answer.js";
+import { type Answer, type AnswerEvent, answer, TEXT } from "./answer.js";
 import { resolveAsset } from "./assets.js";
 import type { AssetSource } from "./config.js";
 import type { BootHttpMetrics } from "./metrics.js";
@@ -54,7 +54,7 @@ export function createHandler(context: HandlerContext): Handler {
     const queryStart = raw.indexOf("?");
     const path = queryStart === -1 ? raw : raw.slice(0, queryStart);
     const rawQuery = queryStart === -1 ? "" : raw.slice(queryStart + 1);
-    if (path === "/healthz") return finish("healthz", res, 200, "text/plain; charset=utf-8", "ok\n");
+    if (path === "/healthz") return finish("healthz", res, 200, TEXT, "ok\n");
     if (path === "/metrics") {
       return finish("metrics", res, 200, "text/plain; version=0.0.4; charset=utf-8", context.renderMetrics());
     }
@@ -74,16 +74,10 @@ export function createHandler(context: HandlerContext): Handler {
     const body = await readBounded(req, state.reportMaxBytes);
     if (body === undefined) {
       res.setHeader("Connection", "close");
-      return finish(
-        "report",
-        res,
-        413,
-        "text/plain; charset=utf-8",
-        `a report is at most ${state.reportMaxBytes} bytes\n`,
-      );
+      return finish("report", res, 413, TEXT, `a report is at most ${state.reportMaxBytes} bytes\n`);
     }
     const parsed = parseReport(body);
-    if (!parsed.ok) return finish("report", res, 400, "text/plain; charset=utf-8", `${parsed.problem}\n`);
+    if (!parsed.ok) return finish("report", res, 400, TEXT, `${parsed.problem}\n`);
     const { report } = parsed;
     metrics.reports += 1;
     emit({
@@ -98,7 +92,7 @@ export function createHandler(context: HandlerContext): Handler {
 
   async function serveAsset(source: AssetSource | undefined, name: string, req: IncomingMessage, res: ServerResponse) {
     const client = req.socket.remoteAddress ?? "";
-    if (source === undefined) return finish("assets", res, 404, "text/plain; charset=utf-8", "404 page not found\n");
+    if (source === undefined) return finish("assets", res, 404, TEXT, "404 page not found\n");
     const lookup = await resolveAsset(source, name);
     if (!lookup.ok) {
       emit({
@@ -107,7 +101,7 @@ export function createHandler(context: HandlerContext): Handler {
         message: `/assets/${name} for ${client}: ${lookup.problem}`,
         detail: { path: name, client, status: lookup.status },
       });
-      return finish("assets", res, lookup.status, "text/plain; charset=utf-8", `${lookup.problem}\n`);
+      return finish("assets", res, lookup.status, TEXT, `${lookup.problem}\n`);
     }
     const sent = await sendFile(req, res, lookup.path, "application/octet-stream");
     metrics.assetBytes += sent;
@@ -128,7 +122,7 @@ export function createHandler(context: HandlerContext): Handler {
         return;
       }
       emit({ level: "error", kind: "boot.error", message: `${req.method} ${req.url}: ${error.message}`, detail: {} });
-      finish("error", res, 500, "text/plain; charset=utf-8", "internal error\n");
+      finish("error", res, 500, TEXT, "internal error\n");
     });
   };
 }
