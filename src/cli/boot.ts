@@ -12,6 +12,7 @@ interface BootServeFlags {
   data?: string;
   assets?: string;
   listen: string[];
+  allow: string[];
   allowCatchAll?: boolean;
   watch: boolean;
 }
@@ -33,6 +34,7 @@ export function registerBoot(program: Command): Command {
       collect,
       [],
     )
+    .option("--allow <cidr>", "only clients in this network (repeat; default: any client)", collect, [])
     .option("--allow-catch-all", "allow groups with an empty selector (they give every unknown machine a config)")
     .option("--no-watch", "reload only on SIGHUP, not when files change")
     .action(async (flags: BootServeFlags) => {
@@ -59,5 +61,6 @@ function configFrom(flags: BootServeFlags): BootHttpConfig {
     dataDir: flags.data,
     ...(flags.assets === undefined ? {} : { assets: { kind: "dir" as const, path: flags.assets } }),
     allowCatchAll: flags.allowCatchAll === true,
+    ...(flags.allow.length > 0 ? { allowedNetworks: flags.allow } : {}),
   };
 }

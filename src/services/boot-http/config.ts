@@ -13,6 +13,12 @@ export interface BootHttpConfig {
   dataDir: string;
   /** What /assets/ serves; absent = /assets/ is off (as Matchbox's -assets-path ""). */
   assets?: AssetSource;
+  /**
+   * Clients outside these networks (CIDR) get 403 for everything but /healthz; absent = any
+   * client. A MAC is no secret, so on a shared network this is what keeps Ignition (and its join
+   * token) to the provisioning subnet.
+   */
+  allowedNetworks?: string[];
   /** Allow a group with an empty selector (matches every machine); see store.ts. */
   allowCatchAll: boolean;
   /** Largest first-boot report body accepted. */

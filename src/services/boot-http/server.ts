@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Events } from "../../events.js";
+import type { Network } from "../../net/ip.js";
+import { clientAllowed } from "../files/allowed.js";
 import { sendFile } from "../files/ranged-response.js";
 import type { Endpoint } from "../lb/endpoint.js";
 import { type Answer, type AnswerEvent, answer, TEXT } from "./answer.js";
@@ -19,6 +21,8 @@ import type { BootData } from "./store.js";
 /** What the handler reads on every request: a reload swaps it in one assignment. */
 export interface ServingState {
   data: BootData;
+  /** Clients allowed; undefined = any. */
+  networks: Network[] | undefined;
   assets: AssetSource | undefined;
   reportMaxBytes: number;
 }
@@ -60,6 +64,16 @@ export function createHandler(context: HandlerContext): Handler {
     }
     // The state a request started with answers all of it, whatever a reload does meanwhile.
     const state = context.state();
+    if (state.networks && !clientAllowed(req.socket.remoteAddress, state.networks)) {
+      const client = req.socket.remoteAddress ?? "";
+      emit({
+        level: "warn",
+        kind: "boot.client.refused",
+        message: `${req.method} ${path} from ${client} refused: not in the allowed networks`,
+        detail: { client, path },
+      });
+      return finish("refused", res, 403, TEXT, "this address may not boot from airstrap\n");
+    }
     const decided: Answer = answer(state.data, {
       method: req.method ?? "GET",
       path,

@@ -1,5 +1,6 @@
 import { OperatorError } from "../../errors.js";
 import type { EventLevel, Events } from "../../events.js";
+import { parseNetwork } from "../../net/ip.js";
 import { formatEndpoint } from "../lb/endpoint.js";
 import type { RunningService } from "../service.js";
 import type { BootHttpConfig } from "./config.js";
@@ -88,8 +89,16 @@ export async function startBootHttp(config: BootHttpConfig, events: Events): Pro
 }
 
 async function stateFrom(config: BootHttpConfig): Promise<ServingState> {
+  const networks = config.allowedNetworks?.map((text) => {
+    const network = parseNetwork(text);
+    if (!network)
+      throw new OperatorError(`boot HTTP: allowed network "${text}" is not a CIDR network`, {
+        hint: "write it like 10.77.0.0/24",
+      });
+    return network;
+  });
   const data = await loadBootData(config.dataDir, { allowCatchAll: config.allowCatchAll });
-  return { data, assets: config.assets, reportMaxBytes: config.reportMaxBytes };
+  return { data, networks, assets: config.assets, reportMaxBytes: config.reportMaxBytes };
 }
 
 function addressesOf(listeners: Map<string, HttpListener>): string[] {

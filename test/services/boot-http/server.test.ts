@@ -133,3 +133,15 @@ test("labels an unknown machine chose reach the event message with control chara
   assert.equal((await curl(url("/ipxe?os=%1b%5b31mred%0afake%20line"))).status, 404);
   assert.equal(events.at(-1)?.message, "/ipxe: no group selects os=\\x1b[31mred\\x0afake line");
 });
+
+test("clients outside the allowed networks get 403 for everything but /healthz", async (t) => {
+  const elsewhere = await bootServer(t, TWO_MACHINES, { allowedNetworks: ["10.77.0.0/24"] });
+  const refused = await curl(elsewhere.url(`/ignition?mac=${MAC_1}`));
+  assert.equal(refused.status, 403);
+  assert.doesNotMatch(refused.text, /SECRET/);
+  assert.equal(elsewhere.events.at(-1)?.kind, "boot.client.refused");
+  assert.equal((await curl(elsewhere.url("/healthz"))).status, 200);
+  const here = await bootServer(t, TWO_MACHINES, { allowedNetworks: ["10.77.0.0/24", "127.0.0.0/8"] });
+  assert.equal((await curl(here.url(`/ignition?mac=${MAC_1}`))).status, 200);
+  await assert.rejects(bootServer(t, TWO_MACHINES, { allowedNetworks: ["10.77.0.0"] }), /is not a CIDR network/);
+});
