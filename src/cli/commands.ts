@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerArtifacts } from "./artifacts.js";
+import { registerBoot } from "./boot.js";
 import { registerBundle } from "./bundle.js";
 import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
@@ -36,6 +37,7 @@ export const commands: RegisterCommand[] = [
   registerArtifacts,
   registerBundle,
   registerDns,
+  registerBoot,
   registerNode,
   registerProbe,
   registerRelay,

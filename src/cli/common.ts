@@ -42,3 +42,14 @@ export function requireHost(plan: Plan, name: string) {
     });
   return host;
 }
+
+/** Serves until SIGINT or SIGTERM (then `stop`, awaited); SIGHUP calls `reload`. The verbs that run a service end here. */
+export function serveUntilSignalled(stop: () => Promise<void>, reload: () => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onStop = () => {
+      process.off("SIGINT", onStop).off("SIGTERM", onStop).off("SIGHUP", reload);
+      void stop().then(resolve);
+    };
+    process.on("SIGINT", onStop).on("SIGTERM", onStop).on("SIGHUP", reload);
+  });
+}

@@ -6,6 +6,7 @@ import { endpointFlag } from "../services/dns/flags.js";
 import { type DnsSource, runDns } from "../services/dns/standalone.js";
 import { runDnsWorker } from "../services/dns/worker.js";
 import { WORKER_VERB } from "../services/dns/worker-messages.js";
+import { serveUntilSignalled } from "./common.js";
 import { colorsFor, err } from "./terminal.js";
 
 interface DnsFlags {
@@ -82,14 +83,10 @@ export function registerDns(program: Command): Command {
       const workers = workersFrom(flags.workers);
       const dns = await runDns(sourceFrom(flags), events, { workers });
       err(`DNS listening on ${dns.service.addresses.join(", ")} (Ctrl-C stops, SIGHUP reloads)`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off("SIGINT", stop).off("SIGTERM", stop).off("SIGHUP", reload);
-          void dns.stop().then(resolve);
-        };
-        const reload = () => void dns.reload();
-        process.on("SIGINT", stop).on("SIGTERM", stop).on("SIGHUP", reload);
-      });
+      await serveUntilSignalled(
+        () => dns.stop(),
+        () => void dns.reload(),
+      );
     });
 }
 

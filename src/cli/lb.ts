@@ -8,6 +8,7 @@ import { planCluster } from "../plan/plan.js";
 import { type LbConfig, lbConfigFromPlan } from "../services/lb/config.js";
 import { applyTuning, type LbAdHocFlags, type LbTuningFlags, lbConfigFromFlags } from "../services/lb/flags.js";
 import { startLoadBalancer } from "../services/lb/load-balancer.js";
+import { serveUntilSignalled } from "./common.js";
 import { colorsFor, err } from "./terminal.js";
 
 interface LbFlags extends LbTuningFlags {
@@ -54,18 +55,14 @@ export function registerLb(program: Command): Command {
       const configure = () => configFromFlags(flags);
       const lb = await startLoadBalancer(await configure(), events);
       err(`load balancer listening on ${lb.addresses.join(", ")} (Ctrl-C stops, SIGHUP reloads)`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off("SIGINT", stop).off("SIGTERM", stop).off("SIGHUP", reload);
-          void lb.close().then(resolve);
-        };
-        const reload = () => {
+      await serveUntilSignalled(
+        () => lb.close(),
+        () => {
           void configure()
             .then((config) => lb.reload(config))
             .catch((error: Error) => err(`reload failed, keeping the running configuration: ${error.message}`));
-        };
-        process.on("SIGINT", stop).on("SIGTERM", stop).on("SIGHUP", reload);
-      });
+        },
+      );
     });
 }
 

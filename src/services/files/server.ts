@@ -7,10 +7,10 @@ import { pipeline } from "node:stream/promises";
 import type { Events } from "../../events.js";
 import { type Network, parseNetwork, unmapIPv4 } from "../../net/ip.js";
 import { explainBindError } from "../bind-error.js";
-import { parseReadRange } from "../registry/range.js";
 import type { RunningService } from "../service.js";
 import { clientAllowed } from "./allowed.js";
 import { type ArrivingFile, FileStalled, followFile } from "./follow-file.js";
+import { beginRangedResponse } from "./ranged-response.js";
 
 /** One file offered to the hosts, named by its SHA-256 so a host can verify what it got. */
 export interface ServedFile {
@@ -74,21 +74,9 @@ export async function startFileServer(
     const file = match ? files.get(match[1]!) : undefined;
     if (!file) return reply(res, 404, "no such file\n");
     const size = file.arriving ? file.arriving.size : (await stat(file.path)).size;
-    const range = parseReadRange(req.headers.range, size);
-    if (range.kind === "unsatisfiable") {
-      res.setHeader("Content-Range", `bytes */${size}`);
-      return reply(res, 416, "");
-    }
-    const [start, end] = range.kind === "part" ? [range.start, range.end] : [0, size - 1];
-    res.statusCode = range.kind === "part" ? 206 : 200;
-    res.setHeader("Accept-Ranges", "bytes");
-    res.setHeader("Content-Type", "application/octet-stream");
-    res.setHeader("Content-Length", String(Math.max(0, end - start + 1)));
-    if (range.kind === "part") res.setHeader("Content-Range", `bytes ${start}-${end}/${size}`);
-    if (req.method === "HEAD" || size === 0) {
-      res.end();
-      return;
-    }
+    const span = beginRangedResponse(req, res, size, "application/octet-stream");
+    if (span === undefined) return;
+    const { start, end } = span;
     const stream = file.arriving
       ? await arrivingStream({ path: file.path, ...file.arriving }, start, end, stallMs)
       : createReadStream(file.path, { start, end, highWaterMark: 1024 * 1024 });
