@@ -1,4 +1,4 @@
-import { access, readFile } from "node:fs/promises";
+import { access, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { OperatorError } from "../errors.js";
@@ -73,6 +73,24 @@ export async function checkManifestFile(
           hint: "create the key with ssh-keygen -t ed25519, or fix the path",
         });
       }
+    }
+    const templatesPath = ["spec", "provisioning", "pxe", "templates"];
+    const templates = valueAt(result.raw, templatesPath);
+    if (typeof templates === "string" && templates.length > 0) {
+      const full = expandPath(templates, dirname(resolve(file)));
+      const isFolder = await stat(full).then(
+        (s) => s.isDirectory(),
+        () => false,
+      );
+      if (!isFolder)
+        diagnostics.push({
+          severity: "error",
+          file,
+          ...result.source.positionOf(templatesPath),
+          path: templatesPath.join("."),
+          message: `templates folder ${templates} does not exist (${full})`,
+          hint: "name a folder of template files (relative to the manifest), or leave templates out for the built-in ones",
+        });
     }
   }
   diagnostics.sort(compareDiagnostics);
