@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from "node:path";
 import { OperatorError } from "../errors.js";
 import type { ClusterManifest } from "./defaults.js";
 import { compareDiagnostics, type Diagnostic, type Path } from "./diagnostics.js";
+import { InvalidSourceError } from "./invalid-source.js";
 import { validateManifestText } from "./validate.js";
 import { valueAt } from "./zod-diagnostics.js";
 
@@ -17,16 +18,9 @@ export interface LoadedManifest {
   warnings: Diagnostic[];
 }
 
-export class ManifestInvalidError extends OperatorError {
-  constructor(
-    readonly file: string,
-    readonly diagnostics: Diagnostic[],
-    readonly sourceText?: string,
-  ) {
-    const errors = diagnostics.filter((d) => d.severity === "error").length;
-    super(`${file}: ${errors} error${errors === 1 ? "" : "s"}`, {
-      hint: "fix the errors above; airstrap validate checks again",
-    });
+export class ManifestInvalidError extends InvalidSourceError {
+  constructor(file: string, diagnostics: Diagnostic[], sourceText?: string) {
+    super(file, diagnostics, sourceText, "fix the errors above; airstrap validate checks again");
     this.name = "ManifestInvalidError";
   }
 }
