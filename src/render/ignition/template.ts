@@ -20,7 +20,7 @@ const TOKEN = /__airstrap_placeholder_(\d+)__/g;
 
 /**
  * Renders a template to Ignition JSON, or throws InvalidSourceError naming the template file,
- * line and column of each problem. Placeholders are replaced by plain tokens before the YAML is
+ * line and column of each problem (placeholders in whole-line comments are left alone). Placeholders are replaced by plain tokens before the YAML is
  * parsed, and the tokens by the values only in the parsed strings, so a value is never YAML (a
  * quote, a colon or a newline in it can change nothing but the string it lands in). A file's
  * `contents: { inline: TEXT }` (as in Butane) becomes a `data:` URL. The result is checked against
@@ -105,6 +105,8 @@ function replacePlaceholders(
   let text = "";
   let copied = 0;
   for (const match of original.matchAll(PLACEHOLDER)) {
+    // Whole-line comments are documentation: a placeholder there is left as written.
+    if (/^\s*#/.test(original.slice(original.lastIndexOf("\n", match.index) + 1, match.index))) continue;
     const name = match[1];
     if (name === undefined || !Object.hasOwn(variables, name)) {
       unknown.push({ ...(name === undefined ? {} : { name }), offset: match.index });

@@ -1,0 +1,63 @@
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { OperatorError } from "../../errors.js";
+import { readPublicKey } from "../../hosts/public-key.js";
+import { bufferSource, fileSource } from "../../hosts/upload-source.js";
+import { expandPath } from "../../manifest/load.js";
+import type { Plan } from "../../plan/types.js";
+import { ensureSiteCa } from "../../services/registry/tls.js";
+import type { StateDir } from "../../state/state-dir.js";
+import type { IgnitionTemplate } from "../ignition/template.js";
+import type { PxeInputs } from "./variables.js";
+
+/**
+ * Reads what the PXE renderers need from this machine: the operator's public key, the site CA
+ * (made in the state dir on first use, the same CA the registry's certificates come from), the
+ * template overrides, and the SHA-256 of the executable the hosts will fetch.
+ */
+export async function gatherPxeInputs(options: {
+  plan: Plan;
+  planJson: string;
+  token: string;
+  state: StateDir;
+  manifestDir: string;
+  executable?: string;
+}): Promise<PxeInputs> {
+  const { plan } = options;
+  const identities = new Set(plan.pxe?.hosts.map((h) => plan.hosts.find((p) => p.name === h.name)?.ssh.identityFile));
+  if (identities.size > 1)
+    throw new OperatorError("hosts booted over PXE log in with different SSH identities", {
+      hint: "Ignition gets one public key: use spec.ssh.identityFile for every host that has a mac",
+    });
+  const [identity] = identities;
+  const { caFile } = await ensureSiteCa(options.state.path);
+  return {
+    token: options.token,
+    sshPublicKey: await readPublicKey(identity, options.manifestDir),
+    siteCa: await readFile(caFile, "utf8"),
+    planSha256: bufferSource(options.planJson).sha256,
+    ...(options.executable === undefined ? {} : { executableSha256: (await fileSource(options.executable)).sha256 }),
+  };
+}
+
+/** Every file of a templates folder (dot files aside), by name; the renderer refuses names that replace nothing. */
+export async function readTemplateOverrides(dir: string, manifestDir: string): Promise<Map<string, IgnitionTemplate>> {
+  const full = expandPath(dir, manifestDir);
+  let names: string[];
+  try {
+    names = (await readdir(full, { withFileTypes: true }))
+      .filter((entry) => entry.isFile() && !entry.name.startsWith("."))
+      .map((entry) => entry.name)
+      .sort();
+  } catch (error) {
+    throw new OperatorError(`templates folder ${full}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+      hint: "name a folder of template files with --templates DIR or spec.provisioning.pxe.templates",
+    });
+  }
+  const overrides = new Map<string, IgnitionTemplate>();
+  for (const name of names) {
+    const path = join(full, name);
+    overrides.set(name, { origin: path, text: await readFile(path, "utf8") });
+  }
+  return overrides;
+}
