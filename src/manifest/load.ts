@@ -52,39 +52,39 @@ export async function checkManifestFile(
   }
   const result = validateManifestText(text, file, env);
   const diagnostics = [...result.diagnostics];
-  if (result.source && result.raw !== undefined) {
-    for (const { path, value } of identityFilePaths(result.raw)) {
+  const { source, raw } = result;
+  if (source && raw !== undefined) {
+    const missing = (path: Path, message: string, hint: string) =>
+      diagnostics.push({ severity: "error", file, ...source.positionOf(path), path: path.join("."), message, hint });
+    for (const { path, value } of identityFilePaths(raw)) {
       const full = expandPath(value, dirname(resolve(file)));
-      try {
-        await access(full);
-      } catch {
-        diagnostics.push({
-          severity: "error",
-          file,
-          ...result.source.positionOf(path),
-          path: path.join("."),
-          message: `identity file ${value} does not exist (${full})`,
-          hint: "create the key with ssh-keygen -t ed25519, or fix the path",
-        });
-      }
+      if (
+        !(await access(full).then(
+          () => true,
+          () => false,
+        ))
+      )
+        missing(
+          path,
+          `identity file ${value} does not exist (${full})`,
+          "create the key with ssh-keygen -t ed25519, or fix the path",
+        );
     }
     const templatesPath = ["spec", "provisioning", "pxe", "templates"];
-    const templates = valueAt(result.raw, templatesPath);
+    const templates = valueAt(raw, templatesPath);
     if (typeof templates === "string" && templates.length > 0) {
       const full = expandPath(templates, dirname(resolve(file)));
-      const isFolder = await stat(full).then(
-        (s) => s.isDirectory(),
-        () => false,
-      );
-      if (!isFolder)
-        diagnostics.push({
-          severity: "error",
-          file,
-          ...result.source.positionOf(templatesPath),
-          path: templatesPath.join("."),
-          message: `templates folder ${templates} does not exist (${full})`,
-          hint: "name a folder of template files (relative to the manifest), or leave templates out for the built-in ones",
-        });
+      if (
+        !(await stat(full).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ))
+      )
+        missing(
+          templatesPath,
+          `templates folder ${templates} does not exist (${full})`,
+          "name a folder of template files (relative to the manifest), or leave templates out for the built-in ones",
+        );
     }
   }
   diagnostics.sort(compareDiagnostics);

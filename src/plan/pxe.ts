@@ -20,17 +20,8 @@ export function planPxe(pxe: PxeSettings, hosts: PlannedHost[], arch: Arch): Pla
   const asset = (name: string) => `${bootUrl}/assets/${name}`;
   const boot = bootFiles(pxe.os, arch);
   return {
-    interface: pxe.interface,
-    address: pxe.address,
-    subnet: pxe.subnet,
-    ...(pxe.gateway === undefined ? {} : { gateway: pxe.gateway }),
-    dhcp: pxe.dhcp,
-    ...(pxe.pool === undefined ? {} : { pool: pxe.pool }),
-    httpPort: pxe.httpPort,
+    ...pxe,
     bootUrl,
-    ignitionVersion: pxe.ignitionVersion,
-    ...(pxe.templates === undefined ? {} : { templates: pxe.templates }),
-    os: pxe.os,
     hosts: hosts.flatMap((h): PlannedPxeHost[] =>
       h.mac === undefined
         ? []

@@ -1,4 +1,4 @@
-import type { Arch, BootOs, DistroName, IgnitionVersion, SshSettings } from "../manifest/defaults.js";
+import type { Arch, DistroName, PxeSettings, SshSettings } from "../manifest/defaults.js";
 
 /**
  * Everything decided without touching a machine. A pure function of manifest + state; printed by
@@ -36,21 +36,10 @@ export interface Plan {
 /** The three kinds of Ignition config (seed 003's bootstrap, controller and worker). */
 export type PxeRole = "primary-server" | "server" | "agent";
 
-export interface PlannedPxe {
-  interface: string;
-  /** Where DHCP, TFTP and the boot HTTP server listen. */
-  address: string;
-  subnet: string;
-  gateway?: string;
-  dhcp: "proxy" | "full";
-  pool?: { start: string; end: string };
-  httpPort: number;
+/** The manifest's PXE settings with their defaults, and what follows from them. */
+export interface PlannedPxe extends PxeSettings {
   /** `http://<address>:<httpPort>`: the Matchbox API, Ignition and /assets/. */
   bootUrl: string;
-  ignitionVersion: IgnitionVersion;
-  /** Folder of template overrides, as written in the manifest (relative to its folder). */
-  templates?: string;
-  os: BootOs;
   /** Every host with a mac, in manifest order. */
   hosts: PlannedPxeHost[];
 }

@@ -1,11 +1,8 @@
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { runChecker } from "./run-checker.js";
 export const IGNITION_VALIDATE = "/usr/bin/ignition-validate";
 
 export const hasIgnitionValidate = () => existsSync(IGNITION_VALIDATE);
@@ -30,13 +27,7 @@ export async function ignitionValidate(
         })
       : config;
     await writeFile(file, body);
-    try {
-      const { stdout, stderr } = await run(IGNITION_VALIDATE, [file]);
-      return { ok: true, output: stdout + stderr };
-    } catch (error) {
-      const e = error as { stdout?: string; stderr?: string; message: string };
-      return { ok: false, output: (e.stdout ?? "") + (e.stderr ?? e.message) };
-    }
+    return await runChecker(IGNITION_VALIDATE, [file]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
