@@ -43,6 +43,11 @@ test("Debian's own Ignition applies every role's config to a root: files, modes,
     assert.match(await readFile(at("etc/passwd"), "utf8"), /^core:x:\d+:\d+::\/home\/core:/m);
     assert.equal((await readFile(at("home/core/.ssh/authorized_keys.d/ignition"), "utf8")).trim(), INPUTS.sshPublicKey);
     assert.match(
+      await readFile(at("etc/ssh/sshd_config.d/airstrap.conf"), "utf8"),
+      /^AuthorizedKeysFile .ssh\/authorized_keys .ssh\/authorized_keys.d\/ignition$/m,
+      "Debian's sshd reads the folder Ignition writes the key to",
+    );
+    assert.match(
       await readFile(at("etc/systemd/system/airstrap-node.service"), "utf8"),
       new RegExp(`--node ${host}$`, "m"),
     );

@@ -125,6 +125,7 @@ test("each role's Ignition config: hostname, network by MAC, the operator's key,
     [
       "644 /etc/hostname",
       "644 /etc/systemd/network/00-airstrap.network",
+      "644 /etc/ssh/sshd_config.d/airstrap.conf",
       "440 /etc/sudoers.d/airstrap",
       "644 /etc/airstrap/site-ca.crt",
       "600 /etc/rancher/rke2/config.yaml",

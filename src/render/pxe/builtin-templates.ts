@@ -40,6 +40,11 @@ storage:
       mode: 0o644
       overwrite: true
       contents: { inline: "{{ NETWORK_CONFIG }}" }
+    # Ignition puts the key in ~/.ssh/authorized_keys.d/ignition; Flatcar merges that folder, Debian's sshd reads only authorized_keys.
+    - path: /etc/ssh/sshd_config.d/airstrap.conf
+      mode: 0o644
+      overwrite: true
+      contents: { inline: "AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys.d/ignition\\n" }
     - path: /etc/sudoers.d/airstrap
       mode: 0o440
       overwrite: true
