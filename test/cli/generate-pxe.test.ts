@@ -102,3 +102,31 @@ test("--templates replaces a template by name; an unknown variable names the fil
   const differing = [...after.keys()].filter((p) => after.get(p)!.content !== before.get(p)?.content);
   assert.deepEqual(differing.sort(), ["matchbox/ignition/k8s-agent-01.ign", "matchbox/ignition/k8s-agent-02.ign"]);
 });
+
+test("spec.provisioning.pxe.templates is read relative to the manifest; a file that replaces nothing is refused", async (t) => {
+  const { dir, manifest } = await site(t);
+  const text = await readFile(manifest, "utf8");
+  await writeFile(manifest, text.replace("      # templates: ./pxe-templates", "      templates: ./pxe-templates"));
+  const missing = await runAirstrap(["validate", "-f", manifest]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stdout, /cluster\.yaml:\d+:18: error: .*templates folder \.\/pxe-templates does not exist/);
+
+  const templates = join(dir, "pxe-templates");
+  assert.equal((await runAirstrap(["generate", "--export-templates", templates])).code, 0);
+  const server = join(templates, "server.ign.yaml");
+  await writeFile(server, (await readFile(server, "utf8")).replace("mode: 0o440", "mode: 0o400"));
+  const generated = await runAirstrap(["generate", "-f", manifest, "-o", join(dir, "out")], { cwd: "/" });
+  assert.equal(generated.code, 0, generated.stderr);
+  for (const host of ["k8s-server-02", "k8s-server-03"]) {
+    const config = JSON.parse(await readFile(join(dir, "out/matchbox/ignition", `${host}.ign`), "utf8"));
+    const sudoers = config.storage.files.find((f: { path: string }) => f.path === "/etc/sudoers.d/airstrap");
+    assert.equal(sudoers.mode, 0o400, host);
+  }
+  const primary = JSON.parse(await readFile(join(dir, "out/matchbox/ignition/k8s-server-01.ign"), "utf8"));
+  assert.equal(primary.storage.files.find((f: { path: string }) => f.path === "/etc/sudoers.d/airstrap").mode, 0o440);
+
+  await writeFile(join(templates, "servers.ign.yaml"), "ignition: {}\n");
+  const typo = await runAirstrap(["generate", "-f", manifest, "-o", join(dir, "out")]);
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /servers\.ign\.yaml: replaces no template; did you mean server\.ign\.yaml\?/);
+});

@@ -228,3 +228,18 @@ test("defaults fill in what was left out fill in what was left out", () => {
   assert.deepEqual(result.manifest.registry.mirrors, ["docker.io", "quay.io", "ghcr.io", "registry.k8s.io"]);
   assert.equal(result.manifest.hosts[0]!.primary, true);
 });
+
+test("the init template's commented PXE block, uncommented, is valid", async () => {
+  const { MANIFEST_TEMPLATE } = await import("../../src/manifest/template.js");
+  const block = MANIFEST_TEMPLATE.slice(MANIFEST_TEMPLATE.indexOf("  # provisioning:"));
+  assert.ok(block.length > 0);
+  const uncommented = block.replace(/^ {2}# {0,2}/gm, "  ").replace(/^ {4}( *)/gm, "    $1");
+  const text = MANIFEST_TEMPLATE.replace(block, uncommented);
+  const result = validateManifestText(text, "cluster.yaml", {});
+  assert.ok(result.manifest?.pxe, JSON.stringify(result.diagnostics));
+  assert.equal(result.manifest.pxe.os.kind, "flatcar");
+  assert.deepEqual(
+    result.diagnostics.map((d) => d.message),
+    ["provisioning.pxe is set but no host has a mac: no host boots over PXE"],
+  );
+});
