@@ -67,6 +67,18 @@ test("generate writes the Matchbox folder: same input, same bytes; secrets 0600 
   const caFile = ignition.storage.files.find((f: { path: string }) => f.path === "/etc/airstrap/site-ca.crt");
   assert.equal(decodeURIComponent(caFile.contents.source.slice("data:,".length)), ca);
   assert.equal(a.get("matchbox/assets/airstrap/plan.json")!.content, a.get("plan.json")!.content);
+
+  // The host key in the config is one OpenSSH reads, and it is pinned before the host ever boots.
+  const hostKeyFile = ignition.storage.files.find((f: { path: string }) => f.path === "/etc/ssh/ssh_host_ed25519_key");
+  assert.equal(hostKeyFile.mode, 0o600);
+  const extracted = join(dir, "extracted-host-key");
+  await writeFile(extracted, decodeURIComponent(hostKeyFile.contents.source.slice("data:,".length)), { mode: 0o600 });
+  const { stdout: derived } = await run("ssh-keygen", ["-y", "-f", extracted]);
+  const [type, blob] = derived.trim().split(" ");
+  const knownHosts = await readFile(join(dir, ".airstrap", "known_hosts"), "utf8");
+  assert.ok(knownHosts.split("\n").includes(`10.77.0.21 ${type} ${blob}`), knownHosts);
+  assert.equal(knownHosts.trim().split("\n").length, 5, "one pin per PXE host, none added by the second run");
+  assert.equal(((await stat(join(dir, ".airstrap", "host-keys", "k8s-agent-01"))).mode & 0o777).toString(8), "600");
 });
 
 test("--templates replaces a template by name; an unknown variable names the file and line; --export-templates starts one", async (t) => {

@@ -16,6 +16,15 @@ export const INPUTS: PxeInputs = {
   siteCa: "-----BEGIN CERTIFICATE-----\nMIIBsiteca\n-----END CERTIFICATE-----\n",
   planSha256: "ab".repeat(32),
   executableSha256: "cd".repeat(32),
+  hostKeys: Object.fromEntries(
+    ["k8s-server-01", "k8s-server-02", "k8s-server-03", "k8s-agent-01", "k8s-agent-02"].map((host) => [
+      host,
+      {
+        private: `-----BEGIN OPENSSH PRIVATE KEY-----\nkey-of-${host}\n-----END OPENSSH PRIVATE KEY-----\n`,
+        public: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${host.replaceAll("-", "")}`,
+      },
+    ]),
+  ),
 };
 
 export async function pxePlan(edit: (text: string) => string = (t) => t): Promise<Plan> {

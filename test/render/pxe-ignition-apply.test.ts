@@ -39,6 +39,8 @@ test("Debian's own Ignition applies every role's config to a root: files, modes,
       new RegExp(`^token: ${INPUTS.token}$`, "m"),
     );
     assert.equal(await mode(at("etc/sudoers.d/airstrap")), "440");
+    assert.equal(await mode(at("etc/ssh/ssh_host_ed25519_key")), "600");
+    assert.equal(await readFile(at("etc/ssh/ssh_host_ed25519_key"), "utf8"), INPUTS.hostKeys[host]!.private);
     assert.equal(await readFile(at(AIRSTRAP_PATHS.siteCa.slice(1)), "utf8"), INPUTS.siteCa);
     assert.match(await readFile(at("etc/passwd"), "utf8"), /^core:x:\d+:\d+::\/home\/core:/m);
     assert.equal((await readFile(at("home/core/.ssh/authorized_keys.d/ignition"), "utf8")).trim(), INPUTS.sshPublicKey);

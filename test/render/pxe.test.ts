@@ -110,6 +110,9 @@ test("each role's Ignition config: hostname, network by MAC, the operator's key,
   );
   assert.equal(contentOf(primary, AIRSTRAP_PATHS.siteCa), INPUTS.siteCa);
   assert.equal(contentOf(primary, "/etc/sudoers.d/airstrap"), "core ALL=(ALL) NOPASSWD: ALL\n");
+  const hostKey = INPUTS.hostKeys["k8s-server-01"]!;
+  assert.equal(contentOf(primary, "/etc/ssh/ssh_host_ed25519_key"), hostKey.private);
+  assert.equal(contentOf(primary, "/etc/ssh/ssh_host_ed25519_key.pub"), `${hostKey.public} k8s-server-01\n`);
   const primaryConfig = contentOf(primary, "/etc/rancher/rke2/config.yaml");
   assert.match(primaryConfig, /^token: 0123456789abcdef/m);
   assert.doesNotMatch(primaryConfig, /^server:/m, "the primary initialises the cluster");
@@ -125,6 +128,8 @@ test("each role's Ignition config: hostname, network by MAC, the operator's key,
     [
       "644 /etc/hostname",
       "644 /etc/systemd/network/00-airstrap.network",
+      "600 /etc/ssh/ssh_host_ed25519_key",
+      "644 /etc/ssh/ssh_host_ed25519_key.pub",
       "644 /etc/ssh/sshd_config.d/airstrap.conf",
       "440 /etc/sudoers.d/airstrap",
       "644 /etc/airstrap/site-ca.crt",

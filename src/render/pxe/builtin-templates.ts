@@ -40,6 +40,15 @@ storage:
       mode: 0o644
       overwrite: true
       contents: { inline: "{{ NETWORK_CONFIG }}" }
+    # The host's SSH key, made by airstrap and pinned before the first connection.
+    - path: /etc/ssh/ssh_host_ed25519_key
+      mode: 0o600
+      overwrite: true
+      contents: { inline: "{{ SSH_HOST_KEY }}" }
+    - path: /etc/ssh/ssh_host_ed25519_key.pub
+      mode: 0o644
+      overwrite: true
+      contents: { inline: "{{ SSH_HOST_KEY_PUB }}" }
     # Ignition puts the key in ~/.ssh/authorized_keys.d/ignition; Flatcar merges that folder, Debian's sshd reads only authorized_keys.
     - path: /etc/ssh/sshd_config.d/airstrap.conf
       mode: 0o644

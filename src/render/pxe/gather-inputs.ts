@@ -1,6 +1,9 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { OperatorError } from "../../errors.js";
+import { silentEvents } from "../../events.js";
+import { ensureHostKey } from "../../hosts/host-keys.js";
+import { openKnownHosts } from "../../hosts/known-hosts.js";
 import { readPublicKey } from "../../hosts/public-key.js";
 import { bufferSource, fileSource } from "../../hosts/upload-source.js";
 import { expandPath } from "../../manifest/load.js";
@@ -12,8 +15,9 @@ import type { PxeInputs } from "./variables.js";
 
 /**
  * Reads what the PXE renderers need from this machine: the operator's public key, the site CA
- * (made in the state dir on first use, the same CA the registry's certificates come from), the
- * template overrides, and the SHA-256 of the executable the hosts will fetch.
+ * (made in the state dir on first use, the same CA the registry's certificates come from), each
+ * PXE host's SSH host key (made once and pinned in known_hosts, so the first connection is
+ * already checked), and the SHA-256 of the executable the hosts will fetch.
  */
 export async function gatherPxeInputs(options: {
   plan: Plan;
@@ -31,7 +35,17 @@ export async function gatherPxeInputs(options: {
     });
   const [identity] = identities;
   const { caFile } = await ensureSiteCa(options.state.path);
+  const knownHosts = openKnownHosts(options.state, silentEvents);
+  const hostKeys: Record<string, { private: string; public: string }> = {};
+  for (const pxeHost of plan.pxe?.hosts ?? []) {
+    const key = await ensureHostKey(options.state, pxeHost.name);
+    const port = plan.hosts.find((h) => h.name === pxeHost.name)?.ssh.port ?? 22;
+    // Throws, naming `airstrap hosts forget`, if another key is pinned for this host already.
+    await knownHosts.verify({ name: pxeHost.name, address: pxeHost.address, port }, key.blob);
+    hostKeys[pxeHost.name] = { private: key.private, public: key.public };
+  }
   return {
+    hostKeys,
     token: options.token,
     sshPublicKey: await readPublicKey(identity, options.manifestDir),
     siteCa: await readFile(caFile, "utf8"),

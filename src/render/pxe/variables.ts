@@ -16,6 +16,8 @@ export interface PxeInputs {
   planSha256: string;
   /** SHA-256 of the airstrap executable served to the hosts, when generate found one. */
   executableSha256?: string;
+  /** Per PXE host: its SSH host key (pinned in the state dir's known_hosts before it boots). */
+  hostKeys: Readonly<Record<string, { private: string; public: string }>>;
 }
 
 /**
@@ -33,6 +35,8 @@ export function templateVariables(
   const host = plan.hosts.find((h) => h.name === pxeHost.name);
   if (!host) throw new Error(`templateVariables: ${pxeHost.name} is not in the plan`);
   const distro = DISTRO_PATHS[plan.distro.name];
+  const hostKey = inputs.hostKeys[host.name];
+  if (!hostKey) throw new Error(`templateVariables: no host key for ${host.name}`);
   return {
     BOOTSTRAP_IP: plan.bootstrapAddress ?? pxe.address,
     BOOT_URL: pxe.bootUrl,
@@ -48,6 +52,8 @@ export function templateVariables(
     SERVICE_SUBNET: plan.network.serviceCIDR,
     SSH_USER: host.ssh.user,
     SSH_KEY: inputs.sshPublicKey,
+    SSH_HOST_KEY: hostKey.private,
+    SSH_HOST_KEY_PUB: `${hostKey.public} ${host.name}\n`,
     JOIN_TOKEN: inputs.token,
     NODE_NAME: host.name,
     NODE_FQDN: host.fqdn,
