@@ -108,9 +108,11 @@ const unit = z.strictObject({
     .optional(),
 });
 
+/** What users and groups share. */
+const account = { name: z.string().min(1), passwordHash: text, system: flag, shouldExist: flag };
+
 const user = z.strictObject({
-  name: z.string().min(1),
-  passwordHash: text,
+  ...account,
   sshAuthorizedKeys: strings,
   uid: integer,
   gecos: text,
@@ -119,19 +121,11 @@ const user = z.strictObject({
   primaryGroup: text,
   groups: strings,
   noUserGroup: flag,
-  system: flag,
   noLogInit: flag,
   shell: text,
-  shouldExist: flag,
 });
 
-const group = z.strictObject({
-  name: z.string().min(1),
-  gid: integer,
-  passwordHash: text,
-  system: flag,
-  shouldExist: flag,
-});
+const group = z.strictObject({ ...account, gid: integer });
 
 export const ignitionConfigSchema = z
   .strictObject({
