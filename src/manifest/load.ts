@@ -56,18 +56,25 @@ export async function checkManifestFile(
   if (source && raw !== undefined) {
     const missing = (path: Path, message: string, hint: string) =>
       diagnostics.push({ severity: "error", file, ...source.positionOf(path), path: path.join("."), message, hint });
+    const exists = (path: string) =>
+      access(path).then(
+        () => true,
+        () => false,
+      );
+    const pxeKeyPaths = pxePublicKeyPaths(raw);
     for (const { path, value } of identityFilePaths(raw)) {
       const full = expandPath(value, dirname(resolve(file)));
-      if (
-        !(await access(full).then(
-          () => true,
-          () => false,
-        ))
-      )
+      if (!(await exists(full)))
         missing(
           path,
           `identity file ${value} does not exist (${full})`,
           "create the key with ssh-keygen -t ed25519, or fix the path",
+        );
+      else if (pxeKeyPaths.has(path.join(".")) && !(await exists(`${full}.pub`)))
+        missing(
+          path,
+          `${value}.pub does not exist: hosts booted over PXE are given the public key (${full}.pub)`,
+          `write it from the private key: ssh-keygen -y -f ${value} > ${value}.pub`,
         );
     }
     const templatesPath = ["spec", "provisioning", "pxe", "templates"];
@@ -106,6 +113,14 @@ export async function loadManifest(
     text: result.text,
     warnings: result.diagnostics,
   };
+}
+
+/** The identity files whose public half goes into Ignition: spec.ssh's and those of hosts with a mac, when PXE is set. */
+function pxePublicKeyPaths(raw: unknown): Set<string> {
+  if (valueAt(raw, ["spec", "provisioning", "pxe"]) === undefined) return new Set();
+  const hosts = valueAt(raw, ["spec", "hosts"]);
+  const booting = Array.isArray(hosts) ? hosts.flatMap((h, i) => (valueAt(h, ["mac"]) === undefined ? [] : [i])) : [];
+  return new Set(["spec.ssh.identityFile", ...booting.map((i) => `spec.hosts.${i}.ssh.identityFile`)]);
 }
 
 function identityFilePaths(raw: unknown): Array<{ path: Path; value: string }> {

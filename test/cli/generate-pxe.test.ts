@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -141,4 +141,17 @@ test("spec.provisioning.pxe.templates is read relative to the manifest; a file t
   const typo = await runAirstrap(["generate", "-f", manifest, "-o", join(dir, "out")]);
   assert.equal(typo.code, 1);
   assert.match(typo.stderr, /servers\.ign\.yaml: replaces no template; did you mean server\.ign\.yaml\?/);
+});
+
+test("validate: with PXE, the identity file's .pub must exist (it goes into every booting host's config)", async (t) => {
+  const { dir, manifest } = await site(t);
+  assert.equal((await runAirstrap(["validate", "-f", manifest])).code, 0);
+  await rm(join(dir, "key.pub"));
+  const result = await runAirstrap(["validate", "-f", manifest]);
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stdout,
+    /cluster\.yaml:\d+:19: error: .*\.\/key\.pub does not exist: hosts booted over PXE are given the public key/,
+  );
+  assert.match(result.stdout, /ssh-keygen -y -f \.\/key > \.\/key\.pub/);
 });
