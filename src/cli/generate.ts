@@ -3,10 +3,10 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { findNodeBinary } from "../install/install.js";
-import { renderHostFiles, renderPlanJson } from "../render/host-files.js";
+import { renderHostFiles } from "../render/host-files.js";
 import { builtInTemplate, PXE_ROLES, templateName } from "../render/pxe/builtin-templates.js";
-import { gatherPxeInputs, readTemplateOverrides } from "../render/pxe/gather-inputs.js";
-import { MATCHBOX_DIR, renderPxeFiles } from "../render/pxe/pxe-files.js";
+import { MATCHBOX_DIR } from "../render/pxe/pxe-files.js";
+import { renderPxeFolder } from "../render/pxe/pxe-folder.js";
 import { writeGeneratedTree } from "../render/write-tree.js";
 import { runningAsSingleExecutable } from "../single-executable.js";
 import { generateToken } from "../state/state-dir.js";
@@ -49,34 +49,22 @@ export function registerGenerate(program: Command): Command {
       const { plan, state, loaded } = await planFromManifestFile(flags.file);
       const token = await state.ensureSecret("token", generateToken);
       const files = renderHostFiles(plan, { token });
-      let pxeFiles: Awaited<ReturnType<typeof renderPxeFiles>> = [];
-      let pinned = false;
-      if (plan.pxe && plan.pxe.hosts.length > 0) {
-        const executable = findExecutable(plan.distro.arch, flags.nodeBinary);
-        pinned = executable !== undefined;
-        const planJson = renderPlanJson(plan);
-        const inputs = await gatherPxeInputs({
-          plan,
-          planJson,
-          token,
-          state,
-          manifestDir: loaded.dir,
-          ...(executable ? { executable } : {}),
-        });
-        const templates = flags.templates ?? plan.pxe.templates;
-        const overrides =
-          templates === undefined
-            ? new Map()
-            : await readTemplateOverrides(templates, flags.templates ? process.cwd() : loaded.dir);
-        pxeFiles = renderPxeFiles(plan, planJson, inputs, overrides);
-      }
+      const executable = plan.pxe ? findExecutable(plan.distro.arch, flags.nodeBinary) : undefined;
+      const pxeFiles = await renderPxeFolder({
+        plan,
+        token,
+        state,
+        manifestDir: loaded.dir,
+        ...(flags.templates === undefined ? {} : { templates: flags.templates }),
+        ...(executable === undefined ? {} : { executable }),
+      });
       const count = await writeGeneratedTree(flags.outputDir, plan, files, pxeFiles);
       out(
         `wrote ${count} files for ${plan.hosts.length} hosts to ${flags.outputDir} (files holding the join token are mode 0600; the token itself is in ${state.file("token")})`,
       );
       if (plan.pxe)
         out(
-          `PXE: ${plan.pxe.hosts.length} hosts boot from ${plan.pxe.bootUrl}; Matchbox data in ${join(flags.outputDir, MATCHBOX_DIR)}${pinned ? "" : " (the executable's SHA-256 is not pinned: no executable found; build one with make dist or name it with --node-binary)"}`,
+          `PXE: ${plan.pxe.hosts.length} hosts boot from ${plan.pxe.bootUrl}; Matchbox data in ${join(flags.outputDir, MATCHBOX_DIR)}${executable ? "" : " (the executable's SHA-256 is not pinned: no executable found; build one with make dist or name it with --node-binary)"}`,
         );
     });
 }

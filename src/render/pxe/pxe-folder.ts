@@ -10,8 +10,36 @@ import { expandPath } from "../../manifest/load.js";
 import type { Plan } from "../../plan/types.js";
 import { ensureSiteCa } from "../../services/registry/tls.js";
 import type { StateDir } from "../../state/state-dir.js";
+import { renderPlanJson } from "../host-files.js";
 import type { IgnitionTemplate } from "../ignition/template.js";
+import { type GeneratedFile, renderPxeFiles } from "./pxe-files.js";
 import type { PxeInputs } from "./variables.js";
+
+/**
+ * The Matchbox folder of `airstrap generate`: its inputs read from this machine, then rendered.
+ * `templates` (the --templates flag, relative to the working folder) wins over the manifest's
+ * (relative to the manifest). Nothing when no host boots over PXE.
+ */
+export async function renderPxeFolder(options: {
+  plan: Plan;
+  token: string;
+  state: StateDir;
+  manifestDir: string;
+  templates?: string;
+  /** The executable the hosts will fetch, to pin its SHA-256 in the fetch unit. */
+  executable?: string;
+}): Promise<GeneratedFile[]> {
+  const { plan } = options;
+  if (!plan.pxe || plan.pxe.hosts.length === 0) return [];
+  const planJson = renderPlanJson(plan);
+  const inputs = await gatherPxeInputs({ ...options, planJson });
+  const templates = options.templates ?? plan.pxe.templates;
+  const overrides =
+    templates === undefined
+      ? new Map<string, IgnitionTemplate>()
+      : await readTemplateOverrides(templates, options.templates ? process.cwd() : options.manifestDir);
+  return renderPxeFiles(plan, planJson, inputs, overrides);
+}
 
 /**
  * Reads what the PXE renderers need from this machine: the operator's public key, the site CA
