@@ -1,24 +1,96 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { UsageError } from "../errors.js";
+import { findNodeBinary } from "../install/install.js";
 import { renderHostFiles } from "../render/host-files.js";
+import { builtInTemplate, PXE_ROLES, templateName } from "../render/pxe/builtin-templates.js";
+import { MATCHBOX_DIR } from "../render/pxe/pxe-files.js";
+import { renderPxeFolder } from "../render/pxe/pxe-folder.js";
 import { writeGeneratedTree } from "../render/write-tree.js";
+import { runningAsSingleExecutable } from "../single-executable.js";
 import { generateToken } from "../state/state-dir.js";
 import { manifestOption, planFromManifestFile } from "./common.js";
 import { out } from "./terminal.js";
 
+interface GenerateFlags {
+  file: string;
+  outputDir?: string;
+  templates?: string;
+  nodeBinary?: string;
+  exportTemplates?: string;
+}
+
 export function registerGenerate(program: Command): Command {
   const command = program
     .command("generate")
-    .description("write every host's files (distro config, registries.yaml, units) into a folder");
+    .description(
+      "write every host's files (distro config, registries.yaml, units) and, with PXE, the Matchbox folder (profiles, groups, Ignition) into a folder",
+    );
   manifestOption(command);
   return command
-    .requiredOption("-o, --output-dir <dir>", "folder to write; replaced as a whole on every run")
-    .action(async (options: { file: string; outputDir: string }) => {
-      const { plan, state } = await planFromManifestFile(options.file);
+    .option("-o, --output-dir <dir>", "folder to write; replaced as a whole on every run")
+    .option(
+      "--templates <dir>",
+      "folder of Ignition templates replacing built-in ones by name (default: spec.provisioning.pxe.templates)",
+    )
+    .option(
+      "--node-binary <file>",
+      "the airstrap executable the hosts will fetch, to pin its SHA-256 (default: this one, or dist/airstrap-linux-<arch>)",
+    )
+    .option(
+      "--export-templates <dir>",
+      "write the built-in Ignition templates into a new folder, to start overrides from",
+    )
+    .action(async (flags: GenerateFlags) => {
+      if (flags.exportTemplates !== undefined) return exportTemplates(flags.exportTemplates);
+      if (flags.outputDir === undefined)
+        throw new UsageError("generate needs -o DIR", { hint: "airstrap generate -o generated" });
+      const { plan, state, loaded } = await planFromManifestFile(flags.file);
       const token = await state.ensureSecret("token", generateToken);
       const files = renderHostFiles(plan, { token });
-      const count = await writeGeneratedTree(options.outputDir, plan, files);
+      const executable = plan.pxe ? findExecutable(plan.distro.arch, flags.nodeBinary) : undefined;
+      const pxeFiles = await renderPxeFolder({
+        plan,
+        token,
+        state,
+        manifestDir: loaded.dir,
+        ...(flags.templates === undefined ? {} : { templates: flags.templates }),
+        ...(executable === undefined ? {} : { executable }),
+      });
+      const count = await writeGeneratedTree(flags.outputDir, plan, files, pxeFiles);
       out(
-        `wrote ${count} files for ${plan.hosts.length} hosts to ${options.outputDir} (files holding the join token are mode 0600; the token itself is in ${state.file("token")})`,
+        `wrote ${count} files for ${plan.hosts.length} hosts to ${flags.outputDir} (files holding the join token are mode 0600; the token itself is in ${state.file("token")})`,
       );
+      if (plan.pxe)
+        out(
+          `PXE: ${plan.pxe.hosts.length} hosts boot from ${plan.pxe.bootUrl}; Matchbox data in ${join(flags.outputDir, MATCHBOX_DIR)}${executable ? "" : " (the executable's SHA-256 is not pinned: no executable found; build one with make dist or name it with --node-binary)"}`,
+        );
     });
+}
+
+/** The executable hosts will fetch, if one is here to hash; an explicit --node-binary must exist. */
+function findExecutable(arch: string, given: string | undefined): string | undefined {
+  try {
+    return findNodeBinary(arch, given, runningAsSingleExecutable());
+  } catch (error) {
+    if (given !== undefined) throw error;
+    return undefined;
+  }
+}
+
+async function exportTemplates(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const role of PXE_ROLES) {
+    try {
+      await writeFile(join(dir, templateName(role)), builtInTemplate(role), { flag: "wx", mode: 0o644 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST")
+        throw new UsageError(`${join(dir, templateName(role))} exists already`, { hint: "export into a new folder" });
+      throw error;
+    }
+  }
+  out(
+    `wrote ${PXE_ROLES.map(templateName).join(", ")} to ${dir}; edit them and name the folder with --templates or spec.provisioning.pxe.templates`,
+  );
 }

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { EXIT_BUG, isOperatorError, UsageError } from "../errors.js";
-import { ManifestInvalidError } from "../manifest/load.js";
+import { InvalidSourceError } from "../manifest/invalid-source.js";
 import { VERSION } from "../version.js";
 import { commands } from "./commands.js";
 import { redactProcessOutput } from "./redacted-output.js";
@@ -41,7 +41,7 @@ function reportFailure(error: unknown): number {
   }
   const c = colorsFor(process.stderr);
   if (isOperatorError(error)) {
-    if (error instanceof ManifestInvalidError)
+    if (error instanceof InvalidSourceError)
       err(formatDiagnostics(error.diagnostics, error.sourceText, process.stderr));
     err(`${c.red("error:")} ${error.message}`);
     if (error.hint) err(`${c.dim("hint:")} ${error.hint}`);

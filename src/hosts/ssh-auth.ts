@@ -19,7 +19,7 @@ export interface IdentitySettings {
   label: string;
 }
 
-const DEFAULT_IDENTITIES = ["id_ed25519", "id_ecdsa", "id_rsa"];
+export const DEFAULT_IDENTITIES = ["id_ed25519", "id_ecdsa", "id_rsa"];
 
 /** `~` and `~/x` expand to the home folder; other relative paths are taken from baseDir. */
 export function resolveIdentityPath(path: string, baseDir: string): string {

@@ -1,4 +1,4 @@
-import type { HostSpec, ParsedManifest } from "./schema.js";
+import type { HostSpec, ParsedManifest, PxeSpec } from "./schema.js";
 
 export type DistroName = "rke2" | "k3s";
 export type Arch = "amd64" | "arm64";
@@ -52,7 +52,8 @@ export interface ClusterManifest {
   registry: { port: number; hosts: string[]; mirrors: string[] };
   /** signer: fingerprint of the key bundles must be signed with (bundle load and verify check it). */
   artifacts: { source?: string; images: string[]; signer?: string };
-  provisioning?: NonNullable<ParsedManifest["spec"]["provisioning"]>;
+  /** PXE boot services; every host with a `mac` boots over PXE when this is set. */
+  pxe?: PxeSettings;
   stages: NonNullable<ParsedManifest["spec"]["stages"]>;
 }
 
@@ -113,8 +114,60 @@ export function applyDefaults(parsed: ParsedManifest): ClusterManifest {
       images: spec.artifacts?.images ?? [],
       ...(spec.artifacts?.signer === undefined ? {} : { signer: spec.artifacts.signer }),
     },
-    ...(spec.provisioning === undefined ? {} : { provisioning: spec.provisioning }),
+    ...(spec.provisioning?.pxe === undefined
+      ? {}
+      : { pxe: pxeSettings(spec.provisioning.pxe, spec.bootstrap?.address) }),
     stages: spec.stages ?? [],
+  };
+}
+
+export type IgnitionVersion = "3.3.0" | "3.4.0";
+
+/** What a PXE-booted host runs: Flatcar by channel and version, or any kernel + initrd (+ live root) from the store. */
+export type BootOs =
+  | { kind: "flatcar"; channel: "stable" | "beta" | "alpha" | "lts"; version: string; args: string[] }
+  | { kind: "custom"; kernel: string; initrd: string[]; rootImage?: string; args: string[] };
+
+export interface PxeSettings {
+  interface: string;
+  /** Where the boot services listen: pxe.address, else the bootstrap address. */
+  address: string;
+  subnet: string;
+  gateway?: string;
+  dhcp: "proxy" | "full";
+  pool?: { start: string; end: string };
+  httpPort: number;
+  ignitionVersion: IgnitionVersion;
+  /** As written in the manifest (relative to its folder). */
+  templates?: string;
+  os: BootOs;
+}
+
+function pxeSettings(pxe: PxeSpec, bootstrapAddress: string | undefined): PxeSettings {
+  const { os } = pxe;
+  const args = os.args ?? [];
+  // semantic.ts guarantees one complete form of os and an address.
+  const bootOs: BootOs =
+    os.kernel !== undefined
+      ? {
+          kind: "custom",
+          kernel: os.kernel,
+          initrd: os.initrd ?? [],
+          ...(os.rootImage === undefined ? {} : { rootImage: os.rootImage }),
+          args,
+        }
+      : { kind: "flatcar", channel: os.channel ?? "stable", version: os.version ?? "", args };
+  return {
+    interface: pxe.interface,
+    address: pxe.address ?? bootstrapAddress ?? "",
+    subnet: pxe.subnet,
+    ...(pxe.gateway === undefined ? {} : { gateway: pxe.gateway }),
+    dhcp: pxe.dhcp ?? "proxy",
+    ...(pxe.pool === undefined ? {} : { pool: pxe.pool }),
+    httpPort: pxe.httpPort ?? 8080,
+    ignitionVersion: pxe.ignitionVersion ?? "3.3.0",
+    ...(pxe.templates === undefined ? {} : { templates: pxe.templates }),
+    os: bootOs,
   };
 }
 

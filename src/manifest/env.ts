@@ -1,3 +1,5 @@
+import { originalOffsetThrough, type TextEdit } from "./text-edits.js";
+
 const EXPRESSION = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}\n]*))?\}/g;
 
 export interface Substitution {
@@ -8,20 +10,13 @@ export interface Substitution {
   originalOffset(offset: number): number;
 }
 
-interface Edit {
-  original: number;
-  originalLength: number;
-  substituted: number;
-  substitutedLength: number;
-}
-
 /**
  * Replaces `${VAR}` and `${VAR:-default}` with values from `env` before the YAML is parsed (so
  * `port: ${SSH_PORT:-22}` is a number, as k0sctl and envsubst users expect); `$${` stands for a
  * literal `${`. Whole-line comments are left alone, so documentation in them never fails.
  */
 export function substituteEnvironment(text: string, env: Readonly<Record<string, string | undefined>>): Substitution {
-  const edits: Edit[] = [];
+  const edits: TextEdit[] = [];
   const unset: Substitution["unset"] = [];
   let output = "";
   let lineStart = 0;
@@ -58,14 +53,6 @@ export function substituteEnvironment(text: string, env: Readonly<Record<string,
   return {
     text: output,
     unset,
-    originalOffset(position) {
-      let delta = 0;
-      for (const edit of edits) {
-        if (position < edit.substituted) break;
-        if (position < edit.substituted + edit.substitutedLength) return edit.original;
-        delta = edit.original + edit.originalLength - (edit.substituted + edit.substitutedLength);
-      }
-      return position + delta;
-    },
+    originalOffset: originalOffsetThrough(edits),
   };
 }

@@ -1,9 +1,10 @@
-import { access, readFile } from "node:fs/promises";
+import { access, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { OperatorError } from "../errors.js";
 import type { ClusterManifest } from "./defaults.js";
 import { compareDiagnostics, type Diagnostic, type Path } from "./diagnostics.js";
+import { InvalidSourceError } from "./invalid-source.js";
 import { validateManifestText } from "./validate.js";
 import { valueAt } from "./zod-diagnostics.js";
 
@@ -17,16 +18,9 @@ export interface LoadedManifest {
   warnings: Diagnostic[];
 }
 
-export class ManifestInvalidError extends OperatorError {
-  constructor(
-    readonly file: string,
-    readonly diagnostics: Diagnostic[],
-    readonly sourceText?: string,
-  ) {
-    const errors = diagnostics.filter((d) => d.severity === "error").length;
-    super(`${file}: ${errors} error${errors === 1 ? "" : "s"}`, {
-      hint: "fix the errors above; airstrap validate checks again",
-    });
+export class ManifestInvalidError extends InvalidSourceError {
+  constructor(file: string, diagnostics: Diagnostic[], sourceText?: string) {
+    super(file, diagnostics, sourceText, "fix the errors above; airstrap validate checks again");
     this.name = "ManifestInvalidError";
   }
 }
@@ -58,21 +52,46 @@ export async function checkManifestFile(
   }
   const result = validateManifestText(text, file, env);
   const diagnostics = [...result.diagnostics];
-  if (result.source && result.raw !== undefined) {
-    for (const { path, value } of identityFilePaths(result.raw)) {
+  const { source, raw } = result;
+  if (source && raw !== undefined) {
+    const missing = (path: Path, message: string, hint: string) =>
+      diagnostics.push({ severity: "error", file, ...source.positionOf(path), path: path.join("."), message, hint });
+    const exists = (path: string) =>
+      access(path).then(
+        () => true,
+        () => false,
+      );
+    const pxeKeyPaths = pxePublicKeyPaths(raw);
+    for (const { path, value } of identityFilePaths(raw)) {
       const full = expandPath(value, dirname(resolve(file)));
-      try {
-        await access(full);
-      } catch {
-        diagnostics.push({
-          severity: "error",
-          file,
-          ...result.source.positionOf(path),
-          path: path.join("."),
-          message: `identity file ${value} does not exist (${full})`,
-          hint: "create the key with ssh-keygen -t ed25519, or fix the path",
-        });
-      }
+      if (!(await exists(full)))
+        missing(
+          path,
+          `identity file ${value} does not exist (${full})`,
+          "create the key with ssh-keygen -t ed25519, or fix the path",
+        );
+      else if (pxeKeyPaths.has(path.join(".")) && !(await exists(`${full}.pub`)))
+        missing(
+          path,
+          `${value}.pub does not exist: hosts booted over PXE are given the public key (${full}.pub)`,
+          `write it from the private key: ssh-keygen -y -f ${value} > ${value}.pub`,
+        );
+    }
+    const templatesPath = ["spec", "provisioning", "pxe", "templates"];
+    const templates = valueAt(raw, templatesPath);
+    if (typeof templates === "string" && templates.length > 0) {
+      const full = expandPath(templates, dirname(resolve(file)));
+      if (
+        !(await stat(full).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ))
+      )
+        missing(
+          templatesPath,
+          `templates folder ${templates} does not exist (${full})`,
+          "name a folder of template files (relative to the manifest), or leave templates out for the built-in ones",
+        );
     }
   }
   diagnostics.sort(compareDiagnostics);
@@ -94,6 +113,14 @@ export async function loadManifest(
     text: result.text,
     warnings: result.diagnostics,
   };
+}
+
+/** The identity files whose public half goes into Ignition: spec.ssh's and those of hosts with a mac, when PXE is set. */
+function pxePublicKeyPaths(raw: unknown): Set<string> {
+  if (valueAt(raw, ["spec", "provisioning", "pxe"]) === undefined) return new Set();
+  const hosts = valueAt(raw, ["spec", "hosts"]);
+  const booting = Array.isArray(hosts) ? hosts.flatMap((h, i) => (valueAt(h, ["mac"]) === undefined ? [] : [i])) : [];
+  return new Set(["spec.ssh.identityFile", ...booting.map((i) => `spec.hosts.${i}.ssh.identityFile`)]);
 }
 
 function identityFilePaths(raw: unknown): Array<{ path: Path; value: string }> {

@@ -53,7 +53,11 @@ const host = z.strictObject({
     .boolean({ error: "must be true or false" })
     .optional()
     .describe("the server that initialises the cluster (default: the first server)"),
-  mac: z.string().regex(MAC, "must look like 52:54:00:12:34:56").optional().describe("for PXE and DHCP reservations"),
+  mac: z
+    .string()
+    .regex(MAC, "must look like 52:54:00:12:34:56")
+    .optional()
+    .describe("with spec.provisioning.pxe: this host boots over PXE (and, with dhcp: full, gets its address reserved)"),
   labels: z
     .record(z.string().regex(LABEL_KEY, "label keys look like zone or example.com/zone"), z.string())
     .optional()
@@ -165,21 +169,71 @@ const artifacts = z.strictObject({
     .describe("fingerprint of the key this site's bundles are signed with; bundle load and verify refuse others"),
 });
 
+/** The Ignition spec versions airstrap writes: 3.3.0 (Flatcar's and Debian's Ignition 2.14 both accept it) and 3.4.0. */
+export const IGNITION_VERSIONS = ["3.3.0", "3.4.0"] as const;
+/** A file named by its path in the artifact store, served under the boot server's /assets/. */
+const ASSET_NAME = /^[A-Za-z0-9_+-][A-Za-z0-9._+-]*(\/[A-Za-z0-9_+-][A-Za-z0-9._+-]*)*$/;
+const assetName = z
+  .string()
+  .regex(ASSET_NAME, "must be a file in the artifact store, like debian/vmlinuz (no leading /, no ..)");
+
+const bootOs = z
+  .strictObject({
+    name: z.enum(["flatcar"]).optional().describe("flatcar (the only named OS; leave out for kernel + initrd)"),
+    channel: z.enum(["stable", "beta", "alpha", "lts"]).optional().describe("Flatcar channel (default stable)"),
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+$/, "an OS version like 3975.2.2")
+      .optional()
+      .describe("Flatcar version"),
+    kernel: assetName.optional().describe("any other OS: the kernel, by file name in the artifact store"),
+    initrd: z.array(assetName).min(1).optional().describe("any other OS: the initrd files, in order"),
+    rootImage: assetName
+      .optional()
+      .describe("any other OS: a live root image (dracut root=live:), by file name in the artifact store"),
+    args: z
+      .array(z.string().regex(/^\S+$/, "one kernel argument per item, without spaces"))
+      .optional()
+      .describe("extra kernel arguments, after airstrap's own"),
+  })
+  .describe(
+    "the OS the hosts boot: Flatcar (channel, version) or a kernel + initrd (+ root image) from the artifact store",
+  );
+
 const pxe = z.strictObject({
   interface: z.string().min(1).describe("network interface on the bootstrap machine that faces the site"),
-  subnet: cidr.describe("the provisioning subnet; every host address must be inside it"),
-  gateway: ipAddress.optional(),
+  address: z
+    .ipv4({ error: "must be an IPv4 address (PXE boots over DHCPv4)" })
+    .optional()
+    .describe("the address the boot services (DHCP, TFTP, HTTP) bind to (default spec.bootstrap.address)"),
+  subnet: z
+    .cidrv4({ error: "must be an IPv4 network in CIDR form, like 10.77.0.0/24" })
+    .describe("the provisioning subnet; every host that boots over PXE must be inside it"),
+  gateway: z.ipv4({ error: "must be an IPv4 address" }).optional().describe("the hosts' default gateway"),
   dhcp: z
     .enum(["proxy", "full"])
     .optional()
-    .describe("proxy: an existing DHCP server hands out addresses; full: airstrap does"),
-  os: z
+    .describe(
+      "proxy (default): the site's DHCP server hands out addresses, airstrap adds boot information; full: airstrap hands each host its own address, reserved by MAC",
+    ),
+  pool: z
     .strictObject({
-      name: z.enum(["flatcar"]).optional(),
-      channel: z.enum(["stable", "beta", "alpha", "lts"]).optional(),
-      version: z.string().regex(/^\d+\.\d+\.\d+$/, "an OS version like 3975.2.2"),
+      start: z.ipv4({ error: "must be an IPv4 address" }),
+      end: z.ipv4({ error: "must be an IPv4 address" }),
     })
-    .optional(),
+    .optional()
+    .describe("dhcp: full only: a dynamic range for machines not in the manifest (default: none, reservations only)"),
+  httpPort: port.optional().describe("the boot HTTP server's port (Matchbox API, Ignition, assets; default 8080)"),
+  ignitionVersion: z
+    .enum(IGNITION_VERSIONS)
+    .optional()
+    .describe("Ignition spec version of the generated configs (default 3.3.0)"),
+  templates: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("folder whose files replace built-in Ignition templates of the same name (relative to the manifest)"),
+  os: bootOs,
 });
 
 const stage = z.strictObject({
@@ -242,4 +296,5 @@ export const clusterManifestSchema = z
 export type ManifestInput = z.input<typeof clusterManifestSchema>;
 export type ParsedManifest = z.output<typeof clusterManifestSchema>;
 export type HostSpec = ParsedManifest["spec"]["hosts"][number];
+export type PxeSpec = NonNullable<NonNullable<ParsedManifest["spec"]["provisioning"]>["pxe"]>;
 export type DnsRecordSpec = NonNullable<NonNullable<ParsedManifest["spec"]["dns"]>["records"]>[number];

@@ -2,6 +2,8 @@ import { type Network, networkContains, networksOverlap, parseNetwork } from "..
 import { DISTRO_DEFAULTS } from "./defaults.js";
 import type { Path, Severity } from "./diagnostics.js";
 import { closestMatch } from "./did-you-mean.js";
+import { asArray, asObject, asString, type Raw } from "./raw.js";
+import { pxeFindings } from "./semantic-pxe.js";
 
 export interface Finding {
   severity: Severity;
@@ -9,12 +11,6 @@ export interface Finding {
   message: string;
   hint?: string;
 }
-
-type Raw = Record<string, unknown>;
-const asObject = (value: unknown): Raw | undefined =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Raw) : undefined;
-const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
-const asString = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
 
 /**
  * Checks that span several fields (duplicates, roles, overlaps, port collisions). Runs on the raw
@@ -31,6 +27,7 @@ export function semanticFindings(raw: unknown): Finding[] {
     ...dnsFindings(spec),
     ...registryFindings(spec),
     ...stageFindings(spec),
+    ...pxeFindings(spec),
   ];
 }
 
@@ -187,13 +184,6 @@ function networkFindings(spec: Raw): Finding[] {
           hint: "choose pod and service CIDRs that do not contain the site's addresses",
         });
     }
-    if (subnet && !networkContains(subnet, address))
-      findings.push({
-        severity: "error",
-        path,
-        message: `${what} address ${address} is outside the provisioning subnet ${subnetText}`,
-        hint: "PXE needs every machine on the provisioning subnet",
-      });
   }
   return findings;
 }

@@ -57,4 +57,11 @@ spec:
     # source: /media/usb/airstrap # local folder or mirror base URL of the release files
     images: []                    # extra images to carry, e.g. docker.io/library/nginx:1.27
     # signer: SHA256:…            # the key fingerprint bundle create prints; bundle load trusts only that key
+  # provisioning:                 # PXE: every host with a mac boots over the network
+  #   pxe:
+  #     interface: eth1           # this machine's interface on the hosts' network
+  #     subnet: 10.77.0.0/24
+  #     dhcp: proxy               # proxy: the site's DHCP server gives addresses; full: airstrap reserves them by mac
+  #     os: { name: flatcar, channel: stable, version: 3975.2.2 }
+  #     # templates: ./pxe-templates   # replace built-in Ignition templates (airstrap generate --export-templates DIR)
 `;

@@ -1,6 +1,7 @@
 import type { ClusterManifest } from "../manifest/defaults.js";
 import { enclosingSiteNetwork } from "../net/ip.js";
 import { AIRSTRAP_PATHS, DISTRO_PATHS } from "./distro-paths.js";
+import { planPxe } from "./pxe.js";
 import type { Plan, PlannedBootstrap, PlannedDns, PlannedFile, PlannedHost, PlanState } from "./types.js";
 
 const DEFAULT_RECORD_TTL = 300;
@@ -61,6 +62,7 @@ export function planCluster(manifest: ClusterManifest, state: PlanState = {}): P
     artifacts: manifest.artifacts,
     files: Object.fromEntries(hosts.map((h) => [h.name, filesFor(manifest, h)])),
     stages: manifest.stages.map((s) => ({ name: s.name, path: s.path, dependsOn: s.dependsOn ?? [] })),
+    ...(manifest.pxe === undefined ? {} : { pxe: planPxe(manifest.pxe, hosts, manifest.distro.arch) }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Arch, DistroName, SshSettings } from "../manifest/defaults.js";
+import type { Arch, DistroName, PxeSettings, SshSettings } from "../manifest/defaults.js";
 
 /**
  * Everything decided without touching a machine. A pure function of manifest + state; printed by
@@ -29,6 +29,46 @@ export interface Plan {
   /** Per host name: the files that host receives, in a fixed order. */
   files: Record<string, PlannedFile[]>;
   stages: Array<{ name: string; path: string; dependsOn: string[] }>;
+  /** PXE boot: present when the manifest sets spec.provisioning.pxe. */
+  pxe?: PlannedPxe;
+}
+
+/** The three kinds of Ignition config (seed 003's bootstrap, controller and worker). */
+export type PxeRole = "primary-server" | "server" | "agent";
+
+/** The manifest's PXE settings with their defaults, and what follows from them. */
+export interface PlannedPxe extends PxeSettings {
+  /** `http://<address>:<httpPort>`: the Matchbox API, Ignition and /assets/. */
+  bootUrl: string;
+  /** Every host with a mac, in manifest order. */
+  hosts: PlannedPxeHost[];
+}
+
+export interface PlannedPxeHost {
+  name: string;
+  /** Lower-case, colon form (what Matchbox selectors compare). */
+  mac: string;
+  address: string;
+  role: PxeRole;
+  /** Matchbox group and profile id (one each per host: each host has its own Ignition config). */
+  profile: string;
+  /** File under ignition/ that the profile names (`ignition_id`). */
+  ignitionFile: string;
+  /** static: an address in a systemd-networkd file (dhcp: proxy); dhcp: the reservation by MAC (dhcp: full). */
+  network: "static" | "dhcp";
+  /** What the host fetches from the boot HTTP server, in the order it does. */
+  urls: PxeHostUrls;
+}
+
+export interface PxeHostUrls {
+  kernel: string;
+  initrd: string[];
+  /** The live root image (dracut root=live:), for an OS of one's own that has one. */
+  rootImage?: string;
+  ignition: string;
+  /** The airstrap executable and the plan, fetched by the node services' first unit. */
+  executable: string;
+  plan: string;
 }
 
 export type Role = "server" | "agent";

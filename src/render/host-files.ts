@@ -28,6 +28,11 @@ function renderFile(plan: Plan, host: PlannedHost, file: PlannedFile, secrets: R
     case "registry-unit":
       return renderRegistryUnit(plan, host);
     case "node-plan":
-      return `${JSON.stringify(plan, null, 2)}\n`;
+      return renderPlanJson(plan);
   }
+}
+
+/** The plan as every node and the generated folder hold it. */
+export function renderPlanJson(plan: Plan): string {
+  return `${JSON.stringify(plan, null, 2)}\n`;
 }

@@ -63,7 +63,54 @@ function registryCommand(plan: Plan, host: PlannedHost): string {
   ].join(" ");
 }
 
-function unit(options: { description: string; before: string[]; exec: string; extra: string[] }): string {
+/** The unit that runs first on a host booted over PXE: the airstrap executable and the plan, fetched from the boot server. */
+export const FETCH_UNIT_NAME = "airstrap-fetch.service";
+
+/**
+ * Fetches the plan (its SHA-256 checked) and the executable (checked when its SHA-256 is known),
+ * each into a part file renamed into place, so the node unit after it finds both or neither.
+ * Skipped once the executable is there: from then on install keeps both up to date.
+ */
+export function renderFetchUnit(
+  plan: Plan,
+  host: { name: string },
+  sources: { planUrl: string; planSha256: string; executableUrl: string; executableSha256?: string },
+): string {
+  // /usr/bin on Flatcar and on merged-/usr Debian alike.
+  const curl = "/usr/bin/curl -fsS --connect-timeout 10 --retry 30 --retry-delay 2 --retry-connrefused";
+  const fetch = (url: string, path: string, sha256: string | undefined, mode: string) => [
+    `ExecStart=${curl} -o ${path}.part ${url}`,
+    ...(sha256 === undefined
+      ? []
+      : [`ExecStart=/usr/bin/sh -c 'echo "${sha256}  ${path}.part" | /usr/bin/sha256sum -c --status'`]),
+    `ExecStart=/usr/bin/chmod ${mode} ${path}.part`,
+    `ExecStart=/usr/bin/mv -f ${path}.part ${path}`,
+  ];
+  return unit({
+    description: `airstrap: fetch the executable and the plan from the boot server (${host.name}, cluster ${plan.name})`,
+    before: ["airstrap-node.service"],
+    condition: `ConditionFileIsExecutable=!${AIRSTRAP_PATHS.binary}`,
+    service: [
+      "Type=oneshot",
+      "RemainAfterExit=yes",
+      // The boot server may come up after the host: try again rather than leave the node without services.
+      "Restart=on-failure",
+      "RestartSec=5",
+      `ExecStart=/usr/bin/mkdir -p ${AIRSTRAP_PATHS.configDir} ${AIRSTRAP_PATHS.binary.slice(0, AIRSTRAP_PATHS.binary.lastIndexOf("/"))}`,
+      ...fetch(sources.planUrl, AIRSTRAP_PATHS.plan, sources.planSha256, "0644"),
+      ...fetch(sources.executableUrl, AIRSTRAP_PATHS.binary, sources.executableSha256, "0755"),
+    ],
+  });
+}
+
+function unit(options: {
+  description: string;
+  before: string[];
+  exec?: string;
+  extra?: string[];
+  condition?: string;
+  service?: string[];
+}): string {
   return [
     "[Unit]",
     `Description=${options.description}`,
@@ -71,15 +118,17 @@ function unit(options: { description: string; before: string[]; exec: string; ex
     "After=network-online.target",
     `Before=${options.before.join(" ")}`,
     // The binary is copied by airstrap install; until then the unit must not try to start.
-    `ConditionFileIsExecutable=${AIRSTRAP_PATHS.binary}`,
+    options.condition ?? `ConditionFileIsExecutable=${AIRSTRAP_PATHS.binary}`,
     "",
     "[Service]",
-    "Type=simple",
-    `ExecStart=${options.exec}`,
-    "Restart=always",
-    "RestartSec=1",
-    "NoNewPrivileges=yes",
-    ...options.extra,
+    ...(options.service ?? [
+      "Type=simple",
+      `ExecStart=${options.exec}`,
+      "Restart=always",
+      "RestartSec=1",
+      "NoNewPrivileges=yes",
+      ...(options.extra ?? []),
+    ]),
     "",
     "[Install]",
     "WantedBy=multi-user.target",

@@ -3,19 +3,22 @@ import { access, mkdir, readdir, rename, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, join, resolve } from "node:path";
 import { OperatorError } from "../errors.js";
 import type { Plan } from "../plan/types.js";
-import type { RenderedFile } from "./host-files.js";
+import { type RenderedFile, renderPlanJson } from "./host-files.js";
+import type { GeneratedFile } from "./pxe/pxe-files.js";
 
 const MARKER = ".airstrap-generated";
 
 /**
- * Writes `DIR/plan.json` and `DIR/hosts/<host>/<absolute path>` for every rendered file. The new
- * tree is built beside DIR and swapped in by rename, so DIR is never half written; a DIR that
- * airstrap did not write is never replaced.
+ * Writes `DIR/plan.json`, `DIR/hosts/<host>/<absolute path>` for every rendered file, and the
+ * other generated files (the Matchbox folder) at their paths in DIR, in folders only the owner can
+ * enter. The new tree is built beside DIR (0700) and swapped in by rename, so DIR is never half
+ * written; a DIR that airstrap did not write is never replaced.
  */
 export async function writeGeneratedTree(
   outputDir: string,
   plan: Plan,
   files: Map<string, RenderedFile[]>,
+  others: readonly GeneratedFile[] = [],
 ): Promise<number> {
   const target = resolve(outputDir);
   await assertReplaceable(target);
@@ -24,7 +27,7 @@ export async function writeGeneratedTree(
   try {
     await mkdir(staging, { recursive: true, mode: 0o700 });
     await writeFile(join(staging, MARKER), "written by airstrap generate; the whole folder is replaced on every run\n");
-    await writeFile(join(staging, "plan.json"), `${JSON.stringify(plan, null, 2)}\n`, { mode: 0o644 });
+    await writeFile(join(staging, "plan.json"), renderPlanJson(plan), { mode: 0o644 });
     for (const [host, hostFiles] of files) {
       for (const file of hostFiles) {
         const path = join(staging, "hosts", host, file.path);
@@ -32,6 +35,12 @@ export async function writeGeneratedTree(
         await writeFile(path, file.content, { mode: file.mode });
         count++;
       }
+    }
+    for (const file of others) {
+      const path = join(staging, file.path);
+      await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+      await writeFile(path, file.content, { mode: file.mode });
+      count++;
     }
     const previous = `${staging}.old`;
     const hadPrevious = await exists(target);

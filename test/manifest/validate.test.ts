@@ -11,7 +11,7 @@ const errorsOf = async (name: string, env: Record<string, string> = {}) => {
 };
 
 test("the shipped examples are valid", async () => {
-  for (const name of ["rke2-ha.yaml", "k3s-single.yaml"]) {
+  for (const name of ["rke2-ha.yaml", "k3s-single.yaml", "pxe-rke2.yaml"]) {
     const result = await checkManifestFile(example(name), {});
     assert.ok(result.manifest, `${name}: ${JSON.stringify(result.diagnostics)}`);
     assert.deepEqual(
@@ -69,11 +69,88 @@ test("a cluster without servers, a primary agent and a version of the other dist
 test("overlapping networks, hosts outside the PXE subnet and LB ports the servers own", async () => {
   assert.deepEqual(await errorsOf("invalid/networks.yaml"), [
     "12:18 serviceCIDR 10.42.128.0/17 overlaps podCIDR 10.42.0.0/16",
-    "15:38 host k8s-agent-01 address 10.42.0.9 is outside the provisioning subnet 10.77.0.0/24",
     "15:38 host k8s-agent-01 address 10.42.0.9 lies inside podCIDR 10.42.0.0/16",
-    "16:38 host k8s-agent-02 address 10.88.0.22 is outside the provisioning subnet 10.77.0.0/24",
+    "15:38 host k8s-agent-01 boots over PXE (it has a mac), but its address 10.42.0.9 is outside the provisioning subnet 10.77.0.0/24",
+    "16:38 host k8s-agent-02 boots over PXE (it has a mac), but its address 10.88.0.22 is outside the provisioning subnet 10.77.0.0/24",
     "18:14 loadBalancer.apiPort 6443 collides with a port the Kubernetes servers bind on every node",
   ]);
+});
+
+test("PXE: addresses outside the subnet, a pool without dhcp: full, a mixed OS, a busy port, a missing templates folder", async () => {
+  assert.deepEqual(await errorsOf("invalid/pxe.yaml"), [
+    "13:38 host k8s-agent-01 boots over PXE (it has a mac), but its address 10.78.0.21 is outside the provisioning subnet 10.77.0.0/24",
+    "18:7 boot HTTP port 8080 is also registry.port on the bootstrap machine",
+    "19:16 the boot services' address 10.76.0.1 is outside the provisioning subnet 10.77.0.0/24",
+    "21:16 the gateway 10.78.0.254 is outside the provisioning subnet 10.77.0.0/24",
+    "23:13 a dynamic pool needs dhcp: full (with dhcp: proxy the site's DHCP server hands out addresses)",
+    '24:24 must be "3.3.0" or "3.4.0", got "3.5.0"',
+    "25:18 templates folder ./no-such-templates does not exist (" + example("invalid/no-such-templates") + ")",
+    "26:40 os mixes Flatcar (version) with a kernel + initrd (kernel)",
+  ]);
+});
+
+test("PXE: a kernel without initrd, store names, kernel arguments, a pool over a host; 3.4.0 for a custom OS warns", async () => {
+  const result = await checkManifestFile(example("invalid/pxe-os.yaml"), {});
+  assert.deepEqual(
+    result.diagnostics.map((d) => `${d.severity} ${d.line}:${d.column} ${d.path} ${d.message}`),
+    [
+      "error 13:38 spec.hosts[1].address host address 10.77.0.150 lies inside the dynamic pool 10.77.0.100-10.77.0.200",
+      "warning 20:24 spec.provisioning.pxe.ignitionVersion Debian's ignition 2.14 rejects spec 3.4.0 (it knows only 3.4.0-experimental)",
+      "error 21:11 spec.provisioning.pxe.os missing initrd: booting an OS of your own needs a kernel and its initrd",
+      'error 21:21 spec.provisioning.pxe.os.kernel must be a file in the artifact store, like debian/vmlinuz (no leading /, no ..), got "/boot/vmlinuz"',
+      'error 21:43 spec.provisioning.pxe.os.args[0] one kernel argument per item, without spaces, got "console=ttyS0 quiet"',
+    ],
+  );
+});
+
+test("PXE: no address to listen on, Flatcar without a version, a backwards pool, no host with a mac", () => {
+  const text = `apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: x }
+spec:
+  domain: x.lan
+  distro: { name: k3s, version: v1.30.2+k3s1 }
+  hosts: [{ name: a, address: 10.0.0.10, role: server }]
+  provisioning:
+    pxe:
+      interface: eth1
+      subnet: 10.0.0.0/24
+      dhcp: full
+      pool: { start: 10.0.0.90, end: 10.0.0.80 }
+      os: { channel: beta }
+`;
+  const result = validateManifestText(text, "x.yaml", {});
+  assert.deepEqual(
+    result.diagnostics.map((d) => `${d.severity} ${d.line}:${d.column} ${d.message}`),
+    [
+      "warning 7:10 provisioning.pxe is set but no host has a mac: no host boots over PXE",
+      "error 10:7 the PXE boot services need an address to listen on",
+      "error 13:38 pool end 10.0.0.80 comes before its start 10.0.0.90",
+      "error 14:11 missing version: which Flatcar release to boot",
+    ],
+  );
+  const fixed = validateManifestText(
+    text
+      .replace("10.0.0.90", "10.0.0.80")
+      .replace("10.0.0.80 }", "10.0.0.90 }")
+      .replace("{ channel: beta }", "{ channel: beta, version: 4012.1.0 }")
+      .replace("role: server }", 'role: server, mac: "52:54:00:00:00:0A" }')
+      .replace("      dhcp: full", "      address: 10.0.0.1\n      dhcp: full"),
+    "x.yaml",
+    {},
+  );
+  assert.ok(fixed.manifest, JSON.stringify(fixed.diagnostics));
+  assert.deepEqual(fixed.manifest.pxe, {
+    interface: "eth1",
+    address: "10.0.0.1",
+    subnet: "10.0.0.0/24",
+    dhcp: "full",
+    pool: { start: "10.0.0.80", end: "10.0.0.90" },
+    httpPort: 8080,
+    ignitionVersion: "3.3.0",
+    os: { kind: "flatcar", channel: "beta", version: "4012.1.0", args: [] },
+  });
+  assert.equal(fixed.manifest.hosts[0]!.mac, "52:54:00:00:00:0a");
 });
 
 test("a missing identity file and an unset environment variable", async () => {
@@ -176,4 +253,19 @@ spec:
   const ok = validateManifestText(text.split("\n").slice(0, 8).join("\n"), "x.yaml", {});
   assert.equal(ok.manifest?.hosts[0]?.connection, "local");
   assert.equal(ok.manifest?.hosts[0]?.ssh.sudo, true, "as a user other than root, the local host needs sudo");
+});
+
+test("the init template's commented PXE block, uncommented, is valid", async () => {
+  const { MANIFEST_TEMPLATE } = await import("../../src/manifest/template.js");
+  const block = MANIFEST_TEMPLATE.slice(MANIFEST_TEMPLATE.indexOf("  # provisioning:"));
+  assert.ok(block.length > 0);
+  const uncommented = block.replace(/^ {2}# {0,2}/gm, "  ").replace(/^ {4}( *)/gm, "    $1");
+  const text = MANIFEST_TEMPLATE.replace(block, uncommented);
+  const result = validateManifestText(text, "cluster.yaml", {});
+  assert.ok(result.manifest?.pxe, JSON.stringify(result.diagnostics));
+  assert.equal(result.manifest.pxe.os.kind, "flatcar");
+  assert.deepEqual(
+    result.diagnostics.map((d) => d.message),
+    ["provisioning.pxe is set but no host has a mac: no host boots over PXE"],
+  );
 });

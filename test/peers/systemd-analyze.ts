@@ -1,10 +1,7 @@
-import { execFile } from "node:child_process";
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { runChecker } from "./run-checker.js";
 
 /**
  * `systemd-analyze verify` for units that will be installed on a node. The units run binaries that
@@ -31,15 +28,10 @@ export async function verifyUnits(
     await mkdir(join(root, "etc/systemd/system"), { recursive: true });
     for (const [name, content] of Object.entries(units))
       await writeFile(join(root, "etc/systemd/system", name), content);
-    try {
-      const { stdout, stderr } = await run("systemd-analyze", ["verify", `--root=${root}`, ...Object.keys(units)], {
-        env: { ...process.env, SYSTEMD_LOG_LEVEL: "notice" },
-      });
-      return { ok: true, output: stdout + stderr };
-    } catch (error) {
-      const e = error as { stdout?: string; stderr?: string; message: string };
-      return { ok: false, output: (e.stdout ?? "") + (e.stderr ?? e.message) };
-    }
+    return await runChecker("systemd-analyze", ["verify", `--root=${root}`, ...Object.keys(units)], {
+      ...process.env,
+      SYSTEMD_LOG_LEVEL: "notice",
+    });
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -134,3 +134,53 @@ test("with a bootstrap address, the plan names where install serves files and th
   );
   assert.equal(none.bootstrap, undefined);
 });
+
+test("PXE: every host with a mac boots, with its role, profile, Ignition file and the URLs it fetches", async () => {
+  const plan = planCluster(await manifestOf("pxe-rke2.yaml"));
+  assert.ok(plan.pxe);
+  assert.equal(plan.pxe.bootUrl, "http://10.77.0.1:8080");
+  assert.deepEqual(
+    plan.pxe.hosts.map((h) => [h.name, h.mac, h.role, h.profile, h.ignitionFile, h.network]),
+    [
+      ["k8s-server-01", "52:54:00:77:00:11", "primary-server", "k8s-server-01", "k8s-server-01.ign", "static"],
+      ["k8s-server-02", "52:54:00:77:00:12", "server", "k8s-server-02", "k8s-server-02.ign", "static"],
+      ["k8s-server-03", "52:54:00:77:00:13", "server", "k8s-server-03", "k8s-server-03.ign", "static"],
+      ["k8s-agent-01", "52:54:00:77:00:21", "agent", "k8s-agent-01", "k8s-agent-01.ign", "static"],
+      ["k8s-agent-02", "52:54:00:77:00:22", "agent", "k8s-agent-02", "k8s-agent-02.ign", "static"],
+    ],
+  );
+  const flatcar = "http://10.77.0.1:8080/assets/flatcar/stable/amd64-usr/3975.2.2";
+  assert.deepEqual(plan.pxe.hosts[3]!.urls, {
+    kernel: `${flatcar}/flatcar_production_pxe.vmlinuz`,
+    initrd: [`${flatcar}/flatcar_production_pxe_image.cpio.gz`],
+    ignition: "http://10.77.0.1:8080/ignition?mac=52-54-00-77-00-21",
+    executable: "http://10.77.0.1:8080/assets/airstrap/airstrap-linux-amd64",
+    plan: "http://10.77.0.1:8080/assets/airstrap/plan.json",
+  });
+});
+
+test("PXE: hosts without a mac are left to SSH; dhcp: full means DHCP on the host; a custom OS fetches its own files", async () => {
+  const plan = planCluster(
+    await manifestOf("pxe-rke2.yaml", (t) =>
+      t
+        .replace(', mac: "52:54:00:77:00:12"', "")
+        .replace("dhcp: proxy", "dhcp: full")
+        .replace("address: 10.77.0.1 ", "address: 10.77.0.1\n    filesPort: 8078 ")
+        .replace(
+          /os:\n {8}name: flatcar\n {8}channel: stable\n {8}version: 3975.2.2\n/,
+          "os: { kernel: debian/vmlinuz, initrd: [debian/initrd.img], rootImage: debian/live.squashfs }\n      address: 10.77.0.2\n      httpPort: 8081\n",
+        )
+        .replace("      httpPort: 8080\n", ""),
+    ),
+  );
+  assert.ok(plan.pxe);
+  assert.equal(plan.pxe.address, "10.77.0.2", "pxe.address wins over the bootstrap address");
+  assert.deepEqual(
+    plan.pxe.hosts.map((h) => h.name),
+    ["k8s-server-01", "k8s-server-03", "k8s-agent-01", "k8s-agent-02"],
+  );
+  assert.ok(plan.pxe.hosts.every((h) => h.network === "dhcp"));
+  assert.deepEqual(plan.pxe.hosts[0]!.urls.initrd, ["http://10.77.0.2:8081/assets/debian/initrd.img"]);
+  assert.equal(plan.pxe.hosts[0]!.urls.rootImage, "http://10.77.0.2:8081/assets/debian/live.squashfs");
+  assert.equal(planCluster(await manifestOf("rke2-ha.yaml")).pxe, undefined);
+});

@@ -1,4 +1,4 @@
-import type { Plan } from "../../plan/types.js";
+import type { Plan, PlannedPxe } from "../../plan/types.js";
 import { colorsFor } from "../terminal.js";
 
 /** A human reading of the plan: who does what, in which order, reached how. */
@@ -54,6 +54,24 @@ export function formatPlan(plan: Plan, stream: NodeJS.WriteStream): string {
       `  ${h.name}`,
       ...(plan.files[h.name] ?? []).map((f) => `    ${f.mode.toString(8).padStart(4, "0")} ${f.path}`),
     ]),
+    ...(plan.pxe ? ["", ...formatPxe(plan.pxe, table, c.bold)] : []),
   ];
   return lines.join("\n");
+}
+
+function formatPxe(pxe: PlannedPxe, table: (rows: string[][]) => string, bold: (text: string) => string): string[] {
+  const os =
+    pxe.os.kind === "flatcar"
+      ? `Flatcar ${pxe.os.channel} ${pxe.os.version}`
+      : `kernel ${pxe.os.kernel}${pxe.os.rootImage ? `, root ${pxe.os.rootImage}` : ""}`;
+  return [
+    bold("PXE boot"),
+    `  ${pxe.bootUrl} on ${pxe.interface}, DHCP ${pxe.dhcp === "proxy" ? "proxy (the site's server gives addresses)" : `full (reservations by MAC${pxe.pool ? `, pool ${pxe.pool.start}-${pxe.pool.end}` : ", no pool"})`}`,
+    `  ${os}, Ignition ${pxe.ignitionVersion}${pxe.templates ? `, templates from ${pxe.templates}` : ""}`,
+    "",
+    table([
+      ["HOST", "MAC", "ROLE", "NETWORK", "IGNITION"],
+      ...pxe.hosts.map((h) => [h.name, h.mac, h.role, h.network, `ignition/${h.ignitionFile}`]),
+    ]),
+  ];
 }

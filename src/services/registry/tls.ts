@@ -16,17 +16,11 @@ export interface SiteTls {
   keyFile: string;
 }
 
-export async function ensureRegistryTls(stateDir: string, names: string[], stem = "server"): Promise<SiteTls> {
-  const sans = [...new Set(names)].sort();
-  if (sans.length === 0) throw new OperatorError("registry TLS: no name or address to put in the certificate");
-  await mkdir(join(stateDir, "registry"), { recursive: true, mode: 0o700 });
+/** The site CA in the state dir (`site-ca.crt`, `site-ca.key` 0600), made once and reused. */
+export async function ensureSiteCa(stateDir: string): Promise<{ caFile: string; caKey: string }> {
   await chmod(stateDir, 0o700);
   const caFile = join(stateDir, "site-ca.crt");
   const caKey = join(stateDir, "site-ca.key");
-  const certFile = join(stateDir, "registry", `${stem}.crt`);
-  const keyFile = join(stateDir, "registry", `${stem}.key`);
-  const sansFile = join(stateDir, "registry", `${stem}.names`);
-
   if (!(await exists(caFile)) || !(await exists(caKey))) {
     const temp = await tempPair(stateDir, "site-ca");
     try {
@@ -37,6 +31,17 @@ export async function ensureRegistryTls(stateDir: string, names: string[], stem 
       await temp.remove();
     }
   }
+  return { caFile, caKey };
+}
+
+export async function ensureRegistryTls(stateDir: string, names: string[], stem = "server"): Promise<SiteTls> {
+  const sans = [...new Set(names)].sort();
+  if (sans.length === 0) throw new OperatorError("registry TLS: no name or address to put in the certificate");
+  await mkdir(join(stateDir, "registry"), { recursive: true, mode: 0o700 });
+  const { caFile, caKey } = await ensureSiteCa(stateDir);
+  const certFile = join(stateDir, "registry", `${stem}.crt`);
+  const keyFile = join(stateDir, "registry", `${stem}.key`);
+  const sansFile = join(stateDir, "registry", `${stem}.names`);
 
   const wanted = sans.join("\n");
   const current = await readFile(sansFile, "utf8").catch(() => undefined);
