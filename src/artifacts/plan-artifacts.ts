@@ -9,13 +9,16 @@ import {
   type ImageRecord,
   type ReleaseRecord,
 } from "./artifact-index.js";
+import { type BootCatalog, bootCatalogFiles } from "./boot-catalog.js";
 import { type ReleaseCatalog, releaseCatalog } from "./catalog.js";
 
-/** What a cluster needs carried across: its distro release files and its images. Pure. */
+/** What a cluster needs carried across: its distro release files, its images, and what PXE boots. Pure. */
 export interface NeededArtifacts {
   catalog: ReleaseCatalog;
   images: string[];
   arch: string;
+  /** The OS PXE machines boot and the iPXE binaries; empty for a site without PXE. */
+  boot: BootCatalog[];
 }
 
 export function artifactsFromPlan(plan: Plan, manifestDir: string): NeededArtifacts {
@@ -30,6 +33,7 @@ export function artifactsFromPlan(plan: Plan, manifestDir: string): NeededArtifa
     }),
     images: [...plan.artifacts.images],
     arch,
+    boot: [],
   };
 }
 
@@ -58,11 +62,19 @@ export function contentFor(
     else missing.push(reference);
   }
   // Pulls publish the release as an artifact; a store filled another way may lack it, and the files still go.
-  const release = findRelease(index, { distro: catalog.distro, version: catalog.version, arch: catalog.arch });
+  const releases = [findRelease(index, { distro: catalog.distro, version: catalog.version, arch: catalog.arch })];
+  for (const boot of needed.boot) {
+    for (const file of bootCatalogFiles(boot)) {
+      const record = findFile(index, { ...boot.set, name: file.name });
+      if (record) files.push(record);
+      else missing.push(`${boot.set.distro} ${boot.set.version} ${file.name}`);
+    }
+    releases.push(findRelease(index, boot.set));
+  }
   if (missing.length > 0) {
     throw new OperatorError(`the store does not hold ${missing.join(", ")}`, {
       hint: "run airstrap artifacts pull -f cluster.yaml first",
     });
   }
-  return { files, images, releases: release ? [release] : [] };
+  return { files, images, releases: releases.filter((r): r is ReleaseRecord => r !== undefined) };
 }

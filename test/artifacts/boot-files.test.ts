@@ -13,6 +13,8 @@ import {
   flatcarCatalog,
   ipxeCatalog,
 } from "../../src/artifacts/boot-catalog.js";
+import { releaseCatalog } from "../../src/artifacts/catalog.js";
+import { checkArtifacts } from "../../src/artifacts/check.js";
 import { pullBootFiles } from "../../src/artifacts/pull-boot-files.js";
 import { OperatorError } from "../../src/errors.js";
 import { silentEvents } from "../../src/events.js";
@@ -195,4 +197,27 @@ test("Debian's iPXE binaries are pinned on the first pull; other bytes under the
   await store.remove(kpxe!.digest);
   await assert.rejects(pull(), /undionly\.kpxe: content does not match the digest pinned on the first pull/);
   assert.throws(() => ipxeCatalog({ arch: "arm64" }), /no iPXE binaries for arm64/);
+});
+
+test("artifacts check re-hashes the boot files and names a corrupt one", async (t) => {
+  const { store, pull, catalog } = await setup(t);
+  await pull();
+  const needed = {
+    catalog: releaseCatalog({ distro: "k3s", version: "v1.31.4+k3s1", arch: "amd64" }),
+    images: [],
+    arch: "amd64",
+    boot: [catalog],
+  };
+  const bootProblems = async () =>
+    (await checkArtifacts(store, needed)).problems.filter((p) => p.what.startsWith("flatcar"));
+  assert.deepEqual(await bootProblems(), []);
+  const initrd = findFile(await readArtifactIndex(store.root), {
+    ...catalog.set,
+    name: FLATCAR_PXE_INITRD,
+  })!;
+  await writeFile(store.blobPath(initrd.digest), random(100));
+  assert.deepEqual(
+    (await bootProblems()).map((p) => [p.what, p.problem]),
+    [[FLATCAR_PXE_INITRD, "corrupt"]],
+  );
 });
