@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { OperatorError } from "../errors.js";
 import type { Arch } from "../manifest/defaults.js";
+import { PXE_ASSETS } from "../plan/pxe.js";
 import { artifactSource } from "./catalog.js";
 import type { FetchableFile, FileSetKey } from "./fetch-file.js";
 
@@ -9,7 +10,7 @@ import type { FetchableFile, FileSetKey } from "./fetch-file.js";
  * initramfs, verified against Flatcar's signatures) and the iPXE binaries the firmware chains to.
  */
 export interface BootFile extends FetchableFile {
-  role: "kernel" | "initrd" | "bios-nbp" | "uefi-nbp";
+  role: "kernel" | "initrd" | "root-image" | "bios-nbp" | "uefi-nbp";
   /** The detached OpenPGP signature over this file, when the publisher signs it. */
   signature?: FetchableFile;
 }
@@ -28,8 +29,8 @@ export const FLATCAR_SIGNING_KEY = {
   fingerprint: "F88CFEDEFF29A5B4D9523864E25D9AED0593B34A",
 };
 
-export const FLATCAR_PXE_KERNEL = "flatcar_production_pxe.vmlinuz";
-export const FLATCAR_PXE_INITRD = "flatcar_production_pxe_image.cpio.gz";
+export const FLATCAR_PXE_KERNEL = PXE_ASSETS.flatcarKernel;
+export const FLATCAR_PXE_INITRD = PXE_ASSETS.flatcarInitrd;
 
 export type FlatcarChannel = "stable" | "beta" | "alpha" | "lts";
 
@@ -111,6 +112,40 @@ export function ipxeCatalog(request: { arch: Arch; source?: string; baseDir?: st
   };
 }
 
+/** The store's set for the files of an OS of one's own, named as the manifest names them. */
+export const CUSTOM_OS_SET = { distro: "boot-files", version: "1" } as const;
+
+/**
+ * An OS of one's own: its kernel, initrd files and live root image, by the names the manifest
+ * gives them (`debian/vmlinuz`), fetched from `source` (a folder or mirror holding them under
+ * those names) and pinned on the first pull. Without a source they must already be in the store
+ * (the lab puts the image it builds there). Pure.
+ */
+export function customOsCatalog(request: {
+  arch: Arch;
+  kernel: string;
+  initrd: string[];
+  rootImage?: string;
+  source?: string;
+  baseDir?: string;
+}): BootCatalog {
+  const source = request.source === undefined ? undefined : sourceLocator(request.source, request.baseDir);
+  const file = (name: string, role: BootFile["role"]): BootFile => ({
+    name,
+    role,
+    location: source ? source.key(name) : "",
+    verification: "pinned",
+  });
+  return {
+    set: { ...CUSTOM_OS_SET, arch: request.arch },
+    files: [
+      file(request.kernel, "kernel"),
+      ...request.initrd.map((name) => file(name, "initrd")),
+      ...(request.rootImage === undefined ? [] : [file(request.rootImage, "root-image")]),
+    ],
+  };
+}
+
 /** Every file a boot catalog carries, signatures and key included, in a stable order. */
 export function bootCatalogFiles(catalog: BootCatalog): FetchableFile[] {
   return [
@@ -124,7 +159,7 @@ function sourceLocator(source: string, baseDir: string | undefined, version?: st
   if (where.kind === "http") {
     return {
       file: (name: string) => `${where.base}/${version === undefined ? "" : `${version}/`}${encodeURIComponent(name)}`,
-      key: (name: string) => `${where.base}/${encodeURIComponent(name)}`,
+      key: (name: string) => `${where.base}/${name.split("/").map(encodeURIComponent).join("/")}`,
     };
   }
   return { file: (name: string) => join(where.dir, name), key: (name: string) => join(where.dir, name) };

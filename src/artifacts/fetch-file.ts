@@ -22,7 +22,7 @@ export interface FileSetKey {
 export interface FetchableFile {
   /** The upstream file name, kept as is. */
   name: string;
-  /** An http(s) URL, or an absolute local path when the source is a folder. */
+  /** An http(s) URL, an absolute local path when the source is a folder, or "" when nothing says where. */
   location: string;
   verification: Verification;
 }
@@ -79,6 +79,11 @@ export async function ensureFile(
       detail: { name: file.name, size: known.size },
     });
     return { name: file.name, digest: known.digest, size: known.size, outcome: "present", transferred: 0 };
+  }
+  if (file.location === "") {
+    throw new OperatorError(`${file.name}: not in the store, and nothing says where to fetch it from`, {
+      hint: "put it in the store (airstrap lab builds its own), or name a folder or mirror holding it as the source",
+    });
   }
   events.emit({
     level: "info",

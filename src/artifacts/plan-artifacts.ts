@@ -1,5 +1,6 @@
 import { OperatorError } from "../errors.js";
-import type { Plan } from "../plan/types.js";
+import type { Arch } from "../manifest/defaults.js";
+import type { Plan, PlannedPxe } from "../plan/types.js";
 import {
   type ArtifactIndex,
   type FileRecord,
@@ -9,7 +10,7 @@ import {
   type ImageRecord,
   type ReleaseRecord,
 } from "./artifact-index.js";
-import { type BootCatalog, bootCatalogFiles } from "./boot-catalog.js";
+import { type BootCatalog, bootCatalogFiles, customOsCatalog, flatcarCatalog, ipxeCatalog } from "./boot-catalog.js";
 import { type ReleaseCatalog, releaseCatalog } from "./catalog.js";
 
 /** What a cluster needs carried across: its distro release files, its images, and what PXE boots. Pure. */
@@ -33,8 +34,33 @@ export function artifactsFromPlan(plan: Plan, manifestDir: string): NeededArtifa
     }),
     images: [...plan.artifacts.images],
     arch,
-    boot: [],
+    boot: plan.pxe ? bootCatalogsFor(plan.pxe, arch, manifestDir) : [],
   };
+}
+
+/** What a PXE site boots: its OS (Flatcar, or files of one's own) and the iPXE binaries. Pure. */
+function bootCatalogsFor(pxe: PlannedPxe, arch: Arch, baseDir: string): BootCatalog[] {
+  const { os } = pxe;
+  const source = os.source === undefined ? {} : { source: os.source };
+  const osCatalog =
+    os.kind === "flatcar"
+      ? flatcarCatalog({
+          channel: os.channel,
+          version: os.version,
+          arch,
+          baseDir,
+          ...source,
+          ...(os.signer === undefined ? {} : { fingerprint: os.signer }),
+        })
+      : customOsCatalog({
+          arch,
+          kernel: os.kernel,
+          initrd: os.initrd,
+          ...(os.rootImage === undefined ? {} : { rootImage: os.rootImage }),
+          baseDir,
+          ...source,
+        });
+  return [osCatalog, ipxeCatalog({ arch, baseDir })];
 }
 
 /** The index records a bundle of `needed` carries; throws naming what was never pulled. Pure. */

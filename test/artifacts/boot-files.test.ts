@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { findFile, findRelease, readArtifactIndex } from "../../src/artifacts/artifact-index.js";
 import {
+  customOsCatalog,
   DEBIAN_IPXE_DIR,
   FLATCAR_PXE_INITRD,
   FLATCAR_PXE_KERNEL,
@@ -15,10 +16,14 @@ import {
 } from "../../src/artifacts/boot-catalog.js";
 import { releaseCatalog } from "../../src/artifacts/catalog.js";
 import { checkArtifacts } from "../../src/artifacts/check.js";
+import { artifactsFromPlan } from "../../src/artifacts/plan-artifacts.js";
 import { pullBootFiles } from "../../src/artifacts/pull-boot-files.js";
 import { OperatorError } from "../../src/errors.js";
 import { silentEvents } from "../../src/events.js";
+import { validateManifestText } from "../../src/manifest/validate.js";
+import { planCluster } from "../../src/plan/plan.js";
 import { openBlobStore } from "../../src/store/blob-store.js";
+import { example } from "../helpers/cli.js";
 import { createGpgSigner, type GpgSigner } from "../peers/gpg.js";
 import { random, tempDir } from "./bundle/fixtures.js";
 
@@ -219,5 +224,56 @@ test("artifacts check re-hashes the boot files and names a corrupt one", async (
   assert.deepEqual(
     (await bootProblems()).map((p) => [p.what, p.problem]),
     [[FLATCAR_PXE_INITRD, "corrupt"]],
+  );
+});
+
+test("a PXE site needs its OS and the iPXE binaries: Flatcar from a mirror with its own signer, or files of one's own", async () => {
+  const planOf = async (edit: (text: string) => string) => {
+    const text = edit(await readFile(example("pxe-rke2.yaml"), "utf8"));
+    const result = validateManifestText(text, "pxe-rke2.yaml", {});
+    assert.ok(result.manifest, JSON.stringify(result.diagnostics));
+    return planCluster(result.manifest);
+  };
+  const flatcar = artifactsFromPlan(
+    await planOf((t) =>
+      t.replace(
+        "version: 3975.2.2",
+        "version: 3975.2.2\n        source: http://10.77.0.9/flatcar/amd64-usr\n        signer: 180684FE297B5691F1BFC92C73F399E085DAA304",
+      ),
+    ),
+    "/site",
+  ).boot;
+  assert.deepEqual(
+    flatcar.map((c) => c.set.distro),
+    ["flatcar", "ipxe"],
+  );
+  assert.equal(flatcar[0]!.files[0]!.location, `http://10.77.0.9/flatcar/amd64-usr/3975.2.2/${FLATCAR_PXE_KERNEL}`);
+  assert.equal(flatcar[0]!.signingKey?.fingerprint, "180684FE297B5691F1BFC92C73F399E085DAA304");
+
+  const custom = artifactsFromPlan(
+    await planOf((t) =>
+      t.replace(
+        /os:\n {8}name: flatcar\n {8}channel: stable\n {8}version: 3975.2.2/,
+        "os: { kernel: debian/vmlinuz, initrd: [debian/initrd.img], rootImage: debian/live.squashfs, source: ./os }",
+      ),
+    ),
+    "/site",
+  ).boot;
+  assert.deepEqual(
+    custom[0]!.files.map((f) => [f.name, f.role, f.location, f.verification]),
+    [
+      ["debian/vmlinuz", "kernel", "/site/os/debian/vmlinuz", "pinned"],
+      ["debian/initrd.img", "initrd", "/site/os/debian/initrd.img", "pinned"],
+      ["debian/live.squashfs", "root-image", "/site/os/debian/live.squashfs", "pinned"],
+    ],
+  );
+});
+
+test("an OS file of one's own that is not in the store and has no source is named, not guessed", async (t) => {
+  const store = await openBlobStore(join(await tempDir(t, "boot-store"), "store"));
+  const catalog = customOsCatalog({ arch: "amd64", kernel: "debian/vmlinuz", initrd: ["debian/initrd.img"] });
+  await assert.rejects(
+    pullBootFiles({ store, catalog, events: silentEvents }),
+    /debian\/vmlinuz: not in the store, and nothing says where to fetch it from/,
   );
 });

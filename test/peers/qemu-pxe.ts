@@ -30,7 +30,12 @@ export function startPxeVm(options: {
 }): PxeVm {
   const firmware =
     options.firmware === "uefi"
-      ? ["-bios", OVMF, "-device", `virtio-net-pci,netdev=n0,mac=${options.mac},romfile=/usr/lib/ipxe/qemu/efi-virtio.rom`]
+      ? [
+          "-bios",
+          OVMF,
+          "-device",
+          `virtio-net-pci,netdev=n0,mac=${options.mac},romfile=/usr/lib/ipxe/qemu/efi-virtio.rom`,
+        ]
       : ["-device", `virtio-net-pci,netdev=n0,mac=${options.mac},romfile=/usr/lib/ipxe/qemu/pxe-virtio.rom`];
   const args = [
     "netns",
