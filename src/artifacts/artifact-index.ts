@@ -19,7 +19,7 @@ export interface FileRecord {
   name: string;
   digest: Digest;
   size: number;
-  verification: "sums" | "pinned";
+  verification: "sums" | "signature" | "pinned";
   source: string;
 }
 
@@ -79,7 +79,7 @@ export const fileRecordSchema = z.object({
   name: z.string(),
   digest,
   size: z.number().int().nonnegative(),
-  verification: z.enum(["sums", "pinned"]),
+  verification: z.enum(["sums", "signature", "pinned"]),
   source: z.string(),
 });
 

@@ -4,8 +4,11 @@ import type { Arch, DistroName } from "../manifest/defaults.js";
 
 export type { Arch, DistroName };
 
-/** How a release file is trusted: by the release's own sums file, or pinned on first pull. */
-export type Verification = "sums" | "pinned";
+/**
+ * How a release file is trusted: by the release's own sums file, by its publisher's OpenPGP
+ * signature, or pinned on first pull.
+ */
+export type Verification = "sums" | "signature" | "pinned";
 
 export interface ReleaseFile {
   /** The upstream file name, kept as is so install.sh finds it under INSTALL_*_ARTIFACT_PATH. */
@@ -102,29 +105,40 @@ export function encodeVersion(version: string): string {
 function locator(request: CatalogRequest) {
   const site = RELEASE_SITES[request.distro];
   const version = encodeVersion(request.version);
-  const source = request.source;
-  if (source === undefined) {
+  if (request.source === undefined) {
     return {
       releaseFile: (name: string) => `${site.releases}/${version}/${encodeURIComponent(name)}`,
       installer: () => site.installer,
     };
   }
-  if (/^https?:\/\//.test(source)) {
-    const base = source.replace(/\/+$/, "");
+  const source = artifactSource(request.source, request.baseDir, "artifacts.source");
+  if (source.kind === "http") {
     return {
-      releaseFile: (name: string) => `${base}/${version}/${encodeURIComponent(name)}`,
-      installer: () => `${base}/install.sh`,
+      releaseFile: (name: string) => `${source.base}/${version}/${encodeURIComponent(name)}`,
+      installer: () => `${source.base}/install.sh`,
     };
   }
+  return { releaseFile: (name: string) => join(source.dir, name), installer: () => join(source.dir, "install.sh") };
+}
+
+/**
+ * Where files come from when not from their publisher: an http(s) mirror base URL (no trailing
+ * slash), or a local folder (relative to `baseDir`, the manifest's folder). Pure.
+ */
+export function artifactSource(
+  source: string,
+  baseDir: string | undefined,
+  setting: string,
+): { kind: "http"; base: string } | { kind: "dir"; dir: string } {
+  if (/^https?:\/\//.test(source)) return { kind: "http", base: source.replace(/\/+$/, "") };
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
-    throw new OperatorError(`artifacts.source "${source}" uses an unsupported scheme`, {
+    throw new OperatorError(`${setting} "${source}" uses an unsupported scheme`, {
       hint: "use an http(s) mirror base URL or a local folder",
     });
   }
-  const dir = isAbsolute(source) ? source : resolve(request.baseDir ?? process.cwd(), source);
-  return { releaseFile: (name: string) => join(dir, name), installer: () => join(dir, "install.sh") };
+  return { kind: "dir", dir: isAbsolute(source) ? source : resolve(baseDir ?? process.cwd(), source) };
 }
 
-export function isRemote(file: ReleaseFile): boolean {
+export function isRemote(file: { location: string }): boolean {
   return /^https?:\/\//.test(file.location);
 }

@@ -1,7 +1,15 @@
 import { readFile } from "node:fs/promises";
 import type { BlobStore } from "../store/blob-store.js";
 import { openRepositories } from "../store/repositories.js";
-import { findFile, findImage, findRelease, readArtifactIndex } from "./artifact-index.js";
+import {
+  type FileRecord,
+  findFile,
+  findImage,
+  findRelease,
+  type ReleaseRecord,
+  readArtifactIndex,
+} from "./artifact-index.js";
+import { bootCatalogFiles } from "./boot-catalog.js";
 import type { NeededArtifacts } from "./plan-artifacts.js";
 import { parseSumsFile } from "./sums.js";
 
@@ -32,23 +40,26 @@ export async function checkArtifacts(store: BlobStore, needed: NeededArtifacts):
   if (sumsRecord && (await store.verify(sumsRecord.digest))) {
     sums = parseSumsFile(await readFile(store.blobPath(sumsRecord.digest), "utf8"), catalog.sumsFile.name);
   }
+  /** True when the record's blob is there and hashes right; otherwise says what is wrong. */
+  const blobHealthy = async (record: FileRecord) => {
+    if (await store.verify(record.digest)) return true;
+    const present = await store.has(record.digest);
+    problems.push({
+      what: record.name,
+      problem: present ? "corrupt" : "missing",
+      detail: present
+        ? `blob ${record.digest} no longer matches its digest`
+        : `blob ${record.digest} is gone from the store`,
+    });
+    return false;
+  };
   for (const file of catalog.files) {
     const record = findFile(index, key(file.name));
     if (!record) {
       problems.push({ what: file.name, problem: "missing", detail: `not pulled (from ${file.location})` });
       continue;
     }
-    if (!(await store.verify(record.digest))) {
-      const present = await store.has(record.digest);
-      problems.push({
-        what: file.name,
-        problem: present ? "corrupt" : "missing",
-        detail: present
-          ? `blob ${record.digest} no longer matches its digest`
-          : `blob ${record.digest} is gone from the store`,
-      });
-      continue;
-    }
+    if (!(await blobHealthy(record))) continue;
     const expected = file.verification === "sums" ? sums?.get(file.name) : record.digest;
     if (file.verification === "sums" && expected !== record.digest) {
       problems.push({
@@ -63,21 +74,30 @@ export async function checkArtifacts(store: BlobStore, needed: NeededArtifacts):
     ok.push(`${file.name} ${record.digest}`);
   }
   const repositories = openRepositories(store);
-  const release = findRelease(index, key(""));
-  const releaseName = `${catalog.distro} ${catalog.version} release artifact`;
-  if (!release) {
-    problems.push({ what: releaseName, problem: "missing", detail: "not published in the store's repositories" });
-  } else {
+  const checkPublished = async (release: ReleaseRecord | undefined, what: string) => {
+    if (!release) {
+      problems.push({ what, problem: "missing", detail: "not published in the store's repositories" });
+      return;
+    }
     const served = await repositories.getManifest(release.repository, release.tag);
     if (!served || served.digest !== release.digest || !(await store.verify(release.digest))) {
       problems.push({
-        what: releaseName,
+        what,
         problem: "mismatch",
         detail: `${release.repository}:${release.tag} does not resolve to ${release.digest}`,
       });
     } else {
       ok.push(`${release.repository}:${release.tag} ${release.digest}`);
     }
+  };
+  await checkPublished(findRelease(index, key("")), `${catalog.distro} ${catalog.version} release artifact`);
+  for (const boot of needed.boot) {
+    for (const file of bootCatalogFiles(boot)) {
+      const record = findFile(index, { ...boot.set, name: file.name });
+      if (!record) problems.push({ what: file.name, problem: "missing", detail: `not pulled (from ${file.location})` });
+      else if (await blobHealthy(record)) ok.push(`${file.name} ${record.digest}`);
+    }
+    await checkPublished(findRelease(index, boot.set), `${boot.set.distro} ${boot.set.version} boot artifact`);
   }
   for (const reference of needed.images) {
     const record = findImage(index, reference, needed.arch);

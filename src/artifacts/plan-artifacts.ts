@@ -1,5 +1,6 @@
 import { OperatorError } from "../errors.js";
-import type { Plan } from "../plan/types.js";
+import type { Arch } from "../manifest/defaults.js";
+import type { Plan, PlannedPxe } from "../plan/types.js";
 import {
   type ArtifactIndex,
   type FileRecord,
@@ -9,13 +10,16 @@ import {
   type ImageRecord,
   type ReleaseRecord,
 } from "./artifact-index.js";
+import { type BootCatalog, bootCatalogFiles, customOsCatalog, flatcarCatalog, ipxeCatalog } from "./boot-catalog.js";
 import { type ReleaseCatalog, releaseCatalog } from "./catalog.js";
 
-/** What a cluster needs carried across: its distro release files and its images. Pure. */
+/** What a cluster needs carried across: its distro release files, its images, and what PXE boots. Pure. */
 export interface NeededArtifacts {
   catalog: ReleaseCatalog;
   images: string[];
   arch: string;
+  /** The OS PXE machines boot and the iPXE binaries; empty for a site without PXE. */
+  boot: BootCatalog[];
 }
 
 export function artifactsFromPlan(plan: Plan, manifestDir: string): NeededArtifacts {
@@ -30,7 +34,33 @@ export function artifactsFromPlan(plan: Plan, manifestDir: string): NeededArtifa
     }),
     images: [...plan.artifacts.images],
     arch,
+    boot: plan.pxe ? bootCatalogsFor(plan.pxe, arch, manifestDir) : [],
   };
+}
+
+/** What a PXE site boots: its OS (Flatcar, or files of one's own) and the iPXE binaries. Pure. */
+function bootCatalogsFor(pxe: PlannedPxe, arch: Arch, baseDir: string): BootCatalog[] {
+  const { os } = pxe;
+  const source = os.source === undefined ? {} : { source: os.source };
+  const osCatalog =
+    os.kind === "flatcar"
+      ? flatcarCatalog({
+          channel: os.channel,
+          version: os.version,
+          arch,
+          baseDir,
+          ...source,
+          ...(os.signer === undefined ? {} : { fingerprint: os.signer }),
+        })
+      : customOsCatalog({
+          arch,
+          kernel: os.kernel,
+          initrd: os.initrd,
+          ...(os.rootImage === undefined ? {} : { rootImage: os.rootImage }),
+          baseDir,
+          ...source,
+        });
+  return [osCatalog, ipxeCatalog({ arch, baseDir })];
 }
 
 /** The index records a bundle of `needed` carries; throws naming what was never pulled. Pure. */
@@ -58,11 +88,19 @@ export function contentFor(
     else missing.push(reference);
   }
   // Pulls publish the release as an artifact; a store filled another way may lack it, and the files still go.
-  const release = findRelease(index, { distro: catalog.distro, version: catalog.version, arch: catalog.arch });
+  const releases = [findRelease(index, { distro: catalog.distro, version: catalog.version, arch: catalog.arch })];
+  for (const boot of needed.boot) {
+    for (const file of bootCatalogFiles(boot)) {
+      const record = findFile(index, { ...boot.set, name: file.name });
+      if (record) files.push(record);
+      else missing.push(`${boot.set.distro} ${boot.set.version} ${file.name}`);
+    }
+    releases.push(findRelease(index, boot.set));
+  }
   if (missing.length > 0) {
     throw new OperatorError(`the store does not hold ${missing.join(", ")}`, {
       hint: "run airstrap artifacts pull -f cluster.yaml first",
     });
   }
-  return { files, images, releases: release ? [release] : [] };
+  return { files, images, releases: releases.filter((r): r is ReleaseRecord => r !== undefined) };
 }

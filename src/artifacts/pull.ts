@@ -3,6 +3,7 @@ import type { Events } from "../events.js";
 import { openBlobStore } from "../store/blob-store.js";
 import { operatorFsError } from "./fs-errors.js";
 import type { NeededArtifacts } from "./plan-artifacts.js";
+import { pullBootFiles } from "./pull-boot-files.js";
 import { type PulledFile, pullReleaseFiles } from "./pull-files.js";
 import { type PulledImage, pullImages } from "./pull-images.js";
 
@@ -11,7 +12,7 @@ export interface PullResult {
   images: PulledImage[];
 }
 
-/** `airstrap artifacts pull`: the release files, then the images, into one store. */
+/** `airstrap artifacts pull`: the release files, the boot files, then the images, into one store. */
 export async function pullArtifacts(
   storeRoot: string,
   needed: NeededArtifacts,
@@ -21,6 +22,7 @@ export async function pullArtifacts(
   try {
     const store = await openBlobStore(storeRoot);
     const files = await pullReleaseFiles({ store, catalog: needed.catalog, events, ...options });
+    for (const catalog of needed.boot) files.push(...(await pullBootFiles({ store, catalog, events, ...options })));
     const images = await pullImages({ store, images: needed.images, arch: needed.arch, events, ...options });
     return { files, images };
   } catch (error) {

@@ -3,7 +3,6 @@ import type { BlobStore } from "../store/blob-store.js";
 import { MediaTypes } from "../store/oci-manifest.js";
 import { openRepositories } from "../store/repositories.js";
 import type { FileRecord, ReleaseRecord } from "./artifact-index.js";
-import type { ReleaseCatalog } from "./catalog.js";
 
 export const RELEASE_ARTIFACT_TYPE = "application/vnd.airstrap.release.v1";
 const TITLE = "org.opencontainers.image.title";
@@ -41,7 +40,7 @@ export function releaseManifest(files: readonly FileRecord[], config: { digest: 
  */
 export async function publishRelease(
   store: BlobStore,
-  catalog: ReleaseCatalog,
+  catalog: { distro: string; version: string; arch: string; files: readonly { name: string }[] },
   files: readonly FileRecord[],
 ): Promise<ReleaseRecord> {
   const config = await store.write(Readable.from([Buffer.from("{}")]));

@@ -124,9 +124,14 @@ export function applyDefaults(parsed: ParsedManifest): ClusterManifest {
 export type IgnitionVersion = "3.3.0" | "3.4.0";
 
 /** What a PXE-booted host runs: Flatcar by channel and version, or any kernel + initrd (+ live root) from the store. */
-export type BootOs =
-  | { kind: "flatcar"; channel: "stable" | "beta" | "alpha" | "lts"; version: string; args: string[] }
-  | { kind: "custom"; kernel: string; initrd: string[]; rootImage?: string; args: string[] };
+export type BootOs = (
+  | { kind: "flatcar"; channel: "stable" | "beta" | "alpha" | "lts"; version: string; signer?: string }
+  | { kind: "custom"; kernel: string; initrd: string[]; rootImage?: string }
+) & {
+  args: string[];
+  /** Where artifacts pull fetches the OS files (a folder or mirror URL); default the publisher's site. */
+  source?: string;
+};
 
 export interface PxeSettings {
   interface: string;
@@ -146,6 +151,7 @@ export interface PxeSettings {
 function pxeSettings(pxe: PxeSpec, bootstrapAddress: string | undefined): PxeSettings {
   const { os } = pxe;
   const args = os.args ?? [];
+  const source = os.source === undefined ? {} : { source: os.source };
   // semantic.ts guarantees one complete form of os and an address.
   const bootOs: BootOs =
     os.kernel !== undefined
@@ -155,8 +161,16 @@ function pxeSettings(pxe: PxeSpec, bootstrapAddress: string | undefined): PxeSet
           initrd: os.initrd ?? [],
           ...(os.rootImage === undefined ? {} : { rootImage: os.rootImage }),
           args,
+          ...source,
         }
-      : { kind: "flatcar", channel: os.channel ?? "stable", version: os.version ?? "", args };
+      : {
+          kind: "flatcar",
+          channel: os.channel ?? "stable",
+          version: os.version ?? "",
+          args,
+          ...source,
+          ...(os.signer === undefined ? {} : { signer: os.signer }),
+        };
   return {
     interface: pxe.interface,
     address: pxe.address ?? bootstrapAddress ?? "",

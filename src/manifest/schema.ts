@@ -195,6 +195,18 @@ const bootOs = z
       .array(z.string().regex(/^\S+$/, "one kernel argument per item, without spaces"))
       .optional()
       .describe("extra kernel arguments, after airstrap's own"),
+    source: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "where artifacts pull fetches the OS files: a local folder or a mirror URL (for Flatcar one standing for https://<channel>.release.flatcar-linux.net/<arch>-usr); default Flatcar's release site",
+      ),
+    signer: z
+      .string()
+      .regex(/^(?:[0-9A-Fa-f]{4}\s?){10}$/, "an OpenPGP key fingerprint: 40 hex digits")
+      .optional()
+      .describe("Flatcar: the fingerprint of the key its files are signed with (default Flatcar's image signing key)"),
   })
   .describe(
     "the OS the hosts boot: Flatcar (channel, version) or a kernel + initrd (+ root image) from the artifact store",

@@ -4,7 +4,7 @@ import { asArray, asObject, asString, type Raw } from "./raw.js";
 import type { Finding } from "./semantic.js";
 
 const PXE: Path = ["spec", "provisioning", "pxe"];
-const FLATCAR_KEYS = ["name", "channel", "version"] as const;
+const FLATCAR_KEYS = ["name", "channel", "version", "signer"] as const;
 const CUSTOM_KEYS = ["kernel", "initrd", "rootImage"] as const;
 
 /**

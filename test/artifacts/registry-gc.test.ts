@@ -35,6 +35,7 @@ test("the registry's garbage collector keeps everything pulled: release files, t
     catalog: releaseCatalog({ distro: "k3s", version: "v1.31.4+k3s1", arch: "amd64", source: mirror.source }),
     images: [`${upstream.host}/test/app:1.0`, `${upstream.host}/test/pinned@${layout.manifests.amd64!.digest}`],
     arch: "amd64",
+    boot: [],
   };
   await skopeoCopy(`oci:${layout.dir}:1.0`, `docker://${upstream.host}/test/pinned:1.0`, [
     "--all",
