@@ -133,8 +133,7 @@ export async function startFileServer(
         // The headers promised the file (its length, its range): none of that holds for the error.
         for (const name of res.getHeaderNames()) res.removeHeader(name);
         reply(res, 500, `${error.message}\n`);
-      }
-      else res.destroy();
+      } else res.destroy();
     });
   });
   await new Promise<void>((resolve, reject) => {
