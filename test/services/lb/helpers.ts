@@ -1,12 +1,35 @@
 /** Clients and fixtures shared by the load balancer's socket tests (loopback only). */
 import net from "node:net";
+import { type TestContext, test } from "node:test";
 import type { AirstrapEvent, Events } from "../../../src/events.js";
 import { type LbConfig, type LbListenerConfig, listenerWithDefaults } from "../../../src/services/lb/config.js";
+import { DATA_PATH_ENV, type DataPathKind } from "../../../src/services/lb/proxy/data-path.js";
 import type { TestBackend } from "../../peers/tcp-backend.js";
 
 export function split(endpoint: string): { host: string; port: number } {
   const index = endpoint.lastIndexOf(":");
   return { host: endpoint.slice(0, index).replace(/^\[|\]$/g, ""), port: Number(endpoint.slice(index + 1)) };
+}
+
+export const DATA_PATHS: DataPathKind[] = ["handles", "sockets"];
+
+/**
+ * Registers a test once per data path (libuv handles, net.Socket): the load balancers it starts
+ * move bytes through that path (AIRSTRAP_LB_DATA_PATH, read when a listener starts).
+ */
+export function testBothPaths(name: string, run: (t: TestContext, path: DataPathKind) => Promise<void>): void {
+  for (const path of DATA_PATHS) {
+    test(`${name} [${path}]`, async (t) => {
+      const before = process.env[DATA_PATH_ENV];
+      process.env[DATA_PATH_ENV] = path;
+      try {
+        await run(t, path);
+      } finally {
+        if (before === undefined) delete process.env[DATA_PATH_ENV];
+        else process.env[DATA_PATH_ENV] = before;
+      }
+    });
+  }
 }
 
 export function lbConfigFor(
