@@ -95,7 +95,11 @@ export class Splice<T> implements FlowOwner, Pair {
       toClient: this.bytesToClients,
     };
     this.client.close();
-    if (this.established) this.upstream!.close();
+    this.fromClient.close();
+    if (this.established) {
+      this.upstream!.close();
+      this.toClient!.close();
+    }
     this.hooks.closed(this.owner);
   }
 
