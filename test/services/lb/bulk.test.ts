@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import { silentEvents } from "../../../src/events.js";
 import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
+import { bulkBuffers } from "../../../src/services/lb/proxy/flow.js";
 import { startBackends } from "../../peers/tcp-backend.js";
 import { lbConfigFor, sleep, split, testBothPaths, waitFor, withTimeout } from "./helpers.js";
 
@@ -45,6 +46,26 @@ testBothPaths("bulk both ways through the reused read buffers: 24 MiB echoed int
   assert.deepEqual(received.subarray(0, greeting.length), greeting);
   assert.equal(sha256(received.subarray(greeting.length, greeting.length + payload.length)), sha256(payload));
   assert.deepEqual(received.subarray(greeting.length + payload.length), bye);
+});
+
+// The handle path's bulk buffers are lent from one pool while data moves: a connection that stays
+// open but goes quiet gives them back (10,000 quiet connections hold none).
+testBothPaths("a bulk connection that goes idle gives its read buffers back while it stays open", async (t, path) => {
+  const [backend] = await startBackends([{ name: "a", address: "127.0.0.2" }]);
+  t.after(() => backend!.kill());
+  const lb = await startLoadBalancer(lbConfigFor([backend!]), silentEvents);
+  t.after(() => lb.close());
+  const { socket, received } = collectingClient(t, lb.listenerAddress("test"));
+  const payload = randomBytes(4 * 1024 * 1024);
+  socket.write(payload);
+  await waitFor(() => received().length >= payload.length + 2, "the echo of 4 MiB", 30_000);
+  if (path === "handles") {
+    assert.ok(bulkBuffers.lent > 0, "bulk directions borrowed buffers");
+    await waitFor(() => bulkBuffers.lent === 0, "the quiet connection's buffers back in the pool", 10_000);
+  }
+  assert.equal(socket.destroyed, false, "the connection is still open");
+  socket.write("still here\n");
+  await waitFor(() => received().toString().endsWith("still here\n"), "an echo after the quiet time");
 });
 
 // Every connection reads into one buffer shared by all of them until it carries bulk data, and a

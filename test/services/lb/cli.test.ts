@@ -3,23 +3,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, test } from "node:test";
 import { startBackends } from "../../peers/tcp-backend.js";
 import { makeCertificates } from "../../peers/tls-certs.js";
-import { destroyClients, greeting, waitFor } from "./helpers.js";
+import { destroyClients, freePort, greeting, waitFor } from "./helpers.js";
 
 afterEach(destroyClients);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Cli {
   child: ChildProcess;

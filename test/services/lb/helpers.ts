@@ -1,4 +1,5 @@
 /** Clients and fixtures shared by the load balancer's socket tests (loopback only). */
+import { once } from "node:events";
 import net from "node:net";
 import { type TestContext, test } from "node:test";
 import type { AirstrapEvent, Events } from "../../../src/events.js";
@@ -9,6 +10,15 @@ import type { TestBackend } from "../../peers/tcp-backend.js";
 export function split(endpoint: string): { host: string; port: number } {
   const index = endpoint.lastIndexOf(":");
   return { host: endpoint.slice(0, index).replace(/^\[|\]$/g, ""), port: Number(endpoint.slice(index + 1)) };
+}
+
+/** A loopback port free a moment ago (for a child process that must be told its port). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 export const DATA_PATHS: DataPathKind[] = ["handles", "sockets"];

@@ -14,7 +14,7 @@ import { test } from "node:test";
 import { LB_DEFAULTS } from "../../../src/services/lb/config.js";
 import { DATA_PATH_ENV } from "../../../src/services/lb/proxy/data-path.js";
 import { startBackend } from "../../peers/tcp-backend.js";
-import { DATA_PATHS, waitFor } from "./helpers.js";
+import { DATA_PATHS, freePort, waitFor } from "./helpers.js";
 
 const HARD_FD_LIMIT = Number(spawnSync("bash", ["-c", "ulimit -Hn"], { encoding: "utf8" }).stdout.trim());
 /** Descriptors the balancer process needs besides its connections (stdio, epoll, listeners, tsx). */
@@ -32,14 +32,6 @@ const RSS_LIMIT = 64 * MiB + CONNECTIONS * 16 * 1024 + 128 * MiB;
 function rssOf(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return Number(match![1]) * 1024;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 for (const path of DATA_PATHS) {
@@ -83,6 +75,7 @@ for (const path of DATA_PATHS) {
       stderr += chunk;
     });
     await waitFor(() => /is up/.test(stderr), "the sink backend to be checked up", 30_000);
+    const rssAtStart = rssOf(lb.pid!);
 
     const clients: net.Socket[] = [];
     t.after(() => {
@@ -110,7 +103,9 @@ for (const path of DATA_PATHS) {
     assert.equal(sunk.connections, CONNECTIONS, "every connection is open through the balancer");
 
     const rss = rssOf(lb.pid!);
-    t.diagnostic(`${path}: balancer RSS with ${CONNECTIONS} idle connections: ${(rss / MiB).toFixed(0)} MiB`);
+    t.diagnostic(
+      `${path}: balancer RSS ${(rssAtStart / MiB).toFixed(0)} MiB at start, ${(rss / MiB).toFixed(0)} MiB with ${CONNECTIONS} idle connections (${((rss - rssAtStart) / CONNECTIONS / 1024).toFixed(1)} KiB each)`,
+    );
     assert.ok(
       rss < RSS_LIMIT,
       `RSS ${(rss / MiB).toFixed(0)} MiB ≥ ${(RSS_LIMIT / MiB).toFixed(0)} MiB (a 256 KiB buffer per direction for life would be up to ${(CONNECTIONS * 512) / 1024} MiB)`,

@@ -42,6 +42,40 @@ export interface Pair {
   destroy(): void;
 }
 
+/** What both kinds of socket count. */
+interface Counted {
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+}
+
+/** The byte counters of a pair, live while it is open and frozen when it closes. */
+export abstract class PairCounters {
+  private finalBytes: { client: number; fromClient: number; toClient: number } | undefined;
+  protected abstract clientCounts(): Counted;
+  /** The backend, once connected. */
+  protected abstract connectedCounts(): Counted | undefined;
+
+  /** Client bytes read plus written: the idle sweep's activity counter. */
+  get clientBytes(): number {
+    if (this.finalBytes) return this.finalBytes.client;
+    const client = this.clientCounts();
+    return client.bytesRead + client.bytesWritten;
+  }
+
+  get bytesFromClients(): number {
+    return this.finalBytes ? this.finalBytes.fromClient : (this.connectedCounts()?.bytesWritten ?? 0);
+  }
+
+  get bytesToClients(): number {
+    return this.finalBytes ? this.finalBytes.toClient : (this.connectedCounts()?.bytesRead ?? 0);
+  }
+
+  /** Before the sockets close: their counts are kept. */
+  protected freezeCounts(): void {
+    this.finalBytes = { client: this.clientBytes, fromClient: this.bytesFromClients, toClient: this.bytesToClients };
+  }
+}
+
 export interface DataPath {
   readonly kind: DataPathKind;
   /** Takes over accepting on a listening server; `failed` is told of accept errors (EMFILE …). */

@@ -152,7 +152,10 @@ export class Flow implements Borrower {
   /** From the pool's sweep: a direction that read nothing since the last sweep gives its buffer back. */
   sweep(): void {
     // Closed with a write in flight: libuv cancels that write and touches the buffer no more.
-    if (this.closed) return this.giveBackBuffer(false);
+    if (this.closed) {
+      this.giveBackBuffer(false);
+      return;
+    }
     const bytes = this.from.bytesRead;
     if (bytes === this.bytesAtSweep && !this.writing) this.giveBackBuffer(true);
     else this.bytesAtSweep = bytes;

@@ -9,7 +9,7 @@
  */
 import net from "node:net";
 import { constants } from "node:os";
-import type { DataPath, Pair, SpliceHooks, Upstream } from "./data-path.js";
+import { type DataPath, type Pair, PairCounters, type SpliceHooks, type Upstream } from "./data-path.js";
 
 export const socketPath: DataPath = {
   kind: "sockets",
@@ -33,17 +33,17 @@ export const socketPath: DataPath = {
   abandon: (upstream: Upstream) => (upstream as net.Socket).destroy(),
 };
 
-class SocketSplice<T> implements Pair {
+class SocketSplice<T> extends PairCounters implements Pair {
   open = true;
   private upstream: net.Socket | undefined;
   private established = false;
-  private finalBytes: { client: number; fromClient: number; toClient: number } | undefined;
 
   constructor(
     private readonly client: net.Socket,
     private readonly hooks: SpliceHooks<T>,
     private readonly owner: T,
   ) {
+    super();
     client.on("error", (error) => this.fail(false, error));
     client.on("close", () => this.socketClosed());
   }
@@ -70,28 +70,17 @@ class SocketSplice<T> implements Pair {
     return this.established;
   }
 
-  get clientBytes(): number {
-    if (this.finalBytes) return this.finalBytes.client;
-    return this.client.bytesRead + this.client.bytesWritten;
+  protected clientCounts(): net.Socket {
+    return this.client;
   }
 
-  get bytesFromClients(): number {
-    if (this.finalBytes) return this.finalBytes.fromClient;
-    return this.established ? this.upstream!.bytesWritten : 0;
-  }
-
-  get bytesToClients(): number {
-    if (this.finalBytes) return this.finalBytes.toClient;
-    return this.established ? this.upstream!.bytesRead : 0;
+  protected connectedCounts(): net.Socket | undefined {
+    return this.established ? this.upstream : undefined;
   }
 
   destroy(): void {
     if (!this.open) return;
-    this.finalBytes = {
-      client: this.clientBytes,
-      fromClient: this.bytesFromClients,
-      toClient: this.bytesToClients,
-    };
+    this.freezeCounts();
     this.open = false;
     this.client.destroy();
     if (this.established) this.upstream!.destroy();

@@ -13,11 +13,11 @@
  * registers its socket once for both events instead of re-adding it after the connect.
  */
 import { constants } from "node:os";
-import type { Pair, SpliceHooks, Upstream } from "./data-path.js";
+import { type Pair, PairCounters, type SpliceHooks, type Upstream } from "./data-path.js";
 import { Flow, type FlowOwner, type FlowRequest, type Side } from "./flow.js";
 import { errorName, type TcpHandle, tcpBindings } from "./tcp-handle.js";
 
-export class Splice<T> implements FlowOwner, Pair {
+export class Splice<T> extends PairCounters implements FlowOwner, Pair {
   open = true;
   private readonly fromClient: Flow;
   private toClient: Flow | undefined;
@@ -25,7 +25,6 @@ export class Splice<T> implements FlowOwner, Pair {
   private established = false;
   private endedFlows = 0;
   private firstEnded: Flow | undefined;
-  private finalBytes: { client: number; fromClient: number; toClient: number } | undefined;
 
   /** Starts reading the client at once; its first bytes wait for `connected()`. */
   constructor(
@@ -33,6 +32,7 @@ export class Splice<T> implements FlowOwner, Pair {
     private readonly hooks: SpliceHooks<T>,
     private readonly owner: T,
   ) {
+    super();
     this.fromClient = new Flow(this, client, "client");
     this.fromClient.start();
   }
@@ -66,20 +66,12 @@ export class Splice<T> implements FlowOwner, Pair {
     return this.established;
   }
 
-  /** Client bytes read plus written: the idle sweep's activity counter. */
-  get clientBytes(): number {
-    if (this.finalBytes) return this.finalBytes.client;
-    return this.client.bytesRead + this.client.bytesWritten;
+  protected clientCounts(): TcpHandle {
+    return this.client;
   }
 
-  get bytesFromClients(): number {
-    if (this.finalBytes) return this.finalBytes.fromClient;
-    return this.established ? this.upstream!.bytesWritten : 0;
-  }
-
-  get bytesToClients(): number {
-    if (this.finalBytes) return this.finalBytes.toClient;
-    return this.established ? this.upstream!.bytesRead : 0;
+  protected connectedCounts(): TcpHandle | undefined {
+    return this.established ? this.upstream : undefined;
   }
 
   /**
@@ -89,11 +81,7 @@ export class Splice<T> implements FlowOwner, Pair {
   destroy(): void {
     if (!this.open) return;
     this.open = false;
-    this.finalBytes = {
-      client: this.client.bytesRead + this.client.bytesWritten,
-      fromClient: this.bytesFromClients,
-      toClient: this.bytesToClients,
-    };
+    this.freezeCounts();
     this.client.close();
     this.fromClient.close();
     if (this.established) {
