@@ -4,6 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/dist.sh OUTPUT [BUNDLE]}
+# The executable is a copy of the node on PATH, and the load balancer's data path uses Node's
+# internal TCP bindings: ship only the version they were tested on (the pin: .node-version).
+expected="v$(tr -d '[:space:]' < .node-version)"
+found=$(node --version 2>/dev/null || echo "none")
+if [ "$found" != "$expected" ]; then
+  echo "scripts/dist.sh: the executable is built from Node $expected (pinned in .node-version), but the node on PATH is $found" >&2
+  echo "hint: put Node $expected first on PATH (nvm and fnm read .node-version); change the pin only after the load balancer's tests pass on the new version" >&2
+  exit 1
+fi
 bundle=${2:-build/airstrap.cjs}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -3,6 +3,7 @@
 //   mode "echo":  greets with "<name>\n", echoes; on the client's FIN answers "bye <bytes>\n" and ends.
 //                 "shut\n" makes it end its side first and keep reading; "flood\n" writes until told "stop\n".
 //   mode "reset": accepts (a TCP check passes) and resets each connection when its first bytes arrive.
+//   mode "sink":  says nothing, reads and counts every byte ("sunk" reports the total and the open connections).
 //   mode "https": HTTPS; GET /readyz answers the current status (stdin "status 503"); other paths answer "<name>\n".
 import { readFileSync } from "node:fs";
 import https from "node:https";
@@ -13,6 +14,7 @@ const options = JSON.parse(process.argv[2]);
 const report = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 let readyzStatus = 200;
 let flooded = 0;
+let sunk = 0;
 const sockets = new Set();
 
 function handleEcho(socket) {
@@ -48,6 +50,16 @@ function handleEcho(socket) {
   });
 }
 
+function handleSink(socket) {
+  sockets.add(socket);
+  socket.on("close", () => sockets.delete(socket));
+  socket.on("error", () => {});
+  socket.on("data", (data) => {
+    sunk += data.length;
+  });
+  socket.on("end", () => socket.end());
+}
+
 let server;
 if (options.mode === "https") {
   server = https.createServer(
@@ -64,6 +76,7 @@ if (options.mode === "https") {
 } else {
   server = net.createServer({ allowHalfOpen: true }, (socket) => {
     if (options.mode === "reset") socket.once("data", () => socket.resetAndDestroy());
+    else if (options.mode === "sink") handleSink(socket);
     else handleEcho(socket);
   });
 }
@@ -76,5 +89,6 @@ createInterface({ input: process.stdin }).on("line", (line) => {
   if (command === "status") readyzStatus = Number(argument);
   if (command === "flooded") report({ event: "flooded", bytes: flooded });
   if (command === "connections") report({ event: "connections", count: sockets.size });
+  if (command === "sunk") report({ event: "sunk", bytes: sunk, connections: sockets.size });
 });
 process.stdin.on("end", () => process.exit(0));

@@ -14,7 +14,8 @@ export interface BackendOptions {
   address: string;
   port?: number;
   /** "reset": accepts, then answers the first bytes with a TCP reset. */
-  mode?: "echo" | "https" | "reset";
+  /** "sink": reads and counts everything, answers nothing. */
+  mode?: "echo" | "https" | "reset" | "sink";
   cert?: string;
   key?: string;
   backlog?: number;
@@ -37,6 +38,8 @@ export interface TestBackend {
   setReadyzStatus(status: number): void;
   /** Bytes the flooding connections got accepted by the kernel so far. */
   flooded(): Promise<number>;
+  /** Sink mode: bytes received so far and connections open. */
+  sunk(): Promise<{ bytes: number; connections: number }>;
   /** The next report of this kind (that `match` accepts). */
   next(event: string, match?: (report: Report) => boolean): Promise<Report>;
 }
@@ -84,6 +87,12 @@ export async function startBackend(options: BackendOptions): Promise<TestBackend
       const reply = next("flooded");
       send("flooded");
       return (await reply).bytes as number;
+    },
+    async sunk() {
+      const reply = next("sunk");
+      send("sunk");
+      const report = await reply;
+      return { bytes: report.bytes as number, connections: report.connections as number };
     },
     next,
   };

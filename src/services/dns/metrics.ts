@@ -23,6 +23,7 @@ export interface CounterSnapshot {
   responses: [number, number][];
   cacheHits: number;
   dropped: number;
+  udpErrors: number;
 }
 
 /** What the primary knows about its worker processes, rendered with its own counters. */
@@ -42,6 +43,8 @@ export class DnsMetrics {
   loops = 0;
   reloads = 0;
   dropped = 0;
+  /** Errors a UDP socket reported after it was bound (a reply the kernel refused to send). */
+  udpErrors = 0;
   private readonly latency = new Map<string, Histogram>();
   private readonly failures = new Map<string, number>();
   private readonly rejected = new Map<string, number>();
@@ -87,7 +90,7 @@ export class DnsMetrics {
     this.responses.forEach((count, rcode) => {
       if (count > 0) responses.push([rcode, count]);
     });
-    return { queries, responses, cacheHits: this.cacheHits, dropped: this.dropped };
+    return { queries, responses, cacheHits: this.cacheHits, dropped: this.dropped, udpErrors: this.udpErrors };
   }
 
   render(extra: { cacheEntries: number; workers?: WorkerCounters }): string {
@@ -96,11 +99,13 @@ export class DnsMetrics {
     const responses = Float64Array.from(this.responses);
     let cacheHits = this.cacheHits;
     let dropped = this.dropped;
+    let udpErrors = this.udpErrors;
     for (const other of others) {
       for (const [transport, type, count] of other.queries) queries[transport === 0 ? "udp" : "tcp"][type]! += count;
       for (const [rcode, count] of other.responses) responses[rcode]! += count;
       cacheHits += other.cacheHits;
       dropped += other.dropped;
+      udpErrors += other.udpErrors;
     }
     const lines: string[] = [];
     const family = (name: string, type: string, help: string) =>
@@ -151,6 +156,12 @@ export class DnsMetrics {
     lines.push(`airstrap_dns_loops_total ${this.loops}`);
     family("airstrap_dns_dropped_total", "counter", "Messages dropped without an answer (not queries, or too short).");
     lines.push(`airstrap_dns_dropped_total ${dropped}`);
+    family(
+      "airstrap_dns_udp_errors_total",
+      "counter",
+      "Errors a UDP socket reported after binding (a reply not sent).",
+    );
+    lines.push(`airstrap_dns_udp_errors_total ${udpErrors}`);
     family("airstrap_dns_reloads_total", "counter", "Configuration reloads applied.");
     lines.push(`airstrap_dns_reloads_total ${this.reloads}`);
     family("airstrap_dns_processes", "gauge", "Processes answering UDP queries, the primary included.");
@@ -167,6 +178,7 @@ export function sumSnapshots(snapshots: CounterSnapshot[]): CounterSnapshot {
   const responses = new Map<number, [number, number]>();
   let cacheHits = 0;
   let dropped = 0;
+  let udpErrors = 0;
   for (const snapshot of snapshots) {
     for (const [transport, type, count] of snapshot.queries) {
       const entry = queries.get(`${transport}/${type}`) ?? [transport, type, 0];
@@ -180,6 +192,7 @@ export function sumSnapshots(snapshots: CounterSnapshot[]): CounterSnapshot {
     }
     cacheHits += snapshot.cacheHits;
     dropped += snapshot.dropped;
+    udpErrors += snapshot.udpErrors;
   }
-  return { queries: [...queries.values()], responses: [...responses.values()], cacheHits, dropped };
+  return { queries: [...queries.values()], responses: [...responses.values()], cacheHits, dropped, udpErrors };
 }

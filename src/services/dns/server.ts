@@ -1,8 +1,9 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
-import type { DnsEndpoint } from "./config.js";
+import type { Events } from "../../events.js";
+import { type DnsEndpoint, formatEndpoint } from "./config.js";
 import type { HandlerResult } from "./handler.js";
-import type { Transport } from "./metrics.js";
+import type { DnsMetrics, Transport } from "./metrics.js";
 
 /** UDP and TCP listeners (RFC 7766: length-prefixed, pipelined, idle timeout) around a query handler. */
 
@@ -24,6 +25,29 @@ export interface DnsListener {
   close(): Promise<void>;
 }
 
+/** Told of an error a UDP socket reports after binding; the listener keeps serving. */
+export type UdpErrorReport = (error: Error, listener: string) => void;
+
+/**
+ * Counts every UDP error after binding and tells the operator of the 1st, 2nd, 4th, 8th …: a
+ * reply the kernel refuses to send (a firewall rule, a spoofed unreachable source) may repeat
+ * per query, and the log must not grow with the query rate.
+ */
+export function reportUdpErrors(metrics: DnsMetrics, events: Events): UdpErrorReport {
+  return (error, listener) => {
+    metrics.udpErrors += 1;
+    const count = metrics.udpErrors;
+    if ((count & (count - 1)) !== 0) return;
+    events.emit({
+      level: "warn",
+      kind: "dns.udp.error",
+      service: "dns",
+      message: `DNS UDP listener ${listener}: ${error.message} (${count} UDP error${count === 1 ? "" : "s"} so far; it keeps serving)`,
+      detail: { code: (error as NodeJS.ErrnoException).code, count },
+    });
+  };
+}
+
 /** Queries one TCP connection may have in progress before we stop reading from it. */
 const MAX_PENDING_PER_CONNECTION = 64;
 const MAX_TCP_CONNECTIONS = 1024;
@@ -34,8 +58,9 @@ export async function listen(
   listenerKey: string,
   handle: Handle,
   tcpIdleTimeoutMs: number,
+  onUdpError: UdpErrorReport,
 ): Promise<DnsListener> {
-  const udp = await bindUdp(endpoint, listenerKey, handle);
+  const udp = await bindUdp(endpoint, listenerKey, handle, onUdpError);
   const port = udp.address().port;
   let tcp: TcpListener;
   try {
@@ -55,7 +80,12 @@ export async function listen(
   };
 }
 
-function bindUdp(endpoint: DnsEndpoint, listenerKey: string, handle: Handle): Promise<UdpSocket> {
+function bindUdp(
+  endpoint: DnsEndpoint,
+  listenerKey: string,
+  handle: Handle,
+  onUdpError: UdpErrorReport,
+): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
     const socket = createSocket({
       type: isIPv6(endpoint.address) ? "udp6" : "udp4",
@@ -73,17 +103,19 @@ function bindUdp(endpoint: DnsEndpoint, listenerKey: string, handle: Handle): Pr
       } catch {
         // Keeping the default buffer is fine.
       }
-      serveUdp(socket, listenerKey, handle);
+      serveUdp(socket, listenerKey, handle, onUdpError);
       resolve(socket);
     });
   });
 }
 
 /** Answers every datagram on a bound socket (here, or in a worker process that was handed the socket). */
-export function serveUdp(socket: UdpSocket, listenerKey: string, handle: Handle): void {
-  // Errors after binding (ICMP unreachable from a client that went away) must not kill the listener.
-  socket.on("error", () => {});
-  const local = socket.address().address;
+export function serveUdp(socket: UdpSocket, listenerKey: string, handle: Handle, onError: UdpErrorReport): void {
+  // Errors after binding (a reply the kernel refused to send) must not kill the listener: counted and told.
+  const bound = socket.address();
+  const name = formatEndpoint(bound);
+  socket.on("error", (error) => onError(error, name));
+  const local = bound.address;
   const localForAnswers = local === "0.0.0.0" || local === "::" ? "" : local;
   const reply = (response: Buffer | undefined, port: number, address: string) => {
     if (response !== undefined) socket.send(response, port, address);

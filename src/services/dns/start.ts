@@ -7,7 +7,7 @@ import { type DnsConfig, type DnsEndpoint, formatEndpoint } from "./config.js";
 import { QueryHandler } from "./handler.js";
 import { type StatusEndpoint, serveStatus } from "./http.js";
 import { DnsMetrics } from "./metrics.js";
-import { type DnsListener, listen } from "./server.js";
+import { type DnsListener, listen, reportUdpErrors, type UdpErrorReport } from "./server.js";
 import { buildState } from "./state.js";
 import { DnsWorkerPool } from "./worker-pool.js";
 
@@ -38,6 +38,7 @@ export async function startDns(config: DnsConfig, events: Events, processes: Dns
   let current = config;
   const handler = new QueryHandler(buildState(config, serial, metrics, events), metrics, events, instanceId);
   const handle = handler.handle.bind(handler);
+  const onUdpError = reportUdpErrors(metrics, events);
   let listeners = new Map<string, DnsListener>();
   let status: StatusEndpoint | undefined;
   let closed = false;
@@ -54,7 +55,8 @@ export async function startDns(config: DnsConfig, events: Events, processes: Dns
         );
         fresh.set(
           key,
-          existing ?? (await bindOne(endpoint, String.fromCharCode(listenerCount++ & 0xffff), handle, config)),
+          existing ??
+            (await bindOne(endpoint, String.fromCharCode(listenerCount++ & 0xffff), handle, config, onUdpError)),
         );
       }
     } catch (error) {
@@ -159,9 +161,10 @@ async function bindOne(
   key: string,
   handle: Parameters<typeof listen>[2],
   config: DnsConfig,
+  onUdpError: UdpErrorReport,
 ): Promise<DnsListener> {
   try {
-    return await listen(endpoint, key, handle, config.tcpIdleTimeoutMs);
+    return await listen(endpoint, key, handle, config.tcpIdleTimeoutMs, onUdpError);
   } catch (error) {
     throw new OperatorError(`DNS cannot listen on ${formatEndpoint(endpoint)}: ${(error as Error).message}`, {
       hint: "another DNS server may hold that port (systemd-resolved, dnsmasq); listen on a specific free address with --listen ADDR:PORT",

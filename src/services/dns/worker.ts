@@ -6,7 +6,7 @@ import { createEvents } from "../../events.js";
 import type { DnsConfig } from "./config.js";
 import { type Delegate, type DnsState, QueryHandler } from "./handler.js";
 import { DnsMetrics } from "./metrics.js";
-import { serveUdp } from "./server.js";
+import { reportUdpErrors, serveUdp } from "./server.js";
 import { buildState } from "./state.js";
 import type { FromWorker, ToWorker } from "./worker-messages.js";
 
@@ -41,6 +41,7 @@ export async function runDnsWorker(): Promise<void> {
   const events = createEvents();
   events.subscribe(({ time: _time, ...event }) => post({ op: "event", event }));
   const metrics = new DnsMetrics();
+  const onUdpError = reportUdpErrors(metrics, events);
   const sockets = new Map<string, UdpSocket>();
   const asked = new Map<number, Asked>();
   let nextId = 0;
@@ -81,8 +82,11 @@ export async function runDnsWorker(): Promise<void> {
         }
         const serving = handler;
         sockets.set(message.listenerKey, udp);
-        serveUdp(udp, message.listenerKey, (query, local, key, remote, transport) =>
-          serving.handle(query, local, key, remote, transport),
+        serveUdp(
+          udp,
+          message.listenerKey,
+          (query, local, key, remote, transport) => serving.handle(query, local, key, remote, transport),
+          onUdpError,
         );
         post({ op: "done", seq: message.seq });
         return;

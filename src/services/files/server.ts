@@ -9,7 +9,7 @@ import { type Network, parseNetwork, unmapIPv4 } from "../../net/ip.js";
 import { explainBindError } from "../bind-error.js";
 import type { RunningService } from "../service.js";
 import { clientAllowed } from "./allowed.js";
-import { type ArrivingFile, FileStalled, followFile } from "./follow-file.js";
+import { FileStalled, followFile } from "./follow-file.js";
 import { beginRangedResponse } from "./ranged-response.js";
 
 /** One file offered to the hosts, named by its SHA-256 so a host can verify what it got. */
@@ -60,6 +60,19 @@ export async function startFileServer(
   let bytesServed = 0;
   let requests = 0;
   let refused = 0;
+  let failures = 0;
+
+  /** A request the server failed (a 500, or a read that broke mid-transfer): the operator should know. */
+  function failed(req: IncomingMessage, error: Error): void {
+    failures += 1;
+    events.emit({
+      level: "error",
+      kind: "files.error",
+      service: "files",
+      message: `${req.method} ${req.url} from ${unmapIPv4(req.socket.remoteAddress ?? "")} failed: ${error.message}`,
+      detail: { code: (error as NodeJS.ErrnoException).code },
+    });
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     requests += 1;
@@ -77,9 +90,11 @@ export async function startFileServer(
     const span = beginRangedResponse(req, res, size, "application/octet-stream");
     if (span === undefined) return;
     const { start, end } = span;
-    const stream = file.arriving
-      ? await arrivingStream({ path: file.path, ...file.arriving }, start, end, stallMs)
-      : createReadStream(file.path, { start, end, highWaterMark: 1024 * 1024 });
+    const stream = await firstBytesRead(
+      file.arriving
+        ? followFile({ path: file.path, ...file.arriving }, start, end, { stallMs, pollMs: 25 })
+        : createReadStream(file.path, { start, end, highWaterMark: 1024 * 1024 })[Symbol.asyncIterator](),
+    );
     const client = unmapIPv4(req.socket.remoteAddress ?? "");
     const step = Math.max(1, Math.floor(size / 50));
     let sent = start;
@@ -97,11 +112,16 @@ export async function startFileServer(
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
-      // A host that hangs up mid-transfer resumes with a Range request; nothing to do here.
       // A relayed file that never started arriving here: 404, which curl does not retry, so the
       // host goes straight on to the bootstrap machine.
-      if (!res.headersSent) reply(res, error instanceof FileStalled ? 404 : 500, `${error.message}\n`);
-      else res.destroy();
+      if (error instanceof FileStalled && !res.headersSent) return reply(res, 404, `${error.message}\n`);
+      // A host that hangs up mid-transfer resumes with a Range request; nothing to do here.
+      if (!clientWentAway(error, res)) failed(req, error);
+      if (!res.headersSent) {
+        // The headers promised the file (its length, its range): none of that holds for the error.
+        for (const name of res.getHeaderNames()) res.removeHeader(name);
+        reply(res, 500, `${error.message}\n`);
+      } else res.destroy();
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -130,6 +150,9 @@ export async function startFileServer(
         `airstrap_files_refused_total ${refused}`,
         "# TYPE airstrap_files_bytes_served_total counter",
         `airstrap_files_bytes_served_total ${bytesServed}`,
+        "# HELP airstrap_files_errors_total Requests the server failed: answered 500, or cut by a read error.",
+        "# TYPE airstrap_files_errors_total counter",
+        `airstrap_files_errors_total ${failures}`,
         "",
       ].join("\n"),
     close: () =>
@@ -146,21 +169,39 @@ function reply(res: ServerResponse, status: number, body: string): void {
   res.end(body);
 }
 
+/** The client closed its connection (resumed later with a Range request): not the server's failure. */
+function clientWentAway(error: Error, res: ServerResponse): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return (
+    res.socket === null ||
+    res.socket.destroyed ||
+    code === "ERR_STREAM_PREMATURE_CLOSE" ||
+    code === "ECONNRESET" ||
+    code === "EPIPE"
+  );
+}
+
 function indexFiles(files: ServedFile[]): Map<string, ServedFile> {
   return new Map(files.map((file) => [file.sha256, file]));
 }
 
 /**
- * A file still arriving, as a stream that has its first bytes before the response starts: a file
- * that never arrives is answered 404 (FileStalled) rather than a cut connection.
+ * The file's bytes as a stream that has its first bytes before the response starts: a read that
+ * fails at once (the path is a directory, the file went away) is answered 500 rather than a cut
+ * connection, and a relayed file that never arrives is answered 404 (FileStalled).
  */
-async function arrivingStream(file: ArrivingFile, start: number, end: number, stallMs: number): Promise<Readable> {
-  const chunks = followFile(file, start, end, { stallMs, pollMs: 25 });
+async function firstBytesRead(chunks: AsyncIterator<Buffer>): Promise<Readable> {
   const first = await chunks.next();
   return Readable.from(
     (async function* () {
-      if (!first.done) yield first.value;
-      yield* chunks;
+      try {
+        if (first.done) return;
+        yield first.value;
+        for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+      } finally {
+        // A client that hung up: the file is closed now, not when the collector finds it.
+        await chunks.return?.();
+      }
     })(),
   );
 }

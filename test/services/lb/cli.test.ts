@@ -3,23 +3,14 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import https from "node:https";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, test } from "node:test";
 import { startBackends } from "../../peers/tcp-backend.js";
 import { makeCertificates } from "../../peers/tls-certs.js";
-import { destroyClients, greeting, waitFor } from "./helpers.js";
+import { destroyClients, freePort, greeting, waitFor } from "./helpers.js";
 
 afterEach(destroyClients);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Cli {
   child: ChildProcess;
@@ -27,8 +18,8 @@ interface Cli {
   exit: Promise<number | null>;
 }
 
-function airstrap(args: string[]): Cli {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+function airstrap(args: string[], nodeOptions: string[] = []): Cli {
+  const child = spawn(process.execPath, [...nodeOptions, "--import", "tsx", "src/cli/main.ts", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
   });
@@ -63,6 +54,27 @@ test("airstrap lb --listen --backend: forwards, serves /healthz, stops cleanly o
   cli.child.kill("SIGTERM");
   assert.equal(await cli.exit, 0);
   assert.match(cli.stderr(), /load balancer stopped/);
+});
+
+test("on a Node without the internal TCP bindings the balancer moves bytes through net.Socket, and says so", async (t) => {
+  const [backend] = await startBackends([{ name: "a", address: "127.0.0.2" }]);
+  t.after(() => backend!.kill());
+  const port = await freePort();
+  // A runtime where process.binding() is gone (as Node plans, DEP0111): the only way to reach
+  // that case on this Node, so it is made by replacing the door before airstrap starts.
+  const withoutBindings = 'data:text/javascript,process.binding=()=>{throw new Error("process.binding is gone")}';
+  const cli = airstrap(
+    ["lb", "--listen", `127.0.0.1:${port}`, "--backend", backend!.endpoint, "--interval", "200ms"],
+    ["--import", withoutBindings],
+  );
+  t.after(() => cli.child.kill("SIGKILL"));
+  await waitFor(() => /is up/.test(cli.stderr()), "the backend to be checked up", 15_000);
+  assert.equal(await greeting(`127.0.0.1:${port}`), "a");
+  assert.equal(await greeting(`127.0.0.1:${port}`), "a");
+  const told = cli.stderr().match(/moves bytes through net\.Socket[^\n]*process\.binding is gone/g) ?? [];
+  assert.equal(told.length, 1, cli.stderr());
+  cli.child.kill("SIGTERM");
+  assert.equal(await cli.exit, 0);
 });
 
 test("airstrap lb -f cluster.yaml --node: the plan's api and join listeners with HTTPS checks", async (t) => {

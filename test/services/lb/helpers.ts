@@ -1,12 +1,45 @@
 /** Clients and fixtures shared by the load balancer's socket tests (loopback only). */
+import { once } from "node:events";
 import net from "node:net";
+import { type TestContext, test } from "node:test";
 import type { AirstrapEvent, Events } from "../../../src/events.js";
 import { type LbConfig, type LbListenerConfig, listenerWithDefaults } from "../../../src/services/lb/config.js";
+import { DATA_PATH_ENV, type DataPathKind } from "../../../src/services/lb/proxy/data-path.js";
 import type { TestBackend } from "../../peers/tcp-backend.js";
 
 export function split(endpoint: string): { host: string; port: number } {
   const index = endpoint.lastIndexOf(":");
   return { host: endpoint.slice(0, index).replace(/^\[|\]$/g, ""), port: Number(endpoint.slice(index + 1)) };
+}
+
+/** A loopback port free a moment ago (for a child process that must be told its port). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export const DATA_PATHS: DataPathKind[] = ["handles", "sockets"];
+
+/**
+ * Registers a test once per data path (libuv handles, net.Socket): the load balancers it starts
+ * move bytes through that path (AIRSTRAP_LB_DATA_PATH, read when a listener starts).
+ */
+export function testBothPaths(name: string, run: (t: TestContext, path: DataPathKind) => Promise<void>): void {
+  for (const path of DATA_PATHS) {
+    test(`${name} [${path}]`, async (t) => {
+      const before = process.env[DATA_PATH_ENV];
+      process.env[DATA_PATH_ENV] = path;
+      try {
+        await run(t, path);
+      } finally {
+        if (before === undefined) delete process.env[DATA_PATH_ENV];
+        else process.env[DATA_PATH_ENV] = before;
+      }
+    });
+  }
 }
 
 export function lbConfigFor(

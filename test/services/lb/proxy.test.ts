@@ -3,16 +3,26 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import https from "node:https";
 import net from "node:net";
-import { afterEach, test } from "node:test";
+import { afterEach } from "node:test";
 import { silentEvents } from "../../../src/events.js";
 import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
 import { startBackends } from "../../peers/tcp-backend.js";
 import { makeCertificates } from "../../peers/tls-certs.js";
-import { destroyClients, greeting, lbConfigFor, openClient, sleep, split, waitFor, withTimeout } from "./helpers.js";
+import {
+  destroyClients,
+  greeting,
+  lbConfigFor,
+  openClient,
+  sleep,
+  split,
+  testBothPaths,
+  waitFor,
+  withTimeout,
+} from "./helpers.js";
 
 afterEach(destroyClients);
 
-test("forwards both ways and spreads held connections over the backends (least connections)", async (t) => {
+testBothPaths("forwards both ways and spreads held connections over the backends (least connections)", async (t) => {
   const backends = await startBackends(["a", "b", "c"].map((name, i) => ({ name, address: `127.0.0.${i + 2}` })));
   t.after(() => Promise.all(backends.map((b) => b.kill())));
   const lb = await startLoadBalancer(lbConfigFor(backends), silentEvents);
@@ -30,21 +40,24 @@ test("forwards both ways and spreads held connections over the backends (least c
   for (const c of clients) c.socket.destroy();
 });
 
-test("half-close from the client: the backend sees FIN, can still answer, then the client sees FIN", async (t) => {
-  const [backend] = await startBackends([{ name: "a", address: "127.0.0.2" }]);
-  t.after(() => backend!.kill());
-  const lb = await startLoadBalancer(lbConfigFor([backend!]), silentEvents);
-  t.after(() => lb.close());
-  const client = await openClient(lb.listenerAddress("test"));
-  await client.lines(1);
-  const clientEnd = backend!.next("client-end", (report) => report.received !== 0);
-  client.socket.end("abc\n");
-  assert.equal((await clientEnd).received, 4);
-  await withTimeout(client.ended, 5000, "FIN from the backend");
-  assert.equal(client.received(), "a\nabc\nbye 4\n");
-});
+testBothPaths(
+  "half-close from the client: the backend sees FIN, can still answer, then the client sees FIN",
+  async (t) => {
+    const [backend] = await startBackends([{ name: "a", address: "127.0.0.2" }]);
+    t.after(() => backend!.kill());
+    const lb = await startLoadBalancer(lbConfigFor([backend!]), silentEvents);
+    t.after(() => lb.close());
+    const client = await openClient(lb.listenerAddress("test"));
+    await client.lines(1);
+    const clientEnd = backend!.next("client-end", (report) => report.received !== 0);
+    client.socket.end("abc\n");
+    assert.equal((await clientEnd).received, 4);
+    await withTimeout(client.ended, 5000, "FIN from the backend");
+    assert.equal(client.received(), "a\nabc\nbye 4\n");
+  },
+);
 
-test("half-close from the backend: the client sees FIN and can still send until it closes too", async (t) => {
+testBothPaths("half-close from the backend: the client sees FIN and can still send until it closes too", async (t) => {
   const [backend] = await startBackends([{ name: "a", address: "127.0.0.2" }]);
   t.after(() => backend!.kill());
   const lb = await startLoadBalancer(lbConfigFor([backend!]), silentEvents);
@@ -60,88 +73,94 @@ test("half-close from the backend: the client sees FIN and can still send until 
   await withTimeout(client.closed, 5000, "close");
 });
 
-test("TLS passes through untouched: the client verifies the backend's own certificate; HTTPS checks drop a 503 backend", async (t) => {
-  const certs = makeCertificates(["127.0.0.2", "127.0.0.3"]);
-  t.after(() => certs.remove());
-  const backends = await startBackends(
-    ["server-1", "server-2"].map((name, i) => ({
-      name,
-      address: `127.0.0.${i + 2}`,
-      mode: "https" as const,
-      cert: certs.certFile,
-      key: certs.keyFile,
-    })),
-  );
-  t.after(() => Promise.all(backends.map((b) => b.kill())));
-  const lb = await startLoadBalancer(
-    lbConfigFor(backends, {
-      check: {
-        intervalMs: 200,
-        timeoutMs: 180,
-        rise: 2,
-        fall: 2,
-        http: { path: "/readyz", expectStatus: [200], tls: true },
-      },
-    }),
-    silentEvents,
-  );
-  t.after(() => lb.close());
-  await waitFor(() => lb.health().listeners[0]!.backends.every((b) => b.state === "up"), "both up");
-  const get = () =>
-    new Promise<string>((resolve, reject) => {
-      const request = https.get(
-        {
-          ...split(lb.listenerAddress("test")),
-          path: "/who",
-          servername: "edge-cluster.edge.lan",
-          ca: readFileSync(certs.caFile),
-          agent: false,
+testBothPaths(
+  "TLS passes through untouched: the client verifies the backend's own certificate; HTTPS checks drop a 503 backend",
+  async (t) => {
+    const certs = makeCertificates(["127.0.0.2", "127.0.0.3"]);
+    t.after(() => certs.remove());
+    const backends = await startBackends(
+      ["server-1", "server-2"].map((name, i) => ({
+        name,
+        address: `127.0.0.${i + 2}`,
+        mode: "https" as const,
+        cert: certs.certFile,
+        key: certs.keyFile,
+      })),
+    );
+    t.after(() => Promise.all(backends.map((b) => b.kill())));
+    const lb = await startLoadBalancer(
+      lbConfigFor(backends, {
+        check: {
+          intervalMs: 200,
+          timeoutMs: 180,
+          rise: 2,
+          fall: 2,
+          http: { path: "/readyz", expectStatus: [200], tls: true },
         },
-        (response) => {
-          let body = "";
-          response.setEncoding("utf8");
-          response.on("data", (chunk: string) => {
-            body += chunk;
-          });
-          response.on("end", () => resolve(body.trim()));
-        },
-      );
-      request.on("error", reject);
-    });
-  const seen = new Set<string>();
-  for (let i = 0; i < 6; i++) seen.add(await get());
-  assert.deepEqual(seen, new Set(["server-1", "server-2"]));
+      }),
+      silentEvents,
+    );
+    t.after(() => lb.close());
+    await waitFor(() => lb.health().listeners[0]!.backends.every((b) => b.state === "up"), "both up");
+    const get = () =>
+      new Promise<string>((resolve, reject) => {
+        const request = https.get(
+          {
+            ...split(lb.listenerAddress("test")),
+            path: "/who",
+            servername: "edge-cluster.edge.lan",
+            ca: readFileSync(certs.caFile),
+            agent: false,
+          },
+          (response) => {
+            let body = "";
+            response.setEncoding("utf8");
+            response.on("data", (chunk: string) => {
+              body += chunk;
+            });
+            response.on("end", () => resolve(body.trim()));
+          },
+        );
+        request.on("error", reject);
+      });
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add(await get());
+    assert.deepEqual(seen, new Set(["server-1", "server-2"]));
 
-  backends[0]!.setReadyzStatus(503);
-  await waitFor(() => lb.health().listeners[0]!.backends[0]!.state === "down", "server-1 down after /readyz 503");
-  for (let i = 0; i < 4; i++) assert.equal(await get(), "server-2");
-});
+    backends[0]!.setReadyzStatus(503);
+    await waitFor(() => lb.health().listeners[0]!.backends[0]!.state === "down", "server-1 down after /readyz 503");
+    for (let i = 0; i < 4; i++) assert.equal(await get(), "server-2");
+  },
+);
 
-test("a slow reader with a fast writer: memory stays bounded because backpressure reaches the backend", async (t) => {
-  const [backend] = await startBackends([{ name: "a", address: "127.0.0.2" }]);
-  t.after(() => backend!.kill());
-  const lb = await startLoadBalancer(lbConfigFor([backend!]), silentEvents);
-  t.after(() => lb.close());
-  const client = await openClient(lb.listenerAddress("test"));
-  await client.lines(1);
-  const heapBefore = process.memoryUsage().heapUsed + process.memoryUsage().external;
-  client.socket.pause();
-  client.socket.write("flood\n");
-  await sleep(1500);
-  const early = await backend!.flooded();
-  await sleep(1500);
-  const late = await backend!.flooded();
-  const heapAfter = process.memoryUsage().heapUsed + process.memoryUsage().external;
-  // Only socket buffers hold data: the kernel's (a few MiB per hop) and the proxy's high-water marks.
-  assert.ok(late < 48 * 1024 * 1024, `backend pushed ${late} bytes into a connection nobody reads`);
-  assert.ok(late - early < 1024 * 1024, `still flowing after 1.5 s: ${early} → ${late}`);
-  assert.ok(heapAfter - heapBefore < 32 * 1024 * 1024, `proxy memory grew by ${heapAfter - heapBefore} bytes`);
-  // The stream is intact once the reader catches up.
-  client.socket.resume();
-  await sleep(200);
-  assert.ok(client.received().length > late / 2);
-  client.socket.destroy();
-});
+testBothPaths(
+  "a slow reader with a fast writer: memory stays bounded because backpressure reaches the backend",
+  async (t) => {
+    const [backend] = await startBackends([{ name: "a", address: "127.0.0.2" }]);
+    t.after(() => backend!.kill());
+    const lb = await startLoadBalancer(lbConfigFor([backend!]), silentEvents);
+    t.after(() => lb.close());
+    const client = await openClient(lb.listenerAddress("test"));
+    await client.lines(1);
+    const heapBefore = process.memoryUsage().heapUsed + process.memoryUsage().external;
+    client.socket.pause();
+    client.socket.write("flood\n");
+    await sleep(1500);
+    const early = await backend!.flooded();
+    await sleep(1500);
+    const late = await backend!.flooded();
+    const heapAfter = process.memoryUsage().heapUsed + process.memoryUsage().external;
+    // Only socket buffers hold data: the kernel's (a few MiB per hop) and the proxy's high-water marks.
+    assert.ok(late < 48 * 1024 * 1024, `backend pushed ${late} bytes into a connection nobody reads`);
+    assert.ok(late - early < 1024 * 1024, `still flowing after 1.5 s: ${early} → ${late}`);
+    assert.ok(heapAfter - heapBefore < 32 * 1024 * 1024, `proxy memory grew by ${heapAfter - heapBefore} bytes`);
+    // The stream is intact once the reader catches up.
+    client.socket.resume();
+    await sleep(200);
+    assert.ok(client.received().length > late / 2);
+    client.socket.destroy();
+  },
+);
 
 /**
  * A balancer over two backends, "hung" and "ok", once both are up; then "hung" is frozen and its
@@ -177,7 +196,7 @@ async function balancerWithHungFirstBackend(t: { after(fn: () => unknown): void 
   return { backends, lb };
 }
 
-test("a backend that does not accept in time is skipped: the client is served by the next one", async (t) => {
+testBothPaths("a backend that does not accept in time is skipped: the client is served by the next one", async (t) => {
   const { lb } = await balancerWithHungFirstBackend(t);
   const served = [];
   for (let i = 0; i < 4; i++) served.push(await greeting(lb.listenerAddress("test"), 5000));
@@ -185,22 +204,25 @@ test("a backend that does not accept in time is skipped: the client is served by
   assert.match(lb.metrics(), /airstrap_lb_backend_connect_failures_total\{[^}]*backend="hung"[^}]*\} [1-9]/);
 });
 
-test("what a client sends before any backend has accepted (data and FIN) is held and delivered whole", async (t) => {
-  const { lb } = await balancerWithHungFirstBackend(t);
-  // More than the proxy holds before a backend accepts (64 KiB): the rest waits in the kernel.
-  // Hex never contains the backend's commands ("shut", "flood", "stop").
-  const payload = randomBytes(100_000).toString("hex");
-  // Connections take turns at the hung backend first: at least one waits out its connect timeout.
-  for (let i = 0; i < 2; i++) {
-    const client = await openClient(lb.listenerAddress("test"));
-    client.socket.end(payload);
-    await withTimeout(client.closed, 10_000, `connection ${i}: the whole answer`);
-    assert.equal(client.received(), `ok\n${payload}bye ${payload.length}\n`);
-  }
-  assert.match(lb.metrics(), /airstrap_lb_backend_connect_failures_total\{[^}]*backend="hung"[^}]*\} [1-9]/);
-});
+testBothPaths(
+  "what a client sends before any backend has accepted (data and FIN) is held and delivered whole",
+  async (t) => {
+    const { lb } = await balancerWithHungFirstBackend(t);
+    // More than the proxy holds before a backend accepts (64 KiB): the rest waits in the kernel.
+    // Hex never contains the backend's commands ("shut", "flood", "stop").
+    const payload = randomBytes(100_000).toString("hex");
+    // Connections take turns at the hung backend first: at least one waits out its connect timeout.
+    for (let i = 0; i < 2; i++) {
+      const client = await openClient(lb.listenerAddress("test"));
+      client.socket.end(payload);
+      await withTimeout(client.closed, 10_000, `connection ${i}: the whole answer`);
+      assert.equal(client.received(), `ok\n${payload}bye ${payload.length}\n`);
+    }
+    assert.match(lb.metrics(), /airstrap_lb_backend_connect_failures_total\{[^}]*backend="hung"[^}]*\} [1-9]/);
+  },
+);
 
-test("idle connections are closed after the idle timeout; busy ones are not", async (t) => {
+testBothPaths("idle connections are closed after the idle timeout; busy ones are not", async (t) => {
   const [backend] = await startBackends([{ name: "a", address: "127.0.0.2" }]);
   t.after(() => backend!.kill());
   const lb = await startLoadBalancer(lbConfigFor([backend!], { idleTimeoutMs: 400 }), silentEvents);
@@ -217,7 +239,7 @@ test("idle connections are closed after the idle timeout; busy ones are not", as
   assert.match(lb.metrics(), /airstrap_lb_listener_idle_closed_total\{[^}]*\} [1-9]/);
 });
 
-test("connections beyond the maximum are closed at once; capacity returns when one ends", async (t) => {
+testBothPaths("connections beyond the maximum are closed at once; capacity returns when one ends", async (t) => {
   const [backend] = await startBackends([{ name: "a", address: "127.0.0.2" }]);
   t.after(() => backend!.kill());
   const lb = await startLoadBalancer(lbConfigFor([backend!], { maxConnections: 2 }), silentEvents);
@@ -233,42 +255,45 @@ test("connections beyond the maximum are closed at once; capacity returns when o
   assert.match(lb.metrics(), /airstrap_lb_listener_rejected_total\{[^}]*reason="max_connections"\} 1/);
 });
 
-test("admin endpoint: /healthz is 200 while a backend is up and 503 when none is; /metrics counts bytes", async (t) => {
-  const [backend] = await startBackends([{ name: "a", address: "127.0.0.2" }]);
-  t.after(() => backend!.kill());
-  const lb = await startLoadBalancer(
-    lbConfigFor(
-      [backend!],
-      { check: { intervalMs: 100, timeoutMs: 90, rise: 1, fall: 1 } },
-      { admin: { address: "127.0.0.1", port: 0 } },
-    ),
-    silentEvents,
-  );
-  t.after(() => lb.close());
-  const admin = lb.addresses.at(-1)!;
-  await waitFor(() => lb.health().healthy, "healthy");
-  const healthz = await fetch(`http://${admin}/healthz`);
-  assert.equal(healthz.status, 200);
-  const report = (await healthz.json()) as { listeners: Array<{ backends: Array<{ state: string }> }> };
-  assert.equal(report.listeners[0]?.backends[0]?.state, "up");
-  const client = await openClient(lb.listenerAddress("test"));
-  await client.lines(1);
-  client.socket.end("12345\n");
-  await withTimeout(client.closed, 5000, "close");
-  await waitFor(() => /sent_bytes_total\{[^}]*\} 6\n/.test(lb.metrics()), "bytes counted");
-  const metrics = await (await fetch(`http://${admin}/metrics`)).text();
-  assert.match(metrics, /# TYPE airstrap_lb_backend_sent_bytes_total counter/);
-  assert.match(
-    metrics,
-    /airstrap_lb_backend_connections_total\{listener="test",backend="a",address="127\.0\.0\.2:\d+",tier="primary"\} 1/,
-  );
-  assert.match(metrics, /airstrap_lb_backend_check_latency_seconds\{[^}]*\} \d+\.\d+/);
-  await backend!.kill();
-  await waitFor(() => !lb.health().healthy, "unhealthy");
-  assert.equal((await fetch(`http://${admin}/healthz`)).status, 503);
-});
+testBothPaths(
+  "admin endpoint: /healthz is 200 while a backend is up and 503 when none is; /metrics counts bytes",
+  async (t) => {
+    const [backend] = await startBackends([{ name: "a", address: "127.0.0.2" }]);
+    t.after(() => backend!.kill());
+    const lb = await startLoadBalancer(
+      lbConfigFor(
+        [backend!],
+        { check: { intervalMs: 100, timeoutMs: 90, rise: 1, fall: 1 } },
+        { admin: { address: "127.0.0.1", port: 0 } },
+      ),
+      silentEvents,
+    );
+    t.after(() => lb.close());
+    const admin = lb.addresses.at(-1)!;
+    await waitFor(() => lb.health().healthy, "healthy");
+    const healthz = await fetch(`http://${admin}/healthz`);
+    assert.equal(healthz.status, 200);
+    const report = (await healthz.json()) as { listeners: Array<{ backends: Array<{ state: string }> }> };
+    assert.equal(report.listeners[0]?.backends[0]?.state, "up");
+    const client = await openClient(lb.listenerAddress("test"));
+    await client.lines(1);
+    client.socket.end("12345\n");
+    await withTimeout(client.closed, 5000, "close");
+    await waitFor(() => /sent_bytes_total\{[^}]*\} 6\n/.test(lb.metrics()), "bytes counted");
+    const metrics = await (await fetch(`http://${admin}/metrics`)).text();
+    assert.match(metrics, /# TYPE airstrap_lb_backend_sent_bytes_total counter/);
+    assert.match(
+      metrics,
+      /airstrap_lb_backend_connections_total\{listener="test",backend="a",address="127\.0\.0\.2:\d+",tier="primary"\} 1/,
+    );
+    assert.match(metrics, /airstrap_lb_backend_check_latency_seconds\{[^}]*\} \d+\.\d+/);
+    await backend!.kill();
+    await waitFor(() => !lb.health().healthy, "unhealthy");
+    assert.equal((await fetch(`http://${admin}/healthz`)).status, 503);
+  },
+);
 
-test("IPv6: listens on and forwards to ::1", async (t) => {
+testBothPaths("IPv6: listens on and forwards to ::1", async (t) => {
   const [backend] = await startBackends([{ name: "v6", address: "::1" }]);
   t.after(() => backend!.kill());
   const config = lbConfigFor([backend!]);

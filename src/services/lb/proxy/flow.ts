@@ -5,20 +5,28 @@
  * No closures per connection: every handle and request shares one callback (`onRead`,
  * `afterWrite`) and finds its direction through a property.
  */
+import { type Borrower, BufferPool } from "./buffer-pool.js";
 import { type ShutdownRequest, type TcpHandle, tcpBindings, UV_EOF, type WriteRequest } from "./tcp-handle.js";
 
 /**
  * Every direction starts reading into one buffer shared by all connections (no memory held by
  * idle connections, no allocation per read; the next read of any connection overwrites it, so a
  * chunk is copied out before it is written or held). After a read that fills it — a bulk
- * transfer — the direction switches to a reusable buffer of its own, which saves the copy and
- * lets the kernel hand over more per system call.
+ * transfer — the direction borrows a bigger buffer from the process's pool (buffer-pool.ts),
+ * which saves the copy and lets the kernel hand over more per system call, and gives it back
+ * when it goes idle.
+ *
+ * Memory: a chunk waits in memory only while its write is in flight (the peer's kernel buffer is
+ * full); then its direction reads nothing more. So a connection holds at most one shared-size
+ * chunk per direction, plus what its client sent before the backend was connected (under
+ * EARLY_BYTES_LIMIT + one read) — and bulk buffers are bounded by the pool, not per connection.
  */
-const SHARED_READ_BYTES = 64 * 1024;
-const BULK_BUFFER_BYTES = 256 * 1024;
+const SHARED_READ_BYTES = 16 * 1024;
 const sharedReadBuffer = Buffer.allocUnsafe(SHARED_READ_BYTES);
+/** 256 buffers of 256 KiB: 64 MiB at most, for every connection of the process together. */
+export const bulkBuffers = new BufferPool(256 * 1024, 256, 16, 1000);
 /** What the client may send before its backend is connected; reading pauses beyond it. */
-const EARLY_BYTES_LIMIT = 64 * 1024;
+const EARLY_BYTES_LIMIT = 16 * 1024;
 
 export type Side = "client" | "backend";
 
@@ -42,7 +50,7 @@ export interface FlowRequest extends WriteRequest, ShutdownRequest {
  * One direction of a splice: reads `from`, writes to `to`. `to` is unset while the backend
  * connects; a client direction then holds what it reads in `early`.
  */
-export class Flow {
+export class Flow implements Borrower {
   to: TcpHandle | undefined;
   readonly target: Side;
   private early: Uint8Array[] | undefined;
@@ -54,6 +62,9 @@ export class Flow {
   /** readStart() refused while connecting (a libuv that does not allow it): started on connect. */
   private refused = false;
   private bulkBuffer: Buffer | undefined;
+  /** The source's read count at the last sweep of the pool: unchanged means idle. */
+  private bytesAtSweep = -1;
+  private closed = false;
 
   constructor(
     readonly splice: FlowOwner,
@@ -88,13 +99,17 @@ export class Flow {
       return;
     }
     if (length === SHARED_READ_BYTES && this.to !== undefined) {
-      // Bulk: from now on reads land in a buffer of this direction's own. Switching before the
-      // write is safe: the next read comes only once this write has been taken by the kernel.
-      this.bulkBuffer = Buffer.allocUnsafe(BULK_BUFFER_BYTES);
-      sharedReadBuffer.copy(this.bulkBuffer, 0, 0, length);
-      this.from.useUserBuffer(this.bulkBuffer);
-      this.write(this.bulkBuffer.subarray(0, length));
-      return;
+      // Bulk: from now on reads land in a borrowed buffer. Switching before the write is safe:
+      // the next read comes only once this write has been taken by the kernel.
+      const bulk = bulkBuffers.take(this);
+      if (bulk !== undefined) {
+        this.bulkBuffer = bulk;
+        this.bytesAtSweep = -1;
+        sharedReadBuffer.copy(bulk, 0, 0, length);
+        this.from.useUserBuffer(bulk);
+        this.write(bulk.subarray(0, length));
+        return;
+      }
     }
     // Small chunks come from Node's shared allocation pool: no allocation of their own.
     const chunk = Buffer.allocUnsafe(length);
@@ -124,7 +139,34 @@ export class Flow {
   private end(): void {
     this.eof = true;
     this.from.readStop();
+    if (!this.writing) this.giveBackBuffer(false);
     if (this.to !== undefined && !this.writing) this.splice.flowEnded(this);
+  }
+
+  /** The pair closed its handles: nothing more is read, the buffer goes back once no write needs it. */
+  close(): void {
+    this.closed = true;
+    if (!this.writing) this.giveBackBuffer(false);
+  }
+
+  /** From the pool's sweep: a direction that read nothing since the last sweep gives its buffer back. */
+  sweep(): void {
+    // Closed with a write in flight: libuv cancels that write and touches the buffer no more.
+    if (this.closed) {
+      this.giveBackBuffer(false);
+      return;
+    }
+    const bytes = this.from.bytesRead;
+    if (bytes === this.bytesAtSweep && !this.writing) this.giveBackBuffer(true);
+    else this.bytesAtSweep = bytes;
+  }
+
+  private giveBackBuffer(readOnShared: boolean): void {
+    const buffer = this.bulkBuffer;
+    if (buffer === undefined) return;
+    this.bulkBuffer = undefined;
+    if (readOnShared) this.from.useUserBuffer(sharedReadBuffer);
+    bulkBuffers.give(this, buffer);
   }
 
   /** True when the kernel took the whole chunk now; otherwise reading pauses until it has. */
@@ -153,6 +195,7 @@ export class Flow {
 
   written(status: number): void {
     this.writing = false;
+    if (this.closed || this.eof) this.giveBackBuffer(false);
     if (status < 0) this.splice.fail(this.target, status);
     else if (this.splice.open) this.afterWrite();
   }

@@ -10,8 +10,10 @@ import type { Events } from "../../../events.js";
 import type { Backend, BackendPool } from "../backend-pool.js";
 import type { LbListenerConfig } from "../config.js";
 import { formatEndpoint } from "../endpoint.js";
-import { Splice, type SpliceHooks } from "./splice.js";
-import { acceptHandles, connectHandle, errorName, type TcpHandle, tcpBindings } from "./tcp-handle.js";
+import { type Client, chooseDataPath, DATA_PATH_ENV, type DataPath, type Pair, type SpliceHooks } from "./data-path.js";
+import { handlePath } from "./handle-path.js";
+import { socketPath } from "./socket-path.js";
+import { errorName, tcpBindings } from "./tcp-handle.js";
 
 export interface ListenerCounters {
   accepted: number;
@@ -20,13 +22,18 @@ export interface ListenerCounters {
   closedIdle: number;
 }
 
-/** A client connection: its data path plus the balancer's bookkeeping. */
-class Connection extends Splice {
+/** A client connection: its spliced pair plus the balancer's bookkeeping. */
+class Connection {
+  pair!: Pair;
   /** Set once a backend has accepted the connection. */
   backend: Backend | undefined;
   /** Client bytes read + written at the last idle sweep, and when that total last changed. */
   seenBytes = 0;
   activeAt = performance.now();
+
+  destroy(): void {
+    this.pair.destroy();
+  }
 }
 
 export class ListenerProxy {
@@ -36,11 +43,12 @@ export class ListenerProxy {
   private boundAddress: string | undefined;
   private drained: (() => void) | undefined;
   private idleSweep: NodeJS.Timeout | undefined;
+  readonly dataPath: DataPath;
   /** One object for every connection of this listener, rather than closures per connection. */
-  private readonly spliceHooks: SpliceHooks = {
-    closed: (splice) => this.forget(splice as Connection),
-    backendReset: (splice, reason) => {
-      const backend = (splice as Connection).backend;
+  private readonly spliceHooks: SpliceHooks<Connection> = {
+    closed: (connection) => this.forget(connection),
+    backendReset: (connection, reason) => {
+      const backend = connection.backend;
       if (backend !== undefined && this.pool.list().includes(backend))
         this.pool.reportReset(backend, `connection reset by ${backend.key}: ${reason}`);
     },
@@ -51,8 +59,14 @@ export class ListenerProxy {
     readonly pool: BackendPool,
     private readonly events: Events,
   ) {
-    // Connections never reach the server as net.Sockets: see acceptHandles() in listen().
-    this.server = net.createServer({ pauseOnConnect: true });
+    this.dataPath = chooseDataPath(
+      { handles: handlePath, sockets: socketPath },
+      tcpBindings,
+      events,
+      process.env[DATA_PATH_ENV],
+    );
+    // On the handle path connections never reach the server as net.Sockets (acceptOn() in listen()).
+    this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true, noDelay: true });
   }
 
   get name(): string {
@@ -69,7 +83,6 @@ export class ListenerProxy {
 
   listen(): Promise<string> {
     return new Promise((resolve, reject) => {
-      tcpBindings(); // a runtime without them fails here, before anything is bound
       const onError = (error: Error) => reject(error);
       this.server.once("error", onError);
       this.server.listen({ host: this.config.address, port: this.config.port, backlog: 1024 }, () => {
@@ -83,7 +96,11 @@ export class ListenerProxy {
           }),
         );
         try {
-          acceptHandles(this.server, (status, client) => this.accept(status, client));
+          this.dataPath.acceptOn(
+            this.server,
+            (client) => this.accept(client),
+            (reason) => this.acceptFailed(reason),
+          );
         } catch (error) {
           this.server.close();
           reject(error);
@@ -92,6 +109,13 @@ export class ListenerProxy {
         this.scheduleIdleSweep();
         const bound = this.server.address() as net.AddressInfo;
         this.boundAddress = formatEndpoint({ address: bound.address, port: bound.port });
+        this.events.emit({
+          level: "debug",
+          kind: "lb.listener.datapath",
+          service: "lb",
+          message: `${this.config.name}: bytes move through ${this.dataPath.kind === "handles" ? "libuv TCP handles" : "net.Socket"}`,
+          detail: { dataPath: this.dataPath.kind },
+        });
         resolve(this.boundAddress);
       });
     });
@@ -119,8 +143,8 @@ export class ListenerProxy {
       () => {
         const now = performance.now();
         for (const connection of this.connections) {
-          if (!connection.isConnected) continue;
-          const bytes = connection.clientBytes;
+          if (!connection.pair.isConnected) continue;
+          const bytes = connection.pair.clientBytes;
           if (bytes !== connection.seenBytes) {
             connection.seenBytes = bytes;
             connection.activeAt = now;
@@ -160,29 +184,31 @@ export class ListenerProxy {
     for (const connection of [...this.connections]) connection.destroy();
   }
 
-  private accept(status: number, client: TcpHandle | undefined): void {
-    if (status < 0 || client === undefined) {
-      this.events.emit({
-        level: "error",
-        kind: "lb.listener.error",
-        service: "lb",
-        message: `${this.config.name}: accept failed: ${errorName(status)}`,
-      });
-      return;
-    }
+  private acceptFailed(reason: string): void {
+    this.events.emit({
+      level: "error",
+      kind: "lb.listener.error",
+      service: "lb",
+      message: `${this.config.name}: ${reason}`,
+    });
+  }
+
+  private accept(client: Client): void {
     this.counters.accepted += 1;
     if (this.connections.size >= this.config.maxConnections) {
       this.counters.rejectedMaxConnections += 1;
-      client.close();
+      this.dataPath.refuse(client);
       return;
     }
-    const connection = new Connection(client, this.spliceHooks);
+    const connection = new Connection();
+    connection.pair = this.dataPath.splice(client, this.spliceHooks, connection);
     this.connections.add(connection);
     this.tryBackends(connection, this.pool.order(), 0);
   }
 
   private tryBackends(connection: Connection, candidates: Backend[], index: number): void {
-    if (!connection.open) return;
+    const pair = connection.pair;
+    if (!pair.open) return;
     const backend = candidates[index];
     if (backend === undefined) {
       this.counters.failedNoBackend += 1;
@@ -195,19 +221,18 @@ export class ListenerProxy {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (status === 0 && connection.open) return this.connected(connection, backend);
+      if (status === 0 && pair.open) return this.connected(connection, backend);
       backend.activeConnections -= 1;
-      upstream.close();
-      if (!connection.open) return;
-      connection.connectFailed();
+      this.dataPath.abandon(upstream);
+      if (!pair.open) return;
+      pair.connectFailed();
       const reason =
         status === TIMED_OUT ? `connect timed out after ${this.config.connectTimeoutMs} ms` : errorName(status);
       this.pool.reportConnectFailure(backend, reason);
       this.tryBackends(connection, candidates, index + 1);
     };
-    const upstream = connectHandle(backend.address, backend.port, settle);
-    upstream.setNoDelay(true);
-    connection.connecting(upstream);
+    const upstream = this.dataPath.connect(backend.address, backend.port, settle);
+    pair.connecting(upstream);
     const timer = setTimeout(() => settle(TIMED_OUT), this.config.connectTimeoutMs);
   }
 
@@ -216,7 +241,7 @@ export class ListenerProxy {
     backend.connectionsTotal += 1;
     backend.connections.add(connection);
     connection.activeAt = performance.now();
-    connection.connected();
+    connection.pair.connected();
   }
 
   private forget(connection: Connection): void {
@@ -224,8 +249,8 @@ export class ListenerProxy {
     if (backend !== undefined) {
       backend.activeConnections -= 1;
       backend.connections.delete(connection);
-      backend.bytesFromClients += connection.bytesFromClients;
-      backend.bytesToClients += connection.bytesToClients;
+      backend.bytesFromClients += connection.pair.bytesFromClients;
+      backend.bytesToClients += connection.pair.bytesToClients;
     }
     this.connections.delete(connection);
     this.afterForget();

@@ -13,17 +13,11 @@
  * registers its socket once for both events instead of re-adding it after the connect.
  */
 import { constants } from "node:os";
+import { type Pair, PairCounters, type SpliceHooks, type Upstream } from "./data-path.js";
 import { Flow, type FlowOwner, type FlowRequest, type Side } from "./flow.js";
 import { errorName, type TcpHandle, tcpBindings } from "./tcp-handle.js";
 
-export interface SpliceHooks {
-  /** The pair closed; the byte counts are final. */
-  closed(splice: Splice): void;
-  /** The backend reset the connection (or failed a write with a reset). */
-  backendReset(splice: Splice, reason: string): void;
-}
-
-export class Splice implements FlowOwner {
+export class Splice<T> extends PairCounters implements FlowOwner, Pair {
   open = true;
   private readonly fromClient: Flow;
   private toClient: Flow | undefined;
@@ -31,13 +25,14 @@ export class Splice implements FlowOwner {
   private established = false;
   private endedFlows = 0;
   private firstEnded: Flow | undefined;
-  private finalBytes: { client: number; fromClient: number; toClient: number } | undefined;
 
   /** Starts reading the client at once; its first bytes wait for `connected()`. */
   constructor(
     private readonly client: TcpHandle,
-    private readonly hooks: SpliceHooks,
+    private readonly hooks: SpliceHooks<T>,
+    private readonly owner: T,
   ) {
+    super();
     this.fromClient = new Flow(this, client, "client");
     this.fromClient.start();
   }
@@ -46,7 +41,8 @@ export class Splice implements FlowOwner {
    * A connect to `backend` has started: read it from now on (reads arrive only once it is
    * connected). A failed attempt is taken back with `connectFailed()`.
    */
-  connecting(backend: TcpHandle): void {
+  connecting(upstream: Upstream): void {
+    const backend = upstream as TcpHandle;
     this.upstream = backend;
     this.toClient = new Flow(this, backend, "backend");
     this.toClient.to = this.client;
@@ -70,20 +66,12 @@ export class Splice implements FlowOwner {
     return this.established;
   }
 
-  /** Client bytes read plus written: the idle sweep's activity counter. */
-  get clientBytes(): number {
-    if (this.finalBytes) return this.finalBytes.client;
-    return this.client.bytesRead + this.client.bytesWritten;
+  protected clientCounts(): TcpHandle {
+    return this.client;
   }
 
-  get bytesFromClients(): number {
-    if (this.finalBytes) return this.finalBytes.fromClient;
-    return this.established ? this.upstream!.bytesWritten : 0;
-  }
-
-  get bytesToClients(): number {
-    if (this.finalBytes) return this.finalBytes.toClient;
-    return this.established ? this.upstream!.bytesRead : 0;
+  protected connectedCounts(): TcpHandle | undefined {
+    return this.established ? this.upstream : undefined;
   }
 
   /**
@@ -93,20 +81,20 @@ export class Splice implements FlowOwner {
   destroy(): void {
     if (!this.open) return;
     this.open = false;
-    this.finalBytes = {
-      client: this.client.bytesRead + this.client.bytesWritten,
-      fromClient: this.bytesFromClients,
-      toClient: this.bytesToClients,
-    };
+    this.freezeCounts();
     this.client.close();
-    if (this.established) this.upstream!.close();
-    this.hooks.closed(this);
+    this.fromClient.close();
+    if (this.established) {
+      this.upstream!.close();
+      this.toClient!.close();
+    }
+    this.hooks.closed(this.owner);
   }
 
   fail(side: Side, status: number): void {
     if (!this.open) return;
     if (side === "backend" && (status === RESET || status === BROKEN_PIPE)) {
-      this.hooks.backendReset(this, `${errorName(status)} from the backend`);
+      this.hooks.backendReset(this.owner, `${errorName(status)} from the backend`);
     }
     this.destroy();
   }
@@ -140,7 +128,7 @@ export class Splice implements FlowOwner {
   }
 }
 
-const halfClosed: Splice[] = [];
+const halfClosed: Splice<unknown>[] = [];
 
 function passOnHalfCloses(): void {
   for (const splice of halfClosed.splice(0)) splice.passOnHalfClose();

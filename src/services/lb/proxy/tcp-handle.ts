@@ -7,8 +7,9 @@
  * layer allocates a fresh 64 KiB buffer per read. On handles a connection is two objects and a
  * few closures, and a bulk transfer reads into one reusable buffer (measured: docs/load-balancer.md).
  * The bindings are internal to Node; airstrap ships as a single executable with its own Node, so
- * the version is the one tested. `tcpBindings()` checks the surface once and fails loudly if a
- * runtime differs, rather than misbehaving.
+ * the version is the one tested (pinned in .node-version, checked by scripts/dist.sh).
+ * `tcpBindings()` checks the surface once; a runtime that differs gets the net.Socket path
+ * instead (socket-path.ts, chosen in data-path.ts), rather than misbehaving.
  */
 import type net from "node:net";
 import { getSystemErrorName } from "node:util";
@@ -69,10 +70,20 @@ interface Bindings {
   lastWriteWasAsync(): boolean;
 }
 
-let bindings: Bindings | undefined;
+let bindings: Bindings | Error | undefined;
 
+/** The bindings, or the reason this runtime lacks them (thrown on every call; checked once). */
 export function tcpBindings(): Bindings {
-  bindings ??= loadBindings();
+  if (bindings === undefined) {
+    try {
+      bindings = loadBindings();
+    } catch (error) {
+      bindings = new Error(
+        `Node ${process.version} does not offer the tcp_wrap/stream_wrap bindings the fast path was built on (${(error as Error).message})`,
+      );
+    }
+  }
+  if (bindings instanceof Error) throw bindings;
   return bindings;
 }
 
@@ -103,7 +114,7 @@ function loadBindings(): Bindings {
     ["readStart", "readStop", "useUserBuffer", "writeBuffer", "shutdown", "connect", "connect6", "setNoDelay"].every(
       (method) => typeof (TCP.prototype as unknown as Record<string, unknown>)[method] === "function",
     );
-  if (!complete) throw new Error(`the load balancer needs Node's tcp_wrap/stream_wrap bindings (${process.version})`);
+  if (!complete) throw new Error("a method or constant is missing");
   return {
     newSocket: () => new TCP(constants.SOCKET),
     newConnectRequest: () => new TCPConnectWrap(),
