@@ -16,6 +16,7 @@ import { registerProbe } from "./probe.js";
 import { registerRegistry } from "./registry.js";
 import { registerRelay } from "./relay.js";
 import { registerSchema } from "./schema.js";
+import { registerTftp } from "./tftp.js";
 import { registerUp } from "./up.js";
 import { registerValidate } from "./validate.js";
 
@@ -36,6 +37,7 @@ export const commands: RegisterCommand[] = [
   registerArtifacts,
   registerBundle,
   registerDns,
+  registerTftp,
   registerNode,
   registerProbe,
   registerRelay,

@@ -1,0 +1,287 @@
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { isIPv6 } from "node:net";
+import { formatEndpoint } from "../dns/config.js";
+import type { TftpConfig, TftpEndpoint } from "./config.js";
+import { FileBlocks } from "./file-blocks.js";
+import type { TftpMetrics, TransferResult } from "./metrics.js";
+import { negotiate } from "./options.js";
+import { openInsideRoot } from "./root.js";
+import { ReadTransfer, type Step } from "./transfer.js";
+import {
+  dataHeader,
+  ERROR_CODE,
+  isMalformed,
+  OPCODE,
+  parsePacket,
+  type RequestPacket,
+  serializeError,
+  serializeOack,
+} from "./wire.js";
+
+/**
+ * The sockets of the TFTP server: one listening socket per address, and one socket per transfer,
+ * bound to an ephemeral port of the same address and connected to the client (RFC 1350: each side
+ * of a transfer has its own TID). The kernel then drops anything from another address or port.
+ */
+
+const stopping = { code: ERROR_CODE.notDefined, message: "server stopping" };
+
+/** File bytes read at once; most blocks are then slices of memory already read. */
+const CHUNK_BYTES = 1 << 20;
+
+export interface TransferReport {
+  client: string;
+  file: string;
+  result: TransferResult;
+  /** File bytes the client acknowledged. */
+  bytes: number;
+  size: number;
+  durationMs: number;
+  blksize: number;
+  windowsize: number;
+  retransmits: number;
+  reason?: string;
+}
+
+export interface RequestRefusal {
+  client: string;
+  file: string;
+  code: number;
+  message: string;
+}
+
+export interface ServerContext {
+  /** Read at each request, so a reload applies to the next transfer. */
+  current(): { config: TftpConfig; realRoot: string };
+  metrics: TftpMetrics;
+  onTransferEnd(report: TransferReport): void;
+  onRefused(refusal: RequestRefusal): void;
+}
+
+export interface TftpListener {
+  endpoint: TftpEndpoint;
+  bound: TftpEndpoint;
+  close(): Promise<void>;
+}
+
+export class TftpServer {
+  private readonly transfers = new Map<string, Sender>();
+
+  constructor(private readonly context: ServerContext) {}
+
+  get activeTransfers(): number {
+    return this.transfers.size;
+  }
+
+  async listen(endpoint: TftpEndpoint): Promise<TftpListener> {
+    const socket = udpSocket(endpoint.address);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind({ address: endpoint.address, port: endpoint.port, exclusive: true }, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    // Errors after binding (an ICMP report for an error packet we sent) concern one datagram only.
+    socket.on("error", () => {});
+    socket.on("message", (datagram, from) => this.onRequest(socket, endpoint.address, datagram, from));
+    const bound = { address: endpoint.address, port: socket.address().port };
+    return { endpoint, bound, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
+  }
+
+  /** Ends every transfer in progress (their clients see them stop). */
+  async abortAll(): Promise<void> {
+    await Promise.all([...this.transfers.values()].map((sender) => sender.finish("aborted", "server stopping", stopping)));
+  }
+
+  private onRequest(listener: Socket, localAddress: string, datagram: Buffer, from: RemoteInfo): void {
+    const packet = parsePacket(datagram);
+    if (isMalformed(packet) || (packet.opcode !== OPCODE.RRQ && packet.opcode !== OPCODE.WRQ)) {
+      this.context.metrics.malformed += 1;
+      return;
+    }
+    const client = formatEndpoint(from);
+    const refuse = (code: number, message: string) => {
+      this.context.metrics.errorSent(code);
+      this.context.onRefused({ client, file: packet.filename, code, message });
+      listener.send(serializeError(code, message), from.port, from.address);
+    };
+    if (packet.opcode === OPCODE.WRQ) return refuse(ERROR_CODE.accessViolation, "access violation: read-only server");
+    if (packet.mode !== "octet") return refuse(ERROR_CODE.illegalOperation, "only octet (binary) mode is served");
+    const key = `${localAddress}|${client}`;
+    // The client sent its request again before our first packet reached it: that transfer answers.
+    if (this.transfers.has(key)) return;
+    const { config, realRoot } = this.context.current();
+    if (this.transfers.size >= config.maxTransfers) return refuse(ERROR_CODE.notDefined, "server busy, try again");
+    const sender = new Sender(this.context, config, client, () => this.transfers.delete(key));
+    this.transfers.set(key, sender);
+    void sender.run(realRoot, packet, localAddress, from).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      void sender.finish("failed", message, { code: ERROR_CODE.notDefined, message: "cannot send the file" });
+    });
+  }
+}
+
+/** One read transfer: its socket, its file and its state machine. */
+class Sender {
+  private socket: Socket | undefined;
+  private transfer: ReadTransfer | undefined;
+  private blocks: FileBlocks | undefined;
+  private oack: Buffer | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timeoutMs: number;
+  private file = "";
+  private readonly started = Date.now();
+  /** Bumped at every step: a window read from disk is sent only if no newer step came meanwhile. */
+  private generation = 0;
+  private ended = false;
+  private connected = false;
+
+  constructor(
+    private readonly context: ServerContext,
+    private readonly config: TftpConfig,
+    private readonly client: string,
+    private readonly release: () => void,
+  ) {
+    context.metrics.active += 1;
+    this.timeoutMs = config.timeoutMs;
+  }
+
+  async run(realRoot: string, request: RequestPacket, localAddress: string, from: RemoteInfo): Promise<void> {
+    this.file = request.filename;
+    const socket = udpSocket(localAddress);
+    this.socket = socket;
+    // ECONNREFUSED after an ICMP "port unreachable": the client has gone.
+    socket.on("error", (error) => void this.finish("failed", error.message));
+    await new Promise<void>((resolve) => socket.bind({ address: localAddress, port: 0 }, resolve));
+    await new Promise<void>((resolve) => socket.connect(from.port, from.address, resolve));
+    this.connected = true;
+    if (this.ended) return;
+    const opened = await openInsideRoot(realRoot, request.filename);
+    if (!("handle" in opened)) {
+      this.context.onRefused({ client: this.client, file: request.filename, ...opened });
+      return this.finish("aborted", opened.message, opened);
+    }
+    this.file = opened.name;
+    if (this.ended) return opened.handle.close();
+    this.blocks = new FileBlocks(opened.handle, opened.size, CHUNK_BYTES);
+    const negotiated = negotiate(request.options, opened.size, this.config);
+    this.timeoutMs = negotiated.timeoutMs;
+    const hasOack = negotiated.accepted.size > 0;
+    if (hasOack) this.oack = serializeOack(negotiated.accepted);
+    this.transfer = new ReadTransfer({
+      size: opened.size,
+      blksize: negotiated.blksize,
+      windowsize: negotiated.windowsize,
+      oack: hasOack,
+      retries: this.config.retries,
+    });
+    socket.on("message", (datagram) => this.onMessage(datagram));
+    this.timer = setTimeout(() => this.onTimeout(), this.timeoutMs);
+    this.act(this.transfer.start());
+  }
+
+  private onMessage(datagram: Buffer): void {
+    const packet = parsePacket(datagram);
+    if (!isMalformed(packet) && packet.opcode === OPCODE.ACK) return this.act(this.transfer!.ack(packet.block));
+    if (!isMalformed(packet) && packet.opcode === OPCODE.ERROR) {
+      void this.finish("client-error", `client sent error ${packet.code}: ${packet.message}`);
+      return;
+    }
+    this.context.metrics.malformed += 1;
+  }
+
+  private onTimeout(): void {
+    const step = this.transfer!.timeout();
+    if (step.kind === "send" || step.kind === "send-oack") this.context.metrics.retransmits += 1;
+    this.act(step);
+  }
+
+  private act(step: Step): void {
+    if (this.ended) return;
+    switch (step.kind) {
+      case "ignore":
+        return;
+      case "done":
+        void this.finish("complete");
+        return;
+      case "give-up":
+        void this.finish("timeout", `no ACK after ${this.config.retries} retransmissions`);
+        return;
+      case "send-oack":
+        this.generation += 1;
+        this.socket!.send(this.oack!);
+        this.timer!.refresh();
+        return;
+      case "send":
+        this.sendWindow(step.first, step.last);
+    }
+  }
+
+  private sendWindow(first: number, last: number): void {
+    const transfer = this.transfer!;
+    const blocks = this.blocks!;
+    const generation = ++this.generation;
+    const start = transfer.blockRange(first).offset;
+    const lastRange = transfer.blockRange(last);
+    const end = lastRange.offset + lastRange.length;
+    const send = () => {
+      if (this.ended || generation !== this.generation) return;
+      for (let block = first; block <= last; block++) {
+        const { offset, length } = transfer.blockRange(block);
+        this.socket!.send([dataHeader(block), blocks.slice(offset, length)]);
+        this.context.metrics.bytesSent += length;
+      }
+      this.timer!.refresh();
+    };
+    if (blocks.covers(start, end)) return send();
+    blocks
+      .load(start, end)
+      .then(send, (error: Error) => void this.finish("failed", error.message, { code: 0, message: "cannot read the file" }));
+  }
+
+  /** Ends the transfer once; `tell` is the error packet the client gets (none when it is gone or done). */
+  async finish(result: TransferResult, reason?: string, tell?: { code: number; message: string }): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    clearTimeout(this.timer);
+    const socket = this.socket;
+    if (socket !== undefined) {
+      const close = () => {
+        try {
+          socket.close();
+        } catch {
+          // Already closed by an error.
+        }
+      };
+      if (tell !== undefined && this.connected) {
+        this.context.metrics.errorSent(tell.code);
+        // Closing before the datagram left would cancel it: close once it has gone.
+        socket.send(serializeError(tell.code, tell.message), close);
+      } else {
+        close();
+      }
+    }
+    await this.blocks?.close().catch(() => {});
+    this.context.metrics.active -= 1;
+    this.release();
+    if (this.transfer === undefined) return;
+    this.context.metrics.transferEnded(result);
+    this.context.onTransferEnd({
+      client: this.client,
+      file: this.file,
+      result,
+      bytes: this.transfer.bytesAcked,
+      size: this.transfer.shape.size,
+      durationMs: Date.now() - this.started,
+      blksize: this.transfer.shape.blksize,
+      windowsize: this.transfer.shape.windowsize,
+      retransmits: this.transfer.retransmits,
+      ...(reason === undefined ? {} : { reason }),
+    });
+  }
+}
+
+function udpSocket(address: string): Socket {
+  return isIPv6(address) ? createSocket({ type: "udp6", ipv6Only: true }) : createSocket({ type: "udp4" });
+}
