@@ -23,8 +23,11 @@ export function explainBindError(
       hint: `stop what holds it, choose another port with ${portSetting}, or ${fallback}`,
     });
   if (code === "EACCES")
-    return new OperatorError(`cannot serve ${service} on ${where}: a port below 1024 needs root or CAP_NET_BIND_SERVICE`, {
-      hint: `run as root, grant the capability (setcap cap_net_bind_service=+ep on the executable, or AmbientCapabilities=CAP_NET_BIND_SERVICE in its systemd unit), or choose a port above 1023 with ${portSetting}`,
-    });
+    return new OperatorError(
+      `cannot serve ${service} on ${where}: a port below 1024 needs root or CAP_NET_BIND_SERVICE`,
+      {
+        hint: `run as root, grant the capability (setcap cap_net_bind_service=+ep on the executable, or AmbientCapabilities=CAP_NET_BIND_SERVICE in its systemd unit), or choose a port above 1023 with ${portSetting}`,
+      },
+    );
   return error;
 }

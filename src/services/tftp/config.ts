@@ -31,10 +31,8 @@ export const TFTP_DEFAULTS = {
   maxTransfers: 256,
 } as const;
 
-export function tftpConfig(
-  listen: TftpEndpoint[],
-  root: string,
-  limits: Partial<typeof TFTP_DEFAULTS> = {},
-): TftpConfig {
+export type TftpLimits = Omit<TftpConfig, "listen" | "root">;
+
+export function tftpConfig(listen: TftpEndpoint[], root: string, limits: Partial<TftpLimits> = {}): TftpConfig {
   return { listen, root, ...TFTP_DEFAULTS, ...limits };
 }

@@ -32,9 +32,12 @@ export class TftpMetrics {
         RESULTS.map((result) => `{result="${result}"} ${this.transfers.get(result)}`),
       ),
       family("airstrap_tftp_transfers_active", "gauge", "Read transfers in progress.", [` ${this.active}`]),
-      family("airstrap_tftp_sent_bytes_total", "counter", "File bytes sent in DATA packets, retransmissions included.", [
-        ` ${this.bytesSent}`,
-      ]),
+      family(
+        "airstrap_tftp_sent_bytes_total",
+        "counter",
+        "File bytes sent in DATA packets, retransmissions included.",
+        [` ${this.bytesSent}`],
+      ),
       family("airstrap_tftp_retransmits_total", "counter", "Windows (or OACKs) sent again after a timeout.", [
         ` ${this.retransmits}`,
       ]),

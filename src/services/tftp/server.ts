@@ -91,28 +91,50 @@ export class TftpServer {
 
   /** Ends every transfer in progress (their clients see them stop). */
   async abortAll(): Promise<void> {
-    await Promise.all([...this.transfers.values()].map((sender) => sender.finish("aborted", "server stopping", stopping)));
+    await Promise.all(
+      [...this.transfers.values()].map((sender) => sender.finish("aborted", "server stopping", stopping)),
+    );
+  }
+
+  private sendError(listener: Socket, to: RemoteInfo, code: number, message: string): void {
+    this.context.metrics.errorSent(code);
+    listener.send(serializeError(code, message), to.port, to.address);
   }
 
   private onRequest(listener: Socket, localAddress: string, datagram: Buffer, from: RemoteInfo): void {
     const packet = parsePacket(datagram);
-    if (isMalformed(packet) || (packet.opcode !== OPCODE.RRQ && packet.opcode !== OPCODE.WRQ)) {
+    const client = formatEndpoint(from);
+    if (isMalformed(packet)) {
+      this.context.metrics.malformed += 1;
+      // A request we cannot read is told so (a NUL inside a file name ends here); other garbage is dropped.
+      if (isRequestOpcode(datagram))
+        this.sendError(listener, from, ERROR_CODE.illegalOperation, `malformed request: ${packet.malformed}`);
+      return;
+    }
+    if (packet.opcode !== OPCODE.RRQ && packet.opcode !== OPCODE.WRQ) {
       this.context.metrics.malformed += 1;
       return;
     }
-    const client = formatEndpoint(from);
     const refuse = (code: number, message: string) => {
-      this.context.metrics.errorSent(code);
       this.context.onRefused({ client, file: packet.filename, code, message });
-      listener.send(serializeError(code, message), from.port, from.address);
+      this.sendError(listener, from, code, message);
     };
-    if (packet.opcode === OPCODE.WRQ) return refuse(ERROR_CODE.accessViolation, "access violation: read-only server");
-    if (packet.mode !== "octet") return refuse(ERROR_CODE.illegalOperation, "only octet (binary) mode is served");
+    if (packet.opcode === OPCODE.WRQ) {
+      refuse(ERROR_CODE.accessViolation, "access violation: read-only server");
+      return;
+    }
+    if (packet.mode !== "octet") {
+      refuse(ERROR_CODE.illegalOperation, "only octet (binary) mode is served");
+      return;
+    }
     const key = `${localAddress}|${client}`;
     // The client sent its request again before our first packet reached it: that transfer answers.
     if (this.transfers.has(key)) return;
     const { config, realRoot } = this.context.current();
-    if (this.transfers.size >= config.maxTransfers) return refuse(ERROR_CODE.notDefined, "server busy, try again");
+    if (this.transfers.size >= config.maxTransfers) {
+      refuse(ERROR_CODE.notDefined, "server busy, try again");
+      return;
+    }
     const sender = new Sender(this.context, config, client, () => this.transfers.delete(key));
     this.transfers.set(key, sender);
     void sender.run(realRoot, packet, localAddress, from).catch((error: unknown) => {
@@ -183,12 +205,13 @@ class Sender {
 
   private onMessage(datagram: Buffer): void {
     const packet = parsePacket(datagram);
-    if (!isMalformed(packet) && packet.opcode === OPCODE.ACK) return this.act(this.transfer!.ack(packet.block));
-    if (!isMalformed(packet) && packet.opcode === OPCODE.ERROR) {
+    if (!isMalformed(packet) && packet.opcode === OPCODE.ACK) {
+      this.act(this.transfer!.ack(packet.block));
+    } else if (!isMalformed(packet) && packet.opcode === OPCODE.ERROR) {
       void this.finish("client-error", `client sent error ${packet.code}: ${packet.message}`);
-      return;
+    } else {
+      this.context.metrics.malformed += 1;
     }
-    this.context.metrics.malformed += 1;
   }
 
   private onTimeout(): void {
@@ -234,10 +257,16 @@ class Sender {
       }
       this.timer!.refresh();
     };
-    if (blocks.covers(start, end)) return send();
+    if (blocks.covers(start, end)) {
+      send();
+      return;
+    }
     blocks
       .load(start, end)
-      .then(send, (error: Error) => void this.finish("failed", error.message, { code: 0, message: "cannot read the file" }));
+      .then(
+        send,
+        (error: Error) => void this.finish("failed", error.message, { code: 0, message: "cannot read the file" }),
+      );
   }
 
   /** Ends the transfer once; `tell` is the error packet the client gets (none when it is gone or done). */
@@ -284,4 +313,8 @@ class Sender {
 
 function udpSocket(address: string): Socket {
   return isIPv6(address) ? createSocket({ type: "udp6", ipv6Only: true }) : createSocket({ type: "udp4" });
+}
+
+function isRequestOpcode(datagram: Buffer): boolean {
+  return datagram.length >= 2 && datagram[0] === 0 && (datagram[1] === OPCODE.RRQ || datagram[1] === OPCODE.WRQ);
 }

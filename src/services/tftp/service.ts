@@ -53,7 +53,12 @@ export async function startTftp(config: TftpConfig, events: Events): Promise<Run
       await Promise.all(listeners.filter((listener) => !kept.includes(listener)).map((listener) => listener.close()));
       listeners = kept;
       current = { config: next, realRoot };
-      events.emit({ level: "info", kind: "tftp.reload", service: "tftp", message: `TFTP reloaded: serving ${realRoot}` });
+      events.emit({
+        level: "info",
+        kind: "tftp.reload",
+        service: "tftp",
+        message: `TFTP reloaded: serving ${realRoot}`,
+      });
     },
     metrics: () => metrics.render(),
     close() {
@@ -77,7 +82,11 @@ async function servedRoot(root: string): Promise<string> {
 }
 
 /** Listeners for `endpoints`, reusing those of `existing` that match; on a failure, none is left open. */
-async function bindAll(server: TftpServer, endpoints: TftpEndpoint[], existing: TftpListener[]): Promise<TftpListener[]> {
+async function bindAll(
+  server: TftpServer,
+  endpoints: TftpEndpoint[],
+  existing: TftpListener[],
+): Promise<TftpListener[]> {
   const result: TftpListener[] = [];
   try {
     for (const endpoint of endpoints) {
