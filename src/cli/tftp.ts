@@ -35,7 +35,9 @@ export function registerTftp(program: Command): Command {
     .option("--json", "print events as JSON lines")
     .action(async (flags: TftpServeFlags) => {
       const events = createEvents();
-      attachView(flags.json ? "json" : "plain", events, process.stderr);
+      // JSON lines are the output (stdout); plain lines are a log (stderr).
+      if (flags.json) attachView("json", events, process.stdout);
+      else attachView("plain", events, process.stderr);
       const service = await startTftp(configFromFlags(flags), events);
       err(`TFTP listening on ${service.addresses.join(", ")} (Ctrl-C stops)`);
       await new Promise<void>((resolve) => {

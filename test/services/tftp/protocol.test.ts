@@ -14,7 +14,7 @@ async function firstReply(port: number, datagram: Buffer) {
     client.send(datagram, port);
     return (await client.receive()).packet;
   } finally {
-    client.close();
+    await client.close();
   }
 }
 

@@ -31,8 +31,12 @@ export class RawTftpClient {
     return new RawTftpClient(socket);
   }
 
+  private readonly sending = new Set<Promise<void>>();
+
   send(datagram: Buffer, port: number, address = "127.0.0.1"): void {
-    this.socket.send(datagram, port, address);
+    const sent = new Promise<void>((resolve) => this.socket.send(datagram, port, address, () => resolve()));
+    this.sending.add(sent);
+    void sent.then(() => this.sending.delete(sent));
   }
 
   request(port: number, filename: string, options: Record<string, string> = {}): void {
@@ -67,7 +71,9 @@ export class RawTftpClient {
     return this.queue.shift()!;
   }
 
-  close(): void {
+  /** Closes once every datagram asked for has left (closing earlier would cancel the last ACK). */
+  async close(): Promise<void> {
+    await Promise.all(this.sending);
     this.socket.close();
   }
 }
@@ -115,6 +121,6 @@ export async function rawDownload(
       if (last) return { data: Buffer.concat(parts), oack };
     }
   } finally {
-    client.close();
+    await client.close();
   }
 }
