@@ -8,7 +8,6 @@ import { negotiate } from "./options.js";
 import { openInsideRoot } from "./root.js";
 import { ReadTransfer, type Step } from "./transfer.js";
 import {
-  dataHeader,
   ERROR_CODE,
   isMalformed,
   OPCODE,
@@ -186,24 +185,31 @@ class Sender {
     }
     this.file = opened.name;
     if (this.ended) return opened.handle.close();
-    this.blocks = new FileBlocks(opened.handle, opened.size, CHUNK_BYTES);
     const negotiated = negotiate(request.options, opened.size, this.config);
     this.timeoutMs = negotiated.timeoutMs;
     const hasOack = negotiated.accepted.size > 0;
     if (hasOack) this.oack = serializeOack(negotiated.accepted);
-    this.transfer = new ReadTransfer({
+    const transfer = new ReadTransfer({
       size: opened.size,
       blksize: negotiated.blksize,
       windowsize: negotiated.windowsize,
       oack: hasOack,
       retries: this.config.retries,
     });
+    this.transfer = transfer;
+    const range = (block: number) => transfer.blockRange(block);
+    this.blocks = new FileBlocks(opened.handle, negotiated.blksize, transfer.lastBlock, range, CHUNK_BYTES);
     socket.on("message", (datagram) => this.onMessage(datagram));
     this.timer = setTimeout(() => this.onTimeout(), this.timeoutMs);
     this.act(this.transfer.start());
   }
 
   private onMessage(datagram: Buffer): void {
+    // The hot path: an ACK, read without building a packet object.
+    if (datagram.length === 4 && datagram[0] === 0 && datagram[1] === OPCODE.ACK) {
+      this.act(this.transfer!.ack(datagram.readUInt16BE(2)));
+      return;
+    }
     const packet = parsePacket(datagram);
     if (!isMalformed(packet) && packet.opcode === OPCODE.ACK) {
       this.act(this.transfer!.ack(packet.block));
@@ -242,27 +248,23 @@ class Sender {
   }
 
   private sendWindow(first: number, last: number): void {
-    const transfer = this.transfer!;
     const blocks = this.blocks!;
     const generation = ++this.generation;
-    const start = transfer.blockRange(first).offset;
-    const lastRange = transfer.blockRange(last);
-    const end = lastRange.offset + lastRange.length;
     const send = () => {
       if (this.ended || generation !== this.generation) return;
       for (let block = first; block <= last; block++) {
-        const { offset, length } = transfer.blockRange(block);
-        this.socket!.send([dataHeader(block), blocks.slice(offset, length)]);
-        this.context.metrics.bytesSent += length;
+        const packet = blocks.packet(block);
+        this.socket!.send(packet);
+        this.context.metrics.bytesSent += packet.length - 4;
       }
       this.timer!.refresh();
     };
-    if (blocks.covers(start, end)) {
+    if (blocks.covers(first, last)) {
       send();
       return;
     }
     blocks
-      .load(start, end)
+      .load(first, last)
       .then(
         send,
         (error: Error) => void this.finish("failed", error.message, { code: 0, message: "cannot read the file" }),
