@@ -5,6 +5,7 @@ import type { TftpConfig, TftpEndpoint } from "./config.js";
 import { FileBlocks } from "./file-blocks.js";
 import type { TftpMetrics, TransferResult } from "./metrics.js";
 import { negotiate } from "./options.js";
+import type { RequestRefusal, TransferReport } from "./reports.js";
 import { openInsideRoot } from "./root.js";
 import { ReadTransfer, type Step } from "./transfer.js";
 import {
@@ -27,27 +28,6 @@ const stopping = { code: ERROR_CODE.notDefined, message: "server stopping" };
 
 /** File bytes read at once; most blocks are then slices of memory already read. */
 const CHUNK_BYTES = 1 << 20;
-
-export interface TransferReport {
-  client: string;
-  file: string;
-  result: TransferResult;
-  /** File bytes the client acknowledged. */
-  bytes: number;
-  size: number;
-  durationMs: number;
-  blksize: number;
-  windowsize: number;
-  retransmits: number;
-  reason?: string;
-}
-
-export interface RequestRefusal {
-  client: string;
-  file: string;
-  code: number;
-  message: string;
-}
 
 export interface ServerContext {
   /** Read at each request, so a reload applies to the next transfer. */
@@ -248,27 +228,26 @@ class Sender {
   }
 
   private sendWindow(first: number, last: number): void {
-    const blocks = this.blocks!;
     const generation = ++this.generation;
-    const send = () => {
-      if (this.ended || generation !== this.generation) return;
-      for (let block = first; block <= last; block++) {
-        const packet = blocks.packet(block);
-        this.socket!.send(packet);
-        this.context.metrics.bytesSent += packet.length - 4;
-      }
-      this.timer!.refresh();
-    };
-    if (blocks.covers(first, last)) {
-      send();
+    if (this.blocks!.covers(first, last)) {
+      this.sendLoaded(first, last);
       return;
     }
-    blocks
-      .load(first, last)
-      .then(
-        send,
-        (error: Error) => void this.finish("failed", error.message, { code: 0, message: "cannot read the file" }),
-      );
+    this.blocks!.load(first, last).then(
+      () => {
+        if (!this.ended && generation === this.generation) this.sendLoaded(first, last);
+      },
+      (error: Error) => void this.finish("failed", error.message, { code: 0, message: "cannot read the file" }),
+    );
+  }
+
+  private sendLoaded(first: number, last: number): void {
+    for (let block = first; block <= last; block++) {
+      const packet = this.blocks!.packet(block);
+      this.socket!.send(packet);
+      this.context.metrics.bytesSent += packet.length - 4;
+    }
+    this.timer!.refresh();
   }
 
   /** Ends the transfer once; `tell` is the error packet the client gets (none when it is gone or done). */

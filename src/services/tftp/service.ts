@@ -6,7 +6,8 @@ import { formatEndpoint } from "../dns/config.js";
 import type { RunningService } from "../service.js";
 import type { TftpConfig, TftpEndpoint } from "./config.js";
 import { TftpMetrics } from "./metrics.js";
-import { type RequestRefusal, type TftpListener, TftpServer, type TransferReport } from "./server.js";
+import type { RequestRefusal, TransferReport } from "./reports.js";
+import { type TftpListener, TftpServer } from "./server.js";
 import { ERROR_CODE } from "./wire.js";
 
 /**
