@@ -140,22 +140,20 @@ function readStrings(datagram: Buffer, offset: number): string[] | undefined {
   return start === datagram.length ? strings : undefined;
 }
 
-export function dataHeader(block: number): Buffer {
-  const header = Buffer.allocUnsafe(4);
-  header.writeUInt16BE(OPCODE.DATA, 0);
-  header.writeUInt16BE(block & 0xffff, 2);
-  return header;
+/** DATA and ACK begin alike: an opcode, then a block number (its low 16 bits). */
+function opcodeAndBlock(opcode: number, block: number): Buffer {
+  const packet = Buffer.allocUnsafe(4);
+  packet.writeUInt16BE(opcode, 0);
+  packet.writeUInt16BE(block & 0xffff, 2);
+  return packet;
 }
 
 export function serializeData(block: number, data: Buffer): Buffer {
-  return Buffer.concat([dataHeader(block), data]);
+  return Buffer.concat([opcodeAndBlock(OPCODE.DATA, block), data]);
 }
 
 export function serializeAck(block: number): Buffer {
-  const packet = Buffer.allocUnsafe(4);
-  packet.writeUInt16BE(OPCODE.ACK, 0);
-  packet.writeUInt16BE(block & 0xffff, 2);
-  return packet;
+  return opcodeAndBlock(OPCODE.ACK, block);
 }
 
 export function serializeError(code: number, message: string): Buffer {

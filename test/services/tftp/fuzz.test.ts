@@ -3,6 +3,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { join } from "node:path";
 import { test } from "node:test";
 import { isMalformed, OPCODE, parsePacket, serializeRequest } from "../../../src/services/tftp/wire.js";
+import { type SeededRandom, seededRandom } from "../../helpers/seeded-random.js";
 import { curlTftp, hasProgram, sha256File } from "../../peers/tftp-clients.js";
 import { startTestTftp, tempRoot, writeRandomFile } from "./fixture.js";
 import { rawDownload } from "./raw-client.js";
@@ -17,24 +18,7 @@ const TO_LISTENER = 80_000;
 const INTO_TRANSFERS = 20_000;
 const BATCH = 200;
 
-/** xorshift32: a fixed seed makes a failure reproducible. */
-function random(seed: number) {
-  let state = seed >>> 0 || 1;
-  const next = () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-  const int = (n: number) => next() % n;
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
-  const pick = <T>(items: readonly T[]) => items[int(items.length)]!;
-  return { int, bytes, pick };
-}
-
-type Rng = ReturnType<typeof random>;
+type Rng = SeededRandom;
 
 const NAMES = ["file.bin", "undionly.kpxe", "../file.bin", "/etc/passwd", "a/../../b", "", "x".repeat(300)];
 const OPTION_NAMES = ["blksize", "tsize", "timeout", "windowsize", "BLKSIZE", "multicast", "utimeout", ""];
@@ -112,7 +96,7 @@ test("100,000 hostile datagrams: no crash, well-formed replies only, a real clie
   t.after(() => {
     for (const socket of sockets) socket.close();
   });
-  const rng = random(0x7f7f);
+  const rng = seededRandom(0x7f7f);
   // A real download while the fuzz runs.
   const during = curlTftp({ address: "127.0.0.1", port }, "file.bin", join(out, "during"), { blksize: 512 });
 
