@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { silentEvents } from "../../../src/events.js";
+import { tftpConfig } from "../../../src/services/tftp/config.js";
+import { startTftp } from "../../../src/services/tftp/service.js";
 import { atftpGet, curlTftp, hasProgram, sha256File, tftpHpaGet, tftpServerOf } from "../../peers/tftp-clients.js";
 import { copyIpxe, IPXE_FILES, startTestTftp, tempRoot, writeRandomFile } from "./fixture.js";
 
@@ -55,4 +59,20 @@ test("curl follows the block number rollover past 65535 (blksize 8: 65,600 block
   await writeRandomFile(join(root, "long.bin"), 65_600 * 8 - 3);
   await curlTftp(tftpServerOf(tftp.addresses[0]!), "long.bin", join(out, "long.bin"), { blksize: 8 });
   assert.equal(await sha256File(join(out, "long.bin")), await sha256File(join(root, "long.bin")));
+});
+
+test("curl fetches byte-exact over IPv6 loopback", async (t) => {
+  if (!(await hasProgram("curl"))) return t.skip("curl is not installed");
+  const root = await tempRoot(t);
+  const out = await tempRoot(t);
+  await writeRandomFile(join(root, "ipxe.efi"), 300_000);
+  const hasIpv6Loopback = Object.values(networkInterfaces())
+    .flat()
+    .some((entry) => entry?.address === "::1");
+  if (!hasIpv6Loopback) return t.skip("this machine has no ::1");
+  const tftp = await startTftp(tftpConfig([{ address: "::1", port: 0 }], root), silentEvents);
+  t.after(() => tftp.close());
+  assert.match(tftp.addresses[0]!, /^\[::1\]:\d+$/);
+  await curlTftp(tftpServerOf(tftp.addresses[0]!), "ipxe.efi", join(out, "ipxe.efi"), { blksize: 1468 });
+  assert.equal(await sha256File(join(out, "ipxe.efi")), await sha256File(join(root, "ipxe.efi")));
 });
