@@ -26,7 +26,12 @@ export function registerTftp(program: Command): Command {
     .command("serve")
     .description("serve the files under --root over TFTP until interrupted")
     .option("--root <dir>", "the folder served, read-only (e.g. holding undionly.kpxe and ipxe.efi)")
-    .option("--listen <addr[:port]>", `listen here (repeat for more; port ${TFTP_PORT} when left out)`, collect, [])
+    .option(
+      "--listen <addr[:port]>",
+      `listen here (repeat for more; port ${TFTP_PORT} when left out, which needs root or CAP_NET_BIND_SERVICE)`,
+      collect,
+      [],
+    )
     .option("--max-blksize <bytes>", `largest block size granted, 8-65464 (default ${TFTP_DEFAULTS.maxBlksize})`)
     .option("--max-windowsize <blocks>", `largest window granted, 1-65535 (default ${TFTP_DEFAULTS.maxWindowsize})`)
     .option("--timeout <ms>", `wait this long for an ACK before sending again (default ${TFTP_DEFAULTS.timeoutMs})`)

@@ -171,3 +171,12 @@ test("beyond the transfer limit a request gets a busy error", async (t) => {
   const reply = await firstReply(port, rrq("f"));
   assert.ok(reply.opcode === OPCODE.ERROR && /busy/.test(reply.message));
 });
+
+test("an empty file and a file of whole blocks end with an empty DATA block", async (t) => {
+  const { port, root } = await startTestTftp(t);
+  await writeFile(join(root, "empty"), "");
+  const whole = await writeRandomFile(join(root, "whole"), 4 * 1024);
+  assert.equal((await rawDownload(port, "empty")).data.length, 0);
+  assert.ok((await rawDownload(port, "whole", { blksize: "1024" })).data.equals(whole));
+  assert.ok((await rawDownload(port, "whole", { blksize: "1024", windowsize: "4" })).data.equals(whole));
+});
