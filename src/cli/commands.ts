@@ -17,6 +17,7 @@ import { registerProbe } from "./probe.js";
 import { registerRegistry } from "./registry.js";
 import { registerRelay } from "./relay.js";
 import { registerSchema } from "./schema.js";
+import { registerTftp } from "./tftp.js";
 import { registerUp } from "./up.js";
 import { registerValidate } from "./validate.js";
 
@@ -38,6 +39,7 @@ export const commands: RegisterCommand[] = [
   registerBundle,
   registerDns,
   registerBoot,
+  registerTftp,
   registerNode,
   registerProbe,
   registerRelay,
