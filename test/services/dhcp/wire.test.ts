@@ -81,8 +81,14 @@ test("malformed: short, wrong cookie, huge hlen, option past the end, overload p
       (e: unknown) => e instanceof MalformedMessage && why.test((e as Error).message),
     );
   bad((b) => b.subarray(0, 239), /shorter/);
-  bad((b) => (b.writeUInt32BE(0x63825364, 236), b), /cookie/);
-  bad((b) => ((b[2] = 17), b), /hardware address length/);
+  bad((b) => {
+    b.writeUInt32BE(0x63825364, 236);
+    return b;
+  }, /cookie/);
+  bad((b) => {
+    b[2] = 17;
+    return b;
+  }, /hardware address length/);
   // option 12 claims 200 bytes, the datagram has fewer
   bad((b) => Buffer.concat([b.subarray(0, 243), Buffer.from([12, 200, 1, 2])]), /runs past/);
   // a code with no length byte at the very end
