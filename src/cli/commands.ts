@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { registerArtifacts } from "./artifacts.js";
 import { registerBundle } from "./bundle.js";
+import { registerDhcp } from "./dhcp.js";
 import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
 import { registerHosts } from "./hosts.js";
@@ -36,6 +37,7 @@ export const commands: RegisterCommand[] = [
   registerArtifacts,
   registerBundle,
   registerDns,
+  registerDhcp,
   registerNode,
   registerProbe,
   registerRelay,
