@@ -60,6 +60,8 @@ export interface AnswerTable {
   known: Set<string>;
   reservations: Map<string, DhcpReservation>;
   broadcast: string;
+  network: number;
+  mask: number;
 }
 
 export function compileAnswerTable(config: DhcpConfig): AnswerTable {
@@ -69,6 +71,8 @@ export function compileAnswerTable(config: DhcpConfig): AnswerTable {
     known: knownMacsOf(config),
     reservations: new Map(config.reservations.map((r) => [r.mac, r])),
     broadcast: ipv4Text((ipv4Number(config.serverAddress) | ~mask) >>> 0),
+    network: (ipv4Number(config.serverAddress) & mask) >>> 0,
+    mask,
   };
 }
 
@@ -180,10 +184,7 @@ function answerFull(table: AnswerTable, message: DhcpMessage, type: number, clie
     case MessageType.INFORM: {
       // §4.3.5: configuration only, no lease, sent straight to the address the client already has.
       const reply = encodeReply(table, message, MessageType.ACK, { yiaddr: ZERO, client, lease: false });
-      const to =
-        message.giaddr !== ZERO
-          ? { address: message.giaddr, port: table.config.ports.server }
-          : { address: message.ciaddr !== ZERO ? message.ciaddr : LIMITED_BROADCAST, port: table.config.ports.client };
+      const to = destination(table, message, false);
       return { kind: "reply", step: "inform-ack", mac, reply, to, detail: { address: message.ciaddr } };
     }
     case MessageType.RELEASE:
@@ -206,11 +207,14 @@ function answerFull(table: AnswerTable, message: DhcpMessage, type: number, clie
  * broadcast. A NAK is always broadcast (the client's address is wrong). A client that asks for
  * unicast and has no address yet is broadcast to as well: Node cannot write the ARP entry that
  * unicast to an unconfigured client needs, and every client listens for broadcast replies.
+ * A ciaddr outside the PXE network is not trusted as a destination (only a relay reaches other
+ * networks): the reply is broadcast on ours instead.
  */
 function destination(table: AnswerTable, message: DhcpMessage, nak: boolean) {
   const { ports } = table.config;
   if (message.giaddr !== ZERO) return { address: message.giaddr, port: ports.server };
-  if (!nak && message.ciaddr !== ZERO) return { address: message.ciaddr, port: ports.client };
+  if (!nak && message.ciaddr !== ZERO && onNetwork(table, message.ciaddr))
+    return { address: message.ciaddr, port: ports.client };
   return { address: LIMITED_BROADCAST, port: ports.client };
 }
 
@@ -276,6 +280,8 @@ function encodeReply(table: AnswerTable, request: DhcpMessage, type: number, par
     options,
   });
 }
+
+const onNetwork = (table: AnswerTable, address: string) => (ipv4Number(address) & table.mask) >>> 0 === table.network;
 
 const wants = (request: DhcpMessage, code: number) =>
   request.options.get(Option.PARAMETER_REQUEST_LIST)?.includes(code) ?? false;

@@ -133,6 +133,9 @@ test("RELEASE and DECLINE are notices without a reply; INFORM gets configuration
       address: "10.200.0.11",
     },
   );
+  // A ciaddr outside the PXE network is not a destination: broadcast on ours instead.
+  const outside = reply(ask(full, request({ type: MessageType.INFORM, ciaddr: "192.0.2.7" })));
+  assert.deepEqual(outside.to, { address: "255.255.255.255", port: 68 });
   const inform = reply(ask(full, request({ type: MessageType.INFORM, ciaddr: "10.200.0.11" })));
   assert.equal(inform.step, "inform-ack");
   assert.deepEqual(inform.to, { address: "10.200.0.11", port: 68 });

@@ -1,6 +1,8 @@
 import { createSocket, type Socket } from "node:dgram";
 import type { AddressInfo } from "node:net";
+import type { DhcpConfig } from "../../../src/services/dhcp/config.js";
 import { type DhcpMessage, decodeMessage } from "../../../src/services/dhcp/wire.js";
+import { dhcpConfig, KNOWN_MAC } from "./fixture.js";
 
 /** A DHCP client socket on loopback: sends requests, collects the replies it receives. */
 export interface LoopbackClient {
@@ -51,5 +53,28 @@ export async function loopbackClient(address = "127.0.0.1", port = 0): Promise<L
       });
     },
     close: () => new Promise((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** A free UDP port on loopback (bound then released). */
+export async function freeUdpPort(): Promise<number> {
+  const socket = createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "0.0.0.0", () => resolve()));
+  const { port } = socket.address() as AddressInfo;
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+/** The fixture's configuration moved onto loopback high ports, replies going to `clientPort`. */
+export async function loopbackConfig(clientPort: number, overrides: Partial<DhcpConfig> = {}): Promise<DhcpConfig> {
+  const base = dhcpConfig();
+  return {
+    ...base,
+    serverAddress: "127.0.0.1",
+    netmask: "255.0.0.0",
+    reservations: [{ mac: KNOWN_MAC, hostname: "node-1", address: "127.0.0.1" }],
+    boot: { ...base.boot, tftpServer: "127.0.0.1" },
+    ports: { server: await freeUdpPort(), client: clientPort, pxe: await freeUdpPort() },
+    ...overrides,
   };
 }

@@ -8,30 +8,7 @@ import type { DhcpConfig } from "../../../src/services/dhcp/config.js";
 import { startDhcp } from "../../../src/services/dhcp/service.js";
 import { MessageType, Option } from "../../../src/services/dhcp/wire.js";
 import { dhcpConfig, KNOWN_MAC, pxeDiscover, request, UNKNOWN_MAC } from "./fixture.js";
-import { loopbackClient } from "./loopback-client.js";
-
-/** A free UDP port on loopback (bound then released). */
-export async function freeUdpPort(): Promise<number> {
-  const socket = createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "0.0.0.0", () => resolve()));
-  const { port } = socket.address() as AddressInfo;
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-/** The fixture's configuration moved onto loopback high ports, replies going to `clientPort`. */
-export async function loopbackConfig(clientPort: number, overrides: Partial<DhcpConfig> = {}): Promise<DhcpConfig> {
-  const base = dhcpConfig();
-  return {
-    ...base,
-    serverAddress: "127.0.0.1",
-    netmask: "255.0.0.0",
-    reservations: [{ mac: KNOWN_MAC, hostname: "node-1", address: "127.0.0.1" }],
-    boot: { ...base.boot, tftpServer: "127.0.0.1" },
-    ports: { server: await freeUdpPort(), client: clientPort, pxe: await freeUdpPort() },
-    ...overrides,
-  };
-}
+import { freeUdpPort, loopbackClient, loopbackConfig } from "./loopback-client.js";
 
 function recorder() {
   const events = createEvents();
