@@ -2,7 +2,8 @@
  * A scripted DHCP client (run as a process, typically inside a client namespace): binds the client
  * port, sends one DISCOVER per MAC in a burst, collects every reply until `waitMs` after the last
  * send, and prints one JSON object: what came back, from whom, and how long each took.
- * Usage: node --import tsx test/peers/dhcp-discover.ts '<json DiscoverPlan>'
+ * Usage: node --import tsx test/peers/dhcp-discover.ts '<json DiscoverPlan>' [rounds] [pause-ms]
+ * With rounds, the burst is repeated (fresh xids each time) and one JSON array is printed.
  */
 import { createSocket } from "node:dgram";
 import { performance } from "node:perf_hooks";
@@ -18,6 +19,8 @@ export interface DiscoverPlan {
   arch?: number;
   /** How long to keep listening after the last DISCOVER. */
   waitMs?: number;
+  /** Spread the DISCOVERs evenly over this many milliseconds instead of one burst. */
+  spreadMs?: number;
   /** Stop early once this many replies came. */
   expect?: number;
   xidBase?: number;
@@ -99,23 +102,30 @@ export async function discover(plan: DiscoverPlan): Promise<DiscoverResult> {
   });
   let sendErrors = 0;
   const start = performance.now();
-  await Promise.all(
-    plan.macs.map((mac, index) => {
-      const xid = (xidBase + index) >>> 0;
-      const options: [number, Buffer][] = [[Option.MESSAGE_TYPE, Buffer.from([MessageType.DISCOVER])]];
-      if (plan.vendor) options.push([Option.VENDOR_CLASS, Buffer.from(plan.vendor)]);
-      if (plan.arch !== undefined) options.push([Option.CLIENT_ARCH, Buffer.from([plan.arch >> 8, plan.arch & 0xff])]);
-      options.push([Option.PARAMETER_REQUEST_LIST, Buffer.from([1, 3, 6, 15, 66, 67])]);
-      const datagram = encodeMessage({ op: BOOTREQUEST, xid, flags: 0x8000, chaddr: macBytes(mac), options });
-      sentAt.set(xid, performance.now());
-      return new Promise<void>((resolve) =>
+  const sends: Promise<void>[] = [];
+  for (const [index, mac] of plan.macs.entries()) {
+    if (plan.spreadMs !== undefined) {
+      const due = start + (index * plan.spreadMs) / plan.macs.length;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    const xid = (xidBase + index) >>> 0;
+    const options: [number, Buffer][] = [[Option.MESSAGE_TYPE, Buffer.from([MessageType.DISCOVER])]];
+    if (plan.vendor) options.push([Option.VENDOR_CLASS, Buffer.from(plan.vendor)]);
+    if (plan.arch !== undefined) options.push([Option.CLIENT_ARCH, Buffer.from([plan.arch >> 8, plan.arch & 0xff])]);
+    options.push([Option.PARAMETER_REQUEST_LIST, Buffer.from([1, 3, 6, 15, 66, 67])]);
+    const datagram = encodeMessage({ op: BOOTREQUEST, xid, flags: 0x8000, chaddr: macBytes(mac), options });
+    sentAt.set(xid, performance.now());
+    sends.push(
+      new Promise<void>((resolve) =>
         socket.send(datagram, plan.serverPort ?? 67, plan.to ?? "255.255.255.255", (error) => {
           if (error) sendErrors += 1;
           resolve();
         }),
-      );
-    }),
-  );
+      ),
+    );
+  }
+  await Promise.all(sends);
   const timer = setTimeout(finish, plan.waitMs ?? 1500);
   await finished;
   clearTimeout(timer);
@@ -125,7 +135,17 @@ export async function discover(plan: DiscoverPlan): Promise<DiscoverResult> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const plan = JSON.parse(process.argv[2] ?? "{}") as DiscoverPlan;
-  discover(plan).then(
+  const rounds = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
+  const pauseMs = Number(process.argv[4] ?? 200);
+  const repeated = async () => {
+    const results: DiscoverResult[] = [];
+    for (let round = 0; round < (rounds ?? 1); round++) {
+      results.push(await discover(plan));
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+    return rounds === undefined ? results[0] : results;
+  };
+  repeated().then(
     (result) => process.stdout.write(`${JSON.stringify(result)}\n`),
     (error: Error) => {
       process.stderr.write(`${error.message}\n`);

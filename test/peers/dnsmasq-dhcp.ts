@@ -19,6 +19,6 @@ export async function startDnsmasqDhcp(network: PxeNetwork, machine: string, opt
     "--log-facility=-",
     ...options.map((option) => `--${option}`),
   ]);
-  await waitForOutput(child, /DHCP, (IP range|proxy on subnet|sockets bound)/);
+  await waitForOutput(child, /DHCP, (IP range|proxy on subnet|static leases only)/);
   return child;
 }

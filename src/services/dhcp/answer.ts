@@ -62,17 +62,43 @@ export interface AnswerTable {
   broadcast: string;
   network: number;
   mask: number;
+  /** Option values that are the same in every reply, encoded once. */
+  bytes: {
+    serverId: Buffer;
+    netmask: Buffer;
+    broadcast: Buffer;
+    router: Buffer | undefined;
+    dns: Buffer | undefined;
+    domain: Buffer | undefined;
+    tftpServer: Buffer;
+    lease: Buffer;
+    renewal: Buffer;
+    rebinding: Buffer;
+  };
 }
 
 export function compileAnswerTable(config: DhcpConfig): AnswerTable {
   const mask = ipv4Number(config.netmask);
+  const broadcast = ipv4Text((ipv4Number(config.serverAddress) | ~mask) >>> 0);
   return {
     config,
     known: knownMacsOf(config),
     reservations: new Map(config.reservations.map((r) => [r.mac, r])),
-    broadcast: ipv4Text((ipv4Number(config.serverAddress) | ~mask) >>> 0),
+    broadcast,
     network: (ipv4Number(config.serverAddress) & mask) >>> 0,
     mask,
+    bytes: {
+      serverId: addressesOption([config.serverAddress]),
+      netmask: addressesOption([config.netmask]),
+      broadcast: addressesOption([broadcast]),
+      router: config.router === undefined ? undefined : addressesOption([config.router]),
+      dns: config.dnsServers.length === 0 ? undefined : addressesOption(config.dnsServers),
+      domain: config.domain === undefined ? undefined : textOption(config.domain),
+      tftpServer: textOption(config.boot.tftpServer),
+      lease: u32Option(config.leaseSeconds),
+      renewal: u32Option(Math.floor(config.leaseSeconds / 2)),
+      rebinding: u32Option(Math.floor((config.leaseSeconds * 7) / 8)),
+    },
   };
 }
 
@@ -229,41 +255,40 @@ interface ReplyParts {
 }
 
 function encodeReply(table: AnswerTable, request: DhcpMessage, type: number, parts: ReplyParts): Buffer {
-  const { config } = table;
+  const { config, bytes } = table;
   const options: [number, Buffer][] = [
-    [Option.MESSAGE_TYPE, Buffer.from([type])],
-    [Option.SERVER_ID, addressesOption([config.serverAddress])],
+    [Option.MESSAGE_TYPE, MESSAGE_TYPE_BYTES[type]!],
+    [Option.SERVER_ID, bytes.serverId],
   ];
   if (parts.nak) {
-    options.push([Option.MESSAGE, textOption("requested address is not reserved for this machine")]);
+    options.push([Option.MESSAGE, NAK_TEXT]);
   } else {
     if (parts.lease) {
       options.push(
-        [Option.LEASE_TIME, u32Option(config.leaseSeconds)],
-        [Option.RENEWAL_TIME, u32Option(Math.floor(config.leaseSeconds / 2))],
-        [Option.REBINDING_TIME, u32Option(Math.floor((config.leaseSeconds * 7) / 8))],
+        [Option.LEASE_TIME, bytes.lease],
+        [Option.RENEWAL_TIME, bytes.renewal],
+        [Option.REBINDING_TIME, bytes.rebinding],
       );
     }
-    if (config.mode === "full" && type !== MessageType.NAK && (parts.lease || type === MessageType.ACK)) {
-      options.push([Option.SUBNET_MASK, addressesOption([config.netmask])]);
-      options.push([Option.BROADCAST_ADDRESS, addressesOption([table.broadcast])]);
-      if (config.router !== undefined) options.push([Option.ROUTER, addressesOption([config.router])]);
-      if (config.dnsServers.length > 0) options.push([Option.DNS_SERVERS, addressesOption(config.dnsServers)]);
-      if (config.domain !== undefined) options.push([Option.DOMAIN_NAME, textOption(config.domain)]);
+    if (config.mode === "full" && (parts.lease || type === MessageType.ACK)) {
+      options.push([Option.SUBNET_MASK, bytes.netmask], [Option.BROADCAST_ADDRESS, bytes.broadcast]);
+      if (bytes.router !== undefined) options.push([Option.ROUTER, bytes.router]);
+      if (bytes.dns !== undefined) options.push([Option.DNS_SERVERS, bytes.dns]);
+      if (bytes.domain !== undefined) options.push([Option.DOMAIN_NAME, bytes.domain]);
       if (parts.reservation) options.push([Option.HOSTNAME, textOption(parts.reservation.hostname)]);
     }
     if (parts.client.vendorClass !== undefined) {
-      options.push([Option.VENDOR_CLASS, textOption(parts.client.vendorClass)]);
+      options.push([Option.VENDOR_CLASS, VENDOR_CLASS_BYTES[parts.client.vendorClass]]);
       const uuid = request.options.get(Option.CLIENT_UUID);
       if (uuid !== undefined) options.push([Option.CLIENT_UUID, uuid]);
       // PXE discovery control 8: boot straight from the file given, no boot server menu. UEFI ROMs
       // are left without it so they confirm over 4011, which edk2 does anyway.
-      if (parts.client.boot === "bios") options.push([Option.VENDOR_SPECIFIC, Buffer.from([6, 1, 8, 255])]);
+      if (parts.client.boot === "bios") options.push([Option.VENDOR_SPECIFIC, DISCOVERY_CONTROL]);
     }
     if (parts.bootFile !== undefined && wants(request, Option.BOOTFILE_NAME))
       options.push([Option.BOOTFILE_NAME, textOption(parts.bootFile)]);
     if (parts.bootFile !== undefined && wants(request, Option.TFTP_SERVER_NAME))
-      options.push([Option.TFTP_SERVER_NAME, textOption(config.boot.tftpServer)]);
+      options.push([Option.TFTP_SERVER_NAME, bytes.tftpServer]);
   }
   return encodeMessage({
     op: BOOTREPLY,
@@ -282,6 +307,11 @@ function encodeReply(table: AnswerTable, request: DhcpMessage, type: number, par
 }
 
 const onNetwork = (table: AnswerTable, address: string) => (ipv4Number(address) & table.mask) >>> 0 === table.network;
+
+const MESSAGE_TYPE_BYTES = Array.from({ length: 9 }, (_, type) => Buffer.from([type]));
+const VENDOR_CLASS_BYTES = { PXEClient: textOption("PXEClient"), HTTPClient: textOption("HTTPClient") };
+const DISCOVERY_CONTROL = Buffer.from([6, 1, 8, 255]);
+const NAK_TEXT = textOption("requested address is not reserved for this machine");
 
 const wants = (request: DhcpMessage, code: number) =>
   request.options.get(Option.PARAMETER_REQUEST_LIST)?.includes(code) ?? false;

@@ -215,9 +215,24 @@ export function encodeMessage(message: EncodeInput): Buffer {
 
 const instances = (value: Buffer) => Math.max(1, Math.ceil(value.length / 255));
 
+/** On the reply path for every message: a dotted quad written without splitting strings. */
 function writeAddress(out: Buffer, at: number, address: string | undefined): void {
   if (address === undefined) return;
-  addressBytes(address).copy(out, at);
+  let octet = 0;
+  let index = 0;
+  for (let i = 0; i < address.length; i++) {
+    const code = address.charCodeAt(i);
+    if (code === 46) {
+      out[at + index++] = octet;
+      octet = 0;
+    } else if (code >= 48 && code <= 57 && index < 4) {
+      octet = octet * 10 + code - 48;
+    } else {
+      throw new RangeError(`"${address}" is not an IPv4 address`);
+    }
+  }
+  if (index !== 3 || octet > 255) throw new RangeError(`"${address}" is not an IPv4 address`);
+  out[at + index] = octet;
 }
 
 function writeText(out: Buffer, field: { start: number; length: number }, text: string, name: string): void {

@@ -3,12 +3,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { DhcpConfig } from "../../../src/services/dhcp/config.js";
 import { MessageType } from "../../../src/services/dhcp/wire.js";
 import { REPO } from "../../helpers/cli.js";
 import type { DiscoverResult } from "../../peers/dhcp-discover.js";
 import { canUseNetns, createPxeNetwork, PXE_SUBNET, waitForOutput } from "../../peers/pxe-network.js";
 import { stopChild } from "../../peers/unbound.js";
+import { stormConfig, stormMacs } from "./storm-fixture.js";
 
 /**
  * A boot storm: 200 distinct MACs (100 known) DISCOVER in one burst from a scripted client in its
@@ -18,33 +18,6 @@ import { stopChild } from "../../peers/unbound.js";
 const TSX = import.meta.resolve("tsx");
 const SERVER = `${PXE_SUBNET}.1`;
 const skip = await canUseNetns();
-
-export const stormMacs = (group: number, count: number) =>
-  Array.from(
-    { length: count },
-    (_, i) =>
-      `52:54:0${group}:00:${(i >> 8).toString(16).padStart(2, "0")}:${(i & 0xff).toString(16).padStart(2, "0")}`,
-  );
-
-export function stormConfig(known: string[]): DhcpConfig {
-  return {
-    mode: "full",
-    serverAddress: SERVER,
-    netmask: "255.255.255.0",
-    reservations: known.map((mac, i) => ({ mac, hostname: `node-${i}`, address: `${PXE_SUBNET}.${10 + i}` })),
-    knownMacs: [],
-    router: SERVER,
-    dnsServers: [SERVER],
-    leaseSeconds: 600,
-    boot: {
-      tftpServer: SERVER,
-      biosFile: "undionly.kpxe",
-      uefiFile: "ipxe.efi",
-      ipxeScriptUrl: `http://${SERVER}:8080/boot.ipxe`,
-    },
-    ports: { server: 67, client: 68, pxe: 4011 },
-  };
-}
 
 test("boot storm: 200 MACs DISCOVER at once; all 100 known are offered, none of the 100 unknown", {
   skip,
