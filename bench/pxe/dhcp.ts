@@ -6,19 +6,18 @@
  * dhcp-ignore=tag:!known). Proxy mode: the same 100 machines known (dnsmasq: dhcp-range …,proxy,
  * pxe-service). Everything runs in namespaces this script creates and removes.
  */
-import { type ChildProcess, execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { MessageType } from "../../src/services/dhcp/wire.js";
+import { runDiscover, startAirstrapDhcp } from "../../test/peers/airstrap-dhcp.js";
 import type { DiscoverResult } from "../../test/peers/dhcp-discover.js";
 import { startDnsmasqDhcp } from "../../test/peers/dnsmasq-dhcp.js";
-import { createPxeNetwork, PXE_SUBNET, type PxeNetwork, waitForOutput } from "../../test/peers/pxe-network.js";
+import { createPxeNetwork, PXE_SUBNET, type PxeNetwork } from "../../test/peers/pxe-network.js";
 import { stopChild } from "../../test/peers/unbound.js";
-import { stormConfig, stormMacs } from "../../test/services/dhcp/storm-fixture.js";
+import { stormConfig, stormMacs } from "../../test/services/dhcp/netns-fixture.js";
 
-const run = promisify(execFile);
 const ROUNDS = Number(process.env.DHCP_BENCH_ROUNDS ?? 20);
 const SERVER = `${PXE_SUBNET}.1`;
 const known = stormMacs(1, 100);
@@ -88,23 +87,8 @@ async function main(): Promise<void> {
 async function startAirstrap(network: PxeNetwork, dir: string, mode: "full" | "proxy"): Promise<ChildProcess> {
   const base = stormConfig(known);
   const config = mode === "full" ? base : { ...base, mode, reservations: [], knownMacs: known };
-  const file = join(dir, `airstrap-${mode}.json`);
-  await writeFile(file, JSON.stringify(config));
-  const child = network.spawn("srv", [
-    process.execPath,
-    "--import",
-    "tsx",
-    "src/cli/main.ts",
-    "dhcp",
-    "serve",
-    "--config",
-    file,
-  ]);
-  // Its event lines (one per offer, as dnsmasq logs one per packet) are read and dropped.
-  child.stdout?.resume();
-  await waitForOutput(child, /DHCP listening/);
-  child.stderr?.resume();
-  return child;
+  // Its event lines (one per offer, as dnsmasq logs one per packet) are collected and dropped.
+  return (await startAirstrapDhcp(network, "srv", config, dir)).child;
 }
 
 async function startDnsmasq(network: PxeNetwork, mode: "full" | "proxy"): Promise<ChildProcess> {
@@ -128,23 +112,7 @@ async function startDnsmasq(network: PxeNetwork, mode: "full" | "proxy"): Promis
 async function storm(network: PxeNetwork, rounds: number, spreadMs?: number): Promise<DiscoverResult[]> {
   const plan = { macs, vendor: "PXEClient:Arch:00000:UNDI:002001", arch: 0, waitMs: 1000, expect: 100, spreadMs };
   // One warm-up burst, not counted.
-  const { stdout } = await run(
-    "ip",
-    [
-      "netns",
-      "exec",
-      network.ns("cli"),
-      process.execPath,
-      "--import",
-      "tsx",
-      "test/peers/dhcp-discover.ts",
-      JSON.stringify(plan),
-      String(rounds + 1),
-      "300",
-    ],
-    { maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
-  );
-  return (JSON.parse(stdout) as DiscoverResult[]).slice(1);
+  return (await runDiscover(network, "cli", plan, rounds + 1, 300)).slice(1);
 }
 
 /** utime + stime of one process, from /proc (clock ticks are 100 Hz on Linux). */

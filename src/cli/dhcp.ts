@@ -6,7 +6,7 @@ import { createEvents } from "../events.js";
 import { type DhcpConfig, parseDhcpConfig } from "../services/dhcp/config.js";
 import { startDhcp } from "../services/dhcp/service.js";
 import { err } from "./terminal.js";
-import { attachView } from "./views/event-views.js";
+import { attachBatchedPlainView } from "./views/event-views.js";
 
 interface DhcpFlags {
   config?: string;
@@ -56,7 +56,7 @@ export function registerDhcp(program: Command): Command {
     .option("--pxe-port <n>", "PXE boot server port (default 4011)")
     .action(async (flags: DhcpFlags) => {
       const events = createEvents();
-      attachView("plain", events, process.stderr);
+      attachBatchedPlainView(events, process.stderr);
       const service = await startDhcp(await configFrom(flags), events);
       err(`DHCP listening on ${service.addresses.join(", ")} (Ctrl-C stops${flags.config ? ", SIGHUP reloads" : ""})`);
       await new Promise<void>((resolve) => {

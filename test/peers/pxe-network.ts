@@ -49,6 +49,7 @@ export async function createPxeNetwork(
       try {
         const { stdout, stderr } = await run("ip", ["netns", "exec", network.ns(machine), ...command], {
           timeout: options.timeoutMs ?? 30_000,
+          maxBuffer: 64 * 1024 * 1024,
           killSignal: "SIGKILL",
         });
         return { code: 0, stdout, stderr };

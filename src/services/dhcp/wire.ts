@@ -117,7 +117,7 @@ export function decodeMessage(datagram: Buffer): DhcpMessage {
     yiaddr: readAddress(datagram, 16),
     siaddr: readAddress(datagram, 20),
     giaddr: readAddress(datagram, 24),
-    chaddr: Buffer.from(datagram.subarray(28, 44)),
+    chaddr: datagram.subarray(28, 44),
     sname: overloaded & 2 ? "" : readText(datagram, SNAME.start, SNAME.length),
     file: overloaded & 1 ? "" : readText(datagram, FILE.start, FILE.length),
     options,
@@ -143,9 +143,10 @@ function readOptions(datagram: Buffer, start: number, limit: number, into: Map<n
     const end = at + 2 + length;
     if (end > limit) throw new MalformedMessage(`option ${code} in ${area} runs past its end`);
     if (code === Option.OVERLOAD && area !== "options") throw new MalformedMessage(`option 52 inside ${area}`);
+    // Views into the datagram, not copies: Node hands every datagram its own buffer.
     const value = datagram.subarray(at + 2, end);
     const earlier = into.get(code);
-    into.set(code, earlier === undefined ? Buffer.from(value) : Buffer.concat([earlier, value]));
+    into.set(code, earlier === undefined ? value : Buffer.concat([earlier, value]));
     at = end;
   }
 }

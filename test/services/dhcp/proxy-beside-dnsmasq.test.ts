@@ -3,17 +3,14 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import type { DhcpConfig } from "../../../src/services/dhcp/config.js";
 import { MessageType } from "../../../src/services/dhcp/wire.js";
-import { REPO } from "../../helpers/cli.js";
-import type { DiscoverResult } from "../../peers/dhcp-discover.js";
+import { runDiscover, startAirstrapDhcp } from "../../peers/airstrap-dhcp.js";
 import { startDnsmasqDhcp } from "../../peers/dnsmasq-dhcp.js";
-import { canUseNetns, createPxeNetwork, PXE_SUBNET, waitForOutput } from "../../peers/pxe-network.js";
+import { canUseNetns, createPxeNetwork, PXE_SUBNET } from "../../peers/pxe-network.js";
 import { stopChild } from "../../peers/unbound.js";
 import { KNOWN_MAC, UNKNOWN_MAC } from "./fixture.js";
+import { netnsConfig, SERVER } from "./netns-fixture.js";
 
-const TSX = import.meta.resolve("tsx");
-const SERVER = `${PXE_SUBNET}.1`;
 const DNSMASQ = `${PXE_SUBNET}.2`;
 const skip = await canUseNetns();
 
@@ -33,35 +30,8 @@ test("proxy mode beside dnsmasq: the PXE client gets dnsmasq's address offer and
     "no-ping",
   ]);
   t.after(() => stopChild(dnsmasq));
-  const config: DhcpConfig = {
-    mode: "proxy",
-    serverAddress: SERVER,
-    netmask: "255.255.255.0",
-    reservations: [],
-    knownMacs: [KNOWN_MAC],
-    dnsServers: [],
-    leaseSeconds: 600,
-    boot: {
-      tftpServer: SERVER,
-      biosFile: "undionly.kpxe",
-      uefiFile: "ipxe.efi",
-      ipxeScriptUrl: `http://${SERVER}:8080/boot.ipxe`,
-    },
-    ports: { server: 67, client: 68, pxe: 4011 },
-  };
-  await writeFile(join(dir, "dhcp.json"), JSON.stringify(config));
-  const server = network.spawn("srv", [
-    process.execPath,
-    "--import",
-    TSX,
-    join(REPO, "src/cli/main.ts"),
-    "dhcp",
-    "serve",
-    "--config",
-    join(dir, "dhcp.json"),
-  ]);
-  t.after(() => stopChild(server));
-  await waitForOutput(server, /DHCP listening/);
+  const server = await startAirstrapDhcp(network, "srv", netnsConfig({ mode: "proxy", knownMacs: [KNOWN_MAC] }), dir);
+  t.after(() => server.stop());
 
   const plan = {
     macs: [KNOWN_MAC, UNKNOWN_MAC],
@@ -70,15 +40,7 @@ test("proxy mode beside dnsmasq: the PXE client gets dnsmasq's address offer and
     waitMs: 3000,
     expect: 3,
   };
-  const run = await network.exec("cli", [
-    process.execPath,
-    "--import",
-    TSX,
-    join(REPO, "test/peers/dhcp-discover.ts"),
-    JSON.stringify(plan),
-  ]);
-  assert.equal(run.code, 0, run.stderr);
-  const result = JSON.parse(run.stdout) as DiscoverResult;
+  const result = await runDiscover(network, "cli", plan);
   const offers = (mac: string, from: string) =>
     result.replies.filter((r) => r.mac === mac && r.serverId === from && r.type === MessageType.OFFER);
 

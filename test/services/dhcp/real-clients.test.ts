@@ -3,46 +3,28 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import type { DhcpConfig } from "../../../src/services/dhcp/config.js";
-import { REPO } from "../../helpers/cli.js";
-import { canUseNetns, createPxeNetwork, PXE_SUBNET, type PxeNetwork, waitForOutput } from "../../peers/pxe-network.js";
-import { stopChild } from "../../peers/unbound.js";
+import { type AirstrapDhcp, startAirstrapDhcp } from "../../peers/airstrap-dhcp.js";
+import { canUseNetns, createPxeNetwork, PXE_SUBNET, type PxeNetwork } from "../../peers/pxe-network.js";
 import { KNOWN_MAC, UNKNOWN_MAC } from "./fixture.js";
+import { netnsConfig, SERVER } from "./netns-fixture.js";
 
 /**
  * Full mode against real DHCP clients (busybox udhcpc, ISC dhclient) in a network namespace:
  * the server runs as `airstrap dhcp serve` inside its own namespace on the real ports 67/68.
  */
 
-const SERVER = `${PXE_SUBNET}.1`;
-const TSX = import.meta.resolve("tsx");
 const skip = await canUseNetns();
 
-function fullConfig(): DhcpConfig {
-  return {
-    mode: "full",
-    serverAddress: SERVER,
-    netmask: "255.255.255.0",
-    reservations: [{ mac: KNOWN_MAC, hostname: "node-1", address: `${PXE_SUBNET}.11` }],
-    knownMacs: [],
-    router: `${PXE_SUBNET}.254`,
-    dnsServers: [`${PXE_SUBNET}.11`, `${PXE_SUBNET}.12`],
-    domain: "edge.lan",
-    leaseSeconds: 600,
-    boot: {
-      tftpServer: SERVER,
-      biosFile: "undionly.kpxe",
-      uefiFile: "ipxe.efi",
-      ipxeScriptUrl: `http://${SERVER}:8080/boot.ipxe`,
-    },
-    ports: { server: 67, client: 68, pxe: 4011 },
-  };
-}
+const config = netnsConfig({
+  reservations: [{ mac: KNOWN_MAC, hostname: "node-1", address: `${PXE_SUBNET}.11` }],
+  router: `${PXE_SUBNET}.254`,
+  dnsServers: [`${PXE_SUBNET}.11`, `${PXE_SUBNET}.12`],
+  domain: "edge.lan",
+});
 
 let network: PxeNetwork;
 let dir: string;
-let server: ReturnType<PxeNetwork["spawn"]>;
-let serverLog = "";
+let server: AirstrapDhcp;
 
 before(async () => {
   if (skip) return;
@@ -52,33 +34,12 @@ before(async () => {
     known: { mac: KNOWN_MAC },
     stranger: { mac: UNKNOWN_MAC },
   });
-  await writeFile(join(dir, "dhcp.json"), JSON.stringify(fullConfig()));
-  server = network.spawn(
-    "srv",
-    [
-      process.execPath,
-      "--import",
-      TSX,
-      join(REPO, "src/cli/main.ts"),
-      "dhcp",
-      "serve",
-      "--config",
-      join(dir, "dhcp.json"),
-    ],
-    {
-      ...process.env,
-      NO_COLOR: "1",
-    },
-  );
-  server.stderr?.on("data", (chunk: Buffer) => {
-    serverLog += chunk.toString();
-  });
-  await waitForOutput(server, /DHCP listening/);
+  server = await startAirstrapDhcp(network, "srv", config, dir);
 });
 
 after(async () => {
   if (skip) return;
-  if (server) await stopChild(server);
+  await server?.stop();
   await network?.remove();
   await rm(dir, { recursive: true, force: true });
 });
@@ -95,14 +56,22 @@ async function udhcpcScript(name: string): Promise<{ path: string; read(): Promi
   await chmod(path, 0o755);
   return {
     path,
-    read: async () =>
-      Object.fromEntries(
-        (await readFile(out, "utf8"))
-          .trim()
-          .split("\n")
-          .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1).trim()]),
-      ),
+    read: () => readAssignments(out),
   };
+}
+
+/** KEY=value lines (values possibly in single quotes, as `env` and dhclient print them) → a record. */
+async function readAssignments(file: string): Promise<Record<string, string>> {
+  const lines = (await readFile(file, "utf8")).trim().split("\n");
+  return Object.fromEntries(
+    lines.map((line) => [
+      line.slice(0, line.indexOf("=")),
+      line
+        .slice(line.indexOf("=") + 1)
+        .trim()
+        .replace(/^'|'$/g, ""),
+    ]),
+  );
 }
 
 const udhcpc = (script: string, extra: string[] = []) => [
@@ -126,8 +95,8 @@ test("udhcpc gets the reserved address, gateway, DNS, domain, host name and the 
   assert.equal(lease.siaddr, SERVER);
   assert.equal(lease.serverid, SERVER);
   assert.equal(lease.lease, "600");
-  assert.match(serverLog, new RegExp(`offered ${PXE_SUBNET}.11 to ${KNOWN_MAC} \\(node-1\\)`));
-  assert.match(serverLog, new RegExp(`acknowledged ${PXE_SUBNET}.11 for ${KNOWN_MAC}`));
+  assert.match(server.log(), new RegExp(`offered ${PXE_SUBNET}.11 to ${KNOWN_MAC} \\(node-1\\)`));
+  assert.match(server.log(), new RegExp(`acknowledged ${PXE_SUBNET}.11 for ${KNOWN_MAC}`));
 });
 
 test("udhcpc as a UEFI PXE client gets ipxe.efi; as iPXE it gets the script URL", { skip }, async () => {
@@ -186,12 +155,7 @@ test("dhclient gets the reserved address, gateway, DNS and boot file", { skip },
     "eth0",
   ]);
   assert.equal(run.code, 0, run.stderr);
-  const env = Object.fromEntries(
-    (await readFile(out, "utf8"))
-      .trim()
-      .split("\n")
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1).replace(/^'|'$/g, "")]),
-  );
+  const env = await readAssignments(out);
   assert.equal(env.new_ip_address, `${PXE_SUBNET}.11`);
   assert.equal(env.new_routers, `${PXE_SUBNET}.254`);
   assert.equal(env.new_domain_name_servers, `${PXE_SUBNET}.11 ${PXE_SUBNET}.12`);
@@ -204,7 +168,10 @@ test("an unknown MAC gets nothing: udhcpc times out, the server reports the MAC 
   const run = await network.exec("stranger", udhcpc(script.path, ["-t", "2"]));
   assert.notEqual(run.code, 0);
   await assert.rejects(readFile(join(dir, "stranger.env")));
-  const reports = serverLog.split("\n").filter((line) => line.includes(`${UNKNOWN_MAC} asked for DHCP`));
-  assert.equal(reports.length, 1, serverLog);
-  assert.doesNotMatch(serverLog, new RegExp(`(offered|acknowledged) .* to ${UNKNOWN_MAC}`));
+  const reports = server
+    .log()
+    .split("\n")
+    .filter((line) => line.includes(`${UNKNOWN_MAC} asked for DHCP`));
+  assert.equal(reports.length, 1, server.log());
+  assert.doesNotMatch(server.log(), new RegExp(`(offered|acknowledged) .* to ${UNKNOWN_MAC}`));
 });
