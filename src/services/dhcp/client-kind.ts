@@ -45,8 +45,7 @@ function bootKindOf(message: DhcpMessage, vendorClass: string | undefined, arch:
 /** iPXE names itself in user class 77 ("iPXE") and always sends its encapsulated option 175. */
 function isIpxe(message: DhcpMessage): boolean {
   if (message.options.has(Option.IPXE_ENCAPSULATED)) return true;
-  const userClass = message.options.get(Option.USER_CLASS);
-  return userClass !== undefined && userClass.includes("iPXE", 0, "latin1");
+  return message.options.get(Option.USER_CLASS)?.includes("iPXE", 0, "latin1") === true;
 }
 
 /** The boot file for this kind of client, or undefined when there is none to give. */

@@ -1,21 +1,8 @@
 import { MessageType } from "../../../src/services/dhcp/wire.js";
+import { seededRandom } from "../../helpers/seeded-random.js";
 import { KNOWN_MAC, pxeDiscover, request } from "./fixture.js";
 
 /** Malformed DHCP datagrams for the fuzz tests, from a fixed seed so a failure can be replayed. */
-
-/** xorshift32 */
-export function seededRandom(seed: number) {
-  let state = seed >>> 0 || 1;
-  const next = () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-  return { int: (n: number) => next() % n };
-}
 
 const VALID = [
   pxeDiscover(),

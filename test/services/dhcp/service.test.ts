@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
-import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { OperatorError } from "../../../src/errors.js";
 import { type AirstrapEvent, createEvents } from "../../../src/events.js";
-import type { DhcpConfig } from "../../../src/services/dhcp/config.js";
 import { startDhcp } from "../../../src/services/dhcp/service.js";
 import { MessageType, Option } from "../../../src/services/dhcp/wire.js";
-import { dhcpConfig, KNOWN_MAC, pxeDiscover, request, UNKNOWN_MAC } from "./fixture.js";
+import { KNOWN_MAC, pxeDiscover, request, UNKNOWN_MAC } from "./fixture.js";
 import { freeUdpPort, loopbackClient, loopbackConfig } from "./loopback-client.js";
 
 function recorder() {
