@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from "node:dgram";
 import { OperatorError } from "../../errors.js";
+import { literalAddress } from "../dns/server.js";
 import type { Arrival } from "./answer.js";
 import type { DhcpConfig } from "./config.js";
 
@@ -19,29 +20,32 @@ export type OnDatagram = (datagram: Buffer, arrival: Arrival, from: { address: s
 export interface DhcpSockets {
   /** "addr:port" of every socket. */
   readonly addresses: string[];
-  send(
-    datagram: Buffer,
-    arrival: Arrival,
-    to: { address: string; port: number },
-    onError: (error: Error) => void,
-  ): void;
+  /** Fire and forget: without a callback Node tries the send at once (no request object, no later tick). */
+  send(datagram: Buffer, arrival: Arrival, to: { address: string; port: number }): void;
   close(): Promise<void>;
 }
+
+/** A reply the kernel refused (no route, no permission to broadcast …). */
+export type OnSendError = (error: Error) => void;
 
 const WILDCARD = "0.0.0.0";
 /** Room for a boot storm's burst; the kernel caps it at net.core.rmem_max. */
 const RECEIVE_BUFFER = 4 * 1024 * 1024;
 
-export async function openDhcpSockets(config: DhcpConfig, onDatagram: OnDatagram): Promise<DhcpSockets> {
+export async function openDhcpSockets(
+  config: DhcpConfig,
+  onDatagram: OnDatagram,
+  onSendError: OnSendError,
+): Promise<DhcpSockets> {
   const { ports, serverAddress } = config;
   const opened: Socket[] = [];
   try {
-    await closeSocket(await bindSocket({ address: WILDCARD, port: ports.server, reuse: false }));
-    const broadcasts = await bindSocket({ address: WILDCARD, port: ports.server, reuse: true });
+    await closeSocket(await bindSocket({ address: WILDCARD, port: ports.server, reuse: false }, onSendError));
+    const broadcasts = await bindSocket({ address: WILDCARD, port: ports.server, reuse: true }, onSendError);
     opened.push(broadcasts);
-    const replies = await bindSocket({ address: serverAddress, port: ports.server, reuse: true });
+    const replies = await bindSocket({ address: serverAddress, port: ports.server, reuse: true }, onSendError);
     opened.push(replies);
-    const pxe = await bindSocket({ address: WILDCARD, port: ports.pxe, reuse: false });
+    const pxe = await bindSocket({ address: WILDCARD, port: ports.pxe, reuse: false }, onSendError);
     opened.push(pxe);
     broadcasts.on("message", (datagram, from) => onDatagram(datagram, "dhcp", from));
     replies.on("message", (datagram, from) => onDatagram(datagram, "dhcp", from));
@@ -52,11 +56,8 @@ export async function openDhcpSockets(config: DhcpConfig, onDatagram: OnDatagram
         `${serverAddress}:${replies.address().port}`,
         `${WILDCARD}:${pxe.address().port}`,
       ],
-      send(datagram, arrival, to, onError) {
-        const socket = arrival === "pxe" ? pxe : replies;
-        socket.send(datagram, to.port, to.address, (error) => {
-          if (error) onError(error);
-        });
+      send(datagram, arrival, to) {
+        (arrival === "pxe" ? pxe : replies).send(datagram, to.port, to.address);
       },
       close: () => Promise.all(opened.map(closeSocket)).then(() => undefined),
     };
@@ -66,9 +67,13 @@ export async function openDhcpSockets(config: DhcpConfig, onDatagram: OnDatagram
   }
 }
 
-function bindSocket(where: { address: string; port: number; reuse: boolean }): Promise<Socket> {
+function bindSocket(
+  where: { address: string; port: number; reuse: boolean },
+  onSendError: OnSendError,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createSocket({ type: "udp4", reuseAddr: where.reuse });
+    // Replies go to IP literals: skip the resolver hop (and its tick) on every send.
+    const socket = createSocket({ type: "udp4", reuseAddr: where.reuse, lookup: literalAddress });
     const onBindError = (error: Error) => {
       socket.close();
       reject(explainDhcpBindError(error, `${where.address}:${where.port}`));
@@ -76,8 +81,8 @@ function bindSocket(where: { address: string; port: number; reuse: boolean }): P
     socket.once("error", onBindError);
     socket.bind({ address: where.address, port: where.port }, () => {
       socket.off("error", onBindError);
-      // A datagram that cannot be sent is reported through send's callback; nothing else may throw.
-      socket.on("error", () => {});
+      // Once bound, the only errors are replies that could not be sent.
+      socket.on("error", onSendError);
       socket.setBroadcast(true);
       try {
         socket.setRecvBufferSize(RECEIVE_BUFFER);

@@ -61,15 +61,7 @@ export async function startDhcp(config: DhcpConfig, events: Events): Promise<Run
       });
       return;
     }
-    sockets.send(decision.reply, arrival, decision.to, (error) => {
-      metrics.sendErrors += 1;
-      events.emit({
-        level: "warn",
-        kind: "dhcp.send-error",
-        service: "dhcp",
-        message: `DHCP ${decision.step} to ${decision.mac} via ${decision.to.address}:${decision.to.port} failed: ${error.message}`,
-      });
-    });
+    sockets.send(decision.reply, arrival, decision.to);
     metrics.countReply(decision.step);
     const { detail } = decision;
     events.emit({
@@ -106,7 +98,16 @@ export async function startDhcp(config: DhcpConfig, events: Events): Promise<Run
       message: `DHCP could not answer a request: ${(error as Error).message}`,
     });
 
-  let sockets: DhcpSockets = await openDhcpSockets(config, handle);
+  const sendFailed = (error: Error) => {
+    metrics.sendErrors += 1;
+    events.emit({
+      level: "warn",
+      kind: "dhcp.send-error",
+      service: "dhcp",
+      message: `a DHCP reply could not be sent: ${error.message}`,
+    });
+  };
+  let sockets: DhcpSockets = await openDhcpSockets(config, handle, sendFailed);
   let current = config;
   events.emit({
     level: "info",
@@ -133,9 +134,9 @@ export async function startDhcp(config: DhcpConfig, events: Events): Promise<Run
         // if the new ones cannot bind, the old ones come back and the error is reported.
         await sockets.close();
         try {
-          sockets = await openDhcpSockets(next, handle);
+          sockets = await openDhcpSockets(next, handle, sendFailed);
         } catch (error) {
-          sockets = await openDhcpSockets(current, handle);
+          sockets = await openDhcpSockets(current, handle, sendFailed);
           throw error;
         }
       }
