@@ -74,6 +74,10 @@ export interface AnswerTable {
     lease: Buffer;
     renewal: Buffer;
     rebinding: Buffer;
+    /** Host name (option 12) of each reservation, by MAC. */
+    hostnames: Map<string, Buffer>;
+    /** Option 67 of each boot file, by file. */
+    bootFiles: Map<string, Buffer>;
   };
 }
 
@@ -98,6 +102,12 @@ export function compileAnswerTable(config: DhcpConfig): AnswerTable {
       lease: u32Option(config.leaseSeconds),
       renewal: u32Option(Math.floor(config.leaseSeconds / 2)),
       rebinding: u32Option(Math.floor((config.leaseSeconds * 7) / 8)),
+      hostnames: new Map(config.reservations.map((r) => [r.mac, textOption(r.hostname)])),
+      bootFiles: new Map(
+        Object.values(config.boot)
+          .filter((file): file is string => typeof file === "string")
+          .map((file) => [file, textOption(file)]),
+      ),
     },
   };
 }
@@ -185,7 +195,10 @@ function answerFull(table: AnswerTable, message: DhcpMessage, type: number, clie
       mac,
       reply,
       to: destination(table, message, false),
-      detail: { address: reservation.address, hostname: reservation.hostname, ...bootDetail(client, bootFile) },
+      detail: Object.assign(bootDetail(client, bootFile), {
+        address: reservation.address,
+        hostname: reservation.hostname,
+      }),
     };
   };
   switch (type) {
@@ -275,7 +288,11 @@ function encodeReply(table: AnswerTable, request: DhcpMessage, type: number, par
       if (bytes.router !== undefined) options.push([Option.ROUTER, bytes.router]);
       if (bytes.dns !== undefined) options.push([Option.DNS_SERVERS, bytes.dns]);
       if (bytes.domain !== undefined) options.push([Option.DOMAIN_NAME, bytes.domain]);
-      if (parts.reservation) options.push([Option.HOSTNAME, textOption(parts.reservation.hostname)]);
+      if (parts.reservation)
+        options.push([
+          Option.HOSTNAME,
+          bytes.hostnames.get(parts.reservation.mac) ?? textOption(parts.reservation.hostname),
+        ]);
     }
     if (parts.client.vendorClass !== undefined) {
       options.push([Option.VENDOR_CLASS, VENDOR_CLASS_BYTES[parts.client.vendorClass]]);
@@ -286,7 +303,7 @@ function encodeReply(table: AnswerTable, request: DhcpMessage, type: number, par
       if (parts.client.boot === "bios") options.push([Option.VENDOR_SPECIFIC, DISCOVERY_CONTROL]);
     }
     if (parts.bootFile !== undefined && wants(request, Option.BOOTFILE_NAME))
-      options.push([Option.BOOTFILE_NAME, textOption(parts.bootFile)]);
+      options.push([Option.BOOTFILE_NAME, bytes.bootFiles.get(parts.bootFile) ?? textOption(parts.bootFile)]);
     if (parts.bootFile !== undefined && wants(request, Option.TFTP_SERVER_NAME))
       options.push([Option.TFTP_SERVER_NAME, bytes.tftpServer]);
   }
@@ -323,9 +340,9 @@ function addressOption(message: DhcpMessage, code: number): string | undefined {
 }
 
 function bootDetail(client: ClientKind, bootFile: string | undefined): ReplyDetail {
-  return {
-    ...(bootFile === undefined ? {} : { bootFile }),
-    ...(client.boot === undefined ? {} : { boot: client.boot }),
-    ...(client.arch === undefined ? {} : { arch: client.arch }),
-  };
+  const detail: ReplyDetail = {};
+  if (bootFile !== undefined) detail.bootFile = bootFile;
+  if (client.boot !== undefined) detail.boot = client.boot;
+  if (client.arch !== undefined) detail.arch = client.arch;
+  return detail;
 }

@@ -156,9 +156,9 @@ function readAddress(datagram: Buffer, at: number): string {
 }
 
 function readText(datagram: Buffer, start: number, length: number): string {
-  const field = datagram.subarray(start, start + length);
-  const nul = field.indexOf(0);
-  return field.subarray(0, nul === -1 ? length : nul).toString("latin1");
+  let end = start;
+  while (end < start + length && datagram[end] !== 0) end++;
+  return datagram.toString("latin1", start, end);
 }
 
 export interface EncodeInput {
@@ -237,9 +237,9 @@ function writeAddress(out: Buffer, at: number, address: string | undefined): voi
 }
 
 function writeText(out: Buffer, field: { start: number; length: number }, text: string, name: string): void {
-  const bytes = Buffer.from(text, "latin1");
-  if (bytes.length >= field.length) throw new RangeError(`${name} "${text}" does not fit in ${field.length - 1} bytes`);
-  bytes.copy(out, field.start);
+  // latin1: one byte per character.
+  if (text.length >= field.length) throw new RangeError(`${name} "${text}" does not fit in ${field.length - 1} bytes`);
+  if (text.length > 0) out.write(text, field.start, "latin1");
 }
 
 /** "10.0.0.1" → 4 bytes. The caller passes validated dotted-quad addresses. */
@@ -252,8 +252,12 @@ export function addressBytes(address: string): Buffer {
 
 /** The client's hardware address in lowercase colon form ("52:54:00:a1:9c:ae"). */
 export function macOf(message: Pick<DhcpMessage, "chaddr" | "hlen">): string {
-  return [...message.chaddr.subarray(0, message.hlen)].map((byte) => byte.toString(16).padStart(2, "0")).join(":");
+  let mac = "";
+  for (let i = 0; i < message.hlen; i++) mac += i === 0 ? HEX[message.chaddr[i]!] : `:${HEX[message.chaddr[i]!]}`;
+  return mac;
 }
+
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
 export const textOption = (text: string) => Buffer.from(text, "latin1");
 export const u32Option = (value: number) => {
