@@ -1,18 +1,7 @@
+import { type AnswerTable, onNetwork } from "./answer-table.js";
 import { bootFileFor, type ClientKind, clientKindOf } from "./client-kind.js";
-import { type DhcpConfig, type DhcpReservation, ipv4Number, ipv4Text, knownMacsOf } from "./config.js";
-import {
-  addressesOption,
-  BOOTREPLY,
-  BOOTREQUEST,
-  BROADCAST_FLAG,
-  type DhcpMessage,
-  encodeMessage,
-  MessageType,
-  macOf,
-  Option,
-  textOption,
-  u32Option,
-} from "./wire.js";
+import { encodeReply } from "./reply.js";
+import { BOOTREQUEST, type DhcpMessage, MessageType, macOf, Option } from "./wire.js";
 
 /**
  * The pure decision of what to send for one request (RFC 2131 §4.3, PXE 2.1 proxyDHCP): which
@@ -52,64 +41,6 @@ export interface ReplyDetail {
   bootFile?: string;
   boot?: string;
   arch?: number;
-}
-
-/** The configuration compiled for lookups on the hot path. */
-export interface AnswerTable {
-  config: DhcpConfig;
-  known: Set<string>;
-  reservations: Map<string, DhcpReservation>;
-  broadcast: string;
-  network: number;
-  mask: number;
-  /** Option values that are the same in every reply, encoded once. */
-  bytes: {
-    serverId: Buffer;
-    netmask: Buffer;
-    broadcast: Buffer;
-    router: Buffer | undefined;
-    dns: Buffer | undefined;
-    domain: Buffer | undefined;
-    tftpServer: Buffer;
-    lease: Buffer;
-    renewal: Buffer;
-    rebinding: Buffer;
-    /** Host name (option 12) of each reservation, by MAC. */
-    hostnames: Map<string, Buffer>;
-    /** Option 67 of each boot file, by file. */
-    bootFiles: Map<string, Buffer>;
-  };
-}
-
-export function compileAnswerTable(config: DhcpConfig): AnswerTable {
-  const mask = ipv4Number(config.netmask);
-  const broadcast = ipv4Text((ipv4Number(config.serverAddress) | ~mask) >>> 0);
-  return {
-    config,
-    known: knownMacsOf(config),
-    reservations: new Map(config.reservations.map((r) => [r.mac, r])),
-    broadcast,
-    network: (ipv4Number(config.serverAddress) & mask) >>> 0,
-    mask,
-    bytes: {
-      serverId: addressesOption([config.serverAddress]),
-      netmask: addressesOption([config.netmask]),
-      broadcast: addressesOption([broadcast]),
-      router: config.router === undefined ? undefined : addressesOption([config.router]),
-      dns: config.dnsServers.length === 0 ? undefined : addressesOption(config.dnsServers),
-      domain: config.domain === undefined ? undefined : textOption(config.domain),
-      tftpServer: textOption(config.boot.tftpServer),
-      lease: u32Option(config.leaseSeconds),
-      renewal: u32Option(Math.floor(config.leaseSeconds / 2)),
-      rebinding: u32Option(Math.floor((config.leaseSeconds * 7) / 8)),
-      hostnames: new Map(config.reservations.map((r) => [r.mac, textOption(r.hostname)])),
-      bootFiles: new Map(
-        Object.values(config.boot)
-          .filter((file): file is string => typeof file === "string")
-          .map((file) => [file, textOption(file)]),
-      ),
-    },
-  };
 }
 
 const ZERO = "0.0.0.0";
@@ -256,82 +187,6 @@ function destination(table: AnswerTable, message: DhcpMessage, nak: boolean) {
     return { address: message.ciaddr, port: ports.client };
   return { address: LIMITED_BROADCAST, port: ports.client };
 }
-
-interface ReplyParts {
-  yiaddr: string;
-  client: ClientKind;
-  /** Lease time, T1, T2 and the network's options (full mode DISCOVER/REQUEST). */
-  lease: boolean;
-  reservation?: DhcpReservation;
-  bootFile?: string;
-  nak?: boolean;
-}
-
-function encodeReply(table: AnswerTable, request: DhcpMessage, type: number, parts: ReplyParts): Buffer {
-  const { config, bytes } = table;
-  const options: [number, Buffer][] = [
-    [Option.MESSAGE_TYPE, MESSAGE_TYPE_BYTES[type]!],
-    [Option.SERVER_ID, bytes.serverId],
-  ];
-  if (parts.nak) {
-    options.push([Option.MESSAGE, NAK_TEXT]);
-  } else {
-    if (parts.lease) {
-      options.push(
-        [Option.LEASE_TIME, bytes.lease],
-        [Option.RENEWAL_TIME, bytes.renewal],
-        [Option.REBINDING_TIME, bytes.rebinding],
-      );
-    }
-    if (config.mode === "full" && (parts.lease || type === MessageType.ACK)) {
-      options.push([Option.SUBNET_MASK, bytes.netmask], [Option.BROADCAST_ADDRESS, bytes.broadcast]);
-      if (bytes.router !== undefined) options.push([Option.ROUTER, bytes.router]);
-      if (bytes.dns !== undefined) options.push([Option.DNS_SERVERS, bytes.dns]);
-      if (bytes.domain !== undefined) options.push([Option.DOMAIN_NAME, bytes.domain]);
-      if (parts.reservation)
-        options.push([
-          Option.HOSTNAME,
-          bytes.hostnames.get(parts.reservation.mac) ?? textOption(parts.reservation.hostname),
-        ]);
-    }
-    if (parts.client.vendorClass !== undefined) {
-      options.push([Option.VENDOR_CLASS, VENDOR_CLASS_BYTES[parts.client.vendorClass]]);
-      const uuid = request.options.get(Option.CLIENT_UUID);
-      if (uuid !== undefined) options.push([Option.CLIENT_UUID, uuid]);
-      // PXE discovery control 8: boot straight from the file given, no boot server menu. UEFI ROMs
-      // are left without it so they confirm over 4011, which edk2 does anyway.
-      if (parts.client.boot === "bios") options.push([Option.VENDOR_SPECIFIC, DISCOVERY_CONTROL]);
-    }
-    if (parts.bootFile !== undefined && wants(request, Option.BOOTFILE_NAME))
-      options.push([Option.BOOTFILE_NAME, bytes.bootFiles.get(parts.bootFile) ?? textOption(parts.bootFile)]);
-    if (parts.bootFile !== undefined && wants(request, Option.TFTP_SERVER_NAME))
-      options.push([Option.TFTP_SERVER_NAME, bytes.tftpServer]);
-  }
-  return encodeMessage({
-    op: BOOTREPLY,
-    xid: request.xid,
-    flags: parts.nak && request.giaddr !== ZERO ? request.flags | BROADCAST_FLAG : request.flags,
-    htype: request.htype,
-    hlen: request.hlen,
-    ciaddr: type === MessageType.ACK && !parts.lease ? request.ciaddr : ZERO,
-    yiaddr: parts.yiaddr,
-    siaddr: parts.nak || parts.bootFile === undefined ? ZERO : config.boot.tftpServer,
-    giaddr: request.giaddr,
-    chaddr: request.chaddr,
-    file: parts.nak ? "" : (parts.bootFile ?? ""),
-    options,
-  });
-}
-
-const onNetwork = (table: AnswerTable, address: string) => (ipv4Number(address) & table.mask) >>> 0 === table.network;
-
-const MESSAGE_TYPE_BYTES = Array.from({ length: 9 }, (_, type) => Buffer.from([type]));
-const VENDOR_CLASS_BYTES = { PXEClient: textOption("PXEClient"), HTTPClient: textOption("HTTPClient") };
-const DISCOVERY_CONTROL = Buffer.from([6, 1, 8, 255]);
-const NAK_TEXT = textOption("requested address is not reserved for this machine");
-
-const wants = (request: DhcpMessage, code: number) =>
-  request.options.get(Option.PARAMETER_REQUEST_LIST)?.includes(code) ?? false;
 
 function addressOption(message: DhcpMessage, code: number): string | undefined {
   const value = message.options.get(code);

@@ -1,6 +1,7 @@
 import type { Events } from "../../events.js";
 import type { RunningService } from "../service.js";
-import { type AnswerTable, type Arrival, answer, compileAnswerTable, type Decision } from "./answer.js";
+import { type Arrival, answer, type Decision } from "./answer.js";
+import { type AnswerTable, compileAnswerTable } from "./answer-table.js";
 import type { DhcpConfig } from "./config.js";
 import { DhcpMetrics } from "./metrics.js";
 import { type DhcpSockets, openDhcpSockets } from "./server.js";

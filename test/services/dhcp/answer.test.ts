@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { answer, compileAnswerTable, type Decision } from "../../../src/services/dhcp/answer.js";
+import { answer, type Decision } from "../../../src/services/dhcp/answer.js";
+import { compileAnswerTable } from "../../../src/services/dhcp/answer-table.js";
 import { decodeMessage, MessageType, Option } from "../../../src/services/dhcp/wire.js";
 import { dhcpConfig, KNOWN_MAC, pxeDiscover, request, UNKNOWN_MAC } from "./fixture.js";
 

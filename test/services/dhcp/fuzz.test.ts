@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createEvents } from "../../../src/events.js";
-import { answer, compileAnswerTable } from "../../../src/services/dhcp/answer.js";
+import { answer } from "../../../src/services/dhcp/answer.js";
+import { compileAnswerTable } from "../../../src/services/dhcp/answer-table.js";
 import { startDhcp } from "../../../src/services/dhcp/service.js";
 import { decodeMessage, MalformedMessage, MessageType, Option } from "../../../src/services/dhcp/wire.js";
 import { dhcpConfig, pxeDiscover, request } from "./fixture.js";
