@@ -1,5 +1,6 @@
 import { type AnswerTable, onNetwork } from "./answer-table.js";
 import { bootFileFor, type ClientKind, clientKindOf } from "./client-kind.js";
+import type { LeaseView } from "./lease-book.js";
 import { encodeReply } from "./reply.js";
 import { BOOTREQUEST, type DhcpMessage, MessageType, macOf, Option } from "./wire.js";
 
@@ -21,11 +22,14 @@ export type IgnoreReason =
   | "no-reservation"
   | "no-boot-file"
   | "other-server"
+  | "pool-exhausted"
   | "not-for-proxy";
 
 export type Decision =
   | {
       kind: "reply";
+      /** A pool address offered or acknowledged: the caller records it in its lease book. */
+      lease?: { address: string; acknowledged: boolean };
       step: Step;
       mac: string;
       reply: Buffer;
@@ -51,6 +55,7 @@ export function answer(
   message: DhcpMessage,
   arrival: Arrival,
   from: { address: string; port: number },
+  leases?: LeaseView,
 ): Decision {
   if (message.op !== BOOTREQUEST) return { kind: "ignore", reason: "not-a-request" };
   const type = message.options.get(Option.MESSAGE_TYPE)?.[0];
@@ -62,7 +67,7 @@ export function answer(
   if (arrival === "pxe") return answerBootServer(table, message, type, client, mac, from);
   return table.config.mode === "proxy"
     ? answerProxy(table, message, type, client, mac)
-    : answerFull(table, message, type, client, mac);
+    : answerFull(table, message, type, client, mac, leases);
 }
 
 /** Port 4011 (PXE 2.1 §2.2.5): a REQUEST or INFORM asking for the boot file, answered to its source. */
@@ -106,18 +111,28 @@ function answerProxy(
   };
 }
 
-function answerFull(table: AnswerTable, message: DhcpMessage, type: number, client: ClientKind, mac: string): Decision {
+function answerFull(
+  table: AnswerTable,
+  message: DhcpMessage,
+  type: number,
+  client: ClientKind,
+  mac: string,
+  leases: LeaseView | undefined,
+): Decision {
   const reservation = table.reservations.get(mac);
-  if (reservation === undefined) return { kind: "ignore", reason: "no-reservation", mac };
+  // Without a reservation only an explicitly configured pool gives an address.
+  const pool = reservation === undefined ? leases : undefined;
+  if (reservation === undefined && pool === undefined) return { kind: "ignore", reason: "no-reservation", mac };
   const serverId = addressOption(message, Option.SERVER_ID);
   const ours = serverId === undefined || serverId === table.config.serverAddress;
   const bootFile = bootFileFor(client.boot, table.config.boot);
-  const lease = (step: Step, messageType: number): Decision => {
+  const hostname = reservation === undefined ? {} : { hostname: reservation.hostname };
+  const lease = (step: Step, messageType: number, address: string): Decision => {
     const reply = encodeReply(table, message, messageType, {
-      yiaddr: reservation.address,
-      reservation,
+      yiaddr: address,
       client,
       lease: true,
+      ...(reservation === undefined ? {} : { reservation }),
       ...(bootFile === undefined ? {} : { bootFile }),
     });
     return {
@@ -126,21 +141,25 @@ function answerFull(table: AnswerTable, message: DhcpMessage, type: number, clie
       mac,
       reply,
       to: destination(table, message, false),
-      detail: Object.assign(bootDetail(client, bootFile), {
-        address: reservation.address,
-        hostname: reservation.hostname,
-      }),
+      detail: Object.assign(bootDetail(client, bootFile), { address }, hostname),
+      ...(pool === undefined ? {} : { lease: { address, acknowledged: step === "ack" } }),
     };
   };
   switch (type) {
-    case MessageType.DISCOVER:
-      return lease("offer", MessageType.OFFER);
+    case MessageType.DISCOVER: {
+      const address = reservation?.address ?? pool?.addressFor(mac);
+      if (address === undefined) return { kind: "ignore", reason: "pool-exhausted", mac };
+      return lease("offer", MessageType.OFFER, address);
+    }
     case MessageType.REQUEST: {
       // §4.3.2: a REQUEST naming another server tells us our offer was declined: stay silent.
       if (!ours) return { kind: "ignore", reason: "other-server", mac };
       const requested =
         addressOption(message, Option.REQUESTED_ADDRESS) ?? (message.ciaddr !== ZERO ? message.ciaddr : undefined);
-      if (requested === reservation.address) return lease("ack", MessageType.ACK);
+      const allowed =
+        requested !== undefined &&
+        (reservation !== undefined ? requested === reservation.address : pool?.mayHold(mac, requested) === true);
+      if (allowed) return lease("ack", MessageType.ACK, requested);
       const reply = encodeReply(table, message, MessageType.NAK, { yiaddr: ZERO, client, lease: false, nak: true });
       return {
         kind: "reply",
@@ -148,7 +167,7 @@ function answerFull(table: AnswerTable, message: DhcpMessage, type: number, clie
         mac,
         reply,
         to: destination(table, message, true),
-        detail: { address: requested ?? ZERO, hostname: reservation.hostname },
+        detail: { address: requested ?? ZERO, ...hostname },
       };
     }
     case MessageType.INFORM: {

@@ -47,8 +47,10 @@ export interface DhcpConfig {
   netmask: string;
   /** Full mode: the only addresses handed out. Proxy mode: their MACs are known machines too. */
   reservations: DhcpReservation[];
-  /** Further machines answered (proxy mode boots them; full mode has no address for them). */
+  /** Further machines answered (proxy mode boots them; full mode gives them a pool address, if a pool is set). */
   knownMacs: string[];
+  /** Full mode only, never by default: addresses for known MACs without a reservation. */
+  pool?: { start: string; end: string };
   router?: string;
   /** The nodes' own DNS servers. */
   dnsServers: string[];
@@ -75,6 +77,7 @@ export const dhcpConfigSchema = z.strictObject({
   netmask: ipv4,
   reservations: z.array(z.strictObject({ mac, hostname: z.string().min(1), address: ipv4 })).default([]),
   knownMacs: z.array(mac).default([]),
+  pool: z.strictObject({ start: ipv4, end: ipv4 }).optional(),
   router: ipv4.optional(),
   dnsServers: z.array(ipv4).default([]),
   domain: z.string().min(1).optional(),
@@ -98,9 +101,10 @@ export function parseDhcpConfig(document: unknown, source: string): DhcpConfig {
       hint: "see docs/pxe-dhcp.md for the fields of a DHCP configuration",
     });
   }
-  const { ports, router, domain, boot, ...rest } = parsed.data;
+  const { ports, router, domain, boot, pool, ...rest } = parsed.data;
   const config: DhcpConfig = {
     ...rest,
+    ...(pool === undefined ? {} : { pool }),
     ...(router === undefined ? {} : { router }),
     ...(domain === undefined ? {} : { domain }),
     boot: { ...boot, ...(boot.httpBootUrl === undefined ? {} : { httpBootUrl: boot.httpBootUrl }) },
@@ -131,6 +135,16 @@ export function checkDhcpConfig(config: DhcpConfig, source: string): void {
       fail(
         `${reservation.hostname}: ${reservation.address} is outside ${config.serverAddress}/${config.netmask}`,
         "reserve addresses from the PXE network this server is on",
+      );
+  }
+  if (config.pool !== undefined) {
+    const [start, end] = [ipv4Number(config.pool.start), ipv4Number(config.pool.end)];
+    if (config.mode !== "full") fail("a pool is for full mode only", "remove pool, or set mode: full");
+    if (start > end) fail(`pool ${config.pool.start}-${config.pool.end} is empty`, "give the lower address as start");
+    if ((start & mask) >>> 0 !== network || (end & mask) >>> 0 !== network)
+      fail(
+        `pool ${config.pool.start}-${config.pool.end} is outside ${config.serverAddress}/${config.netmask}`,
+        "take the pool from the PXE network this server is on",
       );
   }
 }

@@ -76,7 +76,7 @@ export function encodeReply(table: AnswerTable, request: DhcpMessage, type: numb
 const MESSAGE_TYPE_BYTES = Array.from({ length: 9 }, (_, type) => Buffer.from([type]));
 const VENDOR_CLASS_BYTES = { PXEClient: textOption("PXEClient"), HTTPClient: textOption("HTTPClient") };
 const DISCOVERY_CONTROL = Buffer.from([6, 1, 8, 255]);
-const NAK_TEXT = textOption("requested address is not reserved for this machine");
+const NAK_TEXT = textOption("requested address is not this machine's");
 
 const wants = (request: DhcpMessage, code: number) =>
   request.options.get(Option.PARAMETER_REQUEST_LIST)?.includes(code) ?? false;

@@ -3,6 +3,7 @@ import type { RunningService } from "../service.js";
 import { type Arrival, answer, type Decision } from "./answer.js";
 import { type AnswerTable, compileAnswerTable } from "./answer-table.js";
 import type { DhcpConfig } from "./config.js";
+import { LeaseBook, OFFER_HOLD_MS } from "./lease-book.js";
 import { DhcpMetrics } from "./metrics.js";
 import { type DhcpSockets, openDhcpSockets } from "./server.js";
 import { decodeMessage, MalformedMessage } from "./wire.js";
@@ -24,13 +25,14 @@ export async function startDhcp(config: DhcpConfig, events: Events): Promise<Run
   const metrics = new DhcpMetrics();
   const unknown = new Set<string>();
   let table = compileAnswerTable(config);
+  let leases = leaseBookFor(config);
   let closed = false;
 
   const handle = (datagram: Buffer, arrival: Arrival, from: { address: string; port: number }) => {
     metrics.countReceived(arrival);
     let decision: Decision;
     try {
-      decision = answer(table, decodeMessage(datagram), arrival, from);
+      decision = answer(table, decodeMessage(datagram), arrival, from, leases?.view(Date.now()));
     } catch (error) {
       if (!(error instanceof MalformedMessage)) report(error);
       metrics.malformed += 1;
@@ -48,6 +50,8 @@ export async function startDhcp(config: DhcpConfig, events: Events): Promise<Run
     }
     if (decision.kind === "notice") {
       metrics.countNotice(decision.what);
+      if (decision.what === "release") leases?.release(decision.mac);
+      else leases?.decline(decision.mac, decision.address, Date.now(), current.config.leaseSeconds * 1000);
       const hostname = current.reservations.get(decision.mac)?.hostname;
       events.emit({
         level: decision.what === "decline" ? "warn" : "info",
@@ -63,6 +67,10 @@ export async function startDhcp(config: DhcpConfig, events: Events): Promise<Run
       return;
     }
     sockets.send(decision.reply, arrival, decision.to);
+    if (decision.lease !== undefined) {
+      const holdMs = decision.lease.acknowledged ? current.config.leaseSeconds * 1000 : OFFER_HOLD_MS;
+      leases?.record(decision.mac, decision.lease.address, Date.now(), holdMs);
+    }
     metrics.countReply(decision.step);
     const { detail } = decision;
     events.emit({
@@ -142,6 +150,8 @@ export async function startDhcp(config: DhcpConfig, events: Events): Promise<Run
         }
       }
       table = nextTable;
+      // Pool leases are kept while the pool stays the same.
+      if (JSON.stringify(next.pool) !== JSON.stringify(current.pool)) leases = leaseBookFor(next);
       current = next;
       metrics.reloads += 1;
       events.emit({
@@ -159,6 +169,11 @@ export async function startDhcp(config: DhcpConfig, events: Events): Promise<Run
       events.emit({ level: "info", kind: "dhcp.stop", service: "dhcp", message: "DHCP stopped" });
     },
   };
+}
+
+function leaseBookFor(config: DhcpConfig): LeaseBook | undefined {
+  if (config.pool === undefined) return undefined;
+  return new LeaseBook(config.pool, new Set([config.serverAddress, ...config.reservations.map((r) => r.address)]));
 }
 
 function describeReply(decision: Extract<Decision, { kind: "reply" }>): string {

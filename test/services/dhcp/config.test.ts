@@ -28,7 +28,7 @@ test("defaults: NBP names, lease time, ports 67/68/4011; MACs normalised to lowe
 });
 
 test("refused: unknown fields, bad netmask, duplicate MAC or address, an address off the network", () => {
-  refused({ ...base, pool: {} }, /Unrecognized key/i);
+  refused({ ...base, lease: 5 }, /Unrecognized key/i);
   refused({ ...base, netmask: "255.0.255.0" }, /not contiguous/);
   refused(
     { ...base, reservations: [...base.reservations, { ...base.reservations[0], address: "10.0.0.12" }] },
@@ -44,4 +44,11 @@ test("refused: unknown fields, bad netmask, duplicate MAC or address, an address
   refused({ ...base, reservations: [{ mac: "52:54:00:aa:bb:02", hostname: "b", address: "10.0.0.1" }] }, /used twice/);
   refused({ ...base, reservations: [{ mac: "52:54:00:aa:bb:02", hostname: "b", address: "10.0.1.5" }] }, /outside/);
   refused({ ...base, boot: { ...base.boot, biosFile: "x".repeat(128) } }, /boot\.biosFile/);
+  refused({ ...base, mode: "proxy", pool: { start: "10.0.0.100", end: "10.0.0.120" } }, /full mode only/);
+  refused({ ...base, pool: { start: "10.0.0.120", end: "10.0.0.100" } }, /is empty/);
+  refused({ ...base, pool: { start: "10.0.0.100", end: "10.0.1.120" } }, /outside/);
+  assert.deepEqual(parseDhcpConfig({ ...base, pool: { start: "10.0.0.100", end: "10.0.0.120" } }, "x").pool, {
+    start: "10.0.0.100",
+    end: "10.0.0.120",
+  });
 });

@@ -14,12 +14,16 @@ import { netnsConfig, SERVER } from "./netns-fixture.js";
  */
 
 const skip = await canUseNetns();
+/** Known, without a reservation: served from the explicit pool. */
+const POOL_MAC = "52:54:00:00:00:77";
 
 const config = netnsConfig({
   reservations: [{ mac: KNOWN_MAC, hostname: "node-1", address: `${PXE_SUBNET}.11` }],
   router: `${PXE_SUBNET}.254`,
   dnsServers: [`${PXE_SUBNET}.11`, `${PXE_SUBNET}.12`],
   domain: "edge.lan",
+  knownMacs: [POOL_MAC],
+  pool: { start: `${PXE_SUBNET}.100`, end: `${PXE_SUBNET}.110` },
 });
 
 let network: PxeNetwork;
@@ -33,6 +37,7 @@ before(async () => {
     srv: { address: `${SERVER}/24` },
     known: { mac: KNOWN_MAC },
     stranger: { mac: UNKNOWN_MAC },
+    pooled: { mac: POOL_MAC },
   });
   server = await startAirstrapDhcp(network, "srv", config, dir);
 });
@@ -150,4 +155,19 @@ test("an unknown MAC gets nothing: udhcpc times out, the server reports the MAC 
     .filter((line) => line.includes(`${UNKNOWN_MAC} asked for DHCP`));
   assert.equal(reports.length, 1, server.log());
   assert.doesNotMatch(server.log(), new RegExp(`(offered|acknowledged) .* to ${UNKNOWN_MAC}`));
+});
+
+test("a known MAC without a reservation gets an address from the explicit pool, and the same one again", {
+  skip,
+}, async () => {
+  const first = await udhcpcScript("pool-1");
+  const run = await network.exec("pooled", udhcpc(first.path));
+  assert.equal(run.code, 0, run.stderr);
+  const lease = await first.read();
+  assert.equal(lease.ip, `${PXE_SUBNET}.100`);
+  assert.equal(lease.router, `${PXE_SUBNET}.254`);
+  assert.equal(lease.hostname, "");
+  const again = await udhcpcScript("pool-2");
+  assert.equal((await network.exec("pooled", udhcpc(again.path))).code, 0);
+  assert.equal((await again.read()).ip, `${PXE_SUBNET}.100`);
 });
