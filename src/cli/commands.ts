@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerArtifacts } from "./artifacts.js";
 import { registerBoot } from "./boot.js";
 import { registerBundle } from "./bundle.js";
+import { registerDhcp } from "./dhcp.js";
 import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
 import { registerHosts } from "./hosts.js";
@@ -40,6 +41,7 @@ export const commands: RegisterCommand[] = [
   registerDns,
   registerBoot,
   registerTftp,
+  registerDhcp,
   registerNode,
   registerProbe,
   registerRelay,
