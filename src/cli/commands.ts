@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerArtifacts } from "./artifacts.js";
 import { registerBoot } from "./boot.js";
 import { registerBundle } from "./bundle.js";
+import { registerDhcp } from "./dhcp.js";
 import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
 import { registerHosts } from "./hosts.js";
@@ -17,6 +18,7 @@ import { registerProbe } from "./probe.js";
 import { registerRegistry } from "./registry.js";
 import { registerRelay } from "./relay.js";
 import { registerSchema } from "./schema.js";
+import { registerTftp } from "./tftp.js";
 import { registerUp } from "./up.js";
 import { registerValidate } from "./validate.js";
 
@@ -38,6 +40,8 @@ export const commands: RegisterCommand[] = [
   registerBundle,
   registerDns,
   registerBoot,
+  registerTftp,
+  registerDhcp,
   registerNode,
   registerProbe,
   registerRelay,

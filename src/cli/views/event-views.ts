@@ -31,6 +31,27 @@ export function attachView(kind: ViewKind, events: Events, stream: NodeJS.WriteS
   return taskTree(events, stream);
 }
 
+/**
+ * Plain lines gathered over one turn of the event loop and written together: a service answering
+ * a burst of requests makes one write for the burst, not one (synchronous, on a pipe) per event.
+ */
+export function attachBatchedPlainView(events: Events, stream: NodeJS.WriteStream): { close(): void } {
+  let pending: string[] = [];
+  const flush = () => {
+    const lines = pending;
+    pending = [];
+    stream.write(`${lines.join("\n")}\n`);
+  };
+  return {
+    close: events.subscribe((e) => {
+      const line = plainLine(e, stream);
+      if (line === undefined) return;
+      if (pending.length === 0) setImmediate(flush);
+      pending.push(line);
+    }),
+  };
+}
+
 /** `12:00:01 k8s-agent-01 [Join agents] done` — every line starts with the host, as in k0sctl. */
 export function plainLine(event: AirstrapEvent, stream: NodeJS.WriteStream): string | undefined {
   if (event.level === "debug" || event.kind.endsWith(".progress")) return undefined;

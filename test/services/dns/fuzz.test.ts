@@ -6,6 +6,7 @@ import { silentEvents } from "../../../src/events.js";
 import type { DnsConfig } from "../../../src/services/dns/index.js";
 import { startDns } from "../../../src/services/dns/index.js";
 import type { RunningService } from "../../../src/services/service.js";
+import { type SeededRandom, seededRandom } from "../../helpers/seeded-random.js";
 import { dig, serverOf } from "../../peers/dig.js";
 import { startUnbound, type Unbound } from "../../peers/unbound.js";
 import { siteConfig } from "./fixture.js";
@@ -19,20 +20,6 @@ import { rawQuery } from "./raw-client.js";
 
 const UDP_PACKETS = 90_000;
 const TCP_PACKETS = 12_000;
-
-/** xorshift32: a fixed seed makes a failure reproducible. */
-function random(seed: number) {
-  let state = seed >>> 0 || 1;
-  const next = () => {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    return state;
-  };
-  return { int: (n: number) => next() % n, next };
-}
 
 const SEEDS = [
   rawQuery(1, "git.edge.lan", 1),
@@ -49,7 +36,7 @@ const SEEDS = [
   ]),
 ];
 
-function packet(rng: ReturnType<typeof random>): Buffer {
+function packet(rng: SeededRandom): Buffer {
   const kind = rng.int(10);
   if (kind === 0) {
     const bytes = Buffer.alloc(rng.int(600));
@@ -138,7 +125,7 @@ after(async () => {
 
 test(`${UDP_PACKETS} random and mutated UDP packets: only well-formed responses, server keeps answering`, async () => {
   const { address, port } = serverOf(dns.addresses[0]!);
-  const rng = random(0xa1257a9);
+  const rng = seededRandom(0xa1257a9);
   const socket = createSocket("udp4");
   await new Promise<void>((resolve) => socket.bind({ address: "127.0.0.97", port: 0 }, () => resolve()));
   const problems: string[] = [];
@@ -169,7 +156,7 @@ test(`${UDP_PACKETS} random and mutated UDP packets: only well-formed responses,
 
 test(`${TCP_PACKETS} random and mutated TCP messages over many connections: well-formed responses only`, async () => {
   const { address, port } = serverOf(dns.addresses[0]!);
-  const rng = random(0x7cb00d);
+  const rng = seededRandom(0x7cb00d);
   const problems: string[] = [];
   let replies = 0;
   const perConnection = 200;

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The PXE boot services against dnsmasq, same machine, same run. Not part of `make test`.
+#  - TFTP: airstrap's server vs dnsmasq's, same clients (curl; atftp with a window), same file; both serve
+#    port 69, on 127.0.0.2 and 127.0.0.3. Env: TFTP_BENCH_ROUNDS (default 3), TFTP_BENCH_MIB (default 30).
+#  - DHCP: full and proxy mode under a 200-MAC boot storm, in network namespaces this bench creates and
+#    removes. Env: DHCP_BENCH_ROUNDS (storm rounds per server and mode, default 20).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIP: needs root (port 69 and network namespaces)"
+  exit 77
+fi
+for tool in dnsmasq curl atftp ip; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps.sh" >&2; exit 1; }
+done
+timeout 300 node --import tsx bench/pxe/tftp.ts
+timeout 300 node --import tsx bench/pxe/dhcp.ts

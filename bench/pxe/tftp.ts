@@ -1,0 +1,209 @@
+/**
+ * airstrap's TFTP server vs dnsmasq's, same machine, same run, same client: curl tftp:// fetching
+ * a 30 MiB random file (an initrd-sized blob) at blksize 512 and 1468. dnsmasq's TFTP port cannot
+ * be moved off 69, so both serve port 69, on different loopback addresses (127.0.0.2 dnsmasq,
+ * 127.0.0.3 airstrap). airstrap runs as its esbuild bundle, as it ships. Rounds are interleaved; the figures are medians. Both servers run in the
+ * foreground and are stopped at the end.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const ROUNDS = Number(process.env.TFTP_BENCH_ROUNDS ?? 3);
+const MIB = Number(process.env.TFTP_BENCH_MIB ?? 30);
+const TICKS_PER_SECOND = 100;
+
+interface Server {
+  name: string;
+  address: string;
+  child: ChildProcess;
+}
+
+async function startServer(
+  name: string,
+  address: string,
+  command: string,
+  args: string[],
+  ready: RegExp,
+): Promise<Server> {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  const seen = new Promise<void>((resolve, reject) => {
+    const look = (chunk: Buffer) => {
+      output += chunk;
+      if (ready.test(output)) resolve();
+    };
+    child.stdout!.on("data", look);
+    child.stderr!.on("data", look);
+    child.once("exit", (code) => reject(new Error(`${name} exited (${code}): ${output}`)));
+  });
+  await Promise.race([
+    seen,
+    new Promise((_, reject) => setTimeout(() => reject(new Error(`${name} not ready: ${output}`)), 20_000)),
+  ]);
+  return { name, address, child };
+}
+
+async function stop(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  server.child.kill("SIGTERM");
+  await once(server.child, "exit");
+}
+
+/** User + system CPU seconds of a process so far (from /proc). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** A client fetching the file: what runs, for a server and an output path. */
+interface Workload {
+  name: string;
+  command(server: Server, output: string): [string, string[]];
+}
+
+const curl = (blksize: number): Workload => ({
+  name: `curl, blksize ${blksize}`,
+  command: (server, output) => [
+    "curl",
+    [
+      "--silent",
+      "--show-error",
+      "--fail",
+      "--max-time",
+      "120",
+      "--tftp-blksize",
+      String(blksize),
+      "-o",
+      output,
+      `tftp://${server.address}/initrd.img`,
+    ],
+  ],
+});
+
+/** atftp asks for a window; dnsmasq 2.90 has no RFC 7440 and answers it lock-step. */
+const atftpWindow = (blksize: number, windowsize: number): Workload => ({
+  name: `atftp, blksize ${blksize}, windowsize ${windowsize}`,
+  command: (server, output) => [
+    "timeout",
+    [
+      "120",
+      "atftp",
+      "--option",
+      `blksize ${blksize}`,
+      "--option",
+      `windowsize ${windowsize}`,
+      "-g",
+      "-r",
+      "initrd.img",
+      "-l",
+      output,
+      server.address,
+      "69",
+    ],
+  ],
+});
+
+const WORKLOADS = [curl(512), curl(1468), atftpWindow(1468, 16)];
+
+/** Wall-clock seconds of one fetch, and the server's CPU seconds meanwhile. */
+async function fetch(server: Server, workload: Workload, output: string): Promise<{ seconds: number; cpu: number }> {
+  const before = await cpuSeconds(server.child.pid!);
+  const started = performance.now();
+  const [command, args] = workload.command(server, output);
+  await run(command, args);
+  const seconds = (performance.now() - started) / 1000;
+  return { seconds, cpu: (await cpuSeconds(server.child.pid!)) - before };
+}
+
+const sha256 = async (path: string) =>
+  createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+const dir = await mkdtemp(join(tmpdir(), "airstrap-tftp-bench-"));
+const servers: Server[] = [];
+try {
+  // dnsmasq drops to another user: the root and the file must be readable by it.
+  await chmod(dir, 0o755);
+  const file = join(dir, "initrd.img");
+  await run("sh", ["-c", `head -c ${MIB * 1024 * 1024} /dev/urandom > ${file}`]);
+  await chmod(file, 0o644);
+  const expected = await sha256(file);
+  // airstrap as it ships: the esbuild bundle under plain node (the tsx loader adds a thread of its own).
+  const bundle = join(dir, "airstrap.cjs");
+  await run(process.execPath, ["scripts/build.mjs", "--outfile", bundle]);
+  servers.push(
+    await startServer(
+      "dnsmasq",
+      "127.0.0.2",
+      "dnsmasq",
+      [
+        "--no-daemon",
+        "--conf-file=/dev/null",
+        "--port=0",
+        "--enable-tftp",
+        `--tftp-root=${dir}`,
+        "--listen-address=127.0.0.2",
+        "--bind-interfaces",
+        "--pid-file=",
+        "--quiet-tftp",
+        "--log-facility=-",
+      ],
+      /TFTP root is/,
+    ),
+    await startServer(
+      "airstrap",
+      "127.0.0.3",
+      process.execPath,
+      [bundle, "tftp", "serve", "--root", dir, "--listen", "127.0.0.3:69"],
+      /TFTP listening/,
+    ),
+  );
+  const out = join(dir, "out");
+  const results = new Map<string, { seconds: number[]; cpu: number[] }>();
+  for (const workload of WORKLOADS) {
+    for (const server of servers) {
+      await fetch(server, workload, out); // warm-up: page cache, JIT
+      if ((await sha256(out)) !== expected) throw new Error(`${server.name}, ${workload.name}: wrong bytes`);
+    }
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
+        const { seconds, cpu } = await fetch(server, workload, "/dev/null");
+        const key = `${workload.name}|${server.name}`;
+        const entry = results.get(key) ?? { seconds: [], cpu: [] };
+        entry.seconds.push(seconds);
+        entry.cpu.push(cpu);
+        results.set(key, entry);
+      }
+    }
+  }
+  const lines = [
+    `TFTP on loopback, ${MIB} MiB random file; wall-clock seconds of the client, median of ${ROUNDS} interleaved runs after one checked warm-up; server CPU from /proc (10 ms ticks)`,
+    "curl has no windowsize (lock-step); dnsmasq 2.90 has no windowsize either, so it answers atftp's window lock-step",
+    "",
+    "| client | server | median s | MB/s | throughput vs dnsmasq | server CPU s |",
+    "|---|---|---:|---:|---:|---:|",
+  ];
+  for (const workload of WORKLOADS) {
+    const reference = median(results.get(`${workload.name}|dnsmasq`)!.seconds);
+    for (const server of servers) {
+      const entry = results.get(`${workload.name}|${server.name}`)!;
+      const seconds = median(entry.seconds);
+      const rate = (MIB * 1024 * 1024) / seconds / 1e6;
+      lines.push(
+        `| ${workload.name} | ${server.name} | ${seconds.toFixed(3)} | ${rate.toFixed(1)} | ${(reference / seconds).toFixed(2)}× | ${median(entry.cpu).toFixed(2)} |`,
+      );
+    }
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+} finally {
+  await Promise.all(servers.map(stop));
+  await rm(dir, { recursive: true, force: true });
+}
