@@ -99,15 +99,21 @@ testBothPaths(
     await waitFor(() => stalled.received().length >= 2, "greeting");
     const stalledName = stalled.received().subarray(0, 1).toString();
     backends.find((b) => b.name === stalledName)!.freeze();
-    // Hex never contains the backend's commands ("shut", "flood", "stop").
-    const stalledPayload = Buffer.from(randomBytes(4 * 1024 * 1024).toString("hex"));
-    let fullAt = -1;
-    for (let offset = 0; offset < stalledPayload.length; offset += 4000) {
-      if (!stalled.socket.write(stalledPayload.subarray(offset, offset + 4000)) && fullAt < 0) fullAt = offset;
+    // Hex never contains the backend's commands ("shut", "flood", "stop"). Written until the path
+    // is full: how much that takes depends on the kernel's buffer limits (tcp_rmem's maximum is
+    // 32 MiB on some machines), so the payload is as long as it needs to be, up to 256 MiB.
+    const stalledChunks: Buffer[] = [];
+    let full = false;
+    for (let written = 0; !full && written < 256 * 1024 * 1024; ) {
+      const chunk = Buffer.from(randomBytes(2000).toString("hex"));
+      stalledChunks.push(chunk);
+      written += chunk.length;
+      full = !stalled.socket.write(chunk);
       await nextTurn();
     }
+    const stalledPayload = Buffer.concat(stalledChunks);
     stalled.socket.end();
-    assert.ok(fullAt >= 0, "the path to the stopped backend never filled up");
+    assert.ok(full, "the path to the stopped backend never filled up");
 
     const echo = async (index: number) => {
       const payload = Buffer.from(randomBytes(40_000 + index * 7_919).toString("hex"));
