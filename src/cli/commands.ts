@@ -18,6 +18,8 @@ import { registerProbe } from "./probe.js";
 import { registerRegistry } from "./registry.js";
 import { registerRelay } from "./relay.js";
 import { registerSchema } from "./schema.js";
+import { registerServe } from "./serve.js";
+import { registerTeardown } from "./teardown.js";
 import { registerTftp } from "./tftp.js";
 import { registerUp } from "./up.js";
 import { registerValidate } from "./validate.js";
@@ -49,4 +51,6 @@ export const commands: RegisterCommand[] = [
   registerKubeconfig,
   registerWait,
   registerUp,
+  registerServe,
+  registerTeardown,
 ];
