@@ -5,7 +5,7 @@ import { createEvents } from "../events.js";
 import { writeHostLogs } from "../install/host-logs.js";
 import { type ArtifactTransfer, findNodeBinary, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
-import { ensurePushToken } from "../services/registry/flags.js";
+import { ensurePushToken } from "../services/registry/push-token.js";
 import { runningAsSingleExecutable } from "../single-executable.js";
 import { generateToken } from "../state/state-dir.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";

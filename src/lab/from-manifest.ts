@@ -7,7 +7,7 @@ import { ensureLabIdentity } from "./identity.js";
 import { labUp } from "./lab.js";
 import { isValidLabName } from "./names.js";
 import { checkPrerequisites } from "./prerequisites.js";
-import { selfCommand } from "./self-command.js";
+import { selfCommand } from "../process/self-command.js";
 import { labSpecFromManifest } from "./spec.js";
 import { LAB_IDENTITY_FILE } from "./state.js";
 import type { LabStatus } from "./status.js";

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import { test } from "node:test";
 import { silentEvents } from "../../../src/events.js";
-import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
+import { startLoadBalancer } from "../../../src/services/lb/service.js";
 import { startBackends } from "../../peers/tcp-backend.js";
 import { lbConfigFor, sleep, split, waitFor, withTimeout } from "./helpers.js";
 

@@ -7,9 +7,9 @@
 import net from "node:net";
 import { constants } from "node:os";
 import type { Events } from "../../../events.js";
+import { formatEndpoint } from "../../../net/endpoint.js";
 import type { Backend, BackendPool } from "../backend-pool.js";
 import type { LbListenerConfig } from "../config.js";
-import { formatEndpoint } from "../endpoint.js";
 import { Splice, type SpliceHooks } from "./splice.js";
 import { acceptHandles, connectHandle, errorName, type TcpHandle, tcpBindings } from "./tcp-handle.js";
 
