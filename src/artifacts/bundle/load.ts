@@ -9,11 +9,11 @@ import { openRepositories } from "../../store/repositories.js";
 import { createIndexWriter, storeTagFor } from "../artifact-index.js";
 import { operatorFsError } from "../fs-errors.js";
 import { requiredDigests } from "./create.js";
-import type { BundleEntry } from "./format.js";
+import type { BundleEntry, BundleHead } from "./format.js";
 import { checkPartSizes } from "./part-check.js";
 import { ByteSource, resolveBundleFiles } from "./parts.js";
 import { bundleProgress } from "./progress.js";
-import { type BundleHead, readHead, walkEntries } from "./reader.js";
+import { readHead, walkEntries } from "./reader.js";
 
 export interface LoadedBundle {
   head: BundleHead;

@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import { OperatorError } from "../../errors.js";
-import type { Digest } from "../../store/digest.js";
 import { BundleDamageError } from "./damage.js";
 import {
   type BundleEntry,
+  type BundleHead,
   type BundleIndex,
-  type BundleLayout,
   bundleIndexSchema,
   bundleLayout,
   describeBlob,
@@ -18,15 +17,6 @@ import { partAt } from "./part-check.js";
 import type { BundleFiles, ByteSource } from "./parts.js";
 import { keyFingerprint, verifyDigestSignature } from "./signing.js";
 import { BLOCK, END_OF_ARCHIVE, paddingFor, parseTarHeader, tarHeader } from "./tar-header.js";
-
-export interface BundleHead {
-  index: BundleIndex;
-  /** SHA-256 of the index bytes: the bundle's identity (differential bundles name their base by it). */
-  indexDigest: Digest;
-  publicKey: Buffer;
-  fingerprint: string;
-  layout: BundleLayout;
-}
 
 /** Reads and checks the index and its signature at the start of the stream. */
 export async function readHead(source: ByteSource, files: BundleFiles, trustedKey?: Buffer): Promise<BundleHead> {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
-import { selfCommand } from "../../process/self-command.js";
 import { formatEndpoint } from "../../net/endpoint.js";
+import { selfCommand } from "../../process/self-command.js";
 import type { RunningService } from "../service.js";
 import type { DnsConfig, DnsEndpoint } from "./config.js";
 import { QueryHandler } from "./handler.js";
