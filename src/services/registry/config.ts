@@ -37,7 +37,22 @@ export interface RegistryConfig {
   gcGraceMs?: number;
   /** Largest manifest accepted (the spec asks for at least 4 MiB). */
   maxManifestBytes: number;
+  /** How long a client may take to send a request's headers (default 30 s). */
+  headersTimeoutMs?: number;
+  /**
+   * How long a connection may make no progress at all — no byte of a body arriving, no byte of a
+   * response taken (default 120 s). Only stalls count: a slow upload that keeps moving is never cut.
+   */
+  idleTimeoutMs?: number;
+  /** How long an upstream (mirror) may take to connect, answer, or move its body on (default 30 s). */
+  upstreamTimeoutMs?: number;
 }
+
+export const REGISTRY_TIMEOUT_DEFAULTS = {
+  headersTimeoutMs: 30_000,
+  idleTimeoutMs: 120_000,
+  upstreamTimeoutMs: 30_000,
+} as const;
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 

@@ -71,7 +71,7 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
     });
   };
 
-  const listeners = await listenRegistry(config.listen, tls, handle);
+  const listeners = await listenRegistry(config, tls, handle);
   const addresses = listeners.addresses;
   events.emit({
     level: "info",
@@ -101,6 +101,7 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
       authorizer = await createAuthorizer(next.auth);
       ctx.mirror = await mirrorFor(repos, next, events);
       ctx.maxManifestBytes = next.maxManifestBytes;
+      listeners.setTimeouts(next);
       await Promise.all([replication.stop(), gc.stop()]);
       replication = replicationFor(repos, next, events);
       gc = startPeriodicGc(ctx, next, events);
