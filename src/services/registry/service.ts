@@ -118,7 +118,8 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
 async function mirrorFor(repos: Repositories, config: RegistryConfig, events: Events) {
   if (config.upstreams.length === 0) return undefined;
   const ca = config.trustCaFile ? { ca: await readFile(config.trustCaFile) } : {};
-  return createMirror(repos, config.upstreams, events, ca);
+  const timeout = config.upstreamTimeoutMs === undefined ? {} : { timeoutMs: config.upstreamTimeoutMs };
+  return createMirror(repos, config.upstreams, events, { ...ca, ...timeout });
 }
 
 function replicationFor(repos: Repositories, config: RegistryConfig, events: Events) {
