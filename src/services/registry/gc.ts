@@ -1,7 +1,6 @@
 import { readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { readArtifactIndex } from "../../artifacts/artifact-index.js";
-import { requiredDigests } from "../../artifacts/bundle/create.js";
+import { readArtifactIndex, requiredDigests } from "../../artifacts/artifact-index.js";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
 import type { Digest } from "../../store/digest.js";
