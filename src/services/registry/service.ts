@@ -17,7 +17,7 @@ import { createMetrics } from "./metrics.js";
 import { createMirror } from "./mirror-client.js";
 import { startReplication } from "./peers.js";
 import { listenRegistry } from "./server.js";
-import { openUploadSessions } from "./uploads.js";
+import { openUploadSessions } from "./storage/uploads.js";
 
 export interface RunningRegistry extends RunningService<RegistryConfig> {
   /** The shared context, for in-process callers (garbage collection, replication, tests). */

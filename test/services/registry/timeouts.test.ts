@@ -42,19 +42,27 @@ test("2,000 stalled clients are dropped by the timeouts, a fresh client is serve
     new Promise<void>((resolve, reject) => {
       clients += 1;
       const localAddress = `127.77.${clients >> 8}.${clients & 255}`;
-      const socket = connect({ host, port, localAddress }, () => {
+      // One whole exchange first proves the server accepted the connection (a connection still
+      // in the kernel's accept queue is no client of the registry yet), then the stalled request.
+      const socket = connect({ host, port, localAddress }, () => socket.write("GET /v2/ HTTP/1.1\r\nHost: r\r\n\r\n"));
+      let answer = "";
+      const onData = (chunk: Buffer) => {
+        answer += chunk.toString("latin1");
+        if (!answer.endsWith("\r\n\r\n{}")) return;
+        socket.off("data", onData);
+        if (pause) socket.pause();
+        else socket.on("data", () => undefined);
         socket.write(first);
         resolve();
-      });
+      };
+      socket.on("data", onData);
       socket.once("error", reject);
       socket.on("error", () => undefined);
       sockets.push(socket);
       // A reader that never reads does not see the server's close (it waits behind the unread
       // bytes); those are checked below, from the descriptors the server releases.
-      if (pause) {
-        socket.pause();
-        readers.push(socket);
-      } else stalled.push(new Promise<void>((closed) => socket.once("close", () => closed())));
+      if (pause) readers.push(socket);
+      else stalled.push(new Promise<void>((closed) => socket.once("close", () => closed())));
     });
   const requests: Array<[string | Buffer, boolean]> = [
     ...Array.from({ length: STALLED.halfHeaders }, (): [string, boolean] => [
