@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
 import { type RetryPolicy, TransientError, withRetry } from "../concurrency/retry.js";
 import { OperatorError } from "../errors.js";
-import { type BufferedResponse, requestBuffer } from "../net/http-client.js";
+import { type BufferedResponse, httpFetch, requestBuffer } from "../net/http-client.js";
 import type { Digest } from "../store/digest.js";
 import { MANIFEST_MEDIA_TYPES } from "../store/oci-manifest.js";
+import { DOWNLOAD_IDLE_MS } from "./http-download.js";
 import { type ImageReference, registryBaseUrl } from "./image-reference.js";
 
 /** The distribution spec asks registries to accept manifests of at least 4 MiB; nothing larger is expected. */
@@ -121,9 +122,10 @@ export class RegistryClient {
     const attempt = async () => {
       const token = this.tokens.get(`${image.apiHost} ${scope}`);
       try {
-        return await fetch(url, {
+        return await httpFetch(url, {
           headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
           ...(signal ? { signal } : {}),
+          idleTimeoutMs: DOWNLOAD_IDLE_MS,
         });
       } catch (error) {
         throw new TransientError(`${image.original}: ${url}: ${(error as Error).message}`, { cause: error });

@@ -123,3 +123,93 @@ export async function requestBuffer(
   const body = await readBody(res, options.maxBodyBytes, describe(options.method ?? "GET", url));
   return { status: res.statusCode ?? 0, headers: res.headers, body };
 }
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const NO_BODY = new Set([204, 205, 304]);
+const MAX_REDIRECTS = 5;
+
+/**
+ * The same request answered as a web `Response` (for code written against fetch's shape), with
+ * redirects of a GET or HEAD followed (at most 5; credentials are not carried to another origin).
+ */
+export async function httpFetch(target: string | URL, options: HttpRequestOptions = {}): Promise<Response> {
+  let url = typeof target === "string" ? new URL(target) : target;
+  let current = options;
+  for (let hop = 0; ; hop++) {
+    const res = await httpRequest(url, current);
+    const status = res.statusCode ?? 0;
+    const location = res.headers.location;
+    const method = current.method ?? "GET";
+    if (REDIRECTS.has(status) && location && (method === "GET" || method === "HEAD") && hop < MAX_REDIRECTS) {
+      res.resume();
+      const next = new URL(location, url);
+      if (next.origin !== url.origin) current = { ...current, headers: withoutCredentials(current.headers ?? {}) };
+      url = next;
+      continue;
+    }
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(res.headers)) {
+      for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, item);
+    }
+    if (NO_BODY.has(status) || method === "HEAD") {
+      res.resume();
+      return new Response(null, { status, headers });
+    }
+    return new Response(webBody(res), { status, headers });
+  }
+}
+
+function withoutCredentials(headers: OutgoingHttpHeaders): OutgoingHttpHeaders {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !/^(authorization|cookie)$/i.test(name)));
+}
+
+/**
+ * The body as a web stream that hands over every byte that arrived before an error (a cut
+ * connection), and only then the error: a resumed download starts exactly where this one ended.
+ * (Readable.toWeb drops the chunks still queued when the source fails.)
+ */
+function webBody(res: IncomingMessage): ReadableStream<Uint8Array> {
+  const queued: Buffer[] = [];
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  res.on("data", (chunk: Buffer) => {
+    queued.push(chunk);
+    if (queued.length >= 16) res.pause();
+    notify();
+  });
+  res.on("end", () => {
+    ended = true;
+    notify();
+  });
+  res.on("error", (error) => {
+    failure = error;
+    notify();
+  });
+  res.on("close", () => {
+    if (!ended && !failure)
+      failure = Object.assign(new Error("connection closed before the body ended"), { code: "ECONNRESET" });
+    notify();
+  });
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        while (queued.length === 0 && !ended && !failure) await new Promise<void>((resolve) => (wake = resolve));
+        const chunk = queued.shift();
+        if (chunk) {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+          if (queued.length < 4) res.resume();
+        } else if (failure) controller.error(failure);
+        else controller.close();
+      },
+      cancel() {
+        res.destroy();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
