@@ -8,7 +8,6 @@ import { registerInit } from "./init.js";
 import { registerInstall } from "./install.js";
 import { registerKubeconfig, registerWait } from "./kube.js";
 import { registerLab } from "./lab.js";
-import { registerLabDistro } from "./lab-distro.js";
 import { registerLb } from "./lb.js";
 import { registerNode } from "./node.js";
 import { registerPlan } from "./plan.js";
@@ -30,7 +29,6 @@ export const commands: RegisterCommand[] = [
   registerSchema,
   registerLb,
   registerLab,
-  registerLabDistro,
   registerRegistry,
   registerHosts,
   registerArtifacts,

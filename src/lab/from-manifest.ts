@@ -2,10 +2,10 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import type { Events } from "../events.js";
 import { expandPath, loadManifest } from "../manifest/load.js";
-import { selfCommand } from "../process/self-command.js";
 import { openStateDir, type StateDir, stateDirBeside } from "../state/state-dir.js";
 import { ensureLabIdentity } from "./identity.js";
 import { labUp } from "./lab.js";
+import { labBuildCommand } from "./lab-build.js";
 import { isValidLabName } from "./names.js";
 import { checkPrerequisites } from "./prerequisites.js";
 import { labSpecFromManifest } from "./spec.js";
@@ -46,7 +46,7 @@ export async function labUpFromManifest(
     events: options.events,
     extraAuthorizedKeys,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-    selfCommand: options.selfCommand ?? (await selfCommand()),
+    selfCommand: options.selfCommand ?? labBuildCommand(),
   });
 }
 
