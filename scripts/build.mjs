@@ -8,10 +8,19 @@ import { build } from "esbuild";
 
 const { values: options } = parseArgs({
   options: {
-    entry: { type: "string", default: "src/cli/main.ts" },
-    outfile: { type: "string", default: "build/airstrap.cjs" },
+    entry: { type: "string" },
+    outfile: { type: "string" },
   },
 });
+// Without --entry: the shipped CLI and, separately, the lab build (every verb plus the simulated
+// distro, which must not ship in the executable every node runs).
+const builds =
+  options.entry === undefined
+    ? [
+        { entry: "src/cli/main.ts", outfile: options.outfile ?? "build/airstrap.cjs" },
+        { entry: "src/cli/lab-main.ts", outfile: "build/airstrap-lab.cjs" },
+      ]
+    : [{ entry: options.entry, outfile: options.outfile ?? "build/airstrap.cjs" }];
 
 const { version } = JSON.parse(readFileSync("package.json", "utf8"));
 
@@ -25,19 +34,21 @@ const optionalNativeModulesAbsent = {
     }));
   },
 };
-await build({
-  entryPoints: [options.entry],
-  outfile: options.outfile,
-  bundle: true,
-  platform: "node",
-  format: "cjs",
-  target: "node20",
-  sourcemap: false,
-  legalComments: "none",
-  define: { AIRSTRAP_VERSION: JSON.stringify(version) },
-  // ssh2 loads its optional native crypto (and cpu-features) inside try/catch and falls back to
-  // Node's own crypto. Both resolve to a module that throws, so the single-file executable needs
-  // no .node files and never asks its require() for one (which prints a warning on every start).
-  plugins: [optionalNativeModulesAbsent],
-  logLevel: "warning",
-});
+for (const { entry, outfile } of builds) {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    sourcemap: false,
+    legalComments: "none",
+    define: { AIRSTRAP_VERSION: JSON.stringify(version) },
+    // ssh2 loads its optional native crypto (and cpu-features) inside try/catch and falls back to
+    // Node's own crypto. Both resolve to a module that throws, so the single-file executable needs
+    // no .node files and never asks its require() for one (which prints a warning on every start).
+    plugins: [optionalNativeModulesAbsent],
+    logLevel: "warning",
+  });
+}

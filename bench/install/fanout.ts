@@ -9,7 +9,7 @@ import { fetchScript } from "../../src/install/fetch-on-host.js";
 import { relayStartCommand, relayStopCommand, relayTree } from "../../src/install/relay.js";
 import { LAB_DISKS_DIR } from "../../src/lab/disk.js";
 import type { PlannedHost } from "../../src/plan/types.js";
-import { startFileServer } from "../../src/services/files/server.js";
+import { startFileServer } from "../../src/services/files/service.js";
 import { createTestLab, labSkipReason, type TestLab, type TestLabHost } from "../../test/lab/lab-fixture.js";
 import { buildSingleExecutable } from "../../test/peers/airstrap-sea.js";
 

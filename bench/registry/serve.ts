@@ -4,7 +4,7 @@
  */
 import { createEvents } from "../../src/events.js";
 import { DEFAULT_MAX_MANIFEST_BYTES } from "../../src/services/registry/config.js";
-import { startRegistry } from "../../src/services/registry/server.js";
+import { startRegistry } from "../../src/services/registry/service.js";
 
 const [root, listen] = process.argv.slice(2);
 if (!root || !listen) {

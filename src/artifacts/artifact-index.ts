@@ -61,6 +61,21 @@ export interface ArtifactIndex {
   releases?: ReleaseRecord[];
 }
 
+/** Every blob the index names (files, releases, image manifests and layers): what a bundle carries and GC keeps. */
+export function requiredDigests(content: ArtifactIndex): Digest[] {
+  const all = new Set<Digest>();
+  for (const file of content.files) all.add(file.digest);
+  for (const release of content.releases ?? []) {
+    all.add(release.digest);
+    all.add(release.config);
+  }
+  for (const image of content.images) {
+    for (const manifest of image.manifests) all.add(manifest.digest);
+    for (const blob of image.blobs) all.add(blob);
+  }
+  return [...all].sort();
+}
+
 export type ArtifactRecords = { files?: FileRecord[]; images?: ImageRecord[]; releases?: ReleaseRecord[] };
 
 /**

@@ -3,6 +3,7 @@ import { createReadStream } from "node:fs";
 import { open, rm, stat, truncate } from "node:fs/promises";
 import { type RetryPolicy, TransientError, withRetry } from "../concurrency/retry.js";
 import { OperatorError } from "../errors.js";
+import { httpFetch } from "../net/http-client.js";
 import type { Digest } from "../store/digest.js";
 
 export interface DownloadOptions {
@@ -27,8 +28,11 @@ export interface Downloaded {
 /** Sends one GET with the given extra headers; a registry client adds its authentication here. */
 export type SendRequest = (headers: Record<string, string>, signal: AbortSignal) => Promise<Response>;
 
+/** How long a download may stand still before the attempt is abandoned (it resumes on the next one). */
+export const DOWNLOAD_IDLE_MS = 60_000;
+
 export function plainGet(url: string): SendRequest {
-  return (headers, signal) => fetch(url, { headers, signal, redirect: "follow" });
+  return (headers, signal) => httpFetch(url, { headers, signal, idleTimeoutMs: DOWNLOAD_IDLE_MS });
 }
 
 /**

@@ -1,12 +1,16 @@
 import { createHash } from "node:crypto";
 import { type RetryPolicy, TransientError, withRetry } from "../concurrency/retry.js";
 import { OperatorError } from "../errors.js";
+import { type BufferedResponse, httpFetch, requestBuffer } from "../net/http-client.js";
 import type { Digest } from "../store/digest.js";
 import { MANIFEST_MEDIA_TYPES } from "../store/oci-manifest.js";
+import { DOWNLOAD_IDLE_MS } from "./http-download.js";
 import { type ImageReference, registryBaseUrl } from "./image-reference.js";
 
 /** The distribution spec asks registries to accept manifests of at least 4 MiB; nothing larger is expected. */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** A bearer token answer is a few KiB of JSON. */
+const MAX_TOKEN_BYTES = 1024 * 1024;
 
 export interface FetchedManifest {
   bytes: Buffer;
@@ -118,9 +122,10 @@ export class RegistryClient {
     const attempt = async () => {
       const token = this.tokens.get(`${image.apiHost} ${scope}`);
       try {
-        return await fetch(url, {
+        return await httpFetch(url, {
           headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
           ...(signal ? { signal } : {}),
+          idleTimeoutMs: DOWNLOAD_IDLE_MS,
         });
       } catch (error) {
         throw new TransientError(`${image.original}: ${url}: ${(error as Error).message}`, { cause: error });
@@ -146,17 +151,22 @@ export class RegistryClient {
     const url = new URL(params.realm);
     if (params.service) url.searchParams.set("service", params.service);
     url.searchParams.set("scope", scope);
-    let response: Response;
+    let response: BufferedResponse;
     try {
-      response = await fetch(url);
+      response = await requestBuffer(url, { maxBodyBytes: MAX_TOKEN_BYTES });
     } catch (error) {
+      if (error instanceof OperatorError) throw error;
       throw new TransientError(`${image.original}: token from ${url.origin}: ${(error as Error).message}`);
     }
-    if (!response.ok) {
-      await response.body?.cancel();
+    if (response.status < 200 || response.status >= 300) {
       throw new OperatorError(`${image.original}: token request to ${url.origin} failed (HTTP ${response.status})`);
     }
-    const body = (await response.json()) as { token?: string; access_token?: string };
+    let body: { token?: string; access_token?: string };
+    try {
+      body = JSON.parse(response.body.toString("utf8")) as typeof body;
+    } catch {
+      throw new OperatorError(`${image.original}: token response from ${url.origin} is not JSON`);
+    }
     const token = body.token ?? body.access_token;
     if (!token) throw new OperatorError(`${image.original}: token response from ${url.origin} holds no token`);
     this.tokens.set(`${image.apiHost} ${scope}`, token);

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { createEvents } from "../events.js";
+import { parseEndpoint } from "../net/endpoint.js";
 import { BOOT_HTTP_DEFAULT_PORT, BOOT_HTTP_DEFAULTS, type BootHttpConfig } from "../services/boot-http/config.js";
 import { runBootHttp } from "../services/boot-http/standalone.js";
-import { parseEndpoint } from "../services/lb/endpoint.js";
 import { serveUntilSignalled } from "./common.js";
 import { err } from "./terminal.js";
 import { attachView } from "./views/event-views.js";

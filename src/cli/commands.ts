@@ -10,7 +10,6 @@ import { registerInit } from "./init.js";
 import { registerInstall } from "./install.js";
 import { registerKubeconfig, registerWait } from "./kube.js";
 import { registerLab } from "./lab.js";
-import { registerLabDistro } from "./lab-distro.js";
 import { registerLb } from "./lb.js";
 import { registerNode } from "./node.js";
 import { registerPlan } from "./plan.js";
@@ -35,7 +34,6 @@ export const commands: RegisterCommand[] = [
   registerSchema,
   registerLb,
   registerLab,
-  registerLabDistro,
   registerRegistry,
   registerHosts,
   registerArtifacts,

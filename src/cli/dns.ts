@@ -2,11 +2,11 @@ import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { type AirstrapEvent, createEvents } from "../events.js";
 import { defaultDnsWorkers } from "../services/dns/config.js";
-import { endpointFlag } from "../services/dns/flags.js";
-import { type DnsSource, runDns } from "../services/dns/standalone.js";
 import { runDnsWorker } from "../services/dns/worker.js";
 import { WORKER_VERB } from "../services/dns/worker-messages.js";
 import { serveUntilSignalled } from "./common.js";
+import { endpointFlag } from "./dns-flags.js";
+import { type DnsSource, runDns } from "./dns-standalone.js";
 import { colorsFor, err } from "./terminal.js";
 
 interface DnsFlags {

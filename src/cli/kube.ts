@@ -8,6 +8,7 @@ import { fetchKubeconfigFrom } from "../install/phases/fetch-kubeconfig.js";
 import { KubeClient } from "../kube/client.js";
 import { credentialsFromKubeconfig } from "../kube/kubeconfig-credentials.js";
 import { waitForCluster } from "../kube/wait.js";
+import { formatEndpoint } from "../net/endpoint.js";
 import { manifestOption, type PlannedSite, planFromManifestFile } from "./common.js";
 import { sudoPasswordFromOperator } from "./sudo-prompt.js";
 import { err, out } from "./terminal.js";
@@ -67,9 +68,7 @@ export async function waitUntilReady(site: PlannedSite, timeoutMs: number) {
     const line = plainLine(event, process.stderr);
     if (line) err(line);
   });
-  const siteDns = site.plan.hosts.map((h) =>
-    h.address.includes(":") ? `[${h.address}]:${site.plan.dns.port}` : `${h.address}:${site.plan.dns.port}`,
-  );
+  const siteDns = site.plan.hosts.map((h) => formatEndpoint({ address: h.address, port: site.plan.dns.port }));
   return waitForCluster(new KubeClient(credentialsFromKubeconfig(text, path), 5000, siteDns), site.plan, events, {
     timeoutMs,
   });

@@ -6,9 +6,9 @@ import { type AirstrapEvent, createEvents } from "../events.js";
 import { loadManifest } from "../manifest/load.js";
 import { planCluster } from "../plan/plan.js";
 import { type LbConfig, lbConfigFromPlan } from "../services/lb/config.js";
-import { applyTuning, type LbAdHocFlags, type LbTuningFlags, lbConfigFromFlags } from "../services/lb/flags.js";
-import { startLoadBalancer } from "../services/lb/load-balancer.js";
+import { startLoadBalancer } from "../services/lb/service.js";
 import { serveUntilSignalled } from "./common.js";
+import { applyTuning, type LbAdHocFlags, type LbTuningFlags, lbConfigFromFlags } from "./lb-flags.js";
 import { colorsFor, err } from "./terminal.js";
 
 interface LbFlags extends LbTuningFlags {

@@ -1,11 +1,10 @@
 import type { Command } from "commander";
-import { UsageError } from "../errors.js";
 import { createEvents } from "../events.js";
 import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import { readPlanFile } from "../plan/plan-file.js";
-import { parseEndpoint } from "../services/dns/config.js";
 import { startNodeServices, watchPlanFile } from "../services/node-services.js";
 import { requireHost } from "./common.js";
+import { endpointFlag } from "./dns-flags.js";
 import { err } from "./terminal.js";
 import { plainLine } from "./views/event-views.js";
 
@@ -43,21 +42,16 @@ export function registerNode(program: Command): Command {
       });
       let plan = await readPlanFile(flags.plan);
       requireHost(plan, flags.node);
-      const endpoint = (text: string, port: number, flag: string) => {
-        const parsed = parseEndpoint(text, port);
-        if (!parsed) throw new UsageError(`${flag} ${text}: expected ADDR:PORT`);
-        return parsed;
-      };
       const options = {
         dns: {
           ...(flags.dnsListen.length > 0
-            ? { listen: flags.dnsListen.map((l) => endpoint(l, 53, "--dns-listen")) }
+            ? { listen: flags.dnsListen.map((l) => endpointFlag(l, "--dns-listen", 53)) }
             : {}),
-          ...(flags.dnsHttp ? { http: endpoint(flags.dnsHttp, 9153, "--dns-http") } : {}),
+          ...(flags.dnsHttp ? { http: endpointFlag(flags.dnsHttp, "--dns-http", 9153) } : {}),
         },
         lb: {
           ...(flags.lbAddress ? { listenAddress: flags.lbAddress } : {}),
-          ...(flags.lbAdmin ? { admin: endpoint(flags.lbAdmin, 9154, "--lb-admin") } : {}),
+          ...(flags.lbAdmin ? { admin: endpointFlag(flags.lbAdmin, "--lb-admin", 9154) } : {}),
         },
       };
       const services = await startNodeServices(plan, flags.node, options, events);

@@ -1,8 +1,7 @@
 import { type Command, Option } from "commander";
 import { UsageError } from "../errors.js";
 import { type AirstrapEvent, createEvents } from "../events.js";
-import { type RegistryServeFlags, serveConfigFromFlags } from "../services/registry/flags.js";
-import { startRegistry } from "../services/registry/server.js";
+import { startRegistry } from "../services/registry/service.js";
 import {
   collectStoreGarbage,
   type ExportFormat,
@@ -11,6 +10,7 @@ import {
   listImages,
   writeHostsDir,
 } from "../services/registry/transfer.js";
+import { type RegistryServeFlags, serveConfigFromFlags } from "./registry-flags.js";
 import { registerRegistryReplicate } from "./registry-replicate.js";
 import { colorsFor, err, out } from "./terminal.js";
 

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { createEvents } from "../events.js";
-import { endpointFlag } from "../services/dns/flags.js";
 import { TFTP_DEFAULTS, TFTP_PORT, type TftpConfig } from "../services/tftp/config.js";
 import { startTftp } from "../services/tftp/service.js";
+import { endpointFlag } from "./dns-flags.js";
 import { err } from "./terminal.js";
 import { attachView } from "./views/event-views.js";
 

@@ -2,8 +2,8 @@ import type { Events } from "../events.js";
 import type { Plan } from "../plan/types.js";
 import { explainBindError } from "../services/bind-error.js";
 import { DEFAULT_MAX_MANIFEST_BYTES } from "../services/registry/config.js";
-import { ensurePushToken } from "../services/registry/flags.js";
-import { type RunningRegistry, startRegistry } from "../services/registry/server.js";
+import { ensurePushToken } from "../services/registry/push-token.js";
+import { type RunningRegistry, startRegistry } from "../services/registry/service.js";
 import { ensureRegistryTls } from "../services/registry/tls.js";
 import type { StateDir } from "../state/state-dir.js";
 

@@ -2,7 +2,6 @@ import type { UploadSource } from "../hosts/host.js";
 import type { RenderedFile } from "../render/host-files.js";
 import type { HostFacts } from "./facts.js";
 import type { PhaseContext } from "./phase.js";
-import type { SeedImages } from "./phases/registry-replicas.js";
 import type { RegistryMaterial } from "./registry-material.js";
 import type { RelayPlan } from "./relay.js";
 
@@ -57,3 +56,5 @@ export interface InstallContext extends PhaseContext {
 
 /** Where release files land on a node; install.sh is pointed here (INSTALL_RKE2_ARTIFACT_PATH). */
 export const ARTIFACT_DIR = "/var/lib/airstrap/artifacts";
+
+export type SeedImages = Array<{ repo: string; tags: string[] }>;

@@ -1,7 +1,7 @@
 import { parse, stringify } from "yaml";
 import { OperatorError } from "../errors.js";
+import { formatEndpoint } from "../net/endpoint.js";
 import type { Plan } from "../plan/types.js";
-import { formatEndpoint } from "../services/lb/endpoint.js";
 
 interface Kubeconfig {
   clusters?: Array<{ name?: string; cluster?: { server?: string; "tls-server-name"?: string } }>;

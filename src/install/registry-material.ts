@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Plan } from "../plan/types.js";
 import { registerSecret } from "../secrets.js";
 import { registryTlsNames } from "../services/registry/config.js";
-import { ensurePushToken } from "../services/registry/flags.js";
+import { ensurePushToken } from "../services/registry/push-token.js";
 import { ensureRegistryTls } from "../services/registry/tls.js";
 import type { StateDir } from "../state/state-dir.js";
 

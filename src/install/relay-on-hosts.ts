@@ -1,6 +1,6 @@
+import { formatEndpoint } from "../net/endpoint.js";
 import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import type { PlannedHost } from "../plan/types.js";
-import { formatEndpoint } from "../services/lb/endpoint.js";
 import { ARTIFACT_DIR, type CarriedFile, type InstallContext } from "./context.js";
 import { mustRun } from "./host-of.js";
 import { RELAY_FANOUT, RELAY_UNIT, RelayPlan, relayStartCommand, relayStopCommand } from "./relay.js";

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { shellQuote } from "../hosts/shell.js";
+import { formatEndpoint } from "../net/endpoint.js";
 import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import type { PlannedHost } from "../plan/types.js";
-import { formatEndpoint } from "../services/lb/endpoint.js";
 
 /** Each host passes the carried files on to at most this many others. */
 export const RELAY_FANOUT = 2;

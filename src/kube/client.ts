@@ -1,6 +1,6 @@
 import { Resolver } from "node:dns";
-import https from "node:https";
 import type { LookupFunction } from "node:net";
+import { requestBuffer } from "../net/http-client.js";
 import type { KubeCredentials } from "./kubeconfig-credentials.js";
 
 export interface KubeResponse {
@@ -10,7 +10,8 @@ export interface KubeResponse {
 
 /**
  * The few calls airstrap makes to the Kubernetes API (readiness, nodes), over HTTPS with the
- * kubeconfig's own CA and client certificate. Every request ends within `timeoutMs`.
+ * kubeconfig's own CA and client certificate (src/net/http-client.ts: connect and stall timeouts of
+ * `timeoutMs`, answers capped at `maxBodyBytes`).
  */
 export class KubeClient {
   private readonly lookup: LookupFunction | undefined;
@@ -24,42 +25,27 @@ export class KubeClient {
     private readonly credentials: KubeCredentials,
     private readonly timeoutMs = 5000,
     siteDns: string[] = [],
+    /** The largest answer read (a node list of a big cluster is a few MiB). */
+    private readonly maxBodyBytes = 64 * 1024 * 1024,
   ) {
     this.lookup = siteDns.length > 0 ? siteLookup(siteDns) : undefined;
   }
 
-  get(path: string): Promise<KubeResponse> {
+  async get(path: string): Promise<KubeResponse> {
     const url = new URL(path, this.credentials.server);
     const { ca, cert, key, token, insecure } = this.credentials;
-    return new Promise((resolve, reject) => {
-      const request = https.request(
-        url,
-        {
-          method: "GET",
-          agent: false,
-          timeout: this.timeoutMs,
-          headers: { accept: "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-          ...(ca ? { ca } : {}),
-          ...(cert ? { cert } : {}),
-          ...(key ? { key } : {}),
-          rejectUnauthorized: !insecure,
-          ...(this.lookup ? { lookup: this.lookup } : {}),
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("end", () =>
-            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }),
-          );
-          response.on("error", reject);
-        },
-      );
-      request.on("timeout", () =>
-        request.destroy(new Error(`GET ${url.pathname} timed out after ${this.timeoutMs} ms`)),
-      );
-      request.on("error", reject);
-      request.end();
+    const response = await requestBuffer(url, {
+      headers: { accept: "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      ...(ca ? { ca } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+      ...(insecure ? { insecure } : {}),
+      ...(this.lookup ? { lookup: this.lookup } : {}),
+      connectTimeoutMs: this.timeoutMs,
+      idleTimeoutMs: this.timeoutMs,
+      maxBodyBytes: this.maxBodyBytes,
     });
+    return { status: response.status, body: response.body.toString("utf8") };
   }
 
   async getJson<T>(path: string): Promise<T> {

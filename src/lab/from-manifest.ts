@@ -5,9 +5,9 @@ import { expandPath, loadManifest } from "../manifest/load.js";
 import { openStateDir, type StateDir, stateDirBeside } from "../state/state-dir.js";
 import { ensureLabIdentity } from "./identity.js";
 import { labUp } from "./lab.js";
+import { labBuildCommand } from "./lab-build.js";
 import { isValidLabName } from "./names.js";
 import { checkPrerequisites } from "./prerequisites.js";
-import { selfCommand } from "./self-command.js";
 import { labSpecFromManifest } from "./spec.js";
 import { LAB_IDENTITY_FILE } from "./state.js";
 import type { LabStatus } from "./status.js";
@@ -46,7 +46,7 @@ export async function labUpFromManifest(
     events: options.events,
     extraAuthorizedKeys,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-    selfCommand: options.selfCommand ?? (await selfCommand()),
+    selfCommand: options.selfCommand ?? labBuildCommand(),
   });
 }
 

@@ -1,6 +1,14 @@
 export type Severity = "error" | "warning";
 export type Path = ReadonlyArray<string | number>;
 
+/** A cross-field check's result, before it is placed at a line and column. */
+export interface Finding {
+  severity: Severity;
+  path: Path;
+  message: string;
+  hint?: string;
+}
+
 /** One finding about the manifest, with where it is and what would be valid. */
 export interface Diagnostic {
   severity: Severity;

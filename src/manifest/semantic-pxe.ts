@@ -1,7 +1,6 @@
 import { networkContains, parseAddress, parseNetwork } from "../net/ip.js";
-import type { Path } from "./diagnostics.js";
+import type { Finding, Path } from "./diagnostics.js";
 import { asArray, asObject, asString, type Raw } from "./raw.js";
-import type { Finding } from "./semantic.js";
 
 const PXE: Path = ["spec", "provisioning", "pxe"];
 const FLATCAR_KEYS = ["name", "channel", "version", "signer"] as const;

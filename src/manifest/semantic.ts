@@ -1,16 +1,11 @@
 import { type Network, networkContains, networksOverlap, parseNetwork } from "../net/ip.js";
 import { DISTRO_DEFAULTS } from "./defaults.js";
-import type { Path, Severity } from "./diagnostics.js";
+import type { Finding, Path } from "./diagnostics.js";
 import { closestMatch } from "./did-you-mean.js";
 import { asArray, asObject, asString, type Raw } from "./raw.js";
 import { pxeFindings } from "./semantic-pxe.js";
 
-export interface Finding {
-  severity: Severity;
-  path: Path;
-  message: string;
-  hint?: string;
-}
+export type { Finding } from "./diagnostics.js";
 
 /**
  * Checks that span several fields (duplicates, roles, overlaps, port collisions). Runs on the raw

@@ -1,4 +1,5 @@
 import type { ClusterManifest } from "../manifest/defaults.js";
+import { formatEndpoint } from "../net/endpoint.js";
 import { enclosingSiteNetwork } from "../net/ip.js";
 import { AIRSTRAP_PATHS, DISTRO_PATHS } from "./distro-paths.js";
 import { planPxe } from "./pxe.js";
@@ -67,11 +68,10 @@ export function planCluster(manifest: ClusterManifest, state: PlanState = {}): P
 }
 
 function planBootstrap(manifest: ClusterManifest, address: string): PlannedBootstrap {
-  const host = address.includes(":") ? `[${address}]` : address;
   return {
     address,
-    filesUrl: `http://${host}:${manifest.bootstrapFilesPort}`,
-    registryUrl: `https://${host}:${manifest.registry.port}`,
+    filesUrl: `http://${formatEndpoint({ address, port: manifest.bootstrapFilesPort })}`,
+    registryUrl: `https://${formatEndpoint({ address, port: manifest.registry.port })}`,
     relay: manifest.bootstrapRelay,
   };
 }

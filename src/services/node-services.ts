@@ -2,9 +2,9 @@ import { unwatchFile, watchFile } from "node:fs";
 import type { Events } from "../events.js";
 import type { Plan } from "../plan/types.js";
 import { dnsConfigFromPlan, type NodeServeOptions } from "./dns/config.js";
-import { startDns } from "./dns/start.js";
+import { startDns } from "./dns/service.js";
 import { type LbFromPlanOptions, lbConfigFromPlan } from "./lb/config.js";
-import { startLoadBalancer } from "./lb/load-balancer.js";
+import { startLoadBalancer } from "./lb/service.js";
 
 export interface NodeServiceOptions {
   dns?: NodeServeOptions;

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { OperatorError } from "../errors.js";
-import { type Digest, digestHex } from "./digest.js";
+import { type Digest, digestFromHex, digestHex } from "./digest.js";
 
 /**
  * The one content-addressed store of airstrap. Its blob area has the layout of an OCI image
@@ -26,6 +26,20 @@ export interface BlobStore {
   remove(digest: Digest): Promise<void>;
   /** A fresh path under the store's tmp dir (same filesystem as the blobs, so rename is atomic). */
   tempPath(label: string): string;
+  /** Opens a blob for positioned reads (ranges); undefined when it is not in the store. */
+  openForRead(digest: Digest): Promise<FileHandle | undefined>;
+  /** A small blob (a manifest, a config) whole, in memory. */
+  readSmall(digest: Digest): Promise<Buffer>;
+  /** Marks a blob as just used (garbage collection spares young blobs). */
+  touch(digest: Digest): Promise<void>;
+  /**
+   * Moves a complete file whose content the caller verified to be `digest` (a finished upload,
+   * a mirrored blob) into the store: fsync, rename, fsync of the folder. A blob already present
+   * wins and the file is left to the caller to remove.
+   */
+  adopt(verifiedFile: string, digest: Digest): Promise<void>;
+  /** Every blob with its size and last change, for garbage collection. */
+  walk(): AsyncIterable<{ digest: Digest; size: number; modifiedMs: number }>;
 }
 
 export interface StoredBlob {
@@ -103,10 +117,43 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
     return `sha256:${hash.digest("hex")}` === digest;
   }
 
+  async function openForRead(digest: Digest): Promise<FileHandle | undefined> {
+    try {
+      return await open(blobPath(digest), "r");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  async function adopt(verifiedFile: string, digest: Digest): Promise<void> {
+    if ((await size(digest)) !== undefined) return;
+    await fsyncPath(verifiedFile);
+    await rename(verifiedFile, blobPath(digest));
+    await fsyncPath(blobsDir);
+  }
+
+  async function* walk(): AsyncIterable<{ digest: Digest; size: number; modifiedMs: number }> {
+    for (const hex of await readdir(blobsDir).catch(() => [] as string[])) {
+      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
+      const digest = digestFromHex(hex);
+      const info = await stat(join(blobsDir, hex)).catch(() => undefined);
+      if (info?.isFile()) yield { digest, size: info.size, modifiedMs: info.mtimeMs };
+    }
+  }
+
   return {
     root,
     blobPath,
     tempPath,
+    openForRead,
+    readSmall: (digest) => readFile(blobPath(digest)),
+    touch: async (digest) => {
+      const now = new Date();
+      await utimes(blobPath(digest), now, now).catch(() => undefined);
+    },
+    adopt,
+    walk,
     size,
     has: async (digest) => (await size(digest)) !== undefined,
     write,

@@ -5,8 +5,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { extract, type Header, pack } from "tar-stream";
 import { OperatorError } from "../errors.js";
+import type { ArchiveContents } from "./archive-contents.js";
 import { fsyncPath } from "./blob-store.js";
-import type { Digest } from "./digest.js";
 import { digestFromHex, digestHex } from "./digest.js";
 import { buildDockerImports, type DockerManifestEntry, dockerArchiveEntries } from "./oci-docker-archive.js";
 import { type ImageName, imageGraph } from "./oci-image-graph.js";
@@ -25,15 +25,6 @@ export type ArchiveFormat = "oci-archive" | "docker-archive";
 const SMALL = 1024 * 1024;
 
 type TarEntry = AsyncIterable<unknown> & { header: Header; resume(): void };
-
-export interface ArchiveContents {
-  /** Small files (index.json, manifest.json, configs) by normalised path. */
-  small: Map<string, Buffer>;
-  /** Large files that are not named by digest, already hashed into the store. */
-  stored: Map<string, { digest: Digest; size: number }>;
-  /** Symbolic links inside the archive: path → target path. */
-  links: Map<string, string>;
-}
 
 function normalise(name: string): string {
   return posix

@@ -1,8 +1,8 @@
 import { Readable } from "node:stream";
 import { OperatorError } from "../errors.js";
+import type { ArchiveContents } from "./archive-contents.js";
 import type { Digest } from "./digest.js";
 import { digestHex } from "./digest.js";
-import type { ArchiveContents } from "./oci-archive.js";
 import { type ImageName, parseImageName, readManifestBytes } from "./oci-image-graph.js";
 import type { ImportedImage } from "./oci-layout.js";
 import { type Descriptor, INDEX_MEDIA_TYPES, MediaTypes, parseManifestLinks } from "./oci-manifest.js";

@@ -47,6 +47,8 @@ export interface Repositories {
   resolveTag(repo: string, tag: string): Promise<Digest | undefined>;
   /** When the tag was last pointed somewhere (see putManifest's tagTime). */
   tagTime(repo: string, tag: string): Promise<Date | undefined>;
+  /** When the manifest was last linked in `repo` (garbage collection spares young links). */
+  manifestLinkTime(repo: string, digest: Digest): Promise<Date | undefined>;
   /** Tags of `repo` in lexical (code point) order; undefined when the repository does not exist. */
   listTags(repo: string): Promise<string[] | undefined>;
   /** Every repository name, sorted. */
@@ -99,6 +101,15 @@ export function openRepositories(blobs: BlobStore): Repositories {
   const manifestLink = (repo: string, digest: Digest) => join(repoDir(repo), "_manifests", digestHex(digest));
   const blobLink = (repo: string, digest: Digest) => join(repoDir(repo), "_blobs", digestHex(digest));
   const referrerDir = (repo: string, subject: Digest) => join(repoDir(repo), "_referrers", digestHex(subject));
+
+  async function modified(path: string): Promise<Date | undefined> {
+    try {
+      return (await stat(path)).mtime;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
 
   async function writeAtomic(path: string, content: string, time?: Date): Promise<void> {
     await mkdir(dirname(path), { recursive: true });
@@ -243,14 +254,8 @@ export function openRepositories(blobs: BlobStore): Repositories {
       return digest === undefined ? undefined : readManifestLink(repo, digest);
     },
     resolveTag,
-    tagTime: async (repo, tag) => {
-      try {
-        return (await stat(tagPath(repo, tag))).mtime;
-      } catch (error) {
-        if (isMissing(error)) return undefined;
-        throw error;
-      }
-    },
+    tagTime: (repo, tag) => modified(tagPath(repo, tag)),
+    manifestLinkTime: (repo, digest) => modified(manifestLink(repo, digest)),
     listTags,
     listRepositories,
     listManifests,

@@ -12,7 +12,7 @@ import { pullImages } from "../../src/artifacts/pull-images.js";
 import { OperatorError } from "../../src/errors.js";
 import { silentEvents } from "../../src/events.js";
 import { DEFAULT_MAX_MANIFEST_BYTES } from "../../src/services/registry/config.js";
-import { startRegistry } from "../../src/services/registry/server.js";
+import { startRegistry } from "../../src/services/registry/service.js";
 import { openBlobStore } from "../../src/store/blob-store.js";
 import type { Digest } from "../../src/store/digest.js";
 import { hasDockerRegistry, startDockerRegistry } from "../peers/docker-registry-artifacts.js";

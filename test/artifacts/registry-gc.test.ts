@@ -7,7 +7,7 @@ import { pullArtifacts } from "../../src/artifacts/pull.js";
 import { silentEvents } from "../../src/events.js";
 import { DEFAULT_MAX_MANIFEST_BYTES } from "../../src/services/registry/config.js";
 import { collectGarbage } from "../../src/services/registry/gc.js";
-import { startRegistry } from "../../src/services/registry/server.js";
+import { startRegistry } from "../../src/services/registry/service.js";
 import { openBlobStore } from "../../src/store/blob-store.js";
 import { hasDockerRegistry, startDockerRegistry } from "../peers/docker-registry-artifacts.js";
 import { hasSkopeo, skopeoCopy } from "../peers/skopeo.js";

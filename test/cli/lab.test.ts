@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { labNames } from "../../src/lab/names.js";
 import { namespaceExists } from "../../src/lab/network.js";
-import { REPO, runAirstrap, tempDir } from "../helpers/cli.js";
+import { REPO, runAirstrap, runProcess, tempDir } from "../helpers/cli.js";
 import { labSkipReason } from "../lab/lab-fixture.js";
 
 const manifest = (name: string, bootstrap: string) => `apiVersion: airstrap.io/v1alpha1
@@ -48,28 +48,33 @@ test("lab up refuses a site that is not private before touching anything", async
   assert.equal(await namespaceExists(labNames(name).netns), false);
 });
 
-test("lab-distro is hidden from help, and its mirror role serves a folder", async (t) => {
-  const help = await runAirstrap(["--help"]);
-  assert.match(help.stdout, /\blab\b/);
-  assert.doesNotMatch(help.stdout, /lab-distro/);
+test("the shipped bundle holds no simulated distro; the lab bundle does, and its mirror role serves a folder", async (t) => {
   const dir = await tempDir(t);
-  await mkdir(join(dir, "rke2", "v1.31.4+rke2r1"), { recursive: true });
-  await writeFile(join(dir, "rke2", "v1.31.4+rke2r1", "sha256sum-amd64.txt"), "sums\n");
+  const bundle = (entry: string, name: string) => {
+    const outfile = join(dir, name);
+    execFileSync(process.execPath, ["scripts/build.mjs", "--entry", entry, "--outfile", outfile], { cwd: REPO });
+    return outfile;
+  };
+  const shipped = bundle("src/cli/main.ts", "airstrap.cjs");
+  const lab = bundle("src/cli/lab-main.ts", "airstrap-lab.cjs");
+  // The simulated distro's programs (server, agent, release mirror); the shipped `airstrap lab`
+  // verb only writes the simulated release files it serves.
+  const simulation = /function (runSimDistro|runSimServer|runSimAgent|runReleaseMirror)\b/;
+  assert.doesNotMatch(await readFile(shipped, "utf8"), simulation);
+  assert.match(await readFile(lab, "utf8"), simulation);
+  const help = await runProcess(process.execPath, [shipped, "lab-distro", "mirror"], { cwd: dir });
+  assert.equal(help.code, 2, "the shipped build does not know the verb");
+
+  const root = join(dir, "mirror");
+  await mkdir(join(root, "rke2", "v1.31.4+rke2r1"), { recursive: true });
+  await writeFile(join(root, "rke2", "v1.31.4+rke2r1", "sha256sum-amd64.txt"), "sums\n");
   const port = 30000 + (process.pid % 20000);
   const child = spawn(
     process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(REPO, "src/cli/main.ts"),
-      "lab-distro",
-      "mirror",
-      "--root",
-      dir,
-      "--listen",
-      `127.0.0.1:${port}`,
-    ],
-    { stdio: "ignore" },
+    [lab, "lab-distro", "mirror", "--root", root, "--listen", `127.0.0.1:${port}`],
+    {
+      stdio: "ignore",
+    },
   );
   t.after(() => child.kill());
   const deadline = Date.now() + 30_000;

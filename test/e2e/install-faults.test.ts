@@ -15,7 +15,8 @@ const skipReason = await labSkipReason();
 /** One executable for every lab in this file: building it takes several seconds. */
 let binary: { path: string; remove(): void } | undefined;
 function nodeBinary(): string {
-  binary ??= buildSingleExecutable("src/cli/main.ts");
+  // The lab build: the hosts' simulated distro runs `airstrap lab-distro`, which the shipped build lacks.
+  binary ??= buildSingleExecutable("src/cli/lab-main.ts");
   return binary.path;
 }
 after(() => binary?.remove());

@@ -41,7 +41,8 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
       ],
     });
     appendFileSync(site.file, `  artifacts: { source: "http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2" }\n`);
-    binary = buildSingleExecutable("src/cli/main.ts");
+    // The lab build: the hosts' simulated rke2 runs `airstrap lab-distro`, which the shipped build lacks.
+    binary = buildSingleExecutable("src/cli/lab-main.ts");
     await site.up();
     const pull = await runAirstrap(["artifacts", "pull", "-f", site.file], { cwd: site.dir });
     assert.equal(pull.code, 0, pull.stderr);

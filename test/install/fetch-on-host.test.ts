@@ -8,7 +8,8 @@ import { silentEvents } from "../../src/events.js";
 import { TransientHostError } from "../../src/hosts/host.js";
 import { FileServerUnreachable, fetchOnHost } from "../../src/install/fetch-on-host.js";
 import { PhaseFailure } from "../../src/install/phase.js";
-import { type FileServerConfig, startFileServer } from "../../src/services/files/server.js";
+import type { FileServerConfig } from "../../src/services/files/config.js";
+import { startFileServer } from "../../src/services/files/service.js";
 import type { RunningService } from "../../src/services/service.js";
 import { localPhaseContext, localPlannedHost } from "../helpers/local-phase.js";
 

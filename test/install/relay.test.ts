@@ -10,7 +10,7 @@ import { fetchOnHost, partPathFor } from "../../src/install/fetch-on-host.js";
 import { RelayPlan, relayTree } from "../../src/install/relay.js";
 import type { PlannedHost } from "../../src/plan/types.js";
 import { FileStalled, followFile } from "../../src/services/files/follow-file.js";
-import { startFileServer } from "../../src/services/files/server.js";
+import { startFileServer } from "../../src/services/files/service.js";
 import { localPhaseContext, localPlannedHost } from "../helpers/local-phase.js";
 
 const dir = mkdtempSync(join(tmpdir(), "airstrap-relay-"));

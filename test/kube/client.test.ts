@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { test } from "node:test";
 import type { TLSSocket } from "node:tls";
+import { OperatorError } from "../../src/errors.js";
 import { silentEvents } from "../../src/events.js";
 import { KubeClient, nodeStatuses } from "../../src/kube/client.js";
 import { credentialsFromKubeconfig } from "../../src/kube/kubeconfig-credentials.js";
@@ -35,6 +36,8 @@ async function apiServer(t: { after(fn: () => void): void }, nodes: () => unknow
       const peer = (req.socket as TLSSocket).getPeerCertificate();
       if (!peer?.subject) return void res.writeHead(401).end();
       if (req.url === "/readyz") return void res.end("ok");
+      if (req.url === "/endless") return void endless(res);
+      if (req.url === "/stall") return void res.writeHead(200).write("{");
       if (req.url === "/api/v1/nodes")
         return void res
           .setHeader("content-type", "application/json")
@@ -59,6 +62,21 @@ contexts:
 current-context: edge
 `;
   return credentialsFromKubeconfig(kubeconfig, "test kubeconfig");
+}
+
+/** Writes 64 KiB chunks as fast as the client takes them until it goes away (at most 1 GiB). */
+function endless(res: import("node:http").ServerResponse) {
+  const chunk = Buffer.alloc(64 * 1024, "x");
+  let sent = 0;
+  const more = () => {
+    while (!res.destroyed && sent < 1024 ** 3) {
+      sent += chunk.length;
+      if (!res.write(chunk)) return void res.once("drain", more);
+    }
+    res.end();
+  };
+  res.writeHead(200, { "content-type": "application/json" });
+  more();
 }
 
 async function plan() {
@@ -100,4 +118,15 @@ test("wait returns once every planned host is a Ready node, and names the missin
     waitForCluster(new KubeClient(stuck), await plan(), silentEvents, { timeoutMs: 200, intervalMs: 20 }),
     /waiting for a1/,
   );
+});
+
+test("an endless answer is a clear error at the cap, not unbounded memory; a stalled one times out", async (t) => {
+  const credentials = await apiServer(t, () => []);
+  const capped = new KubeClient(credentials, 5000, [], 1024 * 1024);
+  await assert.rejects(capped.get("/endless"), (error: unknown) => {
+    assert.ok(error instanceof OperatorError);
+    assert.match(error.message, /GET https:\/\/127\.0\.0\.1:\d+\/endless: body larger than 1048576 bytes/);
+    return true;
+  });
+  await assert.rejects(new KubeClient(credentials, 300).get("/stall"), /\/stall: no data for 300 ms/);
 });

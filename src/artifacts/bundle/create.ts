@@ -7,7 +7,7 @@ import type { Events } from "../../events.js";
 import type { BlobStore } from "../../store/blob-store.js";
 import type { Digest } from "../../store/digest.js";
 import { VERSION } from "../../version.js";
-import type { FileRecord, ImageRecord, ReleaseRecord } from "../artifact-index.js";
+import { type FileRecord, type ImageRecord, type ReleaseRecord, requiredDigests } from "../artifact-index.js";
 import { operatorFsError } from "../fs-errors.js";
 import {
   BUNDLE_FORMAT,
@@ -58,20 +58,6 @@ export interface BundleContent {
 }
 
 const ZERO_DIGEST = `sha256:${"0".repeat(64)}` as Digest;
-
-export function requiredDigests(content: BundleContent): Digest[] {
-  const all = new Set<Digest>();
-  for (const file of content.files) all.add(file.digest);
-  for (const release of content.releases ?? []) {
-    all.add(release.digest);
-    all.add(release.config);
-  }
-  for (const image of content.images) {
-    for (const manifest of image.manifests) all.add(manifest.digest);
-    for (const blob of image.blobs) all.add(blob);
-  }
-  return [...all].sort();
-}
 
 /**
  * Writes the needed subset of the store as one signed bundle (or parts). Every blob is re-hashed

@@ -143,3 +143,13 @@ export function describeBlob(index: Pick<BundleIndex, "files" | "images">, diges
   ];
   return names.length === 0 ? "not named in the index" : names.join(", ");
 }
+
+/** A bundle's index as read and checked: what every reader of a bundle starts from. */
+export interface BundleHead {
+  index: BundleIndex;
+  /** SHA-256 of the index bytes: the bundle's identity (differential bundles name their base by it). */
+  indexDigest: Digest;
+  publicKey: Buffer;
+  fingerprint: string;
+  layout: BundleLayout;
+}

@@ -6,14 +6,13 @@ import { type BlobStore, fsyncPath } from "../../store/blob-store.js";
 import { type Digest, digestHex } from "../../store/digest.js";
 import { MediaTypes } from "../../store/oci-manifest.js";
 import { openRepositories } from "../../store/repositories.js";
-import { createIndexWriter, storeTagFor } from "../artifact-index.js";
+import { createIndexWriter, requiredDigests, storeTagFor } from "../artifact-index.js";
 import { operatorFsError } from "../fs-errors.js";
-import { requiredDigests } from "./create.js";
-import type { BundleEntry } from "./format.js";
+import type { BundleEntry, BundleHead } from "./format.js";
 import { checkPartSizes } from "./part-check.js";
 import { ByteSource, resolveBundleFiles } from "./parts.js";
 import { bundleProgress } from "./progress.js";
-import { type BundleHead, readHead, walkEntries } from "./reader.js";
+import { readHead, walkEntries } from "./reader.js";
 import type { SignerTrust } from "./trust.js";
 
 export interface LoadedBundle {

@@ -2,9 +2,8 @@ import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { OperatorError } from "../../errors.js";
 import { BundleDamageError } from "./damage.js";
-import { INDEX_ENTRY, partSizes, SIGNATURE_ENTRY } from "./format.js";
+import { type BundleHead, INDEX_ENTRY, partSizes, SIGNATURE_ENTRY } from "./format.js";
 import type { BundleFiles } from "./parts.js";
-import type { BundleHead } from "./reader.js";
 
 /** Compares the parts on disk with the sizes the index implies; names a missing, short or long part. */
 export async function checkPartSizes(files: BundleFiles, head: BundleHead): Promise<void> {

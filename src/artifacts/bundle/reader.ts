@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import { OperatorError } from "../../errors.js";
-import type { Digest } from "../../store/digest.js";
 import { BundleDamageError } from "./damage.js";
 import {
   type BundleEntry,
+  type BundleHead,
   type BundleIndex,
-  type BundleLayout,
   bundleIndexSchema,
   bundleLayout,
   describeBlob,
@@ -19,15 +18,6 @@ import type { BundleFiles, ByteSource } from "./parts.js";
 import { verifyDigestSignature } from "./signing.js";
 import { BLOCK, END_OF_ARCHIVE, paddingFor, parseTarHeader, tarHeader } from "./tar-header.js";
 import { checkSigner, type SignerTrust } from "./trust.js";
-
-export interface BundleHead {
-  index: BundleIndex;
-  /** SHA-256 of the index bytes: the bundle's identity (differential bundles name their base by it). */
-  indexDigest: Digest;
-  publicKey: Buffer;
-  fingerprint: string;
-  layout: BundleLayout;
-}
 
 /**
  * Reads and checks the index and its signature at the start of the stream, and that the signer

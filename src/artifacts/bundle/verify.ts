@@ -1,8 +1,9 @@
 import type { Events } from "../../events.js";
+import type { BundleHead } from "./format.js";
 import { checkPartSizes } from "./part-check.js";
 import { ByteSource, resolveBundleFiles } from "./parts.js";
 import { bundleProgress } from "./progress.js";
-import { type BundleHead, readHead, walkEntries } from "./reader.js";
+import { readHead, walkEntries } from "./reader.js";
 import type { SignerTrust } from "./trust.js";
 
 export interface VerifiedBundle {

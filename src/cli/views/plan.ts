@@ -1,3 +1,4 @@
+import { formatEndpoint } from "../../net/endpoint.js";
 import type { Plan, PlannedPxe } from "../../plan/types.js";
 import { colorsFor } from "../terminal.js";
 
@@ -44,9 +45,9 @@ export function formatPlan(plan: Plan, stream: NodeJS.WriteStream): string {
     `  API URL    ${plan.apiUrl}`,
     `  ${plan.clusterFqdn} resolves on every node to that node itself`,
     ...plan.loadBalancer.listeners.map(
-      (l) => `  LB ${l.name.padEnd(4)}    :${l.port} → ${l.backends.map((b) => `${b.address}:${b.port}`).join(", ")}`,
+      (l) => `  LB ${l.name.padEnd(4)}    :${l.port} → ${l.backends.map(formatEndpoint).join(", ")}`,
     ),
-    `  DNS        :${plan.dns.port} on every node; upstreams ${plan.dns.upstreams.length ? plan.dns.upstreams.map((u) => `${u.address}:${u.port}`).join(", ") : "none (outside names refused)"}`,
+    `  DNS        :${plan.dns.port} on every node; upstreams ${plan.dns.upstreams.length ? plan.dns.upstreams.map(formatEndpoint).join(", ") : "none (outside names refused)"}`,
     `  registry   ${plan.registry.endpoints.join(", ") || "none"} mirrors ${plan.registry.mirrors.join(", ")}`,
     "",
     c.bold("files per host"),

@@ -2,7 +2,7 @@ import { shellQuote } from "../../hosts/shell.js";
 import { bufferSource } from "../../hosts/upload-source.js";
 import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { PlannedHost } from "../../plan/types.js";
-import type { InstallContext } from "../context.js";
+import type { InstallContext, SeedImages } from "../context.js";
 import { ensureFiles } from "../ensure-file.js";
 import { hostOf, mustRun } from "../host-of.js";
 import type { Phase } from "../phase.js";
@@ -78,8 +78,6 @@ async function seed(ctx: InstallContext, host: PlannedHost, from: { url: string;
     ),
   );
 }
-
-export type SeedImages = Array<{ repo: string; tags: string[] }>;
 
 /** `repo:tag` of every expected tag absent from `airstrap registry list` output (`repo<TAB>tag tag…` lines). */
 export function missingTags(expected: SeedImages, listing: string): string[] {

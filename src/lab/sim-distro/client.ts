@@ -1,5 +1,5 @@
-import { request } from "node:https";
 import { OperatorError } from "../../errors.js";
+import { requestBuffer } from "../../net/http-client.js";
 import { caHash, parseToken } from "./token.js";
 
 /**
@@ -22,36 +22,25 @@ export class SupervisorError extends Error {
   }
 }
 
-function httpsCall(
+async function httpsCall(
   url: URL,
   method: string,
   options: { ca?: string; auth?: string; body?: string; timeoutMs?: number },
 ): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method,
-        ...(options.ca ? { ca: options.ca } : { rejectUnauthorized: false }),
-        headers: {
-          ...(options.auth ? { authorization: `Basic ${Buffer.from(options.auth).toString("base64")}` } : {}),
-          ...(options.body !== undefined ? { "content-type": "application/json" } : {}),
-        },
-        timeout: options.timeoutMs ?? 10_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () =>
-      req.destroy(new Error(`no answer from ${url.host} within ${options.timeoutMs ?? 10_000} ms`)),
-    );
-    req.on("error", reject);
-    req.end(options.body);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const response = await requestBuffer(url, {
+    method,
+    ...(options.ca ? { ca: options.ca } : { insecure: true }),
+    headers: {
+      ...(options.auth ? { authorization: `Basic ${Buffer.from(options.auth).toString("base64")}` } : {}),
+      ...(options.body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    connectTimeoutMs: timeoutMs,
+    idleTimeoutMs: timeoutMs,
+    maxBodyBytes: 16 * 1024 * 1024,
   });
+  return { status: response.status, body: response.body.toString("utf8") };
 }
 
 /**

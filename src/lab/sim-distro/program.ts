@@ -1,5 +1,6 @@
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
+import { parseEndpoint } from "../../net/endpoint.js";
 import { notifyReady } from "../../services/systemd-notify.js";
 import { runSimAgent } from "./agent-node.js";
 import { startReleaseMirror } from "./mirror.js";
@@ -44,8 +45,8 @@ export async function runReleaseMirror(args: string[]): Promise<void> {
   if (typeof root !== "string" || typeof listen !== "string") {
     throw new OperatorError("the mirror needs --root DIR and --listen ADDRESS:PORT");
   }
-  const colon = listen.lastIndexOf(":");
-  const server = await startReleaseMirror(root, listen.slice(0, colon), Number(listen.slice(colon + 1)));
+  const { address, port } = parseEndpoint(listen, "--listen", { allowPortZero: true });
+  const server = await startReleaseMirror(root, address, port);
   await untilSignalled();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }

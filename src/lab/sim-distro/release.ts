@@ -46,7 +46,7 @@ export async function writeSimRelease(root: string, request: ReleaseRequest): Pr
 function wrapper(distro: SimDistro, version: string): string {
   return `#!/bin/sh
 # SIMULATION: airstrap lab's stand-in for ${distro} ${version}. This is not ${distro === "rke2" ? "RKE2" : "K3s"}: it runs
-# the simulated distro built into airstrap's single-file executable (the hidden role "airstrap lab-distro").
+# the simulated distro of airstrap's lab build (the hidden role "airstrap lab-distro"; the shipped build lacks it).
 AIRSTRAP="\${AIRSTRAP_SIMULATION_BINARY:-/usr/local/bin/airstrap}"
 if [ ! -x "$AIRSTRAP" ]; then
   echo "simulated ${distro}: $AIRSTRAP is missing; install airstrap's single-file executable there first" >&2

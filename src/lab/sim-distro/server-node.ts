@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { isIP } from "node:net";
 import { join } from "node:path";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
+import { formatEndpoint } from "../../net/endpoint.js";
 import { DISTRO_PATHS } from "../../plan/distro-paths.js";
 import { createClusterCa, createServingCert } from "./certs.js";
 import { connectSupervisor, peerCall } from "./client.js";
@@ -38,7 +38,7 @@ export async function runSimServer(config: SimNodeConfig, version: string, event
   const serverDir = join(config.dataDir, "server");
   const secretsFile = join(serverDir, "sim-cluster.json");
   const dbFile = join(serverDir, "sim-db.json");
-  const supervisorUrl = `https://${isIP(self.address) === 6 ? `[${self.address}]` : self.address}:${config.supervisorPort}`;
+  const supervisorUrl = `https://${formatEndpoint({ address: self.address, port: config.supervisorPort })}`;
   const store = new ObjectStore(self.name);
 
   let secrets = await readJson<ClusterSecrets>(secretsFile);
@@ -130,7 +130,12 @@ export async function runSimServer(config: SimNodeConfig, version: string, event
     caPem: secrets.caCert,
     password,
     events,
-    api: { store, version, serverAddress: `${self.address}:${config.apiPort}`, now: () => new Date() },
+    api: {
+      store,
+      version,
+      serverAddress: formatEndpoint({ address: self.address, port: config.apiPort }),
+      now: () => new Date(),
+    },
     supervisor: {
       join(request) {
         register(request);

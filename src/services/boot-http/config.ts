@@ -1,4 +1,4 @@
-import type { Endpoint } from "../lb/endpoint.js";
+import type { Endpoint } from "../../net/endpoint.js";
 import { REPORT_MAX_BYTES } from "./report.js";
 
 /**

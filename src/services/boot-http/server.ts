@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Events } from "../../events.js";
+import type { Endpoint } from "../../net/endpoint.js";
 import type { Network } from "../../net/ip.js";
 import { clientAllowed } from "../files/allowed.js";
 import { sendFile } from "../files/ranged-response.js";
-import type { Endpoint } from "../lb/endpoint.js";
 import { type Answer, type AnswerEvent, answer, TEXT } from "./answer.js";
 import { resolveAsset } from "./assets.js";
 import type { AssetSource } from "./config.js";

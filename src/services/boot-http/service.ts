@@ -1,7 +1,7 @@
 import { OperatorError } from "../../errors.js";
 import type { EventLevel, Events } from "../../events.js";
+import { formatEndpoint } from "../../net/endpoint.js";
 import { parseNetwork } from "../../net/ip.js";
-import { formatEndpoint } from "../lb/endpoint.js";
 import type { RunningService } from "../service.js";
 import type { BootHttpConfig } from "./config.js";
 import { BootHttpMetrics } from "./metrics.js";

@@ -1,13 +1,11 @@
 import { availableParallelism } from "node:os";
 import { OperatorError } from "../../errors.js";
+import type { Endpoint } from "../../net/endpoint.js";
 import type { Plan } from "../../plan/types.js";
 
 /** The DNS server's configuration: what one node serves, where it listens, where it forwards. */
 
-export interface DnsEndpoint {
-  address: string;
-  port: number;
-}
+export type DnsEndpoint = Endpoint;
 
 export type DnsRecordType = "A" | "AAAA" | "CNAME" | "SRV" | "TXT" | "PTR";
 
@@ -58,27 +56,6 @@ export const DNS_DEFAULTS = {
   cacheEntries: 10_000,
   tcpIdleTimeoutMs: 10_000,
 } as const;
-
-/** "10.0.0.1", "10.0.0.1:5353", "[fd00::1]:53" or "fd00::1" → endpoint. */
-export function parseEndpoint(text: string, defaultPort: number): DnsEndpoint | undefined {
-  const bracketed = text.match(/^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/);
-  if (bracketed) return endpoint(bracketed[1]!, bracketed[2], defaultPort);
-  if (text.split(":").length > 2) return endpoint(text, undefined, defaultPort);
-  const [address = "", port] = text.split(":");
-  return endpoint(address, port, defaultPort);
-}
-
-function endpoint(address: string, portText: string | undefined, defaultPort: number): DnsEndpoint | undefined {
-  const port = portText === undefined ? defaultPort : Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535 || address === "") return undefined;
-  return { address, port };
-}
-
-export function formatEndpoint(endpoint: DnsEndpoint): string {
-  return endpoint.address.includes(":")
-    ? `[${endpoint.address}]:${endpoint.port}`
-    : `${endpoint.address}:${endpoint.port}`;
-}
 
 /** Makes a manifest-style record name absolute: relative to the domain unless it ends with "." ("@" = the domain). */
 export function absoluteName(name: string, domain: string): string {

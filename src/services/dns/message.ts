@@ -1,6 +1,6 @@
 import { firstLabel, parentName } from "./names.js";
+import type { Rdata } from "./rdata.js";
 import { CLASS_IN, EDNS_DO, FLAG, HEADER_SIZE, MAX_UDP_PAYLOAD, TYPE } from "./wire.js";
-import type { Rdata } from "./zone.js";
 
 /** Writing DNS messages: names with compression, records, OPT. Pure; one reusable buffer. */
 

@@ -1,7 +1,8 @@
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
 import type { Events } from "../../events.js";
-import { type DnsEndpoint, formatEndpoint } from "./config.js";
+import { formatEndpoint } from "../../net/endpoint.js";
+import type { DnsEndpoint } from "./config.js";
 import type { HandlerResult } from "./handler.js";
 import type { DnsMetrics, Transport } from "./metrics.js";
 

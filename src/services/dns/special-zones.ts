@@ -1,6 +1,6 @@
 import { ipv6Bytes } from "./address.js";
+import type { Rdata } from "./rdata.js";
 import { TYPE } from "./wire.js";
-import type { Rdata } from "./zone.js";
 
 /** Zones every node answers itself and never forwards, whatever the manifest says. */
 

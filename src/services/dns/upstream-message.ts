@@ -1,5 +1,6 @@
 import { MessageWriter, type ResourceRecord, responseFlags } from "./message.js";
 import { encodeName } from "./names.js";
+import type { Rdata } from "./rdata.js";
 import {
   CLASS_IN,
   FLAG,
@@ -12,7 +13,6 @@ import {
   TYPE,
   walkRecords,
 } from "./wire.js";
-import type { Rdata } from "./zone.js";
 
 /**
  * Messages exchanged with upstream resolvers: the query we send, the checks an answer must pass

@@ -2,25 +2,11 @@ import { OperatorError } from "../../errors.js";
 import { addressFamily, ipv4Bytes, ipv6Bytes, reverseName, reverseZoneOf } from "./address.js";
 import type { DnsConfig, DnsRecord } from "./config.js";
 import { isSubdomain, parentName } from "./names.js";
+import type { Rdata } from "./rdata.js";
 import { SPECIAL_ZONES } from "./special-zones.js";
 import { TYPE } from "./wire.js";
 
 /** The authoritative data one node serves, compiled from its DnsConfig. Pure. */
-
-export type Rdata =
-  | { kind: "bytes"; bytes: Uint8Array }
-  | { kind: "name"; name: string }
-  | { kind: "srv"; priority: number; weight: number; port: number; target: string }
-  | {
-      kind: "soa";
-      mname: string;
-      rname: string;
-      serial: number;
-      refresh: number;
-      retry: number;
-      expire: number;
-      minimum: number;
-    };
 
 export interface RRset {
   type: number;

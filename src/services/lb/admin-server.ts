@@ -1,7 +1,7 @@
 /** The load balancer's HTTP face for operators and probes: GET /healthz and GET /metrics. */
 import http from "node:http";
 import type net from "node:net";
-import { formatEndpoint } from "./endpoint.js";
+import { formatEndpoint } from "../../net/endpoint.js";
 
 export interface HealthReport {
   /** True when every listener has at least one backend that passes its checks. */

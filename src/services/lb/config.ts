@@ -1,4 +1,5 @@
 import { OperatorError } from "../../errors.js";
+import { type Endpoint, formatEndpoint } from "../../net/endpoint.js";
 import type { Plan } from "../../plan/types.js";
 
 /**
@@ -97,8 +98,7 @@ export function listenerWithDefaults(
   };
 }
 
-export const backendKey = (backend: { address: string; port: number }) =>
-  backend.address.includes(":") ? `[${backend.address}]:${backend.port}` : `${backend.address}:${backend.port}`;
+export const backendKey = (backend: Endpoint) => formatEndpoint(backend);
 
 export interface LbFromPlanOptions {
   /** Listen address; default: the node's own address from the plan. */

@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
+import { formatEndpoint } from "../../net/endpoint.js";
 import type { LbHealthCheck, LbHttpCheck } from "./config.js";
-import { formatEndpoint } from "./endpoint.js";
 
 export interface ProbeResult {
   ok: boolean;

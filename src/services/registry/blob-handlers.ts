@@ -1,11 +1,10 @@
-import { open, utimes } from "node:fs/promises";
 import { type Digest, isDigest } from "../../store/digest.js";
 import { sendFileRange } from "./blob-read.js";
 import { RegistryError } from "./errors.js";
 import { type Exchange, type RegistryContext, send } from "./http.js";
 import { mirrorNames } from "./mirror.js";
 import { parseChunkRange, parseReadRange, uploadRangeHeader } from "./range.js";
-import type { UploadSession } from "./uploads.js";
+import type { UploadSession } from "./storage/uploads.js";
 
 /** GET/HEAD/DELETE /v2/<name>/blobs/<digest> and the upload endpoints; thin over storage. */
 export function blobDigest(value: string): Digest {
@@ -43,11 +42,8 @@ export async function getBlob(ctx: RegistryContext, { req, res, url }: Exchange,
     return;
   }
   // Opened before the headers go out: a blob collected meanwhile is still a clean 404.
-  const file = await open(ctx.repos.blobs.blobPath(digest), "r").catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT")
-      throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
-    throw error;
-  });
+  const file = await ctx.repos.blobs.openForRead(digest);
+  if (!file) throw new RegistryError("BLOB_UNKNOWN", "blob unknown to registry", { detail: { digest } });
   try {
     res.writeHead(range.kind === "part" ? 206 : 200, headers);
     await sendFileRange(file, part, res, { slots: ctx.bodySlots, client: req.socket.remoteAddress ?? "" });
@@ -68,10 +64,7 @@ async function linkedSize(ctx: RegistryContext, repo: string, digest: Digest): P
 function headBlob(ctx: RegistryContext, repo: string, digest: Digest): Promise<number | undefined> {
   return ctx.gate.shared(async () => {
     const size = await linkedSize(ctx, repo, digest);
-    if (size !== undefined) {
-      const now = new Date();
-      await utimes(ctx.repos.blobs.blobPath(digest), now, now).catch(() => undefined);
-    }
+    if (size !== undefined) await ctx.repos.blobs.touch(digest);
     return size;
   });
 }

@@ -1,6 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import type { BodySlot, BodySlots } from "./body-slots.js";
+import { withoutIdleTimeout } from "./server.js";
 
 /**
  * Sends bytes `start..end` (inclusive) of an open file as the body of `res`, then ends it.
@@ -24,7 +25,9 @@ export async function sendFileRange(
   const left = clientLeft(res);
   let slot: BodySlot | undefined;
   try {
-    if (range.end - range.start + 1 > CHUNK_BYTES) slot = await queue.slots.acquire(queue.client, left.signal);
+    if (range.end - range.start + 1 > CHUNK_BYTES) {
+      slot = await withoutIdleTimeout(res.socket, () => queue.slots.acquire(queue.client, left.signal));
+    }
     const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
     const inFlight: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
     let position = range.start;

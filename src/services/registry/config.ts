@@ -1,5 +1,5 @@
-import { isIP } from "node:net";
 import { OperatorError, UsageError } from "../../errors.js";
+import { type Endpoint, formatEndpoint, parseEndpoint } from "../../net/endpoint.js";
 import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { Plan } from "../../plan/types.js";
 
@@ -37,25 +37,28 @@ export interface RegistryConfig {
   gcGraceMs?: number;
   /** Largest manifest accepted (the spec asks for at least 4 MiB). */
   maxManifestBytes: number;
+  /** How long a client may take to send a request's headers (default 30 s). */
+  headersTimeoutMs?: number;
+  /**
+   * How long a connection may make no progress at all — no byte of a body arriving, no byte of a
+   * response taken (default 120 s). Only stalls count: a slow upload that keeps moving is never cut.
+   */
+  idleTimeoutMs?: number;
+  /** How long an upstream (mirror) may take to connect, answer, or move its body on (default 30 s). */
+  upstreamTimeoutMs?: number;
 }
+
+export const REGISTRY_TIMEOUT_DEFAULTS = {
+  headersTimeoutMs: 30_000,
+  idleTimeoutMs: 120_000,
+  upstreamTimeoutMs: 30_000,
+} as const;
 
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-export function parseListen(value: string, where = "--listen"): ListenAddress {
-  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
-  const host = match?.[1] ?? match?.[2];
-  const port = Number(match?.[3]);
-  if (!match || host === undefined || !isIP(host) || port > 65535) {
-    throw new OperatorError(`${where}: "${value}" is not ADDRESS:PORT`, {
-      hint: 'use an IP address and a port, e.g. 127.0.0.1:5000 or "[::1]:5000"',
-    });
-  }
-  return { host, port };
+/** One of the registry's `listen` values ("127.0.0.1:5000", "[::1]:5000"); port 0 lets the kernel pick. */
+export function parseListen(value: string, where = "--listen"): Endpoint {
+  return parseEndpoint(value, where, { allowPortZero: true });
 }
 
 export function isLoopback(host: string): boolean {
@@ -67,9 +70,9 @@ export function checkRegistryConfig(config: RegistryConfig): void {
   const listen = config.listen.map((value) => parseListen(value));
   if (listen.length === 0) throw new OperatorError("registry: no listen address", { hint: "pass --listen ADDR:PORT" });
   if (!config.tls && !config.allowPlainHttp) {
-    const exposed = listen.filter((address) => !isLoopback(address.host));
+    const exposed = listen.filter((address) => !isLoopback(address.address));
     if (exposed.length > 0) {
-      throw new OperatorError(`registry: plain HTTP on ${exposed.map((a) => a.host).join(", ")} is not loopback`, {
+      throw new OperatorError(`registry: plain HTTP on ${exposed.map((a) => a.address).join(", ")} is not loopback`, {
         hint: "serve TLS (--state-dir DIR generates a site CA and certificate, or --tls-cert/--tls-key), or pass --insecure-http",
       });
     }
@@ -111,7 +114,7 @@ export function registryConfigFromPlan(
     });
   }
   const address = options.listenAddress ?? host.address;
-  const listen = isIP(address) === 6 ? `[${address}]:${plan.registry.port}` : `${address}:${plan.registry.port}`;
+  const listen = formatEndpoint({ address, port: plan.registry.port });
   const ownEndpoint = `https://${host.fqdn}:${plan.registry.port}`;
   return {
     root: options.root ?? AIRSTRAP_PATHS.registryRoot,

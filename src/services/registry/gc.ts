@@ -1,16 +1,12 @@
-import { readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
-import { readArtifactIndex } from "../../artifacts/artifact-index.js";
-import { requiredDigests } from "../../artifacts/bundle/create.js";
+import { readArtifactIndex, requiredDigests } from "../../artifacts/artifact-index.js";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
 import type { Digest } from "../../store/digest.js";
-import { digestFromHex } from "../../store/digest.js";
 import { isManifestMediaType, readManifestBytes } from "../../store/oci-image-graph.js";
 import { MediaTypes, parseManifestLinks } from "../../store/oci-manifest.js";
 import type { Repositories } from "../../store/repositories.js";
 import type { Gate } from "./gate.js";
-import type { UploadSessions } from "./uploads.js";
+import type { UploadSessions } from "./storage/uploads.js";
 
 /**
  * Mark and sweep. Roots: every tag, every manifest linked within the grace period (a client may
@@ -106,22 +102,17 @@ export async function collectGarbage(
       if (!options.dryRun) await repos.deleteManifest(repo, digest);
       report.manifestsUnlinked += 1;
     }
-    const blobsDir = join(repos.blobs.root, "blobs", "sha256");
-    for (const hex of await readdir(blobsDir).catch(() => [] as string[])) {
-      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
-      const digest = digestFromHex(hex);
-      if (marked.has(digest)) continue;
-      const info = await stat(join(blobsDir, hex)).catch(() => undefined);
-      if (!info || now - info.mtimeMs < options.graceMs) continue;
-      if (!options.dryRun) await repos.blobs.remove(digest);
+    for await (const blob of repos.blobs.walk()) {
+      if (marked.has(blob.digest) || now - blob.modifiedMs < options.graceMs) continue;
+      if (!options.dryRun) await repos.blobs.remove(blob.digest);
       report.blobsRemoved += 1;
-      report.bytesFreed += info.size;
+      report.bytesFreed += blob.size;
     }
   });
 
   for (const session of await uploads.list()) {
     if (now - session.modified.getTime() < options.uploadMaxAgeMs) continue;
-    if (!options.dryRun) await rm(join(repos.blobs.root, "uploads", session.id), { recursive: true, force: true });
+    if (!options.dryRun) await uploads.discard(session.id);
     report.uploadsRemoved += 1;
   }
 
@@ -161,6 +152,5 @@ async function markArtifactIndex(
 }
 
 async function linkTime(repos: Repositories, repo: string, digest: Digest): Promise<number | undefined> {
-  const path = join(repos.blobs.root, "repositories", repo, "_manifests", digest.slice("sha256:".length));
-  return (await stat(path).catch(() => undefined))?.mtimeMs;
+  return (await repos.manifestLinkTime(repo, digest).catch(() => undefined))?.getTime();
 }

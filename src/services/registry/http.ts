@@ -5,7 +5,7 @@ import type { BodySlots } from "./body-slots.js";
 import { RegistryError } from "./errors.js";
 import type { Gate } from "./gate.js";
 import type { Mirror } from "./mirror.js";
-import type { UploadSessions } from "./uploads.js";
+import type { UploadSessions } from "./storage/uploads.js";
 
 /** What every handler works with; handlers stay thin over storage and protocol logic. */
 export interface RegistryContext {

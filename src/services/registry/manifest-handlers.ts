@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { isDigest } from "../../store/digest.js";
 import { isRepositoryName, isTag, type ManifestRecord } from "../../store/repositories.js";
 import { blobDigest } from "./blob-handlers.js";
@@ -49,7 +48,7 @@ export async function getManifest(ctx: RegistryContext, { req, res, url }: Excha
     send(res, 200, { ...headers, "Content-Length": record.size });
     return;
   }
-  send(res, 200, headers, await readFile(ctx.repos.blobs.blobPath(record.digest)));
+  send(res, 200, headers, await ctx.repos.blobs.readSmall(record.digest));
 }
 
 export async function putManifest(ctx: RegistryContext, { req, res, url }: Exchange, repo: string, reference: string) {

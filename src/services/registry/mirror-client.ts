@@ -1,10 +1,8 @@
 import { createHash } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { dirname } from "node:path";
 import type { Events } from "../../events.js";
-import { fsyncPath } from "../../store/blob-store.js";
 import { type Digest, isDigest } from "../../store/digest.js";
 import type { Repositories } from "../../store/repositories.js";
 import type { Mirror } from "./mirror.js";
@@ -127,9 +125,7 @@ async function relayAndStore(
       file.end((error?: Error | null) => (error ? reject(error) : resolve())),
     );
     if (`sha256:${hash.digest("hex")}` !== digest) throw new Error(`blob from upstream does not match ${digest}`);
-    await fsyncPath(temp);
-    await mkdir(dirname(repos.blobs.blobPath(digest)), { recursive: true });
-    await rename(temp, repos.blobs.blobPath(digest));
+    await repos.blobs.adopt(temp, digest);
     await repos.linkBlob(repo, digest);
     res.end();
   } catch (error) {

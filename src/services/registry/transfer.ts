@@ -10,7 +10,7 @@ import { openRepositories } from "../../store/repositories.js";
 import { createGate } from "./gate.js";
 import { collectGarbage, DEFAULT_UPLOAD_MAX_AGE_MS } from "./gc.js";
 import { type HostsTomlOptions, hostsTomlTree } from "./hosts-toml.js";
-import { openUploadSessions } from "./uploads.js";
+import { openUploadSessions } from "./storage/uploads.js";
 
 /** `airstrap registry import|export|list`: OCI layouts and archives in and out of a store. */
 export type ExportFormat = "oci" | "oci-archive" | "docker-archive";

@@ -1,14 +1,18 @@
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type { IncomingMessage } from "node:http";
+import { httpRequest, readBody } from "../../net/http-client.js";
 import { MANIFEST_MEDIA_TYPES } from "../../store/oci-manifest.js";
+import { REGISTRY_TIMEOUT_DEFAULTS } from "./config.js";
 
-/** A plain GET against another registry (an upstream or a peer), with a deadline to connect. */
+/**
+ * A plain GET against another registry (an upstream or a peer), through src/net/http-client.ts:
+ * `timeoutMs` bounds connecting, waiting for the answer, and every stall of its body.
+ */
 export interface UpstreamOptions {
   /** PEM of the CA that signed the other side's certificate (the site CA). */
   ca?: Buffer;
   /** Value of the Authorization header, e.g. for a peer that requires credentials. */
   authorization?: string;
-  /** Milliseconds to wait for the response headers. */
+  /** Milliseconds to connect, to wait for the headers, and that the body may stand still (default 30 s). */
   timeoutMs?: number;
 }
 
@@ -21,42 +25,15 @@ export function upstreamGet(
   options: UpstreamOptions = {},
 ): Promise<IncomingMessage> {
   const url = new URL(path, base.endsWith("/") ? base : `${base}/`);
-  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = send(
-      url,
-      {
-        method: "GET",
-        headers: { ...headers, ...(options.authorization ? { Authorization: options.authorization } : {}) },
-        ...(options.ca ? { ca: options.ca } : {}),
-      },
-      (res) => {
-        clearTimeout(timer);
-        resolve(res);
-      },
-    );
-    const timer = setTimeout(
-      () => req.destroy(new Error(`no answer from ${url.origin} in time`)),
-      options.timeoutMs ?? 10_000,
-    );
-    req.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    req.end();
+  const timeoutMs = options.timeoutMs ?? REGISTRY_TIMEOUT_DEFAULTS.upstreamTimeoutMs;
+  return httpRequest(url, {
+    headers: { ...headers, ...(options.authorization ? { Authorization: options.authorization } : {}) },
+    ...(options.ca ? { ca: options.ca } : {}),
+    connectTimeoutMs: timeoutMs,
+    idleTimeoutMs: timeoutMs,
   });
 }
 
-export async function readAll(res: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      res.destroy();
-      throw new Error(`response larger than ${limit} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
+/** A small answer (manifest, listing) in memory, at most `limit` bytes. */
+export const readAll = (res: IncomingMessage, limit: number): Promise<Buffer> =>
+  readBody(res, limit, "upstream answer");

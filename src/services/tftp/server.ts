@@ -1,6 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
-import { formatEndpoint } from "../dns/config.js";
+import { formatEndpoint } from "../../net/endpoint.js";
 import type { TftpConfig, TftpEndpoint } from "./config.js";
 import { FileBlocks } from "./file-blocks.js";
 import type { TftpMetrics, TransferResult } from "./metrics.js";

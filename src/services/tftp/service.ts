@@ -1,8 +1,8 @@
 import { realpath, stat } from "node:fs/promises";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
+import { formatEndpoint } from "../../net/endpoint.js";
 import { explainBindError } from "../bind-error.js";
-import { formatEndpoint } from "../dns/config.js";
 import type { RunningService } from "../service.js";
 import type { TftpConfig, TftpEndpoint } from "./config.js";
 import { TftpMetrics } from "./metrics.js";

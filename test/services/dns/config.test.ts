@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { dnsConfigFromFlags, parseRecordsFile, recordFlag } from "../../../src/cli/dns-flags.js";
 import { OperatorError, UsageError } from "../../../src/errors.js";
 import { loadManifest } from "../../../src/manifest/load.js";
 import { planCluster } from "../../../src/plan/plan.js";
 import { dnsConfigFromPlan } from "../../../src/services/dns/config.js";
-import { dnsConfigFromFlags, parseRecordsFile, recordFlag } from "../../../src/services/dns/flags.js";
 import { compileZones } from "../../../src/services/dns/zone.js";
 import { siteConfig } from "./fixture.js";
 
@@ -127,7 +127,7 @@ test("the flag form: names relative to the domain, defaults from the node's addr
         allow: [],
         listen: [],
       }),
-    /--upstream nope/,
+    /--upstream: "nope" is not an IP address/,
   );
 });
 

@@ -1,4 +1,4 @@
-import type { DnsConfig } from "../../../src/services/dns/index.js";
+import type { DnsConfig } from "../../../src/services/dns/config.js";
 
 /** A small site as one node (k8s-server-01) sees it; listens on a loopback address, any free port. */
 export function siteConfig(overrides: Partial<DnsConfig> = {}): DnsConfig {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type AirstrapEvent, createEvents, silentEvents } from "../../../src/events.js";
-import type { DnsConfig } from "../../../src/services/dns/index.js";
-import { startDns } from "../../../src/services/dns/index.js";
+import type { DnsConfig } from "../../../src/services/dns/config.js";
+import { startDns } from "../../../src/services/dns/service.js";
 import type { RunningService } from "../../../src/services/service.js";
 import { dig, serverOf } from "../../peers/dig.js";
 import { startUnbound, type Unbound } from "../../peers/unbound.js";

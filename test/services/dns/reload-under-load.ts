@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import type { TestContext } from "node:test";
 import type { DnsConfig } from "../../../src/services/dns/config.js";
-import type { startDns } from "../../../src/services/dns/index.js";
+import type { startDns } from "../../../src/services/dns/service.js";
 import { serverOf } from "../../peers/dig.js";
 import { lastAddressOf, rawQuery } from "./raw-client.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { silentEvents } from "../../../src/events.js";
-import { startDns } from "../../../src/services/dns/index.js";
+import { startDns } from "../../../src/services/dns/service.js";
 import { dig } from "../../peers/dig.js";
 import { startUnbound } from "../../peers/unbound.js";
 import { siteConfig } from "./fixture.js";

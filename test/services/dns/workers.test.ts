@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { silentEvents } from "../../../src/events.js";
-import { startDns } from "../../../src/services/dns/index.js";
+import { startDns } from "../../../src/services/dns/service.js";
 import { freePort, startUnbound } from "../../peers/unbound.js";
 import { siteConfig } from "./fixture.js";
 import {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { type AirstrapEvent, createEvents } from "../../../src/events.js";
-import { startFileServer } from "../../../src/services/files/server.js";
+import { startFileServer } from "../../../src/services/files/service.js";
 
 const errorsTotal = (metrics: string) => Number(/^airstrap_files_errors_total (\d+)$/m.exec(metrics)?.[1]);
 

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import net from "node:net";
 import { silentEvents } from "../../../src/events.js";
-import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
 import { bulkBuffers } from "../../../src/services/lb/proxy/flow.js";
+import { startLoadBalancer } from "../../../src/services/lb/service.js";
 import { startBackends } from "../../peers/tcp-backend.js";
 import { lbConfigFor, sleep, split, testBothPaths, waitFor, withTimeout } from "./helpers.js";
 

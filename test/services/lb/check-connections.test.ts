@@ -5,8 +5,8 @@ import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { silentEvents } from "../../../src/events.js";
 import { listenerWithDefaults } from "../../../src/services/lb/config.js";
-import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
 import { KeptCheckConnection, probeBackend } from "../../../src/services/lb/probe.js";
+import { startLoadBalancer } from "../../../src/services/lb/service.js";
 import { makeCertificates } from "../../peers/tls-certs.js";
 import { waitFor } from "./helpers.js";
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { applyTuning, lbConfigFromFlags } from "../../../src/cli/lb-flags.js";
 import { OperatorError, UsageError } from "../../../src/errors.js";
 import { loadManifest } from "../../../src/manifest/load.js";
 import { planCluster } from "../../../src/plan/plan.js";
 import { lbConfigFromPlan, listenerWithDefaults } from "../../../src/services/lb/config.js";
-import { applyTuning, lbConfigFromFlags } from "../../../src/services/lb/flags.js";
 import { validateLbConfig } from "../../../src/services/lb/validate.js";
 
 const planOf = async (example: string) => planCluster((await loadManifest(`examples/${example}.yaml`)).manifest);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
 import { chooseDataPath, type DataPath, forgetFallbackTold } from "../../../src/services/lb/proxy/data-path.js";
 import { handlePath } from "../../../src/services/lb/proxy/handle-path.js";
 import { socketPath } from "../../../src/services/lb/proxy/socket-path.js";
+import { startLoadBalancer } from "../../../src/services/lb/service.js";
 import { startBackends } from "../../peers/tcp-backend.js";
 import { greeting, lbConfigFor, recordingEvents, testBothPaths, waitFor } from "./helpers.js";
 

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { afterEach } from "node:test";
 import tls from "node:tls";
 import { silentEvents } from "../../../src/events.js";
-import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
+import { startLoadBalancer } from "../../../src/services/lb/service.js";
 import { startBackends } from "../../peers/tcp-backend.js";
 import { makeCertificates } from "../../peers/tls-certs.js";
 import {

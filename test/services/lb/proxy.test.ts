@@ -5,7 +5,7 @@ import https from "node:https";
 import net from "node:net";
 import { afterEach } from "node:test";
 import { silentEvents } from "../../../src/events.js";
-import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
+import { startLoadBalancer } from "../../../src/services/lb/service.js";
 import { startBackends } from "../../peers/tcp-backend.js";
 import { makeCertificates } from "../../peers/tls-certs.js";
 import {

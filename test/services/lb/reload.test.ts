@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach } from "node:test";
 import { silentEvents } from "../../../src/events.js";
-import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
+import { startLoadBalancer } from "../../../src/services/lb/service.js";
 import { startBackends } from "../../peers/tcp-backend.js";
 import {
   destroyClients,

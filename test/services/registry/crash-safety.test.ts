@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { silentEvents } from "../../../src/events.js";
-import { startRegistry } from "../../../src/services/registry/server.js";
+import { startRegistry } from "../../../src/services/registry/service.js";
 import { openBlobStore } from "../../../src/store/blob-store.js";
 import { isDigest } from "../../../src/store/digest.js";
 import { openRepositories } from "../../../src/store/repositories.js";

@@ -7,7 +7,7 @@ import { writeArtifactIndex } from "../../../src/artifacts/artifact-index.js";
 import { OperatorError } from "../../../src/errors.js";
 import { silentEvents } from "../../../src/events.js";
 import { collectGarbage } from "../../../src/services/registry/gc.js";
-import type { RunningRegistry } from "../../../src/services/registry/server.js";
+import type { RunningRegistry } from "../../../src/services/registry/service.js";
 import { client, pushBlob, pushImage, testRegistry } from "./harness.js";
 
 const HOUR = 60 * 60 * 1000;

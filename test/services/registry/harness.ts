@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentEvents } from "../../../src/events.js";
 import { DEFAULT_MAX_MANIFEST_BYTES, type RegistryConfig } from "../../../src/services/registry/config.js";
-import { type RunningRegistry, startRegistry } from "../../../src/services/registry/server.js";
+import { type RunningRegistry, startRegistry } from "../../../src/services/registry/service.js";
 import type { Digest } from "../../../src/store/digest.js";
 
 export type TestContext = { after(fn: () => unknown): void };

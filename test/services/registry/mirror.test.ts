@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type AirstrapEvent, createEvents } from "../../../src/events.js";
 import { mirrorNames } from "../../../src/services/registry/mirror.js";
-import { startRegistry } from "../../../src/services/registry/server.js";
+import { startRegistry } from "../../../src/services/registry/service.js";
 import { hasDockerRegistry, startDockerRegistry } from "../../peers/docker-registry.js";
 import { hasSkopeo, skopeo, skopeoCopy } from "../../peers/skopeo.js";
 import { baseUrl, registryConfig, sha, tempDir } from "./harness.js";

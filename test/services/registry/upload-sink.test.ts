@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { test } from "node:test";
-import { remainderAfter, UploadSink } from "../../../src/services/registry/upload-sink.js";
+import { remainderAfter, UploadSink } from "../../../src/services/registry/storage/upload-sink.js";
 import { tempDir } from "./harness.js";
 
 test("the sink appends every byte in order across its 1 MiB batches and shows each chunk as it comes", async (t) => {

@@ -7,9 +7,9 @@
 import net from "node:net";
 import { constants } from "node:os";
 import type { Events } from "../../../events.js";
+import { formatEndpoint } from "../../../net/endpoint.js";
 import type { Backend, BackendPool } from "../backend-pool.js";
 import type { LbListenerConfig } from "../config.js";
-import { formatEndpoint } from "../endpoint.js";
 import { type Client, chooseDataPath, DATA_PATH_ENV, type DataPath, type Pair, type SpliceHooks } from "./data-path.js";
 import { handlePath } from "./handle-path.js";
 import { socketPath } from "./socket-path.js";

@@ -1,13 +1,13 @@
 import { createHash, type Hash, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { fsyncPath, type StoredBlob } from "../../store/blob-store.js";
-import { type Digest, isDigest } from "../../store/digest.js";
-import type { Repositories } from "../../store/repositories.js";
-import { RegistryError } from "./errors.js";
+import { fsyncPath, type StoredBlob } from "../../../store/blob-store.js";
+import { type Digest, isDigest } from "../../../store/digest.js";
+import type { Repositories } from "../../../store/repositories.js";
+import { RegistryError } from "../errors.js";
 import { UploadSink } from "./upload-sink.js";
 
 /**
@@ -32,6 +32,8 @@ export interface UploadSessions {
   /** Appends an optional last chunk, checks the digest and publishes the blob in `repo`. */
   complete(repo: string, id: string, digest: string, last?: Readable): Promise<StoredBlob>;
   cancel(repo: string, id: string): Promise<boolean>;
+  /** Removes a session whatever its repository (cleanup of abandoned ones). */
+  discard(id: string): Promise<void>;
   /** Every session on disk with the time of its last write (for cleanup of abandoned ones). */
   list(): Promise<{ id: string; repo: string; modified: Date; offset: number }[]>;
   /** Bytes currently held in unfinished sessions. */
@@ -156,17 +158,16 @@ export function openUploadSessions(repos: Repositories): UploadSessions {
             detail: { expected: digest, actual },
           });
         }
-        const target = repos.blobs.blobPath(digest);
-        if ((await fileSize(target)) === undefined) {
-          await fsyncPath(dataPath(id));
-          await mkdir(dirname(target), { recursive: true });
-          await rename(dataPath(id), target);
-          await fsyncPath(dirname(target));
-        }
+        await repos.blobs.adopt(dataPath(id), digest);
         await repos.linkBlob(repo, digest);
         hashes.delete(id);
         await rm(sessionDir(id), { recursive: true, force: true });
         return { digest, size: session.offset };
+      }),
+    discard: (id) =>
+      exclusive(id, async () => {
+        hashes.delete(id);
+        await rm(sessionDir(id), { recursive: true, force: true });
       }),
     cancel: (repo, id) =>
       exclusive(id, async () => {

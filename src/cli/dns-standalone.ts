@@ -1,11 +1,11 @@
 import { type StatWatcher, unwatchFile, watchFile } from "node:fs";
 import { readFile } from "node:fs/promises";
-import type { Events } from "../../events.js";
-import { loadManifest } from "../../manifest/load.js";
-import { planCluster } from "../../plan/plan.js";
-import { type DnsConfig, dnsConfigFromPlan, type NodeServeOptions } from "./config.js";
-import { type DnsFlagForm, dnsConfigFromFlags, parseRecordsFile } from "./flags.js";
-import { type DnsProcesses, type RunningDns, startDns } from "./start.js";
+import type { Events } from "../events.js";
+import { loadManifest } from "../manifest/load.js";
+import { planCluster } from "../plan/plan.js";
+import { type DnsConfig, dnsConfigFromPlan, type NodeServeOptions } from "../services/dns/config.js";
+import { type DnsProcesses, type RunningDns, startDns } from "../services/dns/service.js";
+import { type DnsFlagForm, dnsConfigFromFlags, parseRecordsFile } from "./dns-flags.js";
 
 /**
  * The DNS server on its own (`airstrap dns`): configuration from a manifest or from flags, and a

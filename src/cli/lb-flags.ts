@@ -2,9 +2,15 @@
  * Pure: the ad-hoc command-line form (`airstrap lb --listen ADDR:PORT --backend ADDR:PORT ...`)
  * and the tunables shared with the manifest form, as an LbConfig.
  */
-import { UsageError } from "../../errors.js";
-import { LB_DEFAULTS, type LbConfig, type LbHttpCheck, type LbListenerConfig, listenerWithDefaults } from "./config.js";
-import { formatEndpoint, parseEndpoint } from "./endpoint.js";
+import { UsageError } from "../errors.js";
+import { formatEndpoint, parseEndpoint } from "../net/endpoint.js";
+import {
+  LB_DEFAULTS,
+  type LbConfig,
+  type LbHttpCheck,
+  type LbListenerConfig,
+  listenerWithDefaults,
+} from "../services/lb/config.js";
 
 export interface LbTuningFlags {
   interval?: string;

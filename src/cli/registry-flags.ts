@@ -1,11 +1,6 @@
-import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { UsageError } from "../../errors.js";
-import { loadManifest } from "../../manifest/load.js";
-import { planCluster } from "../../plan/plan.js";
-import { registerSecret } from "../../secrets.js";
-import { stateDirBeside } from "../../state/state-dir.js";
+import { UsageError } from "../errors.js";
+import { loadManifest } from "../manifest/load.js";
+import { planCluster } from "../plan/plan.js";
 import {
   checkRegistryConfig,
   DEFAULT_MAX_MANIFEST_BYTES,
@@ -13,8 +8,10 @@ import {
   type RegistryConfig,
   registryConfigFromPlan,
   registryTlsNames,
-} from "./config.js";
-import { ensureRegistryTls } from "./tls.js";
+} from "../services/registry/config.js";
+import { ensurePushToken } from "../services/registry/push-token.js";
+import { ensureRegistryTls } from "../services/registry/tls.js";
+import { stateDirBeside } from "../state/state-dir.js";
 
 /** What `airstrap registry serve` accepts; turned into a RegistryConfig by `serveConfigFromFlags`. */
 export interface RegistryServeFlags {
@@ -59,7 +56,7 @@ export async function serveConfigFromFlags(flags: RegistryServeFlags): Promise<S
     const plan = planCluster(manifest);
     config = registryConfigFromPlan(plan, flags.node, {
       ...(flags.root ? { root: flags.root } : {}),
-      ...(flags.listen[0] ? { listenAddress: parseListen(flags.listen[0]).host } : {}),
+      ...(flags.listen[0] ? { listenAddress: parseListen(flags.listen[0]).address } : {}),
     });
     stateDir ??= stateDirBeside(file);
     names.push(...registryTlsNames(plan, flags.node));
@@ -91,7 +88,7 @@ export async function serveConfigFromFlags(flags: RegistryServeFlags): Promise<S
     config.tls = { certFile: flags.tlsCert, keyFile: flags.tlsKey };
   } else if (stateDir && !flags.insecureHttp) {
     for (const listen of config.listen) {
-      const { host } = parseListen(listen);
+      const { address: host } = parseListen(listen);
       if (host !== "0.0.0.0" && host !== "::") names.push(host);
     }
     const tls = await ensureRegistryTls(stateDir, names);
@@ -110,27 +107,6 @@ export async function serveConfigFromFlags(flags: RegistryServeFlags): Promise<S
   }
   checkRegistryConfig(config);
   return setup;
-}
-
-/** `<state>/registry/push-token`: 32 random bytes, hex, created once, 0600; registered as a secret of this process. */
-export async function ensurePushToken(stateDir: string): Promise<string> {
-  const dir = join(stateDir, "registry");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(stateDir, 0o700).catch(() => undefined);
-  const path = join(dir, "push-token");
-  try {
-    const handle = await open(path, "wx", 0o600);
-    try {
-      await handle.writeFile(`${randomBytes(32).toString("hex")}\n`);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-  }
-  registerSecret(await readFile(path, "utf8"));
-  return path;
 }
 
 function positiveNumber(value: string, flag: string): number {

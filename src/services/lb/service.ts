@@ -4,11 +4,11 @@
  */
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
+import { formatEndpoint } from "../../net/endpoint.js";
 import type { RunningService } from "../service.js";
 import { type AdminServer, type HealthReport, startAdminServer } from "./admin-server.js";
 import { BackendPool } from "./backend-pool.js";
 import type { LbConfig, LbListenerConfig } from "./config.js";
-import { formatEndpoint } from "./endpoint.js";
 import { type BackendSnapshot, type ListenerSnapshot, renderMetrics } from "./metrics.js";
 import { ListenerProxy } from "./proxy/server.js";
 import { validateLbConfig } from "./validate.js";

@@ -5,16 +5,16 @@
 import { isIP } from "node:net";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { OperatorError, UsageError } from "../../errors.js";
-import { parseCidr } from "./address.js";
+import { OperatorError, UsageError } from "../errors.js";
+import { parseEndpoint } from "../net/endpoint.js";
+import { parseCidr } from "../services/dns/address.js";
 import {
   absoluteName,
   DNS_DEFAULTS,
   type DnsConfig,
   type DnsEndpoint,
   type DnsRecord,
-  parseEndpoint,
-} from "./config.js";
+} from "../services/dns/config.js";
 
 export interface DnsFlagForm {
   domain: string;
@@ -31,14 +31,9 @@ export interface DnsFlagForm {
   upstreamTimeout?: string;
 }
 
+/** A flag holding ADDR[:PORT] (IPv6 in brackets with a port); port 0 lets the kernel pick. */
 export function endpointFlag(text: string, flag: string, defaultPort: number): DnsEndpoint {
-  const endpoint = parseEndpoint(text, defaultPort);
-  if (endpoint === undefined || isIP(endpoint.address) === 0) {
-    throw new UsageError(`${flag} ${text}: expected ADDR[:PORT] with an IP address`, {
-      hint: `like ${flag} 127.0.0.1:5353 or ${flag} [fd00::1]:53`,
-    });
-  }
-  return endpoint;
+  return parseEndpoint(text, flag, { defaultPort, allowPortZero: true, error: UsageError });
 }
 
 function numberFlag(text: string | undefined, flag: string, fallback: number): number {

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
-import { selfCommand } from "../../lab/self-command.js";
+import { formatEndpoint } from "../../net/endpoint.js";
+import { selfCommand } from "../../process/self-command.js";
 import type { RunningService } from "../service.js";
-import { type DnsConfig, type DnsEndpoint, formatEndpoint } from "./config.js";
+import type { DnsConfig, DnsEndpoint } from "./config.js";
 import { QueryHandler } from "./handler.js";
 import { type StatusEndpoint, serveStatus } from "./http.js";
 import { DnsMetrics } from "./metrics.js";
