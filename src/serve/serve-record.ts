@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
-import { createServer, request } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { OperatorError } from "../errors.js";
+import { formatEndpoint, parseEndpoint } from "../net/endpoint.js";
+import { httpRequest } from "../net/http-client.js";
 import { registerSecret } from "../secrets.js";
-import { parseEndpoint } from "../services/lb/endpoint.js";
 import type { StateDir } from "../state/state-dir.js";
 
 /**
@@ -105,17 +106,18 @@ async function controlCall(state: StateDir, record: ServeRecord, method: string,
   const token = await state.read(SERVE_TOKEN);
   if (token === undefined) return 0;
   registerSecret(token);
-  const { address, port } = parseEndpoint(record.control, `${state.file(SERVE_RECORD)} control`);
-  return new Promise<number>((resolve) => {
-    const req = request(
-      { host: address, port, method, path, headers: { authorization: `Bearer ${token}` }, timeout: 2000 },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => resolve(0));
-    req.end();
-  });
+  const control = parseEndpoint(record.control, `${state.file(SERVE_RECORD)} control`);
+  try {
+    const res = await httpRequest(`http://${formatEndpoint(control)}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}` },
+      connectTimeoutMs: 2000,
+      idleTimeoutMs: 2000,
+    });
+    res.resume();
+    return res.statusCode ?? 0;
+  } catch {
+    // Nothing listens there (serve is gone, or runs in another network namespace).
+    return 0;
+  }
 }
