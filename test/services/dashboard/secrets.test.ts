@@ -23,7 +23,8 @@ after(() => browser?.close());
 
 test("no secret reaches the page: not in its HTML, its assets, the API or the event stream", async (t) => {
   for (const secret of [...Object.values(SECRETS), DASHBOARD_TOKEN]) registerSecret(secret);
-  const leaky = (text: string) => `failed with ${SECRETS.joinToken}, ${SECRETS.pushPassword} and ${SECRETS.ageKey}`;
+  const leaky = (step: string) =>
+    `${step} failed with ${SECRETS.joinToken}, ${SECRETS.pushPassword} and ${SECRETS.ageKey}`;
   // A log written by some other version, read back from the state dir as it is: the server must redact it itself.
   const history = [
     at({ kind: "install.host.fail", host: "s1", phase: "join", level: "error", message: leaky("join") }),
