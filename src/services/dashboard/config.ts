@@ -11,6 +11,13 @@ export interface DashboardHost {
   mac?: string;
 }
 
+/** Where a node's services answer /healthz and /metrics (`http://addr:port`), when they can be reached. */
+export interface DashboardNode {
+  host: string;
+  dns?: string;
+  lb?: string;
+}
+
 export interface DashboardConfig {
   listen: DnsEndpoint;
   /** Required from every client when set (the site-network listener); loopback needs none. */
@@ -20,13 +27,17 @@ export interface DashboardConfig {
   hosts: DashboardHost[];
   /** Longest gap between two state pushes to a browser; changes in between are merged. */
   pushIntervalMs: number;
+  /** Nodes whose services the page probes and draws; none: the section says so. */
+  nodes: DashboardNode[];
+  /** Time between two probes of every node. */
+  probeIntervalMs: number;
   /** Events kept for a reconnecting browser (older ones it gets as state only); read at start. */
   journalSize: number;
 }
 
 export const DASHBOARD_PORT = 8430;
 
-export const DASHBOARD_DEFAULTS = { pushIntervalMs: 250, journalSize: 2000 } as const;
+export const DASHBOARD_DEFAULTS = { pushIntervalMs: 250, journalSize: 2000, probeIntervalMs: 5000 } as const;
 
 export function dashboardConfig(plan: Plan, listen: DnsEndpoint, token?: string): DashboardConfig {
   const pxeMac = new Map(plan.pxe?.hosts.map((h) => [h.name, h.mac]) ?? []);
@@ -43,6 +54,9 @@ export function dashboardConfig(plan: Plan, listen: DnsEndpoint, token?: string)
         ...(mac === undefined ? {} : { mac: mac.toLowerCase() }),
       };
     }),
+    // Node services answer /healthz and /metrics on the node's loopback (airstrap node serve's
+    // defaults), out of the bootstrap machine's reach: none is probed until they listen on the site network.
+    nodes: [],
     ...DASHBOARD_DEFAULTS,
   };
 }

@@ -1,5 +1,6 @@
 import type { AirstrapEvent } from "../../events.js";
 import type { DashboardHost } from "./config.js";
+import { foldSample, type NodePanel, type NodeSample } from "./node-panel.js";
 
 /**
  * What the status page shows, as a pure function of the event stream: the same events the
@@ -42,6 +43,8 @@ export interface PageState {
   startedAt?: number;
   lastEventAt?: number;
   hosts: HostRow[];
+  /** Each probed node's services, in the order they first answered. */
+  nodes: NodePanel[];
   run: RunSummary;
 }
 
@@ -49,6 +52,7 @@ export function initialPageState(site: string, hosts: DashboardHost[]): PageStat
   return {
     site,
     hosts: hosts.map((host) => ({ ...host, phaseDone: false, ready: false, timeline: [] })),
+    nodes: [],
     run: { outcome: "running", nextCommands: [] },
   };
 }
@@ -68,6 +72,8 @@ export function foldEvent(state: PageState, event: AirstrapEvent): PageState {
     if (changed !== row) next.hosts = state.hosts.map((h, i) => (i === rowIndex ? changed : h));
   }
   if (event.kind === "kube.wait") next.hosts = markReady(next.hosts, event);
+  if (event.kind === "node.sample" && event.host !== undefined && event.detail !== undefined)
+    next.nodes = foldSample(state.nodes, { ...(event.detail as unknown as NodeSample), host: event.host });
   next.run = foldRunEvent(state.run, event);
   return next;
 }

@@ -5,6 +5,7 @@ import { formatEndpoint } from "../dns/config.js";
 import type { RunningService } from "../service.js";
 import type { DashboardConfig } from "./config.js";
 import { Journal } from "./journal.js";
+import { probeNodes } from "./node-probe.js";
 import { foldEvent, initialPageState, type PageState } from "./page-state.js";
 import { DashboardServer } from "./server.js";
 
@@ -34,8 +35,8 @@ export async function startDashboard(
   const take = (event: AirstrapEvent) => {
     state = foldEvent(state, event);
     folded += 1;
-    // Progress ticks change no row; they would only crowd the event list.
-    return event.kind.endsWith(".progress") ? undefined : journal.append(event);
+    // Progress ticks and service probes change no row of the list; they would only crowd it.
+    return event.kind.endsWith(".progress") || event.kind === "node.sample" ? undefined : journal.append(event);
   };
   for (const event of history) take(event);
 
@@ -66,6 +67,7 @@ export async function startDashboard(
       server.pushState();
     }, current.pushIntervalMs);
   });
+  const stopProbing = probeNodes(config.nodes, config.probeIntervalMs, events);
   let closed: Promise<void> | undefined;
   return {
     addresses: [address],
@@ -94,6 +96,7 @@ export async function startDashboard(
       ].join("\n"),
     close() {
       closed ??= (async () => {
+        stopProbing();
         unsubscribe();
         clearTimeout(pending);
         await server.close();

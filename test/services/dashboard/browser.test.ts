@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { mkdir } from "node:fs/promises";
+import net from "node:net";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { createEvents } from "../../../src/events.js";
 import { startDashboard } from "../../../src/services/dashboard/service.js";
+import { listenerWithDefaults } from "../../../src/services/lb/config.js";
+import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
 import { launchChromium, NO_CHROMIUM } from "../../peers/chromium.js";
 import { at, HOSTS, installOf, testConfig } from "./fixture.js";
 
@@ -125,5 +129,55 @@ test("after a server restart the page resumes the stream without duplicating row
   } finally {
     await page.close();
     await dashboard.close();
+  }
+});
+
+test("a node's load balancer backend turns down on the page when its server goes away", async (t) => {
+  if (browser === undefined) return t.skip(NO_CHROMIUM);
+  const server = net.createServer((socket) => socket.end()).listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const serverPort = (server.address() as net.AddressInfo).port;
+  const check = { intervalMs: 100, timeoutMs: 90, rise: 1, fall: 1 };
+  const events = createEvents();
+  const lb = await startLoadBalancer(
+    {
+      listeners: [
+        listenerWithDefaults({
+          name: "api",
+          address: "127.0.0.1",
+          port: 0,
+          backends: [{ name: "s1", address: "127.0.0.1", port: serverPort }],
+          check,
+        }),
+      ],
+      admin: { address: "127.0.0.1", port: 0 },
+      drainTimeoutMs: 100,
+    },
+    events,
+  );
+  const admin = lb.addresses.at(-1) as string;
+  const dashboard = await startDashboard(testConfig({ nodes: [{ host: "a1", lb: `http://${admin}` }] }), events);
+  const page = await browser.newPage();
+  const backendLine = () =>
+    page.$$eval("#services [data-node='a1'] li", (items) => items.map((li) => li.textContent ?? ""));
+  try {
+    await page.goto(dashboard.url);
+    await waitFor(
+      page,
+      () => document.querySelector("#services [data-node='a1'] li")?.textContent?.includes("up") === true,
+    );
+    assert.deepEqual(await backendLine(), ["✓ LB api → s1: up"]);
+    server.close();
+    await waitFor(
+      page,
+      () => document.querySelector("#services [data-node='a1'] li")?.textContent?.includes("down") === true,
+    );
+    assert.deepEqual(await backendLine(), ["· LB api → s1: down"]);
+    await page.screenshot({ path: `${ARTIFACTS}/backend-down.png`, fullPage: true });
+  } finally {
+    await page.close();
+    await dashboard.close();
+    await lb.close();
+    server.close();
   }
 });

@@ -14,6 +14,8 @@ export function testConfig(overrides: Partial<DashboardConfig> = {}): DashboardC
     site: "edge",
     hosts: HOSTS,
     pushIntervalMs: 50,
+    nodes: [],
+    probeIntervalMs: 100,
     journalSize: 100,
     ...overrides,
   };
