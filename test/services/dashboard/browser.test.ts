@@ -172,7 +172,7 @@ test("a node's load balancer backend turns down on the page when its server goes
       page,
       () => document.querySelector("#services [data-node='a1'] li")?.textContent?.includes("down") === true,
     );
-    assert.deepEqual(await backendLine(), ["· LB api → s1: down"]);
+    assert.deepEqual(await backendLine(), ["✗ LB api → s1: down"]);
     await page.screenshot({ path: `${ARTIFACTS}/backend-down.png`, fullPage: true });
   } finally {
     await page.close();

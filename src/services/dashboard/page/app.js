@@ -110,7 +110,7 @@ function renderServices(nodes) {
     card
       .querySelector("ul")
       .replaceChildren(
-        ...node.lines.map((line) => el("li", { class: line.ok ? "" : "bad" }, mark(line.ok, line.text, line.text))),
+        ...node.lines.map((line) => el("li", { class: line.ok ? "ok" : "bad" }, `${line.ok ? "✓" : "✗"} ${line.text}`)),
       );
     drawChart(card.querySelector(".chart"), node);
   }
