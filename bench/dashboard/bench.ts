@@ -5,9 +5,8 @@ import type { Browser, Page } from "playwright-core";
 import { createEvents } from "../../src/events.js";
 import { DASHBOARD_DEFAULTS } from "../../src/services/dashboard/config.js";
 import { startDashboard } from "../../src/services/dashboard/service.js";
-import { listenerWithDefaults } from "../../src/services/lb/config.js";
-import { startLoadBalancer } from "../../src/services/lb/load-balancer.js";
 import { launchChromium } from "../../test/peers/chromium.js";
+import { balancerWithAdmin } from "../../test/services/dashboard/fixture.js";
 import { simulatedHosts, simulateRun } from "./simulated-run.js";
 
 /**
@@ -64,22 +63,11 @@ async function watchedRun(browser: Browser, count: number) {
   const closedPort = (closed.address() as net.AddressInfo).port;
   closed.close();
   const events = createEvents();
-  const lb = await startLoadBalancer(
-    {
-      listeners: [
-        listenerWithDefaults({
-          name: "api",
-          address: "127.0.0.1",
-          port: 0,
-          backends: [
-            { name: hosts[0]?.name ?? "s1", address: "127.0.0.1", port: (backend.address() as net.AddressInfo).port },
-            { name: hosts[1]?.name ?? "s2", address: "127.0.0.1", port: closedPort },
-          ],
-        }),
-      ],
-      admin: { address: "127.0.0.1", port: 0 },
-      drainTimeoutMs: 100,
-    },
+  const { lb, adminUrl } = await balancerWithAdmin(
+    [
+      { name: hosts[0]?.name ?? "s1", address: "127.0.0.1", port: (backend.address() as net.AddressInfo).port },
+      { name: hosts[1]?.name ?? "s2", address: "127.0.0.1", port: closedPort },
+    ],
     events,
   );
   const dashboard = await startDashboard(
@@ -87,7 +75,7 @@ async function watchedRun(browser: Browser, count: number) {
       listen: { address: "127.0.0.1", port: 0 },
       site: "edge",
       hosts,
-      nodes: [{ host: hosts[3]?.name ?? "a1", lb: `http://${lb.addresses.at(-1)}` }],
+      nodes: [{ host: hosts[3]?.name ?? "a1", lb: adminUrl }],
       ...DASHBOARD_DEFAULTS,
       probeIntervalMs: 1000,
     },

@@ -120,12 +120,16 @@ function writeRun(logsDir: string, runId: string, outcome: string): void {
   );
 }
 
-async function printedUrl(stderr: NodeJS.ReadableStream): Promise<string> {
-  let text = "";
-  for await (const chunk of stderr) {
-    text += String(chunk);
-    const match = /status page: (http:\/\/\S+)/.exec(text);
-    if (match?.[1] !== undefined) return match[1];
-  }
-  throw new Error(`airstrap dashboard printed no URL: ${text}`);
+/** The URL from the child's stderr; the stream keeps being read (a closed pipe would kill the child). */
+function printedUrl(stderr: NodeJS.ReadableStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    stderr.setEncoding("utf8");
+    stderr.on("data", (chunk: string) => {
+      text += chunk;
+      const match = /status page: (http:\/\/\S+)/.exec(text);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    });
+    stderr.on("end", () => reject(new Error(`airstrap dashboard printed no URL: ${text}`)));
+  });
 }

@@ -6,13 +6,12 @@ import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { createEvents } from "../../../src/events.js";
 import { startDashboard } from "../../../src/services/dashboard/service.js";
-import { listenerWithDefaults } from "../../../src/services/lb/config.js";
-import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
 import { launchChromium, NO_CHROMIUM } from "../../peers/chromium.js";
-import { at, HOSTS, installOf, testConfig } from "./fixture.js";
+import { at, balancerWithAdmin, HOSTS, installOf, testConfig } from "./fixture.js";
 
 /** The page's document, as the functions below see it when they run in the browser. */
 declare const document: {
+  activeElement: { id: string; textContent: string | null } | null;
   querySelector(selector: string): { textContent: string | null } | null;
   querySelectorAll(
     selector: string,
@@ -137,26 +136,9 @@ test("a node's load balancer backend turns down on the page when its server goes
   const server = net.createServer((socket) => socket.end()).listen(0, "127.0.0.1");
   await once(server, "listening");
   const serverPort = (server.address() as net.AddressInfo).port;
-  const check = { intervalMs: 100, timeoutMs: 90, rise: 1, fall: 1 };
   const events = createEvents();
-  const lb = await startLoadBalancer(
-    {
-      listeners: [
-        listenerWithDefaults({
-          name: "api",
-          address: "127.0.0.1",
-          port: 0,
-          backends: [{ name: "s1", address: "127.0.0.1", port: serverPort }],
-          check,
-        }),
-      ],
-      admin: { address: "127.0.0.1", port: 0 },
-      drainTimeoutMs: 100,
-    },
-    events,
-  );
-  const admin = lb.addresses.at(-1) as string;
-  const dashboard = await startDashboard(testConfig({ nodes: [{ host: "a1", lb: `http://${admin}` }] }), events);
+  const { lb, adminUrl } = await balancerWithAdmin([{ name: "s1", address: "127.0.0.1", port: serverPort }], events);
+  const dashboard = await startDashboard(testConfig({ nodes: [{ host: "a1", lb: adminUrl }] }), events);
   const page = await browser.newPage();
   const backendLine = () =>
     page.$$eval("#services [data-node='a1'] li", (items) => items.map((li) => li.textContent ?? ""));
@@ -179,5 +161,26 @@ test("a node's load balancer backend turns down on the page when its server goes
     await dashboard.close();
     await lb.close();
     server.close();
+  }
+});
+
+test("the keyboard reaches everything: the skip link first, then the hosts, then the event list", async (t) => {
+  if (browser === undefined) return t.skip(NO_CHROMIUM);
+  const events = createEvents();
+  const dashboard = await startDashboard(testConfig(), events);
+  const page = await browser.newPage();
+  const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent);
+  try {
+    await page.goto(dashboard.url);
+    await waitFor(page, () => document.querySelector("#connection")?.textContent === "live");
+    await page.keyboard.press("Tab");
+    assert.equal(await focused(), "Skip to the hosts");
+    await page.keyboard.press("Enter");
+    assert.equal(await focused(), "hosts-title");
+    await page.keyboard.press("Tab");
+    assert.equal(await focused(), "events", "the scrolling event list takes focus, so arrows scroll it");
+  } finally {
+    await page.close();
+    await dashboard.close();
   }
 });

@@ -1,5 +1,7 @@
-import type { AirstrapEvent } from "../../../src/events.js";
+import type { AirstrapEvent, Events } from "../../../src/events.js";
 import type { DashboardConfig, DashboardHost } from "../../../src/services/dashboard/config.js";
+import { type LbBackendAddress, listenerWithDefaults } from "../../../src/services/lb/config.js";
+import { startLoadBalancer } from "../../../src/services/lb/load-balancer.js";
 
 /** A small site for the status page's tests: a primary, a server and an agent, each with a MAC. */
 export const HOSTS: DashboardHost[] = [
@@ -39,4 +41,28 @@ export function installOf(hosts: string[], phases: string[]): AirstrapEvent[] {
     }
   events.push(at({ kind: "kube.wait", message: "all nodes Ready", detail: { ready: hosts } }));
   return events;
+}
+
+/**
+ * A real load balancer with its admin endpoint (/healthz, /metrics) on loopback, as a node runs
+ * it: one `api` listener over `backends`, checked every 100 ms. Returns it and its admin URL.
+ */
+export async function balancerWithAdmin(backends: LbBackendAddress[], events: Events) {
+  const lb = await startLoadBalancer(
+    {
+      listeners: [
+        listenerWithDefaults({
+          name: "api",
+          address: "127.0.0.1",
+          port: 0,
+          backends,
+          check: { intervalMs: 100, timeoutMs: 90, rise: 1, fall: 1 },
+        }),
+      ],
+      admin: { address: "127.0.0.1", port: 0 },
+      drainTimeoutMs: 100,
+    },
+    events,
+  );
+  return { lb, adminUrl: `http://${lb.addresses.at(-1)}` };
 }
