@@ -56,7 +56,10 @@ await build({
   target: "node20",
   sourcemap: false,
   legalComments: "none",
-  define: { AIRSTRAP_VERSION: JSON.stringify(version) },
+  // A dependency that reads import.meta.url (openpgp: createRequire(import.meta.url) at load) would
+  // get undefined in CommonJS and throw on every start: give it this file's URL instead.
+  define: { AIRSTRAP_VERSION: JSON.stringify(version), "import.meta.url": "__airstrapModuleUrl" },
+  banner: { js: 'var __airstrapModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   // ssh2 loads its optional native crypto (and cpu-features) inside try/catch and falls back to
   // Node's own crypto. Both resolve to a module that throws, so the single-file executable needs
   // no .node files and never asks its require() for one (which prints a warning on every start).
