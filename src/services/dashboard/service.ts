@@ -98,7 +98,11 @@ export async function startDashboard(
       closed ??= (async () => {
         stopProbing();
         unsubscribe();
-        clearTimeout(pending);
+        // The last events' state goes out before the streams end: a run's final Ready must be seen.
+        if (pending !== undefined) {
+          clearTimeout(pending);
+          server.pushState();
+        }
         await server.close();
       })();
       return closed;
