@@ -157,9 +157,15 @@ const stream = new EventSource("/events");
 stream.addEventListener("open", () => {
   $("connection").textContent = "live";
 });
+let ended = false;
 stream.addEventListener("error", () => {
-  $("connection").textContent = "connection lost, reconnecting…";
+  // A run's own page stops with the run: after its end that is no fault, and the page keeps its last state.
+  $("connection").textContent = ended ? "the run ended; this is its last state" : "connection lost, reconnecting…";
 });
 stream.addEventListener("restart", () => $("events").replaceChildren());
 stream.addEventListener("log", (message) => appendEvent(JSON.parse(message.data)));
-stream.addEventListener("state", (message) => render(JSON.parse(message.data)));
+stream.addEventListener("state", (message) => {
+  const state = JSON.parse(message.data);
+  ended = state.run.outcome !== "running";
+  render(state);
+});
