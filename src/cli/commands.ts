@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerArtifacts } from "./artifacts.js";
 import { registerBoot } from "./boot.js";
 import { registerBundle } from "./bundle.js";
+import { registerDashboard } from "./dashboard.js";
 import { registerDhcp } from "./dhcp.js";
 import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
@@ -47,4 +48,5 @@ export const commands: RegisterCommand[] = [
   registerKubeconfig,
   registerWait,
   registerUp,
+  registerDashboard,
 ];
