@@ -3,13 +3,11 @@ import { promisify } from "node:util";
 import type { Command } from "commander";
 import { formatBytes } from "../artifacts/bundle/load.js";
 import { buildImage, executableVersion } from "../image/build.js";
-import { ociArchitecture } from "../image/image-config.js";
+import { DEFAULT_IMAGE_REPOSITORY, imageTagFor, ociArchitecture } from "../image/image-config.js";
 import { VERSION } from "../version.js";
 import { out } from "./terminal.js";
 
 const run = promisify(execFile);
-
-export const DEFAULT_IMAGE_REPOSITORY = "airstrap/airstrap";
 
 /** `git …` in the current folder, or undefined outside a checkout (a release tree has no .git). */
 async function git(args: string[]): Promise<string | undefined> {
@@ -50,7 +48,7 @@ export function registerImage(program: Command): Command {
       const source = flags.source ?? (await git(["remote", "get-url", "origin"]));
       const executable = flags.executable ?? `dist/airstrap-linux-${architecture}`;
       const version = flags.imageVersion ?? (await executableVersion(executable)) ?? VERSION;
-      const tag = flags.tag ?? version.replace(/\+/g, "_");
+      const tag = flags.tag ?? imageTagFor(version);
       const built = await buildImage({
         executable,
         out: flags.output,

@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import { defaultStoreDir } from "../artifacts/store-location.js";
 import { createEvents } from "../events.js";
 import { writeHostLogs } from "../install/host-logs.js";
-import { type ArtifactTransfer, findNodeBinary, installCluster } from "../install/install.js";
+import { type ArtifactTransfer, findNodeBinary, findNodeImage, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
 import { runningAsSingleExecutable } from "../single-executable.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
@@ -17,6 +17,7 @@ export interface InstallFlags {
   concurrency: string;
   store?: string;
   nodeBinary?: string;
+  image?: string;
   readyTimeout: string;
   artifactTransfer?: string;
 }
@@ -42,6 +43,10 @@ export function installOptions(command: Command): Command {
       "--node-binary <file>",
       "the airstrap executable to install on nodes (default: this one, or dist/airstrap-linux-<arch>)",
     )
+    .option(
+      "--image <file>",
+      "airstrap's image (docker-archive) pre-loaded on every node (default: image/ beside the executable, when built)",
+    )
     .option("--ready-timeout <seconds>", "how long a server or agent may take to become ready", "600")
     .addOption(
       new Option(
@@ -60,16 +65,19 @@ export async function runInstallCommand(flags: InstallFlags): Promise<{ report: 
   let report: InstallReport;
   try {
     const hostArch = process.arch === "x64" ? "amd64" : process.arch;
+    const nodeBinaryPath = findNodeBinary(
+      site.plan.distro.arch,
+      flags.nodeBinary,
+      runningAsSingleExecutable() && hostArch === site.plan.distro.arch,
+    );
+    const nodeImagePath = findNodeImage(nodeBinaryPath, site.plan.distro.arch, flags.image);
     report = await installCluster({
       plan: site.plan,
       manifestDir: site.loaded.dir,
       state: site.state,
       storeRoot: flags.store ?? defaultStoreDir(flags.file),
-      nodeBinaryPath: findNodeBinary(
-        site.plan.distro.arch,
-        flags.nodeBinary,
-        runningAsSingleExecutable() && hostArch === site.plan.distro.arch,
-      ),
+      nodeBinaryPath,
+      ...(nodeImagePath ? { nodeImagePath } : {}),
       events,
       dryRun: flags.dryRun === true,
       concurrency: Math.max(1, Number(flags.concurrency) || 1),

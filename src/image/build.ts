@@ -10,7 +10,7 @@ import { exportDockerArchive } from "../store/oci-archive.js";
 import { exportOciLayout } from "../store/oci-layout.js";
 import { MediaTypes } from "../store/oci-manifest.js";
 import { openRepositories } from "../store/repositories.js";
-import { type ImageLabels, imageConfigBytes, imageManifestBytes } from "./image-config.js";
+import { type ImageLabels, imageArchiveName, imageConfigBytes, imageManifestBytes } from "./image-config.js";
 import { writeLayer } from "./layer.js";
 import { parseLdd, rootfsEntries } from "./rootfs.js";
 
@@ -36,10 +36,6 @@ export interface BuiltImage {
   layerSize: number;
   uncompressedSize: number;
   archiveSize: number;
-}
-
-export function imageArchiveName(architecture: string): string {
-  return `airstrap-image-linux-${architecture}.tar`;
 }
 
 /** The shared libraries the executable needs, as this machine resolves them (none when static). */

@@ -53,6 +53,19 @@ export function imageManifestBytes(config: Descriptor, layer: Descriptor, labels
   );
 }
 
+/** The repository airstrap's image is named by: in the archive, the site registry and the DaemonSet. */
+export const DEFAULT_IMAGE_REPOSITORY = "airstrap/airstrap";
+
+/** The tag of an image of this version (a tag cannot hold "+"). */
+export function imageTagFor(version: string): string {
+  return version.replace(/\+/g, "_");
+}
+
+/** The docker-archive's file name: the same in dist/image/ and in a node's air-gap images folder. */
+export function imageArchiveName(architecture: string): string {
+  return `airstrap-image-linux-${architecture}.tar`;
+}
+
 /** Node's process.arch → the OCI platform architecture. */
 export function ociArchitecture(arch: string): string {
   return arch === "x64" ? "amd64" : arch;

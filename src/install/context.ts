@@ -27,6 +27,8 @@ export interface InstallContext extends PhaseContext {
   releaseFiles: CarriedFile[];
   /** The single-file executable for the node's architecture. */
   nodeBinary: CarriedFile;
+  /** airstrap's image as a docker-archive, pre-loaded on every node (absent: none was given or built). */
+  nodeImage?: CarriedFile;
   /** `http://<bootstrap>:<port>` while install serves the carried files there; absent: everything goes over SSH. */
   filesUrl?: string;
   /**

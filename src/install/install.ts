@@ -7,6 +7,7 @@ import type { Events } from "../events.js";
 import { hostsFromPlan } from "../hosts/connect.js";
 import type { SudoPasswordSource } from "../hosts/sudo.js";
 import { fileSource } from "../hosts/upload-source.js";
+import { imageArchiveName } from "../image/image-config.js";
 import type { Plan, PlannedBootstrap } from "../plan/types.js";
 import { renderHostFiles } from "../render/host-files.js";
 import { startFileServer, type TransferProgress } from "../services/files/server.js";
@@ -28,6 +29,8 @@ export interface InstallOptions {
   state: StateDir;
   storeRoot: string;
   nodeBinaryPath: string;
+  /** airstrap's image (docker-archive) for the distro's air-gap images folder on every node. */
+  nodeImagePath?: string;
   events: Events;
   dryRun: boolean;
   concurrency: number;
@@ -50,6 +53,10 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     localPath: options.nodeBinaryPath,
     ...(await fileSource(options.nodeBinaryPath)),
   };
+  const nodeImage: CarriedFile | undefined = options.nodeImagePath
+    ? { name: "airstrap-image", localPath: options.nodeImagePath, ...(await fileSource(options.nodeImagePath)) }
+    : undefined;
+  const carried = [nodeBinary, ...(nodeImage ? [nodeImage] : []), ...releaseFiles];
   const serving = options.artifactTransfer === "http" ? plan.bootstrap : undefined;
   const registry = await registryContext(options, serving);
   const hosts = hostsFromPlan(plan, {
@@ -68,6 +75,7 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     files: renderHostFiles(plan, { token }),
     releaseFiles,
     nodeBinary,
+    ...(nodeImage ? { nodeImage } : {}),
     ...(serving ? { filesUrl: serving.filesUrl } : {}),
     ...(registry ? { registry, siteCa: registry.material.siteCa } : {}),
     sshOnlyHosts: new Set(),
@@ -83,9 +91,9 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
           {
             address: serving.address,
             port: Number(new URL(serving.filesUrl).port),
-            files: [nodeBinary, ...releaseFiles].map((f) => ({ sha256: f.sha256, path: f.localPath })),
+            files: carried.map((f) => ({ sha256: f.sha256, path: f.localPath })),
             allowedNetworks: plan.dns.allowedNetworks,
-            onProgress: fetchProgress(plan, [nodeBinary, ...releaseFiles], events),
+            onProgress: fetchProgress(plan, carried, events),
           },
           events,
         ),
@@ -166,6 +174,18 @@ async function releaseFilesFromStore(plan: Plan, manifestDir: string, storeRoot:
  * The single-file executable shipped to nodes: the one given, else this very program when it is
  * one, else dist/airstrap-linux-<arch> of this checkout (`make dist`).
  */
+/** airstrap's image beside the executable (what `make image` writes), when it was built. */
+export function findNodeImage(nodeBinaryPath: string, arch: string, given: string | undefined): string | undefined {
+  if (given) {
+    if (!existsSync(given)) {
+      throw new OperatorError(`${given}: no such image archive`, { hint: "build it with make image" });
+    }
+    return resolve(given);
+  }
+  const beside = join(dirname(nodeBinaryPath), "image", imageArchiveName(arch));
+  return existsSync(beside) ? beside : undefined;
+}
+
 export function findNodeBinary(arch: string, given: string | undefined, isSea: boolean): string {
   const candidates = given
     ? [resolve(given)]
