@@ -29,16 +29,29 @@ export class KubeClient {
   }
 
   get(path: string): Promise<KubeResponse> {
+    return this.request("GET", path);
+  }
+
+  /** POST a JSON object (the node agent's Events). */
+  post(path: string, body: unknown): Promise<KubeResponse> {
+    return this.request("POST", path, JSON.stringify(body));
+  }
+
+  private request(method: string, path: string, body?: string): Promise<KubeResponse> {
     const url = new URL(path, this.credentials.server);
     const { ca, cert, key, token, insecure } = this.credentials;
     return new Promise((resolve, reject) => {
       const request = https.request(
         url,
         {
-          method: "GET",
+          method,
           agent: false,
           timeout: this.timeoutMs,
-          headers: { accept: "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+          headers: {
+            accept: "application/json",
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+          },
           ...(ca ? { ca } : {}),
           ...(cert ? { cert } : {}),
           ...(key ? { key } : {}),
@@ -55,10 +68,10 @@ export class KubeClient {
         },
       );
       request.on("timeout", () =>
-        request.destroy(new Error(`GET ${url.pathname} timed out after ${this.timeoutMs} ms`)),
+        request.destroy(new Error(`${method} ${url.pathname} timed out after ${this.timeoutMs} ms`)),
       );
       request.on("error", reject);
-      request.end();
+      request.end(body);
     });
   }
 
