@@ -74,6 +74,7 @@ export async function runInstallCommand(flags: InstallFlags): Promise<{ report: 
     report = await installCluster({
       plan: site.plan,
       manifestDir: site.loaded.dir,
+      manifestText: site.loaded.text,
       state: site.state,
       storeRoot: flags.store ?? defaultStoreDir(flags.file),
       nodeBinaryPath,

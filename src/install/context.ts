@@ -29,6 +29,8 @@ export interface InstallContext extends PhaseContext {
   nodeBinary: CarriedFile;
   /** airstrap's image as a docker-archive, pre-loaded on every node (absent: none was given or built). */
   nodeImage?: CarriedFile;
+  /** The in-cluster objects as one YAML for the servers' auto-deploy folder (absent without nodeImage to run them). */
+  inClusterManifest?: string;
   /** `http://<bootstrap>:<port>` while install serves the carried files there; absent: everything goes over SSH. */
   filesUrl?: string;
   /**

@@ -7,9 +7,12 @@ import type { Events } from "../events.js";
 import { hostsFromPlan } from "../hosts/connect.js";
 import type { SudoPasswordSource } from "../hosts/sudo.js";
 import { fileSource } from "../hosts/upload-source.js";
+import { archiveRepoTags } from "../image/archive-tags.js";
 import { imageArchiveName } from "../image/image-config.js";
 import type { Plan, PlannedBootstrap } from "../plan/types.js";
 import { renderHostFiles } from "../render/host-files.js";
+import { renderManifestBundle } from "../render/in-cluster/kustomize.js";
+import { inClusterObjects } from "../render/in-cluster/objects.js";
 import { startFileServer, type TransferProgress } from "../services/files/server.js";
 import { listImages } from "../services/registry/transfer.js";
 import { writePlanState } from "../state/plan-state.js";
@@ -31,6 +34,8 @@ export interface InstallOptions {
   nodeBinaryPath: string;
   /** airstrap's image (docker-archive) for the distro's air-gap images folder on every node. */
   nodeImagePath?: string;
+  /** The cluster manifest as written: the site ConfigMap the node agents follow holds it. */
+  manifestText?: string;
   events: Events;
   dryRun: boolean;
   concurrency: number;
@@ -56,6 +61,10 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
   const nodeImage: CarriedFile | undefined = options.nodeImagePath
     ? { name: "airstrap-image", localPath: options.nodeImagePath, ...(await fileSource(options.nodeImagePath)) }
     : undefined;
+  const inClusterManifest =
+    nodeImage && options.manifestText !== undefined
+      ? await inClusterManifestFor(plan, options.manifestText, nodeImage.localPath)
+      : undefined;
   const carried = [nodeBinary, ...(nodeImage ? [nodeImage] : []), ...releaseFiles];
   const serving = options.artifactTransfer === "http" ? plan.bootstrap : undefined;
   const registry = await registryContext(options, serving);
@@ -76,6 +85,7 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     releaseFiles,
     nodeBinary,
     ...(nodeImage ? { nodeImage } : {}),
+    ...(inClusterManifest ? { inClusterManifest } : {}),
     ...(serving ? { filesUrl: serving.filesUrl } : {}),
     ...(registry ? { registry, siteCa: registry.material.siteCa } : {}),
     sshOnlyHosts: new Set(),
@@ -174,6 +184,13 @@ async function releaseFilesFromStore(plan: Plan, manifestDir: string, storeRoot:
  * The single-file executable shipped to nodes: the one given, else this very program when it is
  * one, else dist/airstrap-linux-<arch> of this checkout (`make dist`).
  */
+/** The DaemonSet runs the very image pre-loaded on the nodes: its name comes from the archive. */
+async function inClusterManifestFor(plan: Plan, manifestText: string, archive: string): Promise<string> {
+  const [image] = await archiveRepoTags(archive);
+  if (!image) throw new OperatorError(`${archive}: the image has no name`, { hint: "build it with make image" });
+  return renderManifestBundle(inClusterObjects({ plan, manifestText, image }));
+}
+
 /** airstrap's image beside the executable (what `make image` writes), when it was built. */
 export function findNodeImage(nodeBinaryPath: string, arch: string, given: string | undefined): string | undefined {
   if (given) {

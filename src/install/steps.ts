@@ -2,6 +2,7 @@ import type { InstallContext } from "./context.js";
 import type { Phase } from "./phase.js";
 import { configureDistro } from "./phases/configure-distro.js";
 import { connect } from "./phases/connect.js";
+import { deployInCluster } from "./phases/deploy-in-cluster.js";
 import { distributeArtifacts } from "./phases/distribute-artifacts.js";
 import { fetchKubeconfig } from "./phases/fetch-kubeconfig.js";
 import { gatherFacts } from "./phases/gather-facts.js";
@@ -18,6 +19,7 @@ const PREPARE: Array<Phase<InstallContext>> = [
   nodeServices,
   distributeArtifacts,
   preloadImage,
+  deployInCluster,
   registryReplicas,
   configureDistro,
   installDistro,

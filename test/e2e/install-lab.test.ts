@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { parseAllDocuments } from "yaml";
 import { type BuiltImage, buildImage } from "../../src/image/build.js";
 import { imageArchiveName } from "../../src/image/image-config.js";
 import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
@@ -134,6 +135,20 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
       const path = `/var/lib/rancher/rke2/agent/images/${imageArchiveName("amd64")}`;
       const sum = site.ssh(host, `sha256sum ${path}`).stdout.split(/\s/)[0];
       assert.equal(sum, expected, `${host.name}: ${path}`);
+    }
+  });
+
+  test("every server, and no agent, holds the in-cluster objects in its auto-deploy folder, running the pre-loaded image", () => {
+    const path = "/var/lib/rancher/rke2/server/manifests/airstrap-node-agent.yaml";
+    for (const host of site.hosts) {
+      const listed = site.ssh(host, `cat ${path} 2>/dev/null || true`).stdout;
+      if (host.role !== "server") {
+        assert.equal(listed, "", `${host.name} is an agent`);
+        continue;
+      }
+      const kinds = parseAllDocuments(listed).map((doc) => (doc.toJS() as { kind: string }).kind);
+      assert.deepEqual(kinds, ["Namespace", "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "DaemonSet"]);
+      assert.match(listed, /image: airstrap\/airstrap:lab$/m);
     }
   });
 
