@@ -8,10 +8,15 @@ import { promisify } from "node:util";
 import { type BuiltImage, buildImage } from "../../src/image/build.js";
 import { ociArchitecture } from "../../src/image/image-config.js";
 import { IMAGE_EXECUTABLE, IMAGE_USER } from "../../src/image/rootfs.js";
+import { writeHostsDir } from "../../src/services/registry/transfer.js";
+import { openBlobStore } from "../../src/store/blob-store.js";
+import { importOciLayout } from "../../src/store/oci-layout.js";
+import { openRepositories } from "../../src/store/repositories.js";
 import { notOnThisMachine } from "../helpers/skip.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
 import { hasContainerd, startContainerd } from "../peers/containerd.js";
 import { hasSkopeo, skopeo } from "../peers/skopeo.js";
+import { spawnRegistry } from "../services/registry/registry-process.js";
 
 const run = promisify(execFile);
 const architecture = ociArchitecture(process.arch);
@@ -164,3 +169,36 @@ async function digOnHost(name: string): Promise<string> {
   }).catch(() => ({ stdout: "" }));
   return stdout.includes("10.0.0.2") ? stdout.trim() : "";
 }
+
+test("the same image, imported into the store, is pulled by real containerd through the site registry mirror config, and runs", async (t) => {
+  if (!(await hasContainerd())) return t.skip("containerd/ctr are not installed");
+  if (process.getuid?.() !== 0) return t.skip(notOnThisMachine("containerd needs root to run its own instance"));
+  const root = join(work, "registry-store");
+  // What install would push: the image under the name the DaemonSet uses (docker.io/…, mirrored).
+  await importOciLayout(openRepositories(await openBlobStore(root)), first.layoutDir, {
+    repository: `docker.io/${repository}`,
+  });
+  const stateDir = join(work, "registry-state");
+  const registry = await spawnRegistry(["--root", root, "--listen", "127.0.0.1:0", "--state-dir", stateDir], t);
+  const hostsDir = join(work, "certs.d");
+  await writeHostsDir(hostsDir, ["docker.io"], {
+    endpoints: [`https://${registry.host}`],
+    caFile: join(stateDir, "site-ca.crt"),
+  });
+  const containerd = await startContainerd(t);
+  const ref = `docker.io/${repository}:${tag}`;
+  await containerd.ctr(["images", "pull", "--hosts-dir", hostsDir, "--snapshotter", "native", ref]);
+  const listed = await containerd.ctr(["images", "ls"]);
+  assert.match(listed, new RegExp(`${ref.replaceAll(".", "\\.")}\\s+\\S+\\s+${first.digest}`));
+  const version = await containerd.ctr([
+    "run",
+    "--rm",
+    "--snapshotter",
+    "native",
+    ref,
+    "pulled",
+    IMAGE_EXECUTABLE,
+    "--version",
+  ]);
+  assert.ok(version.trim().length > 0);
+});
