@@ -34,7 +34,10 @@ await build({
   target: "node20",
   sourcemap: false,
   legalComments: "none",
-  define: { AIRSTRAP_VERSION: JSON.stringify(version) },
+  // Some ESM dependencies (openpgp) call createRequire(import.meta.url), which a CommonJS bundle
+  // leaves undefined: give them this file's own URL (the executable's, in the single-file one).
+  define: { AIRSTRAP_VERSION: JSON.stringify(version), "import.meta.url": "__airstrapImportMetaUrl" },
+  banner: { js: 'var __airstrapImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   // ssh2 loads its optional native crypto (and cpu-features) inside try/catch and falls back to
   // Node's own crypto. Both resolve to a module that throws, so the single-file executable needs
   // no .node files and never asks its require() for one (which prints a warning on every start).

@@ -16,7 +16,7 @@ import { example } from "../helpers/cli.js";
 import { notOnThisMachine } from "../helpers/skip.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
 import { hasContainerd, startContainerd } from "../peers/containerd.js";
-import { NAMESPACE, planJsonOf, serviceAccountDir, simulatedApi } from "./harness.js";
+import { NAMESPACE, planJsonOf, serviceAccountDir, simulatedApi, withWikiRecord } from "./harness.js";
 
 const run = promisify(execFile);
 const NODE = "k8s-agent-01";
@@ -125,12 +125,7 @@ test("the agent, run from airstrap's image by real containerd with the DaemonSet
   assert.equal(await digA(address, "wiki.edge.lan"), "");
 
   // A new record in the ConfigMap reaches the host service.
-  api.setManifest(
-    text.replace(
-      "      - { name: git, type: A, value: 10.77.0.30 }",
-      "      - { name: git, type: A, value: 10.77.0.30 }\n      - { name: wiki, type: A, value: 10.77.0.31 }",
-    ),
-  );
+  api.setManifest(withWikiRecord(text));
   await eventually("dig answers the new record", async () =>
     (await digA(address, "wiki.edge.lan")) === "10.77.0.31" ? true : undefined,
   );

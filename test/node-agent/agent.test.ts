@@ -9,7 +9,7 @@ import { startNodeAgent } from "../../src/node-agent/agent.js";
 import { inClusterCredentials } from "../../src/node-agent/in-cluster-credentials.js";
 import { SITE_CONFIGMAP, SITE_MANIFEST_KEY } from "../../src/render/in-cluster/objects.js";
 import { example } from "../helpers/cli.js";
-import { NAMESPACE, planJsonOf, serviceAccountDir, simulatedApi } from "./harness.js";
+import { NAMESPACE, planJsonOf, serviceAccountDir, simulatedApi, withWikiRecord } from "./harness.js";
 
 async function agentAgainst(t: { after(fn: () => unknown): void }, api: Awaited<ReturnType<typeof simulatedApi>>) {
   const account = await serviceAccountDir(t, api.caFile);
@@ -37,22 +37,23 @@ async function agentAgainst(t: { after(fn: () => unknown): void }, api: Awaited<
   return { agent, hostPlanFile };
 }
 
-test("the agent writes the ConfigMap's site as the host's plan.json, follows changes, and reports each generation", async (t) => {
+/** The example site in the ConfigMap and an agent that has written it once. */
+async function syncedAgent(t: { after(fn: () => unknown): void }) {
   const api = await simulatedApi(t);
   const text = await readFile(example("rke2-ha.yaml"), "utf8");
   api.setManifest(text);
   const { agent, hostPlanFile } = await agentAgainst(t, api);
   assert.equal(await agent.syncOnce(), "written");
+  return { api, text, agent, hostPlanFile };
+}
+
+test("the agent writes the ConfigMap's site as the host's plan.json, follows changes, and reports each generation", async (t) => {
+  const { api, text, agent, hostPlanFile } = await syncedAgent(t);
   assert.equal(await readFile(hostPlanFile, "utf8"), planJsonOf(text));
   assert.equal(await agent.syncOnce(), "unchanged");
 
   // A new record reaches the file (the host service reloads on that change).
-  const edited = text.replace(
-    "      - { name: git, type: A, value: 10.77.0.30 }",
-    "      - { name: git, type: A, value: 10.77.0.30 }\n      - { name: wiki, type: A, value: 10.77.0.31 }",
-  );
-  assert.notEqual(edited, text);
-  api.setManifest(edited);
+  api.setManifest(withWikiRecord(text));
   assert.equal(await agent.syncOnce(), "written");
   const plan = JSON.parse(await readFile(hostPlanFile, "utf8"));
   assert.ok(JSON.stringify(plan.dns).includes("10.77.0.31"));
@@ -62,11 +63,7 @@ test("the agent writes the ConfigMap's site as the host's plan.json, follows cha
 });
 
 test("an invalid ConfigMap is refused and reported, and the node keeps its last good plan", async (t) => {
-  const api = await simulatedApi(t);
-  const text = await readFile(example("rke2-ha.yaml"), "utf8");
-  api.setManifest(text);
-  const { agent, hostPlanFile } = await agentAgainst(t, api);
-  assert.equal(await agent.syncOnce(), "written");
+  const { api, text, agent, hostPlanFile } = await syncedAgent(t);
   const good = await readFile(hostPlanFile, "utf8");
 
   api.setManifest(text.replace("role: agent", "role: captain"));

@@ -17,6 +17,13 @@ type After = { after(fn: () => unknown): void };
 
 export const planJsonOf = (text: string) => renderPlanJson(planCluster(validateManifestText(text, "x", {}).manifest!));
 
+/** The example site with one more DNS record: wiki.edge.lan → 10.77.0.31. */
+export function withWikiRecord(text: string): string {
+  const git = "      - { name: git, type: A, value: 10.77.0.30 }";
+  if (!text.includes(git)) throw new Error("the example changed: no git record to add after");
+  return text.replace(git, `${git}\n      - { name: wiki, type: A, value: 10.77.0.31 }`);
+}
+
 /** The lab's simulated API server, over HTTPS on loopback, holding the ConfigMap the DaemonSet reads. */
 export async function simulatedApi(t: After) {
   const certs = makeCertificates(["127.0.0.1"]);
