@@ -20,6 +20,9 @@ import type { StateDir } from "../state/state-dir.js";
 import { generateToken } from "../state/state-dir.js";
 import { openBlobStore } from "../store/blob-store.js";
 import { digestHex } from "../store/digest.js";
+import { importArchive } from "../store/oci-archive.js";
+import { parseImageName } from "../store/oci-image-graph.js";
+import { openRepositories } from "../store/repositories.js";
 import { startBootstrapRegistry } from "./bootstrap-registry.js";
 import type { CarriedFile, InstallContext } from "./context.js";
 import { registryMaterial } from "./registry-material.js";
@@ -67,6 +70,8 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
       : undefined;
   const carried = [nodeBinary, ...(nodeImage ? [nodeImage] : []), ...releaseFiles];
   const serving = options.artifactTransfer === "http" ? plan.bootstrap : undefined;
+  // In the store, the image goes with the rest to every registry replica: what pods pull by name.
+  if (nodeImage && serving && !options.dryRun) await importNodeImage(options.storeRoot, nodeImage.localPath);
   const registry = await registryContext(options, serving);
   const hosts = hostsFromPlan(plan, {
     stateDir: state,
@@ -180,15 +185,19 @@ async function releaseFilesFromStore(plan: Plan, manifestDir: string, storeRoot:
   );
 }
 
-/**
- * The single-file executable shipped to nodes: the one given, else this very program when it is
- * one, else dist/airstrap-linux-<arch> of this checkout (`make dist`).
- */
 /** The DaemonSet runs the very image pre-loaded on the nodes: its name comes from the archive. */
 async function inClusterManifestFor(plan: Plan, manifestText: string, archive: string): Promise<string> {
   const [image] = await archiveRepoTags(archive);
   if (!image) throw new OperatorError(`${archive}: the image has no name`, { hint: "build it with make image" });
   return renderManifestBundle(inClusterObjects({ plan, manifestText, image }));
+}
+
+/** Under docker.io/…, as the site registry holds every mirrored image, so the name pods use resolves there. */
+async function importNodeImage(storeRoot: string, archive: string): Promise<void> {
+  const [name] = await archiveRepoTags(archive);
+  const repository = name ? `docker.io/${parseImageName(name).repo}` : undefined;
+  if (!repository) throw new OperatorError(`${archive}: the image has no name`, { hint: "build it with make image" });
+  await importArchive(openRepositories(await openBlobStore(storeRoot)), archive, { repository });
 }
 
 /** airstrap's image beside the executable (what `make image` writes), when it was built. */
@@ -203,6 +212,10 @@ export function findNodeImage(nodeBinaryPath: string, arch: string, given: strin
   return existsSync(beside) ? beside : undefined;
 }
 
+/**
+ * The single-file executable shipped to nodes: the one given, else this very program when it is
+ * one, else dist/airstrap-linux-<arch> of this checkout (`make dist`).
+ */
 export function findNodeBinary(arch: string, given: string | undefined, isSea: boolean): string {
   const candidates = given
     ? [resolve(given)]

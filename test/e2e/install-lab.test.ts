@@ -152,6 +152,13 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
     }
   });
 
+  test("every registry replica holds airstrap's image under the name the DaemonSet pulls", () => {
+    for (const host of site.hosts.filter((h) => h.role === "server")) {
+      const listed = site.ssh(host, "/usr/local/bin/airstrap registry list --root /var/lib/airstrap/registry").stdout;
+      assert.match(listed, /^docker\.io\/airstrap\/airstrap\tlab$/m, `${host.name}:\n${listed}`);
+    }
+  });
+
   test("every server runs a registry replica seeded with the store's releases, served with the site CA", () => {
     for (const host of site.hosts.filter((h) => h.role === "server")) {
       const listed = site.ssh(host, "airstrap registry list --root /var/lib/airstrap/registry");
