@@ -7,6 +7,7 @@ import { registerDhcp } from "./dhcp.js";
 import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
 import { registerHosts } from "./hosts.js";
+import { registerImage } from "./image.js";
 import { registerInit } from "./init.js";
 import { registerInstall } from "./install.js";
 import { registerKubeconfig, registerWait } from "./kube.js";
@@ -37,6 +38,7 @@ export const commands: RegisterCommand[] = [
   registerHosts,
   registerArtifacts,
   registerBundle,
+  registerImage,
   registerDns,
   registerBoot,
   registerTftp,

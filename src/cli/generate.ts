@@ -2,14 +2,18 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
+import { DEFAULT_IMAGE_REPOSITORY, imageTagFor } from "../image/image-config.js";
 import { findNodeBinary } from "../install/install.js";
 import { renderHostFiles } from "../render/host-files.js";
+import { IN_CLUSTER_DIR, renderKustomizeFolder } from "../render/in-cluster/kustomize.js";
+import { inClusterObjects } from "../render/in-cluster/objects.js";
 import { builtInTemplate, PXE_ROLES, templateName } from "../render/pxe/builtin-templates.js";
 import { MATCHBOX_DIR } from "../render/pxe/pxe-files.js";
 import { renderPxeFolder } from "../render/pxe/pxe-folder.js";
 import { writeGeneratedTree } from "../render/write-tree.js";
 import { runningAsSingleExecutable } from "../single-executable.js";
 import { generateToken } from "../state/state-dir.js";
+import { VERSION } from "../version.js";
 import { manifestOption, planFromManifestFile } from "./common.js";
 import { out } from "./terminal.js";
 
@@ -58,7 +62,15 @@ export function registerGenerate(program: Command): Command {
         ...(flags.templates === undefined ? {} : { templates: flags.templates }),
         ...(executable === undefined ? {} : { executable }),
       });
-      const count = await writeGeneratedTree(flags.outputDir, plan, files, pxeFiles);
+      const inCluster = renderKustomizeFolder(
+        inClusterObjects({
+          plan,
+          manifestText: loaded.text,
+          image: `${DEFAULT_IMAGE_REPOSITORY}:${imageTagFor(VERSION)}`,
+        }),
+      );
+      const count = await writeGeneratedTree(flags.outputDir, plan, files, [...pxeFiles, ...inCluster]);
+      out(`in-cluster objects (Kustomize): ${join(flags.outputDir, IN_CLUSTER_DIR)}`);
       out(
         `wrote ${count} files for ${plan.hosts.length} hosts to ${flags.outputDir} (files holding the join token are mode 0600; the token itself is in ${state.file("token")})`,
       );

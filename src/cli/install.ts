@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import { defaultStoreDir } from "../artifacts/store-location.js";
 import { createEvents, type Events } from "../events.js";
 import { writeHostLogs } from "../install/host-logs.js";
-import { type ArtifactTransfer, findNodeBinary, installCluster } from "../install/install.js";
+import { type ArtifactTransfer, findNodeBinary, findNodeImage, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
 import type { RunningDashboard } from "../services/dashboard/service.js";
 import { runningAsSingleExecutable } from "../single-executable.js";
@@ -19,6 +19,7 @@ export interface InstallFlags {
   concurrency: string;
   store?: string;
   nodeBinary?: string;
+  image?: string;
   readyTimeout: string;
   artifactTransfer?: string;
   /** Serve the status page during the run: true on loopback, or ADDR:PORT. */
@@ -58,6 +59,10 @@ export function installOptions(command: Command): Command {
       "--node-binary <file>",
       "the airstrap executable to install on nodes (default: this one, or dist/airstrap-linux-<arch>)",
     )
+    .option(
+      "--image <file>",
+      "airstrap's image (docker-archive) pre-loaded on every node (default: image/ beside the executable, when built)",
+    )
     .option("--ready-timeout <seconds>", "how long a server or agent may take to become ready", "600")
     .addOption(
       new Option(
@@ -78,16 +83,20 @@ export async function runInstallCommand(flags: InstallFlags): Promise<InstallRun
   try {
     if (flags.dashboard !== undefined) dashboard = await serveDashboard(site, flags.dashboard, events);
     const hostArch = process.arch === "x64" ? "amd64" : process.arch;
+    const nodeBinaryPath = findNodeBinary(
+      site.plan.distro.arch,
+      flags.nodeBinary,
+      runningAsSingleExecutable() && hostArch === site.plan.distro.arch,
+    );
+    const nodeImagePath = findNodeImage(nodeBinaryPath, site.plan.distro.arch, flags.image);
     report = await installCluster({
       plan: site.plan,
       manifestDir: site.loaded.dir,
+      manifestText: site.loaded.text,
       state: site.state,
       storeRoot: flags.store ?? defaultStoreDir(flags.file),
-      nodeBinaryPath: findNodeBinary(
-        site.plan.distro.arch,
-        flags.nodeBinary,
-        runningAsSingleExecutable() && hostArch === site.plan.distro.arch,
-      ),
+      nodeBinaryPath,
+      ...(nodeImagePath ? { nodeImagePath } : {}),
       events,
       dryRun: flags.dryRun === true,
       concurrency: Math.max(1, Number(flags.concurrency) || 1),
