@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ARCH := $(shell node -p 'process.arch === "x64" ? "amd64" : process.arch')
 
-.PHONY: deps build lint typecheck test demo demo-down bench dist clean
+.PHONY: deps build lint typecheck test demo demo-down bench dist image clean
 
 deps:
 	@scripts/install-deps.sh
@@ -33,6 +33,10 @@ bench: build
 
 dist: build
 	@scripts/dist.sh dist/airstrap-linux-$(ARCH)
+
+# airstrap's container image (OCI layout + docker-archive) from the executable, without Docker.
+image: dist
+	@node bin/airstrap.js image build --executable dist/airstrap-linux-$(ARCH) --output dist/image
 
 clean:
 	rm -rf build dist out

@@ -3,6 +3,9 @@
 // `make dist` wraps it into a Node single executable application. Tests that need an executable of
 // their own bundle with `--outfile` (and another entry point with `--entry`), the same way.
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 
@@ -34,6 +37,25 @@ const optionalNativeModulesAbsent = {
     }));
   },
 };
+// The status page's files, inlined: src/services/dashboard/page-assets.ts reads them from disk when
+// run from source; in the bundle it becomes a module holding their text.
+const pageAssetsInlined = {
+  name: "page-assets-inlined",
+  setup(builder) {
+    builder.onLoad({ filter: /[\\/]services[\\/]dashboard[\\/]page-assets\.ts$/ }, () => {
+      const root = fileURLToPath(new URL("..", import.meta.url));
+      const folder = join(root, "src/services/dashboard/page");
+      const resolve = createRequire(join(root, "package.json")).resolve;
+      const listed = JSON.parse(readFileSync(join(folder, "files.json"), "utf8"));
+      const assets = listed.map((entry) => ({
+        path: entry.path,
+        type: entry.type,
+        text: readFileSync(entry.file === undefined ? resolve(entry.package) : join(folder, entry.file), "utf8"),
+      }));
+      return { contents: `export function pageAssets() { return ${JSON.stringify(assets)}; }`, loader: "js" };
+    });
+  },
+};
 for (const { entry, outfile } of builds) {
   await build({
     entryPoints: [entry],
@@ -44,11 +66,14 @@ for (const { entry, outfile } of builds) {
     target: "node20",
     sourcemap: false,
     legalComments: "none",
-    define: { AIRSTRAP_VERSION: JSON.stringify(version) },
+    // A dependency that reads import.meta.url (openpgp: createRequire(import.meta.url) at load) would
+    // get undefined in CommonJS and throw on every start: give it the bundle's own file URL instead.
+    define: { AIRSTRAP_VERSION: JSON.stringify(version), "import.meta.url": "__airstrapModuleUrl" },
+    banner: { js: 'var __airstrapModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
     // ssh2 loads its optional native crypto (and cpu-features) inside try/catch and falls back to
     // Node's own crypto. Both resolve to a module that throws, so the single-file executable needs
     // no .node files and never asks its require() for one (which prints a warning on every start).
-    plugins: [optionalNativeModulesAbsent],
+    plugins: [optionalNativeModulesAbsent, pageAssetsInlined],
     logLevel: "warning",
   });
 }

@@ -2,10 +2,12 @@ import type { Command } from "commander";
 import { registerArtifacts } from "./artifacts.js";
 import { registerBoot } from "./boot.js";
 import { registerBundle } from "./bundle.js";
+import { registerDashboard } from "./dashboard.js";
 import { registerDhcp } from "./dhcp.js";
 import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
 import { registerHosts } from "./hosts.js";
+import { registerImage } from "./image.js";
 import { registerInit } from "./init.js";
 import { registerInstall } from "./install.js";
 import { registerKubeconfig, registerWait } from "./kube.js";
@@ -38,6 +40,7 @@ export const commands: RegisterCommand[] = [
   registerHosts,
   registerArtifacts,
   registerBundle,
+  registerImage,
   registerDns,
   registerBoot,
   registerTftp,
@@ -49,6 +52,7 @@ export const commands: RegisterCommand[] = [
   registerKubeconfig,
   registerWait,
   registerUp,
+  registerDashboard,
   registerServe,
   registerTeardown,
 ];

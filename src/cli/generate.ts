@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { generateSite } from "../render/generate-site.js";
+import { IN_CLUSTER_DIR } from "../render/in-cluster/kustomize.js";
 import { builtInTemplate, PXE_ROLES, templateName } from "../render/pxe/builtin-templates.js";
 import { MATCHBOX_DIR } from "../render/pxe/pxe-files.js";
 import { manifestOption, planFromManifestFile } from "./common.js";
@@ -49,7 +50,9 @@ export function registerGenerate(program: Command): Command {
         outputDir: flags.outputDir,
         ...(flags.templates === undefined ? {} : { templates: flags.templates }),
         ...(flags.nodeBinary === undefined ? {} : { nodeBinary: flags.nodeBinary }),
+        manifestText: loaded.text,
       });
+      out(`in-cluster objects (Kustomize): ${join(flags.outputDir, IN_CLUSTER_DIR)}`);
       out(
         `wrote ${count} files for ${plan.hosts.length} hosts to ${flags.outputDir} (files holding the join token are mode 0600; the token itself is in ${state.file("token")})`,
       );

@@ -1,11 +1,13 @@
 import { type Command, Option } from "commander";
 import { defaultStoreDir } from "../artifacts/store-location.js";
-import { createEvents } from "../events.js";
+import { createEvents, type Events } from "../events.js";
 import { writeHostLogs } from "../install/host-logs.js";
-import { type ArtifactTransfer, findNodeBinary, installCluster } from "../install/install.js";
+import { type ArtifactTransfer, findNodeBinary, findNodeImage, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
+import type { RunningDashboard } from "../services/dashboard/service.js";
 import { runningAsSingleExecutable } from "../single-executable.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
+import { dashboardOption, serveDashboard } from "./dashboard.js";
 import { sudoPasswordFromOperator } from "./sudo-prompt.js";
 import { colorsFor, out } from "./terminal.js";
 import { attachView, chooseView } from "./views/event-views.js";
@@ -17,8 +19,21 @@ export interface InstallFlags {
   concurrency: string;
   store?: string;
   nodeBinary?: string;
+  image?: string;
   readyTimeout: string;
   artifactTransfer?: string;
+  /** Serve the status page during the run: true on loopback, or ADDR:PORT. */
+  dashboard?: string | true;
+}
+
+export interface InstallRun {
+  report: InstallReport;
+  site: PlannedSite;
+  events: Events;
+  /** The run's log folder in the state dir (logs/<run>/). */
+  logsDir: string;
+  /** The status page, still serving, when --dashboard asked for it: the caller closes it. */
+  dashboard?: RunningDashboard;
 }
 
 export function registerInstall(program: Command): Command {
@@ -26,7 +41,8 @@ export function registerInstall(program: Command): Command {
     .command("install")
     .description("install the cluster over SSH: primary first, then servers one at a time, then agents in parallel");
   return installOptions(command).action(async (flags: InstallFlags) => {
-    const { report } = await runInstallCommand(flags);
+    const { report, dashboard } = await runInstallCommand(flags);
+    await dashboard?.close();
     process.exitCode = report.ok ? 0 : 1;
   });
 }
@@ -34,6 +50,7 @@ export function registerInstall(program: Command): Command {
 export function installOptions(command: Command): Command {
   manifestOption(command);
   outputFormatOption(command);
+  dashboardOption(command);
   return command
     .option("--dry-run", "print every change each host would get, and make none")
     .option("--concurrency <n>", "hosts worked on at once", "16")
@@ -41,6 +58,10 @@ export function installOptions(command: Command): Command {
     .option(
       "--node-binary <file>",
       "the airstrap executable to install on nodes (default: this one, or dist/airstrap-linux-<arch>)",
+    )
+    .option(
+      "--image <file>",
+      "airstrap's image (docker-archive) pre-loaded on every node (default: image/ beside the executable, when built)",
     )
     .option("--ready-timeout <seconds>", "how long a server or agent may take to become ready", "600")
     .addOption(
@@ -51,25 +72,31 @@ export function installOptions(command: Command): Command {
     );
 }
 
-/** Validate, plan, install; prints the summary. Shared by `install` and `up`. */
-export async function runInstallCommand(flags: InstallFlags): Promise<{ report: InstallReport; site: PlannedSite }> {
+/** Validate, plan, (start the status page,) install; prints the summary. Shared by `install` and `up`. */
+export async function runInstallCommand(flags: InstallFlags): Promise<InstallRun> {
   const site = await planFromManifestFile(flags.file);
   const events = createEvents();
   const view = attachView(chooseView(flags.output, process.stdout), events, process.stdout);
   const logs = await writeHostLogs(events, site.state.file("logs"), new Date().toISOString().replace(/[:.]/g, "-"));
   let report: InstallReport;
+  let dashboard: RunningDashboard | undefined;
   try {
+    if (flags.dashboard !== undefined) dashboard = await serveDashboard(site, flags.dashboard, events);
     const hostArch = process.arch === "x64" ? "amd64" : process.arch;
+    const nodeBinaryPath = findNodeBinary(
+      site.plan.distro.arch,
+      flags.nodeBinary,
+      runningAsSingleExecutable() && hostArch === site.plan.distro.arch,
+    );
+    const nodeImagePath = findNodeImage(nodeBinaryPath, site.plan.distro.arch, flags.image);
     report = await installCluster({
       plan: site.plan,
       manifestDir: site.loaded.dir,
+      manifestText: site.loaded.text,
       state: site.state,
       storeRoot: flags.store ?? defaultStoreDir(flags.file),
-      nodeBinaryPath: findNodeBinary(
-        site.plan.distro.arch,
-        flags.nodeBinary,
-        runningAsSingleExecutable() && hostArch === site.plan.distro.arch,
-      ),
+      nodeBinaryPath,
+      ...(nodeImagePath ? { nodeImagePath } : {}),
       events,
       dryRun: flags.dryRun === true,
       concurrency: Math.max(1, Number(flags.concurrency) || 1),
@@ -78,12 +105,15 @@ export async function runInstallCommand(flags: InstallFlags): Promise<{ report: 
         (flags.artifactTransfer as ArtifactTransfer | undefined) ?? (site.plan.bootstrap ? "http" : "ssh"),
       sudoPassword: sudoPasswordFromOperator(process.env, undefined, () => view.hold()),
     });
+  } catch (error) {
+    await dashboard?.close();
+    throw error;
   } finally {
     view.close();
     await logs.close();
   }
   if (flags.output !== "json") out(summary(report, flags.dryRun === true, logs.dir));
-  return { report, site };
+  return { report, site, events, logsDir: logs.dir, ...(dashboard === undefined ? {} : { dashboard }) };
 }
 
 function summary(report: InstallReport, dryRun: boolean, logsDir: string): string {

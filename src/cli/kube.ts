@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { OperatorError } from "../errors.js";
-import { createEvents } from "../events.js";
+import { createEvents, type Events } from "../events.js";
 import { hostsFromPlan } from "../hosts/connect.js";
 import { workstationKubeconfigPath } from "../install/kubeconfig.js";
 import { fetchKubeconfigFrom } from "../install/phases/fetch-kubeconfig.js";
@@ -56,20 +56,28 @@ export function registerWait(program: Command): Command {
 }
 
 /** Waits through the saved kubeconfig; progress goes to stderr as plain lines. */
-export async function waitUntilReady(site: PlannedSite, timeoutMs: number) {
+export async function waitUntilReady(site: PlannedSite, timeoutMs: number, events: Events = createEvents()) {
   const path = site.state.file("kubeconfig");
   const text = await readFile(path, "utf8").catch(() => {
     throw new OperatorError(`no kubeconfig at ${path}`, {
       hint: "airstrap install saves it; or fetch it with airstrap kubeconfig",
     });
   });
-  const events = createEvents();
-  events.subscribe((event) => {
+  const stopPrinting = events.subscribe((event) => {
     const line = plainLine(event, process.stderr);
     if (line) err(line);
   });
   const siteDns = site.plan.hosts.map((h) => formatEndpoint({ address: h.address, port: site.plan.dns.port }));
-  return waitForCluster(new KubeClient(credentialsFromKubeconfig(text, path), 5000, siteDns), site.plan, events, {
-    timeoutMs,
-  });
+  try {
+    return await waitForCluster(
+      new KubeClient(credentialsFromKubeconfig(text, path), 5000, siteDns),
+      site.plan,
+      events,
+      {
+        timeoutMs,
+      },
+    );
+  } finally {
+    stopPrinting();
+  }
 }

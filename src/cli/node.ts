@@ -1,16 +1,18 @@
 import type { Command } from "commander";
+import { UsageError } from "../errors.js";
 import { createEvents } from "../events.js";
 import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import { readPlanFile } from "../plan/plan-file.js";
 import { startNodeServices, watchPlanFile } from "../services/node-services.js";
 import { requireHost } from "./common.js";
 import { endpointFlag } from "./dns-flags.js";
+import { registerNodeAgent } from "./node-agent.js";
 import { err } from "./terminal.js";
 import { plainLine } from "./views/event-views.js";
 
 interface NodeFlags {
   plan: string;
-  node: string;
+  node?: string;
   dnsListen: string[];
   dnsHttp?: string;
   lbAddress?: string;
@@ -18,13 +20,14 @@ interface NodeFlags {
 }
 
 export function registerNode(program: Command): Command {
-  return program
+  const node = program
     .command("node")
     .description(
       "run this node's DNS server and load balancer from the plan (the airstrap-node systemd unit runs this)",
     )
     .option("--plan <file>", "plan written by airstrap generate", AIRSTRAP_PATHS.plan)
-    .requiredOption("--node <name>", "which host of the plan this is")
+    // Not commander's requiredOption: that would be asked of `node agent` too.
+    .option("--node <name>", "which host of the plan this is (required)")
     .option(
       "--dns-listen <addr:port>",
       "DNS listen address (repeatable; default the node's address, plan port)",
@@ -40,8 +43,10 @@ export function registerNode(program: Command): Command {
         const line = plainLine(event, process.stderr);
         if (line) err(line);
       });
+      if (!flags.node) throw new UsageError("required option '--node <name>' not specified");
+      const nodeName = flags.node;
       let plan = await readPlanFile(flags.plan);
-      requireHost(plan, flags.node);
+      requireHost(plan, nodeName);
       const options = {
         dns: {
           ...(flags.dnsListen.length > 0
@@ -54,8 +59,8 @@ export function registerNode(program: Command): Command {
           ...(flags.lbAdmin ? { admin: endpointFlag(flags.lbAdmin, "--lb-admin", 9154) } : {}),
         },
       };
-      const services = await startNodeServices(plan, flags.node, options, events);
-      err(`airstrap node ${flags.node}: ${services.addresses.join(", ")}`);
+      const services = await startNodeServices(plan, nodeName, options, events);
+      err(`airstrap node ${nodeName}: ${services.addresses.join(", ")}`);
 
       const reload = async (why: string) => {
         try {
@@ -82,6 +87,8 @@ export function registerNode(program: Command): Command {
       await services.close();
       events.emit({ level: "info", kind: "node.stopped", message: "stopped" });
     });
+  registerNodeAgent(node);
+  return node;
 }
 
 function collect(value: string, previous: string[]): string[] {

@@ -45,6 +45,7 @@ export function registerServe(program: Command): Command {
         plan,
         state,
         manifestDir: loaded.dir,
+        manifestText: loaded.text,
         storeRoot: flags.store ?? defaultStoreDir(flags.file),
         events,
         ...(flags.templates === undefined ? {} : { templates: flags.templates }),

@@ -1,8 +1,11 @@
+import { basename, dirname } from "node:path";
 import type { Command } from "commander";
+import type { Events } from "../events.js";
+import { writeHostLogs } from "../install/host-logs.js";
 import { workstationKubeconfigPath, workstationUsage } from "../install/kubeconfig.js";
 import { type InstallFlags, installOptions, runInstallCommand } from "./install.js";
 import { waitUntilReady } from "./kube.js";
-import { out } from "./terminal.js";
+import { err, out } from "./terminal.js";
 
 /** validate → install over SSH → wait until every node is Ready → the kubeconfig is in the state dir. */
 export function registerUp(program: Command): Command {
@@ -12,14 +15,38 @@ export function registerUp(program: Command): Command {
   return installOptions(command)
     .option("--timeout <seconds>", "how long to wait for every node to be Ready after the install", "600")
     .action(async (flags: InstallFlags & { timeout: string }) => {
-      const { report, site } = await runInstallCommand(flags);
-      if (!report.ok || flags.dryRun) {
-        process.exitCode = report.ok ? 0 : 1;
-        return;
+      const { report, site, events, logsDir, dashboard } = await runInstallCommand(flags);
+      // The wait and the run's end go to the same run log, so `airstrap dashboard` shows them later.
+      const logs = await writeHostLogs(events, dirname(logsDir), basename(logsDir));
+      try {
+        if (!report.ok || flags.dryRun) {
+          endOfRun(events, report.ok, report.ok ? "dry run: nothing was changed" : "install failed", [
+            "fix the cause (see the hosts' last errors) and run airstrap up again: it picks up where it stopped",
+          ]);
+          process.exitCode = report.ok ? 0 : 1;
+          return;
+        }
+        const nodes = await waitUntilReady(site, Number(flags.timeout) * 1000, events).catch((error: Error) => {
+          endOfRun(events, false, error.message, [`airstrap wait -f ${flags.file} once the missing nodes are up`]);
+          throw error;
+        });
+        const kubeconfig = site.state.file("kubeconfig");
+        const usage = workstationUsage(site.plan, workstationKubeconfigPath(kubeconfig));
+        const summary = `${nodes.length} nodes Ready; kubeconfig: ${kubeconfig} (server ${site.plan.apiUrl})`;
+        endOfRun(events, true, summary, [`KUBECONFIG=${kubeconfig} kubectl get nodes`, ...usage.split("\n")]);
+        out(summary);
+        out(usage);
+      } finally {
+        await logs.close();
+        if (dashboard !== undefined) {
+          err(`status page stopping (airstrap dashboard -f ${flags.file} shows this run again)`);
+          await dashboard.close();
+        }
       }
-      const nodes = await waitUntilReady(site, Number(flags.timeout) * 1000);
-      const kubeconfig = site.state.file("kubeconfig");
-      out(`${nodes.length} nodes Ready; kubeconfig: ${kubeconfig} (server ${site.plan.apiUrl})`);
-      out(workstationUsage(site.plan, workstationKubeconfigPath(kubeconfig)));
     });
+}
+
+/** The run's outcome as an event: the status page's summary, and the run log's last line. */
+function endOfRun(events: Events, ok: boolean, message: string, next: string[]): void {
+  events.emit({ level: ok ? "info" : "error", kind: "run.end", message, detail: { ok, next } });
 }

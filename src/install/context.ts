@@ -26,6 +26,10 @@ export interface InstallContext extends PhaseContext {
   releaseFiles: CarriedFile[];
   /** The single-file executable for the node's architecture. */
   nodeBinary: CarriedFile;
+  /** airstrap's image as a docker-archive, pre-loaded on every node (absent: none was given or built). */
+  nodeImage?: CarriedFile;
+  /** The in-cluster objects as one YAML for the servers' auto-deploy folder (absent without nodeImage to run them). */
+  inClusterManifest?: string;
   /** `http://<bootstrap>:<port>` while install serves the carried files there; absent: everything goes over SSH. */
   filesUrl?: string;
   /**

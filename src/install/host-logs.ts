@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Events } from "../events.js";
+import type { AirstrapEvent, Events } from "../events.js";
 
 /**
  * Per-host logs of one run in the state dir: `logs/<run>/<host>.log` (0600), plus `airstrap.log`
@@ -34,4 +34,38 @@ export async function writeHostLogs(
       await Promise.all([...streams.values()].map((s) => new Promise<void>((resolve) => s.end(resolve))));
     },
   };
+}
+
+/** The events of the last run under `logsDir`, in the order they happened; none when no run was logged. */
+export async function readLastRun(logsDir: string): Promise<{ runId?: string; events: AirstrapEvent[] }> {
+  const runs = (await readdir(logsDir, { withFileTypes: true }).catch(() => []))
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+  const runId = runs.at(-1);
+  if (runId === undefined) return { events: [] };
+  const dir = join(logsDir, runId);
+  const events: AirstrapEvent[] = [];
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith(".log")).sort()) {
+    for (const line of (await readFile(join(dir, name), "utf8")).split("\n")) {
+      const event = parseLine(line);
+      if (event !== undefined) events.push(event);
+    }
+  }
+  // Run ids and event times are ISO timestamps: they sort as text. The sort is stable within a host.
+  events.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  return { runId, events };
+}
+
+/** A log line as an event; a torn last line (the run was killed mid-write) is skipped. */
+function parseLine(line: string): AirstrapEvent | undefined {
+  if (line.trim() === "") return undefined;
+  try {
+    const value = JSON.parse(line) as Partial<AirstrapEvent>;
+    if (typeof value.time !== "string" || typeof value.kind !== "string" || typeof value.message !== "string")
+      return undefined;
+    return value as AirstrapEvent;
+  } catch {
+    return undefined;
+  }
 }

@@ -7,8 +7,12 @@ import type { Events } from "../events.js";
 import { hostsFromPlan } from "../hosts/connect.js";
 import type { SudoPasswordSource } from "../hosts/sudo.js";
 import { fileSource } from "../hosts/upload-source.js";
+import { archiveRepoTags } from "../image/archive-tags.js";
+import { imageArchiveName } from "../image/image-config.js";
 import type { Plan, PlannedBootstrap } from "../plan/types.js";
 import { renderHostFiles } from "../render/host-files.js";
+import { renderManifestBundle } from "../render/in-cluster/kustomize.js";
+import { inClusterObjects } from "../render/in-cluster/objects.js";
 import type { TransferProgress } from "../services/files/config.js";
 import { startFileServer } from "../services/files/service.js";
 import { listImages } from "../services/registry/transfer.js";
@@ -17,6 +21,9 @@ import type { StateDir } from "../state/state-dir.js";
 import { generateToken } from "../state/state-dir.js";
 import { openBlobStore } from "../store/blob-store.js";
 import { digestHex } from "../store/digest.js";
+import { importArchive } from "../store/oci-archive.js";
+import { parseImageName } from "../store/oci-image-graph.js";
+import { openRepositories } from "../store/repositories.js";
 import { startBootstrapRegistry } from "./bootstrap-registry.js";
 import type { CarriedFile, InstallContext } from "./context.js";
 import { registryMaterial } from "./registry-material.js";
@@ -29,6 +36,10 @@ export interface InstallOptions {
   state: StateDir;
   storeRoot: string;
   nodeBinaryPath: string;
+  /** airstrap's image (docker-archive) for the distro's air-gap images folder on every node. */
+  nodeImagePath?: string;
+  /** The cluster manifest as written: the site ConfigMap the node agents follow holds it. */
+  manifestText?: string;
   events: Events;
   dryRun: boolean;
   concurrency: number;
@@ -51,7 +62,17 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     localPath: options.nodeBinaryPath,
     ...(await fileSource(options.nodeBinaryPath)),
   };
+  const nodeImage: CarriedFile | undefined = options.nodeImagePath
+    ? { name: "airstrap-image", localPath: options.nodeImagePath, ...(await fileSource(options.nodeImagePath)) }
+    : undefined;
+  const inClusterManifest =
+    nodeImage && options.manifestText !== undefined
+      ? await inClusterManifestFor(plan, options.manifestText, nodeImage.localPath)
+      : undefined;
+  const carried = [nodeBinary, ...(nodeImage ? [nodeImage] : []), ...releaseFiles];
   const serving = options.artifactTransfer === "http" ? plan.bootstrap : undefined;
+  // In the store, the image goes with the rest to every registry replica: what pods pull by name.
+  if (nodeImage && serving && !options.dryRun) await importNodeImage(options.storeRoot, nodeImage.localPath);
   const registry = await registryContext(options, serving);
   const hosts = hostsFromPlan(plan, {
     stateDir: state,
@@ -69,6 +90,8 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
     files: renderHostFiles(plan, { token }),
     releaseFiles,
     nodeBinary,
+    ...(nodeImage ? { nodeImage } : {}),
+    ...(inClusterManifest ? { inClusterManifest } : {}),
     ...(serving ? { filesUrl: serving.filesUrl } : {}),
     ...(registry ? { registry, siteCa: registry.material.siteCa } : {}),
     sshOnlyHosts: new Set(),
@@ -84,9 +107,9 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
           {
             address: serving.address,
             port: Number(new URL(serving.filesUrl).port),
-            files: [nodeBinary, ...releaseFiles].map((f) => ({ sha256: f.sha256, path: f.localPath })),
+            files: carried.map((f) => ({ sha256: f.sha256, path: f.localPath })),
             allowedNetworks: plan.dns.allowedNetworks,
-            onProgress: fetchProgress(plan, [nodeBinary, ...releaseFiles], events),
+            onProgress: fetchProgress(plan, carried, events),
           },
           events,
         ),
@@ -161,6 +184,33 @@ async function releaseFilesFromStore(plan: Plan, manifestDir: string, storeRoot:
       ...(await fileSource(file.path, digestHex(file.digest))),
     })),
   );
+}
+
+/** The DaemonSet runs the very image pre-loaded on the nodes: its name comes from the archive. */
+async function inClusterManifestFor(plan: Plan, manifestText: string, archive: string): Promise<string> {
+  const [image] = await archiveRepoTags(archive);
+  if (!image) throw new OperatorError(`${archive}: the image has no name`, { hint: "build it with make image" });
+  return renderManifestBundle(inClusterObjects({ plan, manifestText, image }));
+}
+
+/** Under docker.io/…, as the site registry holds every mirrored image, so the name pods use resolves there. */
+async function importNodeImage(storeRoot: string, archive: string): Promise<void> {
+  const [name] = await archiveRepoTags(archive);
+  const repository = name ? `docker.io/${parseImageName(name).repo}` : undefined;
+  if (!repository) throw new OperatorError(`${archive}: the image has no name`, { hint: "build it with make image" });
+  await importArchive(openRepositories(await openBlobStore(storeRoot)), archive, { repository });
+}
+
+/** airstrap's image beside the executable (what `make image` writes), when it was built. */
+export function findNodeImage(nodeBinaryPath: string, arch: string, given: string | undefined): string | undefined {
+  if (given) {
+    if (!existsSync(given)) {
+      throw new OperatorError(`${given}: no such image archive`, { hint: "build it with make image" });
+    }
+    return resolve(given);
+  }
+  const beside = join(dirname(nodeBinaryPath), "image", imageArchiveName(arch));
+  return existsSync(beside) ? beside : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
+import { imageArchiveName } from "../image/image-config.js";
 import { formatEndpoint } from "../net/endpoint.js";
-import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
-import type { PlannedHost } from "../plan/types.js";
+import { AIRSTRAP_PATHS, DISTRO_PATHS } from "../plan/distro-paths.js";
+import type { Plan, PlannedHost } from "../plan/types.js";
 import { ARTIFACT_DIR, type CarriedFile, type InstallContext } from "./context.js";
 import { mustRun } from "./host-of.js";
 import { RELAY_FANOUT, RELAY_UNIT, RelayPlan, relayStartCommand, relayStopCommand } from "./relay.js";
@@ -11,6 +12,10 @@ export const needsReleaseFiles = (ctx: InstallContext, host: PlannedHost) =>
 
 const needsExecutable = (ctx: InstallContext, host: PlannedHost) =>
   ctx.facts.get(host.name)?.executableSha256 !== ctx.nodeBinary.sha256;
+
+/** Where airstrap's image lies on a node: the distro imports every archive in this folder at start. */
+export const nodeImagePath = (plan: Plan) =>
+  `${DISTRO_PATHS[plan.distro.name].imagesDir}/${imageArchiveName(plan.distro.arch)}`;
 
 /** Where a release file lives on a node. */
 export const releaseFilePath = (file: CarriedFile) => `${ARTIFACT_DIR}/${file.name}`;
@@ -82,6 +87,9 @@ export async function startRelay(ctx: InstallContext, relay: RelayPlan, host: Pl
     if (children.length === 0 || ctx.sshOnlyHosts.has(host.name)) return;
     const files = [
       { sha256: ctx.nodeBinary.sha256, size: ctx.nodeBinary.size, path: AIRSTRAP_PATHS.binary },
+      ...(ctx.nodeImage
+        ? [{ sha256: ctx.nodeImage.sha256, size: ctx.nodeImage.size, path: nodeImagePath(ctx.plan) }]
+        : []),
       ...ctx.releaseFiles.map((f) => ({ sha256: f.sha256, size: f.size, path: releaseFilePath(f) })),
     ];
     const command = relayStartCommand(host, relay.port, ctx.plan.dns.allowedNetworks, files);

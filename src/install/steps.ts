@@ -2,10 +2,12 @@ import type { InstallContext } from "./context.js";
 import type { Phase } from "./phase.js";
 import { configureDistro } from "./phases/configure-distro.js";
 import { connect } from "./phases/connect.js";
+import { deployInCluster } from "./phases/deploy-in-cluster.js";
 import { distributeArtifacts } from "./phases/distribute-artifacts.js";
 import { fetchKubeconfig } from "./phases/fetch-kubeconfig.js";
 import { gatherFacts } from "./phases/gather-facts.js";
 import { nodeServices } from "./phases/node-services.js";
+import { preloadImage } from "./phases/preload-image.js";
 import { registryReplicas } from "./phases/registry-replicas.js";
 import { installDistro, joinAgents, joinServers, startPrimary } from "./phases/start-distro.js";
 import { validateHosts } from "./phases/validate-hosts.js";
@@ -16,6 +18,8 @@ const PREPARE: Array<Phase<InstallContext>> = [
   // The executable comes first: the relay that passes the release files on runs from it.
   nodeServices,
   distributeArtifacts,
+  preloadImage,
+  deployInCluster,
   registryReplicas,
   configureDistro,
   installDistro,

@@ -31,11 +31,26 @@ export class KubeClient {
     this.lookup = siteDns.length > 0 ? siteLookup(siteDns) : undefined;
   }
 
-  async get(path: string): Promise<KubeResponse> {
+  get(path: string): Promise<KubeResponse> {
+    return this.request("GET", path);
+  }
+
+  /** POST a JSON object (the node agent's Events). */
+  post(path: string, body: unknown): Promise<KubeResponse> {
+    return this.request("POST", path, JSON.stringify(body));
+  }
+
+  private async request(method: string, path: string, body?: string): Promise<KubeResponse> {
     const url = new URL(path, this.credentials.server);
     const { ca, cert, key, token, insecure } = this.credentials;
     const response = await requestBuffer(url, {
-      headers: { accept: "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      method,
+      headers: {
+        accept: "application/json",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      ...(body === undefined ? {} : { body }),
       ...(ca ? { ca } : {}),
       ...(cert ? { cert } : {}),
       ...(key ? { key } : {}),

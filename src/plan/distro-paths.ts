@@ -3,7 +3,16 @@ import type { DistroName } from "../manifest/defaults.js";
 /** Where each distro keeps its files on a node (as documented by RKE2 and K3s). */
 export const DISTRO_PATHS: Record<
   DistroName,
-  { configDir: string; config: string; registries: string; nodeToken: string; kubeconfig: string; imagesDir: string }
+  {
+    configDir: string;
+    config: string;
+    registries: string;
+    nodeToken: string;
+    kubeconfig: string;
+    imagesDir: string;
+    /** Servers apply every file here at start and on change: the offline way the distro deploys its own parts. */
+    manifestsDir: string;
+  }
 > = {
   rke2: {
     configDir: "/etc/rancher/rke2",
@@ -12,6 +21,7 @@ export const DISTRO_PATHS: Record<
     nodeToken: "/var/lib/rancher/rke2/server/node-token",
     kubeconfig: "/etc/rancher/rke2/rke2.yaml",
     imagesDir: "/var/lib/rancher/rke2/agent/images",
+    manifestsDir: "/var/lib/rancher/rke2/server/manifests",
   },
   k3s: {
     configDir: "/etc/rancher/k3s",
@@ -20,6 +30,7 @@ export const DISTRO_PATHS: Record<
     nodeToken: "/var/lib/rancher/k3s/server/token",
     kubeconfig: "/etc/rancher/k3s/k3s.yaml",
     imagesDir: "/var/lib/rancher/k3s/agent/images",
+    manifestsDir: "/var/lib/rancher/k3s/server/manifests",
   },
 };
 

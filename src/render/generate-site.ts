@@ -1,8 +1,12 @@
+import { DEFAULT_IMAGE_REPOSITORY, imageTagFor } from "../image/image-config.js";
 import { findNodeBinary } from "../install/install.js";
 import type { Plan } from "../plan/types.js";
 import { runningAsSingleExecutable } from "../single-executable.js";
 import { generateToken, type StateDir } from "../state/state-dir.js";
+import { VERSION } from "../version.js";
 import { renderHostFiles } from "./host-files.js";
+import { renderKustomizeFolder } from "./in-cluster/kustomize.js";
+import { inClusterObjects } from "./in-cluster/objects.js";
 import { renderPxeFolder } from "./pxe/pxe-folder.js";
 import { writeGeneratedTree } from "./write-tree.js";
 
@@ -14,7 +18,8 @@ export interface GeneratedSite {
 }
 
 /**
- * `airstrap generate`: every host's files and, with PXE, the Matchbox folder, written as one tree
+ * `airstrap generate`: every host's files, the in-cluster Kustomize folder and, with PXE, the
+ * Matchbox folder, written as one tree
  * (replaced whole). `airstrap serve` writes the same tree for the boot services to serve.
  */
 export async function generateSite(options: {
@@ -26,6 +31,8 @@ export async function generateSite(options: {
   nodeBinary?: string;
   /** PXE hosts must get an executable: refuse to go on without one instead of leaving it unpinned. */
   requireExecutable?: boolean;
+  /** The manifest as written: the in-cluster ConfigMap carries it. */
+  manifestText: string;
 }): Promise<GeneratedSite> {
   const { plan, state } = options;
   const token = await state.ensureSecret("token", generateToken);
@@ -41,7 +48,14 @@ export async function generateSite(options: {
     ...(options.templates === undefined ? {} : { templates: options.templates }),
     ...(executable === undefined ? {} : { executable }),
   });
-  const count = await writeGeneratedTree(options.outputDir, plan, files, pxeFiles);
+  const inCluster = renderKustomizeFolder(
+    inClusterObjects({
+      plan,
+      manifestText: options.manifestText,
+      image: `${DEFAULT_IMAGE_REPOSITORY}:${imageTagFor(VERSION)}`,
+    }),
+  );
+  const count = await writeGeneratedTree(options.outputDir, plan, files, [...pxeFiles, ...inCluster]);
   return { count, ...(executable === undefined ? {} : { executable }) };
 }
 

@@ -23,6 +23,7 @@ export async function prepareBootSite(options: {
   plan: Plan;
   state: StateDir;
   manifestDir: string;
+  manifestText: string;
   storeRoot: string;
   dir: string;
   templates?: string;
@@ -35,6 +36,7 @@ export async function prepareBootSite(options: {
     plan,
     state: options.state,
     manifestDir: options.manifestDir,
+    manifestText: options.manifestText,
     outputDir: generatedDir,
     requireExecutable: true,
     ...(options.templates === undefined ? {} : { templates: options.templates }),

@@ -25,6 +25,7 @@ export async function serveSite(options: {
   plan: Plan;
   state: StateDir;
   manifestDir: string;
+  manifestText: string;
   storeRoot: string;
   events: Events;
   templates?: string;
@@ -41,6 +42,7 @@ export async function serveSite(options: {
     plan,
     state,
     manifestDir: options.manifestDir,
+    manifestText: options.manifestText,
     storeRoot: options.storeRoot,
     dir: state.file("serve"),
     ...(options.templates === undefined ? {} : { templates: options.templates }),

@@ -100,7 +100,8 @@ test("generate is deterministic, reuses the token, keeps it out of every output,
   assert.equal((await stat(join(dir, ".airstrap/token"))).mode & 0o777, 0o600);
   const tree = await treeOf(join(dir, "out"));
   assert.equal(tree["hosts/k8s-agent-01/etc/rancher/rke2/config.yaml 600"]?.includes(`token: ${token}`), true);
-  assert.equal(Object.keys(tree).length, 2 + 5 * 4 + 3);
+  // + 7: the in-cluster Kustomize folder (6 objects and kustomization.yaml).
+  assert.equal(Object.keys(tree).length, 2 + 5 * 4 + 3 + 7);
 
   const second = await runAirstrap(["generate", "-o", "out"], { cwd: dir });
   assert.equal(second.code, 0);

@@ -1,8 +1,12 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { parseAllDocuments } from "yaml";
+import { type BuiltImage, buildImage } from "../../src/image/build.js";
+import { imageArchiveName } from "../../src/image/image-config.js";
 import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { type CliResult, runAirstrap, runProcess } from "../helpers/cli.js";
 import { createTestLab, labSkipReason, type TestLab } from "../lab/lab-fixture.js";
@@ -25,7 +29,17 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
   let site: TestLab;
   let binary: { path: string; remove(): void };
   let first: CliResult;
-  const args = () => ["--output", "json", "--node-binary", binary.path, "--ready-timeout", "180"];
+  let image: BuiltImage;
+  const args = () => [
+    "--output",
+    "json",
+    "--node-binary",
+    binary.path,
+    "--image",
+    image.archive,
+    "--ready-timeout",
+    "180",
+  ];
 
   before(async () => {
     site = await createTestLab({
@@ -43,6 +57,14 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
     appendFileSync(site.file, `  artifacts: { source: "http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2" }\n`);
     // The lab build: the hosts' simulated rke2 runs `airstrap lab-distro`, which the shipped build lacks.
     binary = buildSingleExecutable("src/cli/lab-main.ts");
+    image = await buildImage({
+      executable: binary.path,
+      out: join(dirname(binary.path), "image"),
+      repository: "airstrap/airstrap",
+      tag: "lab",
+      labels: { version: "lab" },
+      architecture: "amd64",
+    });
     await site.up();
     const pull = await runAirstrap(["artifacts", "pull", "-f", site.file], { cwd: site.dir });
     assert.equal(pull.code, 0, pull.stderr);
@@ -105,6 +127,36 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
     }
     for (const host of site.hosts) {
       assert.notEqual(site.ssh(host, "systemctl is-active airstrap-relay").stdout.trim(), "active", host.name);
+    }
+  });
+
+  test("every node holds airstrap's image in the distro's air-gap images folder, as built", () => {
+    const expected = createHash("sha256").update(readFileSync(image.archive)).digest("hex");
+    for (const host of site.hosts) {
+      const path = `/var/lib/rancher/rke2/agent/images/${imageArchiveName("amd64")}`;
+      const sum = site.ssh(host, `sha256sum ${path}`).stdout.split(/\s/)[0];
+      assert.equal(sum, expected, `${host.name}: ${path}`);
+    }
+  });
+
+  test("every server, and no agent, holds the in-cluster objects in its auto-deploy folder, running the pre-loaded image", () => {
+    const path = "/var/lib/rancher/rke2/server/manifests/airstrap-node-agent.yaml";
+    for (const host of site.hosts) {
+      const listed = site.ssh(host, `cat ${path} 2>/dev/null || true`).stdout;
+      if (host.role !== "server") {
+        assert.equal(listed, "", `${host.name} is an agent`);
+        continue;
+      }
+      const kinds = parseAllDocuments(listed).map((doc) => (doc.toJS() as { kind: string }).kind);
+      assert.deepEqual(kinds, ["Namespace", "ServiceAccount", "Role", "RoleBinding", "ConfigMap", "DaemonSet"]);
+      assert.match(listed, /image: airstrap\/airstrap:lab$/m);
+    }
+  });
+
+  test("every registry replica holds airstrap's image under the name the DaemonSet pulls", () => {
+    for (const host of site.hosts.filter((h) => h.role === "server")) {
+      const listed = site.ssh(host, "/usr/local/bin/airstrap registry list --root /var/lib/airstrap/registry").stdout;
+      assert.match(listed, /^docker\.io\/airstrap\/airstrap\tlab$/m, `${host.name}:\n${listed}`);
     }
   });
 

@@ -28,7 +28,15 @@ export async function hasContainerd(): Promise<boolean> {
   }
 }
 
-export async function startContainerd(t: { after(fn: () => unknown): void }): Promise<Containerd> {
+/**
+ * `netns`: run containerd inside that network namespace (through nsenter, which — unlike
+ * `ip netns exec` — leaves /sys and its cgroup mounts alone), so `ctr run --net-host` puts a
+ * container on the namespace's network, as a node's host network.
+ */
+export async function startContainerd(
+  t: { after(fn: () => unknown): void },
+  options: { netns?: string } = {},
+): Promise<Containerd> {
   const dir = await mkdtemp(join(tmpdir(), "airstrap-ctrd-"));
   const socket = join(dir, "c.sock");
   await mkdir(join(dir, "root"));
@@ -48,18 +56,34 @@ export async function startContainerd(t: { after(fn: () => unknown): void }): Pr
       "",
     ].join("\n"),
   );
-  const child: ChildProcess = spawn("containerd", ["--config", config], { stdio: ["ignore", "ignore", "pipe"] });
+  const command = options.netns
+    ? ["nsenter", `--net=/var/run/netns/${options.netns}`, "containerd", "--config", config]
+    : ["containerd", "--config", config];
+  const child: ChildProcess = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   child.stderr!.on("data", (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-8000);
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  // Containers outlive containerd (their shims do not exit with it): end each one first.
+  const removeContainers = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const address = ["--address", socket];
+    const listed = await run("ctr", [...address, "containers", "ls", "-q"]).catch(() => ({ stdout: "" }));
+    for (const id of listed.stdout.split("\n").filter(Boolean)) {
+      await run("ctr", [...address, "tasks", "kill", "-s", "SIGKILL", id]).catch(() => undefined);
+      await run("ctr", [...address, "tasks", "rm", "-f", id]).catch(() => undefined);
+      await run("ctr", [...address, "containers", "rm", id]).catch(() => undefined);
+    }
+  };
   const stop = async () => {
+    await removeContainers();
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
     const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
     await exited;
     clearTimeout(timer);
     await run("umount", ["-R", join(dir, "root")]).catch(() => undefined);
+    await run("umount", ["-R", join(dir, "state")]).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   };
   t.after(stop);

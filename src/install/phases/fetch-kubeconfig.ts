@@ -45,6 +45,7 @@ export const fetchKubeconfig: Phase<InstallContext> = {
       kind: "install.kubeconfig",
       host: host.name,
       message: `kubeconfig saved to ${ctx.kubeconfigPath} (server ${ctx.plan.apiUrl}); for a workstation outside the site's DNS: ${workstationKubeconfigPath(ctx.kubeconfigPath)}`,
+      detail: { path: ctx.kubeconfigPath },
     });
   },
 };

@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { chown, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
+import { silentEvents } from "../../src/events.js";
+import { buildImage } from "../../src/image/build.js";
+import { ociArchitecture } from "../../src/image/image-config.js";
+import { IMAGE_EXECUTABLE, IMAGE_USER } from "../../src/image/rootfs.js";
+import { readPlanFile } from "../../src/plan/plan-file.js";
+import { startNodeServices, watchPlanFile } from "../../src/services/node-services.js";
+import { example } from "../helpers/cli.js";
+import { notOnThisMachine } from "../helpers/skip.js";
+import { buildSingleExecutable } from "../peers/airstrap-sea.js";
+import { hasContainerd, startContainerd } from "../peers/containerd.js";
+import { NAMESPACE, planJsonOf, serviceAccountDir, simulatedApi, withWikiRecord } from "./harness.js";
+
+const run = promisify(execFile);
+const NODE = "k8s-agent-01";
+
+/** Polls `check` until it gives a value (bounded in count; no timing is asserted). */
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, tries = 150): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await sleep(200);
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+async function digA(address: string, name: string): Promise<string> {
+  const { stdout } = await run("dig", [`@${address}`, name, "A", "+short", "+tries=1", "+timeout=2"], {
+    timeout: 20_000,
+  }).catch(() => ({ stdout: "" }));
+  return stdout.trim();
+}
+
+test("the agent, run from airstrap's image by real containerd with the DaemonSet's mounts and environment, drives the host service", async (t) => {
+  if (!(await hasContainerd())) return t.skip("containerd/ctr are not installed");
+  if (process.getuid?.() !== 0) return t.skip(notOnThisMachine("containerd needs root"));
+  // Clean-ups run last registered first: the container stops before the folders it mounts go.
+  const cleanups: Array<() => unknown> = [];
+  const scope = { after: (fn: () => unknown) => cleanups.push(fn) };
+  t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+  const work = await mkdtemp(join(tmpdir(), "airstrap-agent-image-"));
+  scope.after(() => rm(work, { recursive: true, force: true }));
+  const executable = buildSingleExecutable();
+  scope.after(() => executable.remove());
+  const image = await buildImage({
+    executable: executable.path,
+    out: join(work, "image"),
+    repository: "airstrap/airstrap",
+    tag: "agent-test",
+    labels: { version: "agent-test" },
+    architecture: ociArchitecture(process.arch),
+  });
+
+  const api = await simulatedApi(scope);
+  const text = await readFile(example("rke2-ha.yaml"), "utf8");
+  api.setManifest(text);
+  const account = await serviceAccountDir(scope, api.caFile);
+  // The host's /etc/airstrap. The DaemonSet runs the agent as root; ctr run has no --user, so here it
+  // runs as the image's own user, which owns this folder instead.
+  const hostConfig = join(work, "etc-airstrap");
+  await run("mkdir", ["-m", "0755", hostConfig]);
+  await chown(hostConfig, IMAGE_USER.uid, IMAGE_USER.gid);
+  const planFile = join(hostConfig, "plan.json");
+
+  const containerd = await startContainerd(scope);
+  await containerd.ctr(["images", "import", image.archive]);
+  await containerd.ctr([
+    "run",
+    "-d",
+    "--net-host",
+    "--mount",
+    `type=bind,src=${account},dst=/var/run/secrets/kubernetes.io/serviceaccount,options=rbind:ro`,
+    "--mount",
+    `type=bind,src=${hostConfig},dst=/host/etc/airstrap,options=rbind:rw`,
+    "--env",
+    `NODE_NAME=${NODE}`,
+    "--env",
+    `POD_NAMESPACE=${NAMESPACE}`,
+    "--env",
+    "KUBERNETES_SERVICE_HOST=127.0.0.1",
+    "--env",
+    `KUBERNETES_SERVICE_PORT=${api.port}`,
+    "docker.io/airstrap/airstrap:agent-test",
+    "airstrap-agent",
+    IMAGE_EXECUTABLE,
+    "node",
+    "agent",
+    "--interval",
+    "1",
+  ]);
+
+  const written = await eventually("the agent writes plan.json", () =>
+    readFile(planFile, "utf8").catch(() => undefined),
+  );
+  assert.equal(written, planJsonOf(text));
+
+  // The host service, as airstrap-node runs it, but on a loopback address of its own.
+  const address = `127.${77}.${(process.pid >> 8) & 0xff}.${(process.pid & 0xfe) + 1}`;
+  const services = await startNodeServices(
+    await readPlanFile(planFile),
+    NODE,
+    {
+      dns: { listen: [{ address, port: 53 }], http: { address, port: 9153 }, workers: 1 },
+      lb: { listenAddress: address, admin: { address, port: 9154 } },
+    },
+    silentEvents,
+  );
+  scope.after(() => services.close());
+  const stopWatching = watchPlanFile(planFile, () => {
+    void readPlanFile(planFile)
+      .then((plan) => services.reload(plan))
+      .catch(() => undefined);
+  });
+  scope.after(stopWatching);
+  assert.equal(await digA(address, "git.edge.lan"), "10.77.0.30");
+  assert.equal(await digA(address, "wiki.edge.lan"), "");
+
+  // A new record in the ConfigMap reaches the host service.
+  api.setManifest(withWikiRecord(text));
+  await eventually("dig answers the new record", async () =>
+    (await digA(address, "wiki.edge.lan")) === "10.77.0.31" ? true : undefined,
+  );
+  assert.ok(api.eventReasons().filter((e) => e.reason === "Synced").length >= 2);
+
+  // An invalid edit is refused and reported; the node keeps answering with the last good plan.
+  const good = await readFile(planFile, "utf8");
+  api.setManifest(text.replace("role: agent", "role: captain"));
+  await eventually("the refusal is reported", async () =>
+    api.eventReasons().some((e) => e.reason === "InvalidConfiguration") ? true : undefined,
+  );
+  assert.equal(await readFile(planFile, "utf8"), good);
+  assert.equal(await digA(address, "wiki.edge.lan"), "10.77.0.31");
+});

@@ -1,0 +1,68 @@
+import type { AirstrapEvent, Events } from "../../../src/events.js";
+import type { DashboardConfig, DashboardHost } from "../../../src/services/dashboard/config.js";
+import { type LbBackendAddress, listenerWithDefaults } from "../../../src/services/lb/config.js";
+import { startLoadBalancer } from "../../../src/services/lb/service.js";
+
+/** A small site for the status page's tests: a primary, a server and an agent, each with a MAC. */
+export const HOSTS: DashboardHost[] = [
+  { name: "s1", role: "primary server", address: "10.77.0.11", mac: "52:54:00:77:00:11" },
+  { name: "s2", role: "server", address: "10.77.0.12", mac: "52:54:00:77:00:12" },
+  { name: "a1", role: "agent", address: "10.77.0.21", mac: "52:54:00:77:00:21" },
+];
+
+export function testConfig(overrides: Partial<DashboardConfig> = {}): DashboardConfig {
+  return {
+    listen: { address: "127.0.0.1", port: 0 },
+    site: "edge",
+    hosts: HOSTS,
+    pushIntervalMs: 50,
+    nodes: [],
+    probeIntervalMs: 100,
+    journalSize: 100,
+    ...overrides,
+  };
+}
+
+let clock = Date.parse("2026-12-07T04:00:00.000Z");
+
+/** An event as the stream carries it, each one a second after the one before. */
+export function at(input: Omit<AirstrapEvent, "time" | "level"> & { level?: AirstrapEvent["level"] }): AirstrapEvent {
+  clock += 1000;
+  return { level: "info", ...input, time: new Date(clock).toISOString() };
+}
+
+/** What an install says about one host going through phases, then the kube wait seeing them Ready. */
+export function installOf(hosts: string[], phases: string[]): AirstrapEvent[] {
+  const events: AirstrapEvent[] = [];
+  for (const phase of phases)
+    for (const host of hosts) {
+      events.push(at({ kind: "install.host.start", host, phase, message: "started" }));
+      events.push(at({ kind: "install.host.done", host, phase, message: "done" }));
+    }
+  events.push(at({ kind: "kube.wait", message: "all nodes Ready", detail: { ready: hosts } }));
+  return events;
+}
+
+/**
+ * A real load balancer with its admin endpoint (/healthz, /metrics) on loopback, as a node runs
+ * it: one `api` listener over `backends`, checked every 100 ms. Returns it and its admin URL.
+ */
+export async function balancerWithAdmin(backends: LbBackendAddress[], events: Events) {
+  const lb = await startLoadBalancer(
+    {
+      listeners: [
+        listenerWithDefaults({
+          name: "api",
+          address: "127.0.0.1",
+          port: 0,
+          backends,
+          check: { intervalMs: 100, timeoutMs: 90, rise: 1, fall: 1 },
+        }),
+      ],
+      admin: { address: "127.0.0.1", port: 0 },
+      drainTimeoutMs: 100,
+    },
+    events,
+  );
+  return { lb, adminUrl: `http://${lb.addresses.at(-1)}` };
+}
