@@ -19,6 +19,8 @@ import { registerProbe } from "./probe.js";
 import { registerRegistry } from "./registry.js";
 import { registerRelay } from "./relay.js";
 import { registerSchema } from "./schema.js";
+import { registerServe } from "./serve.js";
+import { registerTeardown } from "./teardown.js";
 import { registerTftp } from "./tftp.js";
 import { registerUp } from "./up.js";
 import { registerValidate } from "./validate.js";
@@ -51,4 +53,6 @@ export const commands: RegisterCommand[] = [
   registerWait,
   registerUp,
   registerDashboard,
+  registerServe,
+  registerTeardown,
 ];

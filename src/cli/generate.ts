@@ -2,18 +2,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
-import { DEFAULT_IMAGE_REPOSITORY, imageTagFor } from "../image/image-config.js";
-import { findNodeBinary } from "../install/install.js";
-import { renderHostFiles } from "../render/host-files.js";
-import { IN_CLUSTER_DIR, renderKustomizeFolder } from "../render/in-cluster/kustomize.js";
-import { inClusterObjects } from "../render/in-cluster/objects.js";
+import { generateSite } from "../render/generate-site.js";
+import { IN_CLUSTER_DIR } from "../render/in-cluster/kustomize.js";
 import { builtInTemplate, PXE_ROLES, templateName } from "../render/pxe/builtin-templates.js";
 import { MATCHBOX_DIR } from "../render/pxe/pxe-files.js";
-import { renderPxeFolder } from "../render/pxe/pxe-folder.js";
-import { writeGeneratedTree } from "../render/write-tree.js";
-import { runningAsSingleExecutable } from "../single-executable.js";
-import { generateToken } from "../state/state-dir.js";
-import { VERSION } from "../version.js";
 import { manifestOption, planFromManifestFile } from "./common.js";
 import { out } from "./terminal.js";
 
@@ -51,25 +43,15 @@ export function registerGenerate(program: Command): Command {
       if (flags.outputDir === undefined)
         throw new UsageError("generate needs -o DIR", { hint: "airstrap generate -o generated" });
       const { plan, state, loaded } = await planFromManifestFile(flags.file);
-      const token = await state.ensureSecret("token", generateToken);
-      const files = renderHostFiles(plan, { token });
-      const executable = plan.pxe ? findExecutable(plan.distro.arch, flags.nodeBinary) : undefined;
-      const pxeFiles = await renderPxeFolder({
+      const { count, executable } = await generateSite({
         plan,
-        token,
         state,
         manifestDir: loaded.dir,
+        outputDir: flags.outputDir,
         ...(flags.templates === undefined ? {} : { templates: flags.templates }),
-        ...(executable === undefined ? {} : { executable }),
+        ...(flags.nodeBinary === undefined ? {} : { nodeBinary: flags.nodeBinary }),
+        manifestText: loaded.text,
       });
-      const inCluster = renderKustomizeFolder(
-        inClusterObjects({
-          plan,
-          manifestText: loaded.text,
-          image: `${DEFAULT_IMAGE_REPOSITORY}:${imageTagFor(VERSION)}`,
-        }),
-      );
-      const count = await writeGeneratedTree(flags.outputDir, plan, files, [...pxeFiles, ...inCluster]);
       out(`in-cluster objects (Kustomize): ${join(flags.outputDir, IN_CLUSTER_DIR)}`);
       out(
         `wrote ${count} files for ${plan.hosts.length} hosts to ${flags.outputDir} (files holding the join token are mode 0600; the token itself is in ${state.file("token")})`,
@@ -79,16 +61,6 @@ export function registerGenerate(program: Command): Command {
           `PXE: ${plan.pxe.hosts.length} hosts boot from ${plan.pxe.bootUrl}; Matchbox data in ${join(flags.outputDir, MATCHBOX_DIR)}${executable ? "" : " (the executable's SHA-256 is not pinned: no executable found; build one with make dist or name it with --node-binary)"}`,
         );
     });
-}
-
-/** The executable hosts will fetch, if one is here to hash; an explicit --node-binary must exist. */
-function findExecutable(arch: string, given: string | undefined): string | undefined {
-  try {
-    return findNodeBinary(arch, given, runningAsSingleExecutable());
-  } catch (error) {
-    if (given !== undefined) throw error;
-    return undefined;
-  }
 }
 
 async function exportTemplates(dir: string): Promise<void> {

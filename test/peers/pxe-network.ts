@@ -17,6 +17,10 @@ export interface PxeNetwork {
     command: string[],
     options?: { timeoutMs?: number },
   ): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The namespace holding the bridge: where a VM's tap lives and its qemu runs. */
+  hub: string;
+  /** A tap device plugged into the bridge, for a VM. */
+  addTap(): Promise<string>;
   /** Starts a long-running command inside a machine's namespace. */
   spawn(machine: string, command: string[], env?: NodeJS.ProcessEnv): ChildProcess;
   remove(): Promise<void>;
@@ -43,8 +47,16 @@ export async function createPxeNetwork(
   const hub = `${prefix}-hub`;
   const names = [hub, ...Object.keys(machines).map((m) => `${prefix}-${m}`)];
   const ip = (...args: string[]) => run("ip", args);
+  let taps = 0;
   const network: PxeNetwork = {
     ns: (machine) => `${prefix}-${machine}`,
+    hub,
+    async addTap() {
+      const tap = `tap${taps++}`;
+      await ip("-n", hub, "tuntap", "add", tap, "mode", "tap");
+      await ip("-n", hub, "link", "set", tap, "master", "br0", "up");
+      return tap;
+    },
     async exec(machine, command, options = {}) {
       try {
         const { stdout, stderr } = await run("ip", ["netns", "exec", network.ns(machine), ...command], {

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 /**
  * A machine with no disk that boots from the network: qemu (TCG, so no /dev/kvm is needed) with
  * the iPXE option ROM Debian's ipxe-qemu ships for virtio-net, on a tap device of a test's own
- * bridge. BIOS uses SeaBIOS and the PXE ROM; UEFI uses OVMF and the EFI ROM.
+ * bridge. BIOS uses SeaBIOS, UEFI uses OVMF.
  */
 export interface PxeVm {
   child: ChildProcess;
@@ -15,7 +15,8 @@ export const OVMF = "/usr/share/qemu/OVMF.fd";
 
 export function qemuSkipReason(): string | undefined {
   if (!existsSync("/usr/bin/qemu-system-x86_64")) return "qemu-system-x86 is not installed (scripts/install-deps.sh)";
-  if (!existsSync("/usr/lib/ipxe/qemu/pxe-virtio.rom")) return "ipxe-qemu is not installed (scripts/install-deps.sh)";
+  if (!existsSync("/usr/lib/ipxe/qemu/efi-virtio.rom")) return "ipxe-qemu is not installed (scripts/install-deps.sh)";
+  if (!existsSync(OVMF)) return "ovmf is not installed (scripts/install-deps.sh)";
   return undefined;
 }
 
@@ -28,15 +29,13 @@ export function startPxeVm(options: {
   memoryMiB?: number;
   serialLog?: string;
 }): PxeVm {
-  const firmware =
-    options.firmware === "uefi"
-      ? [
-          "-bios",
-          OVMF,
-          "-device",
-          `virtio-net-pci,netdev=n0,mac=${options.mac},romfile=/usr/lib/ipxe/qemu/efi-virtio.rom`,
-        ]
-      : ["-device", `virtio-net-pci,netdev=n0,mac=${options.mac},romfile=/usr/lib/ipxe/qemu/pxe-virtio.rom`];
+  // virtio-net's default option ROM (Debian's efi-virtio.rom) holds iPXE for BIOS and for UEFI;
+  // the BIOS-only pxe-virtio.rom does not come up under SeaBIOS with -nodefaults.
+  const firmware = [
+    ...(options.firmware === "uefi" ? ["-bios", OVMF] : []),
+    "-device",
+    `virtio-net-pci,netdev=n0,mac=${options.mac}`,
+  ];
   const args = [
     "netns",
     "exec",

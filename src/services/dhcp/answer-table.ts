@@ -23,6 +23,8 @@ export interface AnswerTable {
     rebinding: Buffer;
     /** Host name (option 12) of each reservation, by MAC. */
     hostnames: Map<string, Buffer>;
+    /** DNS servers (option 6) of the reservations that have their own, by MAC. */
+    reservedDns: Map<string, Buffer>;
     /** Option 67 of each boot file, by file. */
     bootFiles: Map<string, Buffer>;
   };
@@ -50,6 +52,11 @@ export function compileAnswerTable(config: DhcpConfig): AnswerTable {
       renewal: u32Option(Math.floor(config.leaseSeconds / 2)),
       rebinding: u32Option(Math.floor((config.leaseSeconds * 7) / 8)),
       hostnames: new Map(config.reservations.map((r) => [r.mac, textOption(r.hostname)])),
+      reservedDns: new Map(
+        config.reservations.flatMap((r) =>
+          r.dnsServers && r.dnsServers.length > 0 ? [[r.mac, addressesOption(r.dnsServers)] as const] : [],
+        ),
+      ),
       bootFiles: new Map(
         Object.values(config.boot)
           .filter((file): file is string => typeof file === "string")

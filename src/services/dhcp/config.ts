@@ -15,6 +15,8 @@ export interface DhcpReservation {
   mac: string;
   hostname: string;
   address: string;
+  /** This machine's DNS servers, in place of the network's: an airstrap node resolves through itself. */
+  dnsServers?: string[];
 }
 
 export interface DhcpBoot {
@@ -75,7 +77,9 @@ export const dhcpConfigSchema = z.strictObject({
   mode: z.enum(["proxy", "full"]),
   serverAddress: ipv4,
   netmask: ipv4,
-  reservations: z.array(z.strictObject({ mac, hostname: z.string().min(1), address: ipv4 })).default([]),
+  reservations: z
+    .array(z.strictObject({ mac, hostname: z.string().min(1), address: ipv4, dnsServers: z.array(ipv4).optional() }))
+    .default([]),
   knownMacs: z.array(mac).default([]),
   pool: z.strictObject({ start: ipv4, end: ipv4 }).optional(),
   router: ipv4.optional(),

@@ -36,7 +36,8 @@ export function encodeReply(table: AnswerTable, request: DhcpMessage, type: numb
     if (config.mode === "full" && (parts.lease || type === MessageType.ACK)) {
       options.push([Option.SUBNET_MASK, bytes.netmask], [Option.BROADCAST_ADDRESS, bytes.broadcast]);
       if (bytes.router !== undefined) options.push([Option.ROUTER, bytes.router]);
-      if (bytes.dns !== undefined) options.push([Option.DNS_SERVERS, bytes.dns]);
+      const dns = (parts.reservation && bytes.reservedDns.get(parts.reservation.mac)) ?? bytes.dns;
+      if (dns !== undefined) options.push([Option.DNS_SERVERS, dns]);
       if (bytes.domain !== undefined) options.push([Option.DOMAIN_NAME, bytes.domain]);
       if (parts.reservation)
         options.push([

@@ -42,6 +42,16 @@ test("full DISCOVER → OFFER of the reserved address with network and boot opti
   assert.equal(m.options.get(Option.TFTP_SERVER_NAME)?.toString(), "10.200.0.1");
 });
 
+test("a reservation with its own DNS servers gets them instead of the network's (a node resolves through itself)", () => {
+  const own = compileAnswerTable(
+    dhcpConfig({
+      reservations: [{ mac: KNOWN_MAC, hostname: "node-1", address: "10.200.0.11", dnsServers: ["10.200.0.11"] }],
+    }),
+  );
+  const offer = reply(ask(own)).message;
+  assert.deepEqual([...offer.options.get(Option.DNS_SERVERS)!], [10, 200, 0, 11]);
+});
+
 test("arch picks the NBP; iPXE (user class or option 175) gets the script URL, never the NBP again", () => {
   const file = (datagram: Buffer) => reply(ask(full, datagram)).message.file;
   assert.equal(file(pxeDiscover({ arch: 0 })), "undionly.kpxe");

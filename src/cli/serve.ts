@@ -1,0 +1,71 @@
+import type { Command } from "commander";
+import { defaultStoreDir } from "../artifacts/store-location.js";
+import { createEvents } from "../events.js";
+import { serveSite } from "../serve/serve.js";
+import { manifestOption, outputFormatOption, planFromManifestFile, serveUntilSignalled } from "./common.js";
+import { err } from "./terminal.js";
+import { attachView, chooseView } from "./views/event-views.js";
+
+interface ServeFlags {
+  file: string;
+  store?: string;
+  templates?: string;
+  nodeBinary?: string;
+  output: "text" | "json";
+}
+
+/** `airstrap serve`: DHCP, TFTP and the boot HTTP server for the PXE hosts, until Ctrl-C or teardown. */
+export function registerServe(program: Command): Command {
+  const command = program
+    .command("serve")
+    .description(
+      "serve what PXE hosts boot from (DHCP proxy or full, TFTP, Matchbox-compatible HTTP) until interrupted or torn down",
+    );
+  manifestOption(command)
+    .option("--store <dir>", "artifact store (default: .airstrap/store beside the manifest)")
+    .option(
+      "--templates <dir>",
+      "Ignition templates replacing built-in ones (default: spec.provisioning.pxe.templates)",
+    )
+    .option(
+      "--node-binary <file>",
+      "the airstrap executable the hosts fetch (default: this one, or dist/airstrap-linux-<arch>)",
+    );
+  outputFormatOption(command);
+  return command.action(async (flags: ServeFlags) => {
+    const { plan, state, loaded } = await planFromManifestFile(flags.file);
+    const events = createEvents();
+    const view = attachView(
+      chooseView(flags.output, process.stdout) === "json" ? "json" : "plain",
+      events,
+      process.stdout,
+    );
+    try {
+      const serving = await serveSite({
+        plan,
+        state,
+        manifestDir: loaded.dir,
+        manifestText: loaded.text,
+        storeRoot: flags.store ?? defaultStoreDir(flags.file),
+        events,
+        ...(flags.templates === undefined ? {} : { templates: flags.templates }),
+        ...(flags.nodeBinary === undefined ? {} : { nodeBinary: flags.nodeBinary }),
+      });
+      if (flags.output !== "json") {
+        const hosts = plan.pxe?.hosts ?? [];
+        err(
+          `serving ${hosts.length} PXE host${hosts.length === 1 ? "" : "s"} on ${serving.pxe.addresses.join(", ")}; power them on now:\n${hosts.map((h) => `  ${h.name.padEnd(20)} ${h.mac}  ${h.address}`).join("\n")}\nCtrl-C or airstrap teardown -f ${flags.file} stops the boot services`,
+        );
+      }
+      await Promise.race([
+        serveUntilSignalled(
+          () => serving.stop(),
+          () => undefined,
+        ),
+        serving.stopped,
+      ]);
+    } finally {
+      view.close();
+    }
+  });
+}

@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type TestContext, test } from "node:test";
+import { customOsCatalog, ipxeCatalog } from "../../src/artifacts/boot-catalog.js";
+import { pullBootFiles } from "../../src/artifacts/pull-boot-files.js";
+import { silentEvents } from "../../src/events.js";
+import { openBlobStore } from "../../src/store/blob-store.js";
+import { REPO, tempDir } from "../helpers/cli.js";
+import { notOnThisMachine } from "../helpers/skip.js";
+import { createPxeNetwork, type PxeNetwork, waitForOutput } from "../peers/pxe-network.js";
+import { qemuSkipReason, startPxeVm } from "../peers/qemu-pxe.js";
+import { stopChild } from "../peers/unbound.js";
+
+/**
+ * The boot chain against `airstrap serve`, with real firmware: a diskless qemu VM (TCG) whose
+ * iPXE ROM boots from the network of a namespace the test makes. Proven up to the kernel download
+ * (the OS itself is the lab's business), with the events in the order a machine causes them.
+ */
+
+const TSX = import.meta.resolve("tsx");
+const SERVER_MAC = "52:54:00:5e:00:11";
+const KERNEL = "lab/vmlinuz";
+const INITRD = "lab/initrd.img";
+
+function skipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return notOnThisMachine("network namespaces and qemu's tap need root");
+  return qemuSkipReason();
+}
+
+interface Site {
+  dir: string;
+  manifest: string;
+}
+
+/** A one-server PXE site: manifest, SSH key, the OS files and iPXE in the store, an executable to hand out. */
+async function pxeSite(t: TestContext, dhcp: "full" | "proxy", subnet: string): Promise<Site> {
+  const dir = await tempDir(t, "airstrap-pxe-serve-");
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "id_ed25519")]);
+  const osDir = join(dir, "os");
+  await mkdir(join(osDir, "lab"), { recursive: true });
+  await writeFile(join(osDir, KERNEL), randomBytes(300_000));
+  await writeFile(join(osDir, INITRD), randomBytes(500_000));
+  await writeFile(join(dir, "airstrap-linux-amd64"), "#!/bin/sh\necho stand-in executable\n", { mode: 0o755 });
+  const manifest = join(dir, "cluster.yaml");
+  await writeFile(
+    manifest,
+    `apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: boot }
+spec:
+  domain: boot.lan
+  distro: { name: k3s, version: v1.31.4+k3s1 }
+  ssh: { user: root, identityFile: ./id_ed25519 }
+  bootstrap: { address: ${subnet}.1 }
+  hosts:
+    - { name: srv-1, address: ${subnet}.11, role: server, mac: "${SERVER_MAC}" }
+  provisioning:
+    pxe:
+      interface: eth0
+      subnet: ${subnet}.0/24
+      dhcp: ${dhcp}
+      os: { kernel: ${KERNEL}, initrd: [${INITRD}], args: [console=ttyS0] }
+`,
+  );
+  const store = await openBlobStore(join(dir, ".airstrap", "store"));
+  for (const catalog of [
+    customOsCatalog({ arch: "amd64", kernel: KERNEL, initrd: [INITRD], source: osDir }),
+    ipxeCatalog({ arch: "amd64" }),
+  ])
+    await pullBootFiles({ store, catalog, events: silentEvents });
+  return { dir, manifest };
+}
+
+interface ServeProcess {
+  events(): { kind: string; host?: string; message: string; detail?: Record<string, unknown> }[];
+  child: ReturnType<PxeNetwork["spawn"]>;
+}
+
+async function startServe(network: PxeNetwork, site: Site, prefix: string[] = []): Promise<ServeProcess> {
+  const child = network.spawn("boot", [
+    ...prefix,
+    process.execPath,
+    "--import",
+    TSX,
+    join(REPO, "src/cli/main.ts"),
+    "serve",
+    "-f",
+    site.manifest,
+    "--output",
+    "json",
+    "--node-binary",
+    join(site.dir, "airstrap-linux-amd64"),
+  ]);
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  await waitForOutput(child, /"serve\.ready"/, 60_000);
+  return {
+    child,
+    events: () =>
+      output
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line)),
+  };
+}
+
+async function waitForEvent(serve: ServeProcess, match: (e: ReturnType<ServeProcess["events"]>[number]) => boolean) {
+  // TCG on two shared CPUs: the firmware alone takes tens of seconds, OVMF minutes when the machine is busy.
+  const deadline = Date.now() + 480_000;
+  while (Date.now() < deadline) {
+    if (serve.events().some(match)) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  assert.fail(
+    `no such event within 5 minutes; got:\n${serve
+      .events()
+      .map((e) => `${e.kind} ${e.message}`)
+      .join("\n")}`,
+  );
+}
+
+/** The first index of each kind, for asserting the order a machine caused them in. */
+function firstOf(events: ReturnType<ServeProcess["events"]>, match: (e: (typeof events)[number]) => boolean): number {
+  const index = events.findIndex(match);
+  assert.ok(index >= 0, `missing: ${match.toString()}\n${events.map((e) => e.kind).join(" ")}`);
+  return index;
+}
+
+async function bootOnce(t: TestContext, network: PxeNetwork, serve: ServeProcess, firmware: "bios" | "uefi") {
+  const vm = startPxeVm({ netns: network.hub, tap: await network.addTap(), mac: SERVER_MAC, firmware });
+  t.after(() => vm.stop());
+  await waitForEvent(serve, (e) => e.kind === "boot.asset" && e.detail?.path === KERNEL);
+  await waitForEvent(serve, (e) => e.kind === "boot.asset" && e.detail?.path === INITRD);
+  await vm.stop();
+}
+
+test("full DHCP: a diskless BIOS machine gets its reserved address, chains to iPXE's script and downloads its kernel", async (t) => {
+  const skip = skipReason();
+  if (skip) return t.skip(skip);
+  const network = await createPxeNetwork("serve-full", { boot: { address: "10.231.0.1/24" } });
+  t.after(() => network.remove());
+  const site = await pxeSite(t, "full", "10.231.0");
+  const serve = await startServe(network, site);
+  t.after(() => stopChild(serve.child));
+  await bootOnce(t, network, serve, "bios");
+  const events = serve.events();
+  const offered = firstOf(events, (e) => e.kind === "dhcp.offer" && e.host === "srv-1");
+  const acked = firstOf(events, (e) => e.kind === "dhcp.ack" && e.host === "srv-1");
+  const chained = firstOf(events, (e) => e.kind === "boot.chain");
+  const script = firstOf(events, (e) => e.kind === "boot.ipxe");
+  const kernel = firstOf(events, (e) => e.kind === "boot.asset" && e.detail?.path === KERNEL);
+  assert.ok(offered < acked && acked < chained && chained < script && script < kernel, "in boot order");
+  const ack = events[acked]!;
+  assert.match(ack.message, /10\.231\.0\.11/);
+});
+
+test("proxy DHCP beside the site's dnsmasq: the UEFI machine takes dnsmasq's address and airstrap's boot file", async (t) => {
+  const skip = skipReason();
+  if (skip) return t.skip(skip);
+  const network = await createPxeNetwork("serve-proxy", {
+    boot: { address: "10.231.0.1/24" },
+    site: { address: "10.231.0.2/24" },
+  });
+  t.after(() => network.remove());
+  const leases = join(await tempDir(t, "airstrap-site-dhcp-"), "leases");
+  const siteDhcp = network.spawn("site", [
+    "dnsmasq",
+    "--no-daemon",
+    "--port=0",
+    "--interface=eth0",
+    "--bind-interfaces",
+    "--dhcp-range=10.231.0.100,10.231.0.150,1h",
+    `--dhcp-leasefile=${leases}`,
+    "--log-dhcp",
+  ]);
+  t.after(() => stopChild(siteDhcp));
+  const site = await pxeSite(t, "proxy", "10.231.0");
+  const serve = await startServe(network, site);
+  t.after(() => stopChild(serve.child));
+  await bootOnce(t, network, serve, "uefi");
+  const events = serve.events();
+  const proxied = firstOf(events, (e) => e.kind.startsWith("dhcp.proxy") && e.host === "srv-1");
+  const script = firstOf(events, (e) => e.kind === "boot.ipxe");
+  const kernel = firstOf(events, (e) => e.kind === "boot.asset" && e.detail?.path === KERNEL);
+  assert.ok(proxied < script && script < kernel, "in boot order");
+  assert.ok(!events.some((e) => e.kind === "dhcp.offer"), "a proxy hands out no address");
+});
+
+test("teardown stops serve through its control endpoint across a pid namespace, and leaves nothing listening", async (t) => {
+  const skip = skipReason();
+  if (skip) return t.skip(skip);
+  const network = await createPxeNetwork("serve-down", { boot: { address: "10.231.0.1/24" } });
+  t.after(() => network.remove());
+  const site = await pxeSite(t, "full", "10.231.0");
+  // As in a container with host networking: same network, its own process ids.
+  const serve = await startServe(network, site, ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]);
+  t.after(() => stopChild(serve.child));
+  const listening = async () =>
+    (await network.exec("boot", ["ss", "-Hlnup"])).stdout + (await network.exec("boot", ["ss", "-Hlntp"])).stdout;
+  assert.match(await listening(), /:67\b/);
+  // teardown runs in the same network namespace as serve (the container's host network).
+  const teardown = await network.exec("boot", [
+    process.execPath,
+    "--import",
+    TSX,
+    join(REPO, "src/cli/main.ts"),
+    "teardown",
+    "-f",
+    site.manifest,
+  ]);
+  assert.equal(teardown.code, 0, teardown.stderr);
+  assert.match(teardown.stdout, /boot services stopped/);
+  await new Promise<void>((resolve) =>
+    serve.child.exitCode === null ? serve.child.once("exit", () => resolve()) : resolve(),
+  );
+  assert.doesNotMatch(await listening(), /:(67|69|4011|8080)\b/);
+  assert.equal(existsSync(join(site.dir, ".airstrap", "serve.json")), false);
+  const again = await network.exec("boot", [
+    process.execPath,
+    "--import",
+    TSX,
+    join(REPO, "src/cli/main.ts"),
+    "teardown",
+    "-f",
+    site.manifest,
+  ]);
+  assert.match(again.stdout, /nothing to tear down/);
+});
