@@ -23,8 +23,13 @@ const LAYERS = Number(process.env.REGISTRY_BENCH_LAYERS ?? 4);
 const LAYER_MIB = Number(process.env.REGISTRY_BENCH_LAYER_MIB ?? 256);
 const ROUNDS = Number(process.env.REGISTRY_BENCH_ROUNDS ?? 3);
 const NODES = Number(process.env.REGISTRY_BENCH_NODES ?? 10);
-const STEPS = ["push", "pull", "ctr", "nodes"] as const;
-type Step = (typeof STEPS)[number];
+const ALL_STEPS = ["push", "pull", "ctr", "nodes"] as const;
+type Step = (typeof ALL_STEPS)[number];
+/** REGISTRY_BENCH_STEPS=pull,ctr runs only those after the push (which fills the stores). */
+const STEPS = ALL_STEPS.filter(
+  (step) =>
+    step === "push" || !process.env.REGISTRY_BENCH_STEPS || process.env.REGISTRY_BENCH_STEPS.split(",").includes(step),
+);
 const USER = "bench";
 const PASSWORD = "bench-password-20";
 

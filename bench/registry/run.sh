@@ -4,7 +4,8 @@
 #   bench/registry/run.sh pull   issue 20: 4 gzip layers of 256 MiB, htpasswd on both: skopeo push
 #                                and pull, ctr pull through hosts.toml, 10 nodes pulling at once
 # Env: REGISTRY_BENCH_LAYERS, REGISTRY_BENCH_LAYER_MIB, REGISTRY_BENCH_ROUNDS (default 3),
-#      REGISTRY_BENCH_NODES (pull, default 10), REGISTRY_BENCH_NODE_FLAGS (pull: flags for airstrap's node).
+#      pull only: REGISTRY_BENCH_NODES (default 10), REGISTRY_BENCH_STEPS (e.g. pull,ctr; the push always runs),
+#      REGISTRY_BENCH_NODE_FLAGS (flags for airstrap's node).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 for tool in skopeo docker-registry tar gzip htpasswd curl containerd ctr; do
