@@ -7,7 +7,7 @@ import { withoutIdleTimeout } from "./server.js";
 /**
  * Sends bytes `start..end` (inclusive) of an open file as the body of `res`, then ends it.
  *
- * The buffers (two 1 MiB ones taking turns, or one of 512 KiB when many bodies stream; see
+ * The buffers (two 1 MiB ones taking turns, or one of 256 KiB when many bodies stream; see
  * read-buffers.ts) are read into in turn, each reused once the socket has taken its previous
  * write, instead of a read stream's fresh buffer per chunk: no allocation or garbage per
  * megabyte, and waiting for the older write is the backpressure.
@@ -15,8 +15,8 @@ import { withoutIdleTimeout } from "./server.js";
  * A body longer than one read waits for a slot of its client first (see body-slots.ts).
  */
 export const CHUNK_BYTES = ROOMY_BUFFER_BYTES;
-/** Every response of the process lends from here; at most 8 MiB are kept unused. */
-const readBuffers = createReadBuffers({ roomyBodies: 4, maxFreeBytes: 8 << 20 });
+/** Every response of the process lends from here; at most 4 MiB are kept unused. */
+const readBuffers = createReadBuffers({ roomyBodies: 3, maxFreeBytes: 4 << 20 });
 
 export async function sendFileRange(
   file: FileHandle,
@@ -32,7 +32,7 @@ export async function sendFileRange(
     if (range.end - range.start + 1 > CHUNK_BYTES) {
       slot = await withoutIdleTimeout(res.socket, () => queue.slots.acquire(queue.client, left.signal));
     }
-    buffers = readBuffers.lend();
+    buffers = readBuffers.lend(range.end - range.start + 1);
     const inFlight: Promise<void>[] = buffers.map(() => Promise.resolve());
     let position = range.start;
     for (let turn = 0; position <= range.end; turn = (turn + 1) % buffers.length) {
@@ -50,7 +50,7 @@ export async function sendFileRange(
     res.end();
   } finally {
     // Reused only when every write took its bytes: one still queued to a dead socket is dropped.
-    if (buffers) readBuffers.giveBack(written ? buffers : []);
+    if (buffers) readBuffers.giveBack(buffers, written);
     slot?.release();
     left.dispose();
   }
