@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { skopeoCopy } from "../../test/peers/skopeo.js";
 import { writeOciLayout } from "../../test/services/registry/oci-image.js";
 import { curlPull, measured, median, peakRssMB } from "./measure.js";
-import { bundleRegistry, type ServerName, startServer } from "./servers.js";
+import { bundleRegistry, cleanupScope, type ServerName, startServer } from "./servers.js";
 
 const LAYERS = Number(process.env.REGISTRY_BENCH_LAYERS ?? 8);
 const LAYER_MIB = Number(process.env.REGISTRY_BENCH_LAYER_MIB ?? 128);
@@ -31,12 +31,7 @@ interface Round {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "airstrap-registry-bench-"));
-  const cleanups: (() => unknown)[] = [];
-  const scope = { after: (fn: () => unknown) => cleanups.push(fn) };
-  const cleanup = async () => {
-    for (const fn of cleanups.reverse()) await fn();
-    cleanups.length = 0;
-  };
+  const { scope, cleanup } = cleanupScope();
   try {
     const bundle = await bundleRegistry(dir);
     process.stderr.write(`generating a ${LAYERS} × ${LAYER_MIB} MiB image...\n`);

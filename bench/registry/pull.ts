@@ -16,7 +16,7 @@ import { startContainerd } from "../../test/peers/containerd.js";
 import { skopeoCopy } from "../../test/peers/skopeo.js";
 import { type GeneratedImage, writeOciLayout } from "../../test/services/registry/oci-image.js";
 import { measured, median, peakRssMB, resetPeakRss } from "./measure.js";
-import { type BenchServer, bundleRegistry, type ServerName, startServer } from "./servers.js";
+import { type BenchServer, bundleRegistry, cleanupScope, type ServerName, startServer } from "./servers.js";
 
 const run = promisify(execFile);
 const LAYERS = Number(process.env.REGISTRY_BENCH_LAYERS ?? 4);
@@ -73,12 +73,7 @@ async function nodesPull(host: string, image: GeneratedImage): Promise<void> {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "airstrap-registry-pull-bench-"));
-  const cleanups: (() => unknown)[] = [];
-  const scope = { after: (fn: () => unknown) => cleanups.push(fn) };
-  const cleanup = async () => {
-    for (const fn of cleanups.reverse()) await fn();
-    cleanups.length = 0;
-  };
+  const { scope, cleanup } = cleanupScope();
   try {
     const bundle = await bundleRegistry(dir);
     const htpasswd = join(dir, "htpasswd");

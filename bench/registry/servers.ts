@@ -15,6 +15,18 @@ export interface BenchServer {
 }
 type Scope = { after(fn: () => unknown): void };
 
+/** What a round started (servers, containerd), stopped in reverse order by `cleanup`. */
+export function cleanupScope(): { scope: Scope; cleanup(): Promise<void> } {
+  const cleanups: (() => unknown)[] = [];
+  return {
+    scope: { after: (fn) => cleanups.push(fn) },
+    async cleanup() {
+      for (const fn of cleanups.reverse()) await fn();
+      cleanups.length = 0;
+    },
+  };
+}
+
 /** Bundles bench/registry/serve.ts into `dir`; returns the bundle's path. */
 export async function bundleRegistry(dir: string): Promise<string> {
   const bundle = join(dir, "serve.cjs");
