@@ -1,7 +1,8 @@
 // Mirrors the distribution-spec conformance "push", "chunk ordering" and "mounts" categories.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { client, errorCode, imageManifest, pushBlob, pushImage, sha, testRegistry } from "./harness.js";
+import { client, errorCode, imageManifest, pushBlob, pushImage, sha, tempDir, testRegistry } from "./harness.js";
+import { spawnRegistry } from "./registry-process.js";
 
 test("monolithic push: POST 202 with a unique Location, PUT ?digest= 201", async (t) => {
   const { base } = await testRegistry(t);
@@ -136,6 +137,15 @@ test("with automatic cross-mount off, a mount without from uploads (202), one wi
     method: "POST",
   });
   assert.equal(withFrom.status, 201);
+});
+
+test("airstrap registry serve --no-automatic-cross-mount turns the option off", async (t) => {
+  const root = await tempDir(t);
+  const server = await spawnRegistry(["--root", root, "--listen", "127.0.0.1:0", "--no-automatic-cross-mount"], t);
+  const http = client(server.base);
+  const digest = await pushBlob(http, "conformance/source", "mount me");
+  const noFrom = await http(`/v2/conformance/other/blobs/uploads/?mount=${digest}`, { method: "POST" });
+  assert.equal(noFrom.status, 202);
 });
 
 test("manifest push: 201 with Location and digest; missing blobs and bad bodies refused", async (t) => {
