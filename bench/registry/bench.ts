@@ -6,20 +6,17 @@
  * plain HTTP on 127.0.0.1 for both. Prints every round and its ratios, then medians (best in
  * brackets), ratios, CPU seconds and peak RSS (VmHWM).
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "esbuild";
-import { startDockerRegistry } from "../../test/peers/docker-registry.js";
 import { skopeoCopy } from "../../test/peers/skopeo.js";
 import { writeOciLayout } from "../../test/services/registry/oci-image.js";
 import { curlPull, measured, median, peakRssMB } from "./measure.js";
+import { bundleRegistry, cleanupScope, type ServerName, startServer } from "./servers.js";
 
 const LAYERS = Number(process.env.REGISTRY_BENCH_LAYERS ?? 8);
 const LAYER_MIB = Number(process.env.REGISTRY_BENCH_LAYER_MIB ?? 128);
 const ROUNDS = Number(process.env.REGISTRY_BENCH_ROUNDS ?? 3);
-type ServerName = "airstrap" | "distribution";
 
 interface Round {
   pushMBs: number;
@@ -32,44 +29,11 @@ interface Round {
   peakRssMB: number;
 }
 
-/** Starts the bundled registry on a free loopback port; resolves with its address and pid. */
-function startAirstrap(bundle: string, root: string, scope: { after(fn: () => unknown): void }) {
-  const child = spawn(process.execPath, [bundle, root, "127.0.0.1:0"], { stdio: ["ignore", "ignore", "pipe"] });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  scope.after(async () => {
-    if (child.exitCode === null) child.kill("SIGKILL");
-    await exited;
-  });
-  return new Promise<{ host: string; pid: number }>((resolve, reject) => {
-    let output = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /registry listening on (\S+?)[ ,]/.exec(output);
-      if (match) resolve({ host: match[1]!, pid: child.pid! });
-    });
-    child.once("exit", () => reject(new Error(`airstrap registry exited: ${output}`)));
-  });
-}
-
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "airstrap-registry-bench-"));
-  const cleanups: (() => unknown)[] = [];
-  const scope = { after: (fn: () => unknown) => cleanups.push(fn) };
-  const cleanup = async () => {
-    for (const fn of cleanups.reverse()) await fn();
-    cleanups.length = 0;
-  };
+  const { scope, cleanup } = cleanupScope();
   try {
-    const bundle = join(dir, "serve.cjs");
-    await build({
-      entryPoints: [new URL("./serve.ts", import.meta.url).pathname],
-      outfile: bundle,
-      bundle: true,
-      platform: "node",
-      format: "cjs",
-      target: "node20",
-      logLevel: "warning",
-    });
+    const bundle = await bundleRegistry(dir);
     process.stderr.write(`generating a ${LAYERS} × ${LAYER_MIB} MiB image...\n`);
     const image = await writeOciLayout(join(dir, "image"), { layers: LAYERS, layerBytes: LAYER_MIB * 1024 * 1024 });
     // The layers' bytes (config and manifest are a few hundred bytes more).
@@ -83,11 +47,7 @@ async function main(): Promise<void> {
       const servers = {} as Record<ServerName, { host: string; pid: number; root: string }>;
       for (const name of order) {
         const root = join(dir, `${name}-${round}`);
-        const started =
-          name === "airstrap"
-            ? await startAirstrap(bundle, root, scope)
-            : await startDockerRegistry(scope).then((s) => ({ host: s.host, pid: s.child.pid! }));
-        servers[name] = { ...started, root };
+        servers[name] = { ...(await startServer(name, { bundle, root }, scope)), root };
       }
       const ref = (name: ServerName) => `docker://${servers[name].host}/bench/image:v1`;
       const out = (name: ServerName) => join(dir, `pulled-${name}-${round}`);

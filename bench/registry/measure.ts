@@ -3,7 +3,7 @@
  * the server's CPU seconds and peak RSS from /proc, and a raw pull with curl (no skopeo).
  */
 import { execFile, spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -18,6 +18,11 @@ export async function cpuSeconds(pid: number): Promise<number> {
 export async function peakRssMB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+}
+
+/** Starts a new peak for VmHWM (proc(5): writing 5 to clear_refs resets it to the current RSS). */
+export async function resetPeakRss(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, "5");
 }
 
 /**

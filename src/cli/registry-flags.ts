@@ -33,6 +33,8 @@ export interface RegistryServeFlags {
   replicateInterval?: string;
   replicateRate?: string;
   gcInterval?: string;
+  /** commander's negation of --no-automatic-cross-mount. */
+  automaticCrossMount?: boolean;
 }
 
 export interface ServeSetup {
@@ -105,6 +107,7 @@ export async function serveConfigFromFlags(flags: RegistryServeFlags): Promise<S
   if (flags.replicateRate !== undefined) {
     config.replicateRateBytesPerSecond = positiveNumber(flags.replicateRate, "--replicate-rate") * 1024 * 1024;
   }
+  if (flags.automaticCrossMount === false) config.automaticCrossMount = false;
   checkRegistryConfig(config);
   return setup;
 }

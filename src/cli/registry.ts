@@ -39,6 +39,7 @@ export function registerRegistry(program: Command): Command {
     .option("--replicate-interval <seconds>", "how often to copy from peers (default 60)")
     .option("--replicate-rate <MiB/s>", "bandwidth replication may use (default unlimited)")
     .option("--gc-interval <hours>", "collect garbage this often while serving (default: never)")
+    .option("--no-automatic-cross-mount", "a blob mount without from= uploads instead (202)")
     .action(async (flags: RegistryServeFlags) => {
       const events = createEvents();
       events.subscribe(printEvent);

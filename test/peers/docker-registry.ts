@@ -33,7 +33,11 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-export async function startDockerRegistry(t: { after(fn: () => unknown): void }): Promise<DockerRegistry> {
+/** With `htpasswd` (bcrypt entries), every request needs Basic credentials from that file. */
+export async function startDockerRegistry(
+  t: { after(fn: () => unknown): void },
+  options: { htpasswd?: string } = {},
+): Promise<DockerRegistry> {
   const root = await mkdtemp(join(tmpdir(), "airstrap-distribution-"));
   const port = await freePort();
   const config = join(root, "config.yml");
@@ -46,6 +50,7 @@ export async function startDockerRegistry(t: { after(fn: () => unknown): void })
       `  filesystem: { rootdirectory: ${join(root, "data")} }`,
       "  delete: { enabled: true }",
       `http: { addr: "127.0.0.1:${port}" }`,
+      ...(options.htpasswd ? [`auth: { htpasswd: { realm: airstrap-test, path: ${options.htpasswd} } }`] : []),
       "",
     ].join("\n"),
   );
@@ -65,7 +70,7 @@ export async function startDockerRegistry(t: { after(fn: () => unknown): void })
   for (let attempt = 0; attempt < 600; attempt++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
     const up = await fetch(`${url}/v2/`).then(
-      (res) => res.status === 200,
+      (res) => res.status === 200 || (options.htpasswd !== undefined && res.status === 401),
       () => false,
     );
     if (up) return { host: `127.0.0.1:${port}`, url, child, root, stop };

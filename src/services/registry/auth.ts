@@ -1,11 +1,12 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 import bcrypt from "bcryptjs";
 import { OperatorError } from "../../errors.js";
 import { registerSecret } from "../../secrets.js";
 import type { RegistryConfig } from "./config.js";
 import { isLoopback } from "./config.js";
+import { createCredentialCache } from "./credential-cache.js";
 import { RegistryError } from "./errors.js";
 
 /**
@@ -29,36 +30,30 @@ export interface Authorizer {
 }
 
 export async function createAuthorizer(auth: RegistryConfig["auth"]): Promise<Authorizer> {
-  const users = auth.htpasswdFile ? await readHtpasswd(auth.htpasswdFile) : new Map<string, string>();
+  const htpasswd = auth.htpasswdFile ? await watchedHtpasswd(auth.htpasswdFile) : undefined;
   const token = auth.tokenFile ? await readToken(auth.tokenFile) : undefined;
   const anonymous = networks(auth.anonymousPullNetworks);
-  const credentialsConfigured = users.size > 0 || token !== undefined;
-  // bcrypt is slow on purpose; a client sends the same header on every request of a push.
-  const verified = new Map<string, boolean>();
+  const credentialsConfigured = (htpasswd?.users.size ?? 0) > 0 || token !== undefined;
+  // bcrypt is slow on purpose; a client sends the same header on every request of a pull or push.
+  const verified = createCredentialCache();
 
   async function authenticated(header: string | undefined): Promise<boolean> {
     if (!header) return false;
-    const key = createHash("sha256").update(header).digest("hex");
-    const cached = verified.get(key);
-    if (cached !== undefined) return cached;
-    const result = await verify(header);
-    if (verified.size > 1000) verified.clear();
-    verified.set(key, result);
-    return result;
-  }
-
-  async function verify(header: string): Promise<boolean> {
     const [scheme, value = ""] = header.split(/\s+/, 2);
     if (scheme?.toLowerCase() === "bearer") return token !== undefined && sameSecret(value, token);
     if (scheme?.toLowerCase() !== "basic") return false;
+    const users = htpasswd ? await htpasswd.current() : new Map<string, string>();
+    if (verified.accepted(header, (user) => users.get(user))) return true;
     const decoded = Buffer.from(value, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
     if (colon < 0) return false;
     const user = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
     if (token !== undefined && sameSecret(password, token)) return true;
-    const hash = users.get(user);
-    return hash !== undefined && (await bcrypt.compare(password, hash.replace(/^\$2y\$/, "$2b$")));
+    const entry = users.get(user);
+    if (entry === undefined || !(await bcrypt.compare(password, entry.replace(/^\$2y\$/, "$2b$")))) return false;
+    verified.remember(header, user, entry);
+    return true;
   }
 
   return {
@@ -111,6 +106,34 @@ function inNetworks(list: BlockList, address: string): boolean {
   if (isIPv4(plain)) return list.check(plain, "ipv4");
   if (isIPv6(plain)) return list.check(plain, "ipv6");
   return false;
+}
+
+/**
+ * The htpasswd entries, read again whenever the file changes (checked with a stat per
+ * authenticated request), so an edited or replaced file applies without a reload. A file that
+ * vanishes or no longer parses accepts nobody until it is fixed.
+ */
+async function watchedHtpasswd(
+  path: string,
+): Promise<{ users: Map<string, string>; current(): Promise<Map<string, string>> }> {
+  const version = async () => {
+    const info = await stat(path).catch(() => undefined);
+    return info ? `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}` : "missing";
+  };
+  let seen = await version();
+  let users = await readHtpasswd(path);
+  const first = users;
+  return {
+    users: first,
+    async current() {
+      const now = await version();
+      if (now !== seen) {
+        seen = now;
+        users = await readHtpasswd(path).catch(() => new Map<string, string>());
+      }
+      return users;
+    },
+  };
 }
 
 export async function readHtpasswd(path: string): Promise<Map<string, string>> {

@@ -92,8 +92,8 @@ function blobCreated(res: Exchange["res"], repo: string, digest: Digest) {
 /** POST /v2/<name>/blobs/uploads/: a new session, a whole blob in one request, or a mount. */
 export async function startUpload(ctx: RegistryContext, { req, res, url }: Exchange, repo: string) {
   const mount = url.searchParams.get("mount");
-  if (mount !== null && isDigest(mount)) {
-    const from = url.searchParams.get("from");
+  const from = url.searchParams.get("from");
+  if (mount !== null && isDigest(mount) && (from !== null || ctx.automaticCrossMount)) {
     const available = from ? await ctx.repos.isBlobLinked(from, mount).catch(() => false) : true;
     if (available && (await ctx.repos.blobs.has(mount))) {
       await ctx.gate.shared(() => ctx.repos.linkBlob(repo, mount));

@@ -1,20 +1,22 @@
 import type { FileHandle } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import type { BodySlot, BodySlots } from "./body-slots.js";
+import { createReadBuffers, ROOMY_BUFFER_BYTES } from "./read-buffers.js";
 import { withoutIdleTimeout } from "./server.js";
 
 /**
  * Sends bytes `start..end` (inclusive) of an open file as the body of `res`, then ends it.
  *
- * Two 1 MiB buffers are read into in turn, each reused once the socket has taken its previous
+ * The buffers (two 1 MiB ones taking turns, or one of 256 KiB when many bodies stream; see
+ * read-buffers.ts) are read into in turn, each reused once the socket has taken its previous
  * write, instead of a read stream's fresh buffer per chunk: no allocation or garbage per
- * megabyte, the next read overlaps the current write, and at most 2 MiB are in flight per
- * response (waiting for the older write is the backpressure). Measured on loopback, 1 MiB
- * costs the least CPU per gigabyte served; 256 KiB and 4 MiB both cost more.
+ * megabyte, and waiting for the older write is the backpressure.
  *
  * A body longer than one read waits for a slot of its client first (see body-slots.ts).
  */
-export const CHUNK_BYTES = 1 << 20;
+export const CHUNK_BYTES = ROOMY_BUFFER_BYTES;
+/** Every response of the process lends from here; at most 4 MiB are kept unused. */
+const readBuffers = createReadBuffers({ roomyBodies: 3, maxFreeBytes: 4 << 20 });
 
 export async function sendFileRange(
   file: FileHandle,
@@ -24,31 +26,37 @@ export async function sendFileRange(
 ): Promise<void> {
   const left = clientLeft(res);
   let slot: BodySlot | undefined;
+  let buffers: Buffer[] | undefined;
+  let written = false;
   try {
     if (range.end - range.start + 1 > CHUNK_BYTES) {
       slot = await withoutIdleTimeout(res.socket, () => queue.slots.acquire(queue.client, left.signal));
     }
-    const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
-    const inFlight: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+    buffers = readBuffers.lend(range.end - range.start + 1);
+    const inFlight: Promise<void>[] = buffers.map(() => Promise.resolve());
     let position = range.start;
-    for (let turn = 0; position <= range.end; turn ^= 1) {
+    for (let turn = 0; position <= range.end; turn = (turn + 1) % buffers.length) {
       await Promise.race([inFlight[turn], left.promise]);
       slot?.progressed();
       const buffer = buffers[turn]!;
-      const { bytesRead } = await file.read(buffer, 0, Math.min(CHUNK_BYTES, range.end - position + 1), position);
+      const length = Math.min(buffer.length, range.end - position + 1);
+      const { bytesRead } = await file.read(buffer, 0, length, position);
       if (bytesRead === 0) throw new Error(`blob file ended at byte ${position}, expected ${range.end + 1}`);
       position += bytesRead;
-      inFlight[turn] = written(res, buffer.subarray(0, bytesRead));
+      inFlight[turn] = writeChunk(res, buffer.subarray(0, bytesRead));
     }
     await Promise.race([Promise.all(inFlight), left.promise]);
+    written = true;
     res.end();
   } finally {
+    // Reused only when every write took its bytes: one still queued to a dead socket is dropped.
+    if (buffers) readBuffers.giveBack(buffers, written);
     slot?.release();
     left.dispose();
   }
 }
 
-function written(res: ServerResponse, chunk: Buffer): Promise<void> {
+function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
   const done = new Promise<void>((resolve, reject) => {
     res.write(chunk, (error) => (error ? reject(error) : resolve()));
   });

@@ -37,6 +37,12 @@ export interface RegistryConfig {
   gcGraceMs?: number;
   /** Largest manifest accepted (the spec asks for at least 4 MiB). */
   maxManifestBytes: number;
+  /**
+   * A mount without `from` takes the blob from wherever this store has it (default true). Off,
+   * such a mount falls back to an upload (202), as OCI_AUTOMATIC_CROSSMOUNT=0 expects; a mount
+   * naming `from` still works.
+   */
+  automaticCrossMount?: boolean;
   /** How long a client may take to send a request's headers (default 30 s). */
   headersTimeoutMs?: number;
   /**

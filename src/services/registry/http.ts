@@ -13,6 +13,8 @@ export interface RegistryContext {
   uploads: UploadSessions;
   events: Events;
   maxManifestBytes: number;
+  /** Whether a mount without `from` may take the blob from any repository (config.ts). */
+  automaticCrossMount: boolean;
   /** Pushes hold it shared; garbage collection holds it exclusively while it sweeps. */
   gate: Gate;
   mirror: Mirror | undefined;

@@ -28,6 +28,11 @@ export async function resolveRepository(ctx: RegistryContext, repo: string, ns: 
 }
 
 export async function getManifest(ctx: RegistryContext, { req, res, url }: Exchange, repo: string, reference: string) {
+  // Reading a name that cannot exist finds nothing: 404, as the conformance suite expects
+  // (`.INVALID_MANIFEST_NAME`); only writing one is a malformed request.
+  if (!reference.includes(":") && !isTag(reference)) {
+    throw new RegistryError("MANIFEST_UNKNOWN", "manifest unknown to registry", { detail: { reference } });
+  }
   checkReference(reference);
   const ns = url.searchParams.get("ns");
   let record: ManifestRecord | undefined;

@@ -33,6 +33,7 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
     uploads: openUploadSessions(repos),
     events,
     maxManifestBytes: config.maxManifestBytes,
+    automaticCrossMount: config.automaticCrossMount ?? true,
     gate: createGate(),
     mirror: await mirrorFor(repos, config, events),
     bodySlots: createBodySlots({ limit: DEFAULT_BODY_SLOTS, stallMs: DEFAULT_STALL_MS }),
@@ -101,6 +102,7 @@ export async function startRegistry(config: RegistryConfig, events: Events): Pro
       authorizer = await createAuthorizer(next.auth);
       ctx.mirror = await mirrorFor(repos, next, events);
       ctx.maxManifestBytes = next.maxManifestBytes;
+      ctx.automaticCrossMount = next.automaticCrossMount ?? true;
       listeners.setTimeouts(next);
       await Promise.all([replication.stop(), gc.stop()]);
       replication = replicationFor(repos, next, events);

@@ -27,6 +27,17 @@ test("manifests pull by tag and by digest with digest, type and length headers",
   }
 });
 
+test("GET and HEAD of a manifest named neither by a tag nor a digest answer 404, as the suite expects", async (t) => {
+  const { base } = await testRegistry(t);
+  const http = client(base);
+  await pushImage(http, "conformance/pull", "v1");
+  const get = await http("/v2/conformance/pull/manifests/.INVALID_MANIFEST_NAME");
+  assert.equal(get.status, 404);
+  assert.equal(await errorCode(get), "MANIFEST_UNKNOWN");
+  const head = await http("/v2/conformance/pull/manifests/.INVALID_MANIFEST_NAME", { method: "HEAD" });
+  assert.equal(head.status, 404);
+});
+
 test("unknown manifests, blobs and names answer 404 with their error codes", async (t) => {
   const { base } = await testRegistry(t);
   const http = client(base);

@@ -1,7 +1,8 @@
 // Mirrors the distribution-spec conformance "push", "chunk ordering" and "mounts" categories.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { client, errorCode, imageManifest, pushBlob, pushImage, sha, testRegistry } from "./harness.js";
+import { client, errorCode, imageManifest, pushBlob, pushImage, sha, tempDir, testRegistry } from "./harness.js";
+import { spawnRegistry } from "./registry-process.js";
 
 test("monolithic push: POST 202 with a unique Location, PUT ?digest= 201", async (t) => {
   const { base } = await testRegistry(t);
@@ -114,13 +115,37 @@ test("cross-repository mount: 201 from a repo that has it, 202 upload fallback o
   assert.equal(mounted.status, 201);
   assert.equal(mounted.headers.get("location"), `/v2/conformance/target/blobs/${digest}`);
   assert.equal(await (await http(`/v2/conformance/target/blobs/${digest}`)).text(), "mount me");
+  // Automatic cross-mount (on by default): without `from`, the blob is found wherever it is.
   const noFrom = await http(`/v2/conformance/other/blobs/uploads/?mount=${digest}`, { method: "POST" });
-  assert.ok([201, 202].includes(noFrom.status));
+  assert.equal(noFrom.status, 201);
   const missing = await http(`/v2/conformance/target/blobs/uploads/?mount=${sha("nothing")}&from=conformance/source`, {
     method: "POST",
   });
   assert.equal(missing.status, 202);
   assert.match(missing.headers.get("location")!, /\/blobs\/uploads\//);
+});
+
+test("with automatic cross-mount off, a mount without from uploads (202), one with from still mounts", async (t) => {
+  const { base } = await testRegistry(t, { automaticCrossMount: false });
+  const http = client(base);
+  const digest = await pushBlob(http, "conformance/source", "mount me");
+  const noFrom = await http(`/v2/conformance/other/blobs/uploads/?mount=${digest}`, { method: "POST" });
+  assert.equal(noFrom.status, 202);
+  assert.match(noFrom.headers.get("location")!, /\/blobs\/uploads\//);
+  assert.equal((await http(`/v2/conformance/other/blobs/${digest}`, { method: "HEAD" })).status, 404);
+  const withFrom = await http(`/v2/conformance/other/blobs/uploads/?mount=${digest}&from=conformance/source`, {
+    method: "POST",
+  });
+  assert.equal(withFrom.status, 201);
+});
+
+test("airstrap registry serve --no-automatic-cross-mount turns the option off", async (t) => {
+  const root = await tempDir(t);
+  const server = await spawnRegistry(["--root", root, "--listen", "127.0.0.1:0", "--no-automatic-cross-mount"], t);
+  const http = client(server.base);
+  const digest = await pushBlob(http, "conformance/source", "mount me");
+  const noFrom = await http(`/v2/conformance/other/blobs/uploads/?mount=${digest}`, { method: "POST" });
+  assert.equal(noFrom.status, 202);
 });
 
 test("manifest push: 201 with Location and digest; missing blobs and bad bodies refused", async (t) => {

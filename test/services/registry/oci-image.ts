@@ -19,10 +19,14 @@ async function sha256File(path: string): Promise<string> {
   return `sha256:${hash.digest("hex")}`;
 }
 
-/** Layers of `layerBytes` random bytes each (one file per layer, tarred with the system tar). */
+/**
+ * Layers of `layerBytes` random bytes each (one file per layer, tarred with the system tar);
+ * with `gzip`, each tar is compressed by the system gzip (as pushed images usually are, so clients
+ * move the layers unchanged) and the config's diff_ids name the uncompressed tars.
+ */
 export async function writeOciLayout(
   dir: string,
-  options: { tag?: string; layers?: number; layerBytes?: number; seed?: string } = {},
+  options: { tag?: string; layers?: number; layerBytes?: number; seed?: string; gzip?: boolean } = {},
 ): Promise<GeneratedImage> {
   const tag = options.tag ?? "v1";
   const layers = options.layers ?? 2;
@@ -31,6 +35,7 @@ export async function writeOciLayout(
   await mkdir(blobs, { recursive: true });
   const work = join(dir, ".work");
   const descriptors: { mediaType: string; digest: string; size: number }[] = [];
+  const diffIds: string[] = [];
   let totalBytes = 0;
   for (let i = 0; i < layers; i++) {
     const content = join(work, `layer${i}`);
@@ -43,10 +48,14 @@ export async function writeOciLayout(
     }
     const tarPath = join(work, `layer${i}.tar`);
     execFileSync("tar", ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "-C", content, "-cf", tarPath, "."]);
-    const digest = await sha256File(tarPath);
-    const size = (await stat(tarPath)).size;
-    await rename(tarPath, join(blobs, digest.slice(7)));
-    descriptors.push({ mediaType: "application/vnd.oci.image.layer.v1.tar", digest, size });
+    diffIds.push(await sha256File(tarPath));
+    if (options.gzip) execFileSync("gzip", ["-1", "-n", tarPath]);
+    const layerPath = options.gzip ? `${tarPath}.gz` : tarPath;
+    const digest = await sha256File(layerPath);
+    const size = (await stat(layerPath)).size;
+    await rename(layerPath, join(blobs, digest.slice(7)));
+    const mediaType = `application/vnd.oci.image.layer.v1.tar${options.gzip ? "+gzip" : ""}`;
+    descriptors.push({ mediaType, digest, size });
     totalBytes += size;
   }
   await rm(work, { recursive: true, force: true });
@@ -55,7 +64,7 @@ export async function writeOciLayout(
       architecture: "amd64",
       os: "linux",
       config: { Cmd: ["/bin/true"] },
-      rootfs: { type: "layers", diff_ids: descriptors.map((d) => d.digest) },
+      rootfs: { type: "layers", diff_ids: diffIds },
       history: descriptors.map(() => ({ created_by: "airstrap test" })),
     }),
   );

@@ -1,5 +1,6 @@
 import { type FileHandle, open } from "node:fs/promises";
 import { Writable } from "node:stream";
+import { noteYoungGarbage } from "./young-garbage.js";
 
 /**
  * Appends an upload's bytes to its session file. Every chunk is shown to `observe` (the running
@@ -41,7 +42,10 @@ export class UploadSink extends Writable {
       callback();
       return;
     }
-    this.#writeBatch().then(() => callback(), callback);
+    this.#writeBatch().then(() => {
+      noteYoungGarbage(BATCH_BYTES);
+      callback();
+    }, callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
