@@ -17,6 +17,7 @@ import { registerProbe } from "./probe.js";
 import { registerRegistry } from "./registry.js";
 import { registerRelay } from "./relay.js";
 import { registerSchema } from "./schema.js";
+import { registerSecrets } from "./secrets.js";
 import { registerUp } from "./up.js";
 import { registerValidate } from "./validate.js";
 
@@ -29,6 +30,7 @@ export const commands: RegisterCommand[] = [
   registerPlan,
   registerGenerate,
   registerSchema,
+  registerSecrets,
   registerLb,
   registerLab,
   registerLabDistro,
