@@ -4,6 +4,7 @@ import { registerBoot } from "./boot.js";
 import { registerBundle } from "./bundle.js";
 import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
+import { registerGit } from "./git.js";
 import { registerHosts } from "./hosts.js";
 import { registerInit } from "./init.js";
 import { registerInstall } from "./install.js";
@@ -31,6 +32,7 @@ export const commands: RegisterCommand[] = [
   registerGenerate,
   registerSchema,
   registerSecrets,
+  registerGit,
   registerLb,
   registerLab,
   registerLabDistro,
