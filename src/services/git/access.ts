@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import { basicCredentials } from "../../net/basic-auth.js";
 
 /** What a request asks for, read from its path and query (pure). */
 export type GitRequest =
@@ -36,13 +37,9 @@ export async function authenticate(
   readTokens: string[],
   verifyUser: (user: string, password: string) => Promise<boolean>,
 ): Promise<Principal> {
-  const [scheme, value = ""] = (authorization ?? "").split(/\s+/, 2);
-  if (scheme?.toLowerCase() !== "basic") return undefined;
-  const decoded = Buffer.from(value, "base64").toString("utf8");
-  const colon = decoded.indexOf(":");
-  if (colon < 0) return undefined;
-  const user = decoded.slice(0, colon);
-  const password = decoded.slice(colon + 1);
+  const credentials = basicCredentials(authorization);
+  if (!credentials) return undefined;
+  const { user, password } = credentials;
   if (await verifyUser(user, password)) return { user, canWrite: true };
   if (readTokens.some((token) => sameSecret(password, token))) return { user: user || "token", canWrite: false };
   return undefined;

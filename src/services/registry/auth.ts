@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 import bcrypt from "bcryptjs";
 import { OperatorError } from "../../errors.js";
+import { basicCredentials } from "../../net/basic-auth.js";
 import { registerSecret } from "../../secrets.js";
 import type { RegistryConfig } from "./config.js";
 import { isLoopback } from "./config.js";
@@ -50,12 +51,9 @@ export async function createAuthorizer(auth: RegistryConfig["auth"]): Promise<Au
   async function verify(header: string): Promise<boolean> {
     const [scheme, value = ""] = header.split(/\s+/, 2);
     if (scheme?.toLowerCase() === "bearer") return token !== undefined && sameSecret(value, token);
-    if (scheme?.toLowerCase() !== "basic") return false;
-    const decoded = Buffer.from(value, "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon < 0) return false;
-    const user = decoded.slice(0, colon);
-    const password = decoded.slice(colon + 1);
+    const credentials = basicCredentials(header);
+    if (!credentials) return false;
+    const { user, password } = credentials;
     if (token !== undefined && sameSecret(password, token)) return true;
     const hash = users.get(user);
     return hash !== undefined && (await bcrypt.compare(password, hash.replace(/^\$2y\$/, "$2b$")));
