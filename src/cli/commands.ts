@@ -6,6 +6,7 @@ import { registerDashboard } from "./dashboard.js";
 import { registerDhcp } from "./dhcp.js";
 import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
+import { registerGit } from "./git.js";
 import { registerHosts } from "./hosts.js";
 import { registerImage } from "./image.js";
 import { registerInit } from "./init.js";
@@ -19,6 +20,7 @@ import { registerProbe } from "./probe.js";
 import { registerRegistry } from "./registry.js";
 import { registerRelay } from "./relay.js";
 import { registerSchema } from "./schema.js";
+import { registerSecrets } from "./secrets.js";
 import { registerServe } from "./serve.js";
 import { registerTeardown } from "./teardown.js";
 import { registerTftp } from "./tftp.js";
@@ -34,6 +36,8 @@ export const commands: RegisterCommand[] = [
   registerPlan,
   registerGenerate,
   registerSchema,
+  registerSecrets,
+  registerGit,
   registerLb,
   registerLab,
   registerRegistry,

@@ -28,7 +28,7 @@ export interface PlannedSite {
 /** Load + validate the manifest (warnings to stderr), open the state dir, derive the plan. */
 export async function planFromManifestFile(file: string, options: { stateDir?: string } = {}): Promise<PlannedSite> {
   const loaded = await loadManifest(file);
-  if (loaded.warnings.length > 0) err(formatDiagnostics(loaded.warnings, loaded.text, process.stderr));
+  if (loaded.warnings.length > 0) err(formatDiagnostics(loaded.warnings, { file, text: loaded.text }, process.stderr));
   const state = await openStateDir(options.stateDir ?? stateDirBeside(file));
   const plan = planCluster(loaded.manifest, await readPlanState(state));
   return { loaded, state, plan };

@@ -43,7 +43,13 @@ function reportFailure(error: unknown): number {
   const c = colorsFor(process.stderr);
   if (isOperatorError(error)) {
     if (error instanceof InvalidSourceError)
-      err(formatDiagnostics(error.diagnostics, error.sourceText, process.stderr));
+      err(
+        formatDiagnostics(
+          error.diagnostics,
+          error.sourceText === undefined ? undefined : { file: error.file, text: error.sourceText },
+          process.stderr,
+        ),
+      );
     err(`${c.red("error:")} ${error.message}`);
     if (error.hint) err(`${c.dim("hint:")} ${error.hint}`);
     return error instanceof UsageError ? 2 : error.exitCode;

@@ -16,7 +16,7 @@ export function registerValidate(program: Command): Command {
     if (options.output === "json") {
       out(JSON.stringify({ file: options.file, valid: manifest !== undefined, diagnostics }, null, 2));
     } else {
-      if (diagnostics.length > 0) out(formatDiagnostics(diagnostics, text, process.stdout));
+      if (diagnostics.length > 0) out(formatDiagnostics(diagnostics, { file: options.file, text }, process.stdout));
       if (manifest) {
         const servers = manifest.hosts.filter((h) => h.role === "server").length;
         out(

@@ -5,6 +5,7 @@ import { OperatorError } from "../errors.js";
 import type { ClusterManifest } from "./defaults.js";
 import { compareDiagnostics, type Diagnostic, type Path } from "./diagnostics.js";
 import { InvalidSourceError } from "./invalid-source.js";
+import { stageFolderDiagnostics } from "./stage-folders.js";
 import { validateManifestText } from "./validate.js";
 import { valueAt } from "./zod-diagnostics.js";
 
@@ -95,6 +96,9 @@ export async function checkManifestFile(
     }
   }
   diagnostics.sort(compareDiagnostics);
+  // The stage folders' own files come after the manifest's findings, each file in its own order.
+  if (source && raw !== undefined)
+    diagnostics.push(...(await stageFolderDiagnostics(raw, file, dirname(file), source)));
   const valid = !diagnostics.some((d) => d.severity === "error");
   return { ...(valid && result.manifest ? { manifest: result.manifest } : {}), diagnostics, text };
 }

@@ -4,6 +4,7 @@ import type { Finding, Path } from "./diagnostics.js";
 import { closestMatch } from "./did-you-mean.js";
 import { asArray, asObject, asString, type Raw } from "./raw.js";
 import { pxeFindings } from "./semantic-pxe.js";
+import { stageFindings } from "./semantic-stages.js";
 
 export type { Finding } from "./diagnostics.js";
 
@@ -296,35 +297,4 @@ function registryFindings(spec: Raw): Finding[] {
       },
     ];
   });
-}
-
-function stageFindings(spec: Raw): Finding[] {
-  const findings: Finding[] = [];
-  const earlier: string[] = [];
-  asArray(spec.stages).forEach((entry, index) => {
-    const stage = asObject(entry);
-    const name = asString(stage?.name);
-    asArray(stage?.dependsOn).forEach((dep, depIndex) => {
-      const depName = asString(dep);
-      if (depName === undefined || earlier.includes(depName)) return;
-      findings.push({
-        severity: "error",
-        path: ["spec", "stages", index, "dependsOn", depIndex],
-        message: `stage "${name}" depends on "${depName}", which is not an earlier stage`,
-        hint: earlier.length
-          ? `a stage may depend only on earlier ones: ${earlier.join(", ")}`
-          : "the first stage cannot depend on anything",
-      });
-    });
-    if (name !== undefined) {
-      if (earlier.includes(name))
-        findings.push({
-          severity: "error",
-          path: ["spec", "stages", index, "name"],
-          message: `duplicate stage name "${name}"`,
-        });
-      earlier.push(name);
-    }
-  });
-  return findings;
 }

@@ -56,6 +56,7 @@ export function formatPlan(plan: Plan, stream: NodeJS.WriteStream): string {
       ...(plan.files[h.name] ?? []).map((f) => `    ${f.mode.toString(8).padStart(4, "0")} ${f.path}`),
     ]),
     ...(plan.pxe ? ["", ...formatPxe(plan.pxe, table, c.bold)] : []),
+    ...(plan.stages.length ? ["", ...formatStages(plan.stages, table, c.bold)] : []),
   ];
   return lines.join("\n");
 }
@@ -73,6 +74,27 @@ function formatPxe(pxe: PlannedPxe, table: (rows: string[][]) => string, bold: (
     table([
       ["HOST", "MAC", "ROLE", "NETWORK", "IGNITION"],
       ...pxe.hosts.map((h) => [h.name, h.mac, h.role, h.network, `ignition/${h.ignitionFile}`]),
+    ]),
+  ];
+}
+
+/**
+ * Stages in the order they become Ready: a stage starts once the stages it depends on are Ready,
+ * so stages of the same wave are applied side by side.
+ */
+function formatStages(
+  stages: Plan["stages"],
+  table: (rows: string[][]) => string,
+  bold: (text: string) => string,
+): string[] {
+  const wave = new Map<string, number>();
+  for (const stage of stages)
+    wave.set(stage.name, 1 + Math.max(0, ...stage.dependsOn.map((name) => wave.get(name) ?? 0)));
+  return [
+    bold("GitOps stages (Flux Kustomizations, in order)"),
+    table([
+      ["#", "STAGE", "FOLDER", "WAVE", "AFTER"],
+      ...stages.map((s, i) => [String(i + 1), s.name, s.path, String(wave.get(s.name)), s.dependsOn.join(", ") || "-"]),
     ]),
   ];
 }

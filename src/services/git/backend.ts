@@ -1,0 +1,157 @@
+import { spawn } from "node:child_process";
+import { mkdir, stat } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { dirname, join } from "node:path";
+
+/**
+ * Every push is flushed to disk before git acknowledges it (objects and refs), and received
+ * objects are checked: a killed server loses no acknowledged push and keeps no broken object.
+ */
+const DURABLE_CONFIG: Array<[string, string]> = [
+  ["core.fsync", "all"],
+  ["core.fsyncMethod", "fsync"],
+  ["receive.fsckObjects", "true"],
+  ["core.logAllRefUpdates", "true"],
+];
+
+const configEnv = (pairs: Array<[string, string]>) => ({
+  GIT_CONFIG_COUNT: String(pairs.length),
+  ...Object.fromEntries(
+    pairs.flatMap(([key, value], i) => [
+      [`GIT_CONFIG_KEY_${i}`, key],
+      [`GIT_CONFIG_VALUE_${i}`, value],
+    ]),
+  ),
+});
+
+export const repoPath = (root: string, repo: string) => join(root, repo);
+
+export async function repoExists(root: string, repo: string): Promise<boolean> {
+  return stat(join(repoPath(root, repo), "HEAD")).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A new bare repository whose HEAD is main (what `airstrap gitops bootstrap` pushes). */
+export async function initRepo(git: string, root: string, repo: string): Promise<void> {
+  const path = repoPath(root, repo);
+  await mkdir(dirname(path), { recursive: true });
+  await run(git, ["init", "--quiet", "--bare", "--initial-branch=main", path], {});
+}
+
+/** Refs and the objects they name, as `for-each-ref` lists them. */
+export async function listRefs(git: string, root: string, repo: string): Promise<Map<string, string>> {
+  const output = await run(git, ["for-each-ref", "--format=%(objectname) %(refname)"], {
+    GIT_DIR: repoPath(root, repo),
+  });
+  return new Map(
+    output
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => {
+        const [object = "", ref = ""] = line.split(" ");
+        return [ref, object];
+      }),
+  );
+}
+
+/** Runs `git http-backend` as a CGI program for one request and streams its answer back. */
+export function runHttpBackend(
+  git: string,
+  root: string,
+  request: IncomingMessage,
+  response: ServerResponse,
+  remoteUser: string,
+): Promise<number> {
+  const url = new URL(request.url ?? "/", "http://git.invalid");
+  const header = (name: string) => request.headers[name] as string | undefined;
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    GIT_PROJECT_ROOT: root,
+    GIT_HTTP_EXPORT_ALL: "1",
+    PATH_INFO: decodeURIComponent(url.pathname),
+    QUERY_STRING: url.search.slice(1),
+    REQUEST_METHOD: request.method ?? "GET",
+    REMOTE_USER: remoteUser,
+    REMOTE_ADDR: request.socket.remoteAddress ?? "",
+    ...(header("content-type") ? { CONTENT_TYPE: header("content-type") } : {}),
+    ...(header("content-length") ? { CONTENT_LENGTH: header("content-length") } : {}),
+    ...(header("content-encoding") ? { HTTP_CONTENT_ENCODING: header("content-encoding") } : {}),
+    ...(header("git-protocol")
+      ? { GIT_PROTOCOL: header("git-protocol"), HTTP_GIT_PROTOCOL: header("git-protocol") }
+      : {}),
+    ...configEnv(DURABLE_CONFIG),
+  };
+  const child = spawn(git, ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
+  request.pipe(child.stdin);
+  child.stdin.on("error", () => {});
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => {
+    if (stderr.length < 4096) stderr += chunk.toString();
+  });
+  let head = Buffer.alloc(0);
+  let streaming = false;
+  child.stdout.on("data", (chunk: Buffer) => {
+    if (streaming) {
+      if (!response.write(chunk)) child.stdout.pause();
+      return;
+    }
+    head = Buffer.concat([head, chunk]);
+    const end = head.indexOf("\r\n\r\n") >= 0 ? head.indexOf("\r\n\r\n") : head.indexOf("\n\n");
+    if (end < 0) return;
+    const separator = head.indexOf("\r\n\r\n") === end ? 4 : 2;
+    const { status, headers } = cgiHeaders(head.subarray(0, end).toString("latin1"));
+    response.writeHead(status, headers);
+    streaming = true;
+    const rest = head.subarray(end + separator);
+    if (rest.length > 0) response.write(rest);
+  });
+  response.on("drain", () => child.stdout.resume());
+  response.on("close", () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+  });
+  return new Promise((resolve) => {
+    child.on("close", (code) => {
+      if (!streaming && !response.headersSent) {
+        response.writeHead(500, { "content-type": "text/plain" });
+        response.end(`git http-backend failed: ${stderr.split("\n")[0] ?? ""}\n`);
+      } else response.end();
+      resolve(code ?? 1);
+    });
+    child.on("error", () => resolve(127));
+  });
+}
+
+/** CGI response headers: `Status: 404 Not Found` becomes the status, the rest are passed on. */
+export function cgiHeaders(text: string): { status: number; headers: Record<string, string> } {
+  let status = 200;
+  const headers: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim();
+    const value = line.slice(colon + 1).trim();
+    if (name.toLowerCase() === "status") status = Number.parseInt(value, 10) || 500;
+    else headers[name] = value;
+  }
+  return { status, headers };
+}
+
+function run(command: string, args: string[], env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: { PATH: process.env.PATH, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let errText = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      errText += c.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${command} ${args[0]}: ${errText.trim() || `exit ${code}`}`)),
+    );
+  });
+}
