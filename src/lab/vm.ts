@@ -31,14 +31,14 @@ export type VmFirmware = "bios" | "uefi";
 export const VM_MEMORY_MIB = 2048;
 
 const QEMU = "qemu-system-x86_64";
-const ROMS = {
-  bios: { firmware: [], rom: "/usr/lib/ipxe/qemu/pxe-virtio.rom" },
-  uefi: { firmware: ["-bios", "/usr/share/qemu/OVMF.fd"], rom: "/usr/lib/ipxe/qemu/efi-virtio.rom" },
-} as const;
+// The card's ROM is qemu's default for virtio-net: efi-virtio.rom from ipxe-qemu, iPXE for BIOS and
+// UEFI. Named explicitly (romfile=/usr/lib/ipxe/qemu/…, pxe- or efi-), SeaBIOS here never runs it
+// and the VM finds no boot device at all.
+const FIRMWARE = { bios: [], uefi: ["-bios", "/usr/share/qemu/OVMF.fd"] } as const;
 
 /** Pure: qemu's command line for a VM that can only boot from its network card. */
 export function qemuArguments(launch: VmLaunch): string[] {
-  const { firmware, rom } = ROMS[launch.firmware];
+  const firmware = FIRMWARE[launch.firmware];
   return [
     "-name",
     vmProcessName(launch.machine),
@@ -61,7 +61,7 @@ export function qemuArguments(launch: VmLaunch): string[] {
     "-netdev",
     `tap,id=site,ifname=${launch.tap},script=no,downscript=no`,
     "-device",
-    `virtio-net-pci,netdev=site,mac=${launch.mac},romfile=${rom}`,
+    `virtio-net-pci,netdev=site,mac=${launch.mac}`,
     "-boot",
     "order=n",
   ];

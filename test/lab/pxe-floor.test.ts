@@ -35,7 +35,7 @@ test("a lab machine with no OS boots the lab's Debian from the floor (dnsmasq + 
   const reason = await skipReason();
   if (reason) return t.skip(reason);
   const image = await ensureNetbootImage({ events: silentEvents });
-  const site = await createTestLab({ offset: 41, hosts: [{ name: "pxe-1", role: "agent", octet: 31, mac: MAC }] });
+  const site = await createTestLab({ offset: 41, hosts: [{ name: "pxe-1", role: "server", octet: 31, mac: MAC }] });
   const work = await mkdtemp(join(tmpdir(), "airstrap-pxe-floor-"));
   let floor: Awaited<ReturnType<typeof startPxeFloor>> | undefined;
   try {
