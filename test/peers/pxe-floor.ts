@@ -200,7 +200,7 @@ function prefixMask(prefix: number): string {
 
 /**
  * The floor's one Ignition file (spec 3.3.0, what Debian's Ignition 2.14 accepts): a user with the
- * lab's key and sudo, the host's SSH key (so the test pins it, as airstrap does), one file.
+ * lab's key and passwordless sudo, the host's SSH key (so the test pins it, as airstrap does), one file.
  */
 export function floorIgnition(options: {
   user: string;
@@ -223,6 +223,8 @@ export function floorIgnition(options: {
         files: [
           file("/etc/ssh/ssh_host_ed25519_key", 0o600, options.hostKey.privateKey),
           file("/etc/ssh/ssh_host_ed25519_key.pub", 0o644, options.hostKey.publicKey),
+          // Flatcar's sudo group needs no password; Debian's does, and install runs sudo -n.
+          file(`/etc/sudoers.d/${options.user}`, 0o440, `${options.user} ALL=(ALL) NOPASSWD:ALL\n`),
           file(options.file.path, 0o644, options.file.content),
         ],
       },
