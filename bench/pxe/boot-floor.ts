@@ -52,7 +52,8 @@ const BOOT_TIMEOUT_MS = Number(process.env.PXE_BENCH_TIMEOUT_S ?? 600) * 1000;
 const CONSOLE_MARKS: Array<[string, RegExp]> = [
   ["kernel", /Linux version/],
   ["ignition-fetch", /ignition\[\d+\]: .*(GET http|fetched)/i],
-  ["ignition-done", /Ignition finished successfully|ignition\[\d+\]: files: .*(finished|complete)/i],
+  // Ignition says "finished successfully" after every stage; the files stage is the one that matters.
+  ["ignition-done", /Finished .*ignition-files/],
   ["switch-root", /Switching root|Reached target.*Switch Root/],
   ["sshd", /Started .*OpenBSD Secure Shell|Started ssh\.service/],
 ];
@@ -117,8 +118,9 @@ async function bootOnce(setup: Setup, count: number, image: NetbootImage): Promi
       const relative: Record<string, number> = {};
       for (const [name, at] of Object.entries(marks)) relative[name] = at - poweredOn;
       Object.assign(relative, httpMarks(services!.requests, host.address, poweredOn));
-      const dhcp = services!.dnsmasqLog ? dhcpAcks(services!.dnsmasqLog, host.mac!) : 0;
-      relative["dhcp-acks"] = dhcp;
+      const acks = services!.dnsmasqLog ? dhcpAcks(services!.dnsmasqLog, host.mac!) : [];
+      relative["dhcp-acks"] = acks.length;
+      if (acks[0] !== undefined) relative["dhcp-first-ack"] = acks[0] - poweredOn;
       const answered = answers[index];
       return { host: host.name, ...(answered ? { sshMs: answered - poweredOn } : {}), marks: relative };
     });
@@ -180,10 +182,13 @@ function httpMarks(requests: HttpRequestRecord[], client: string, origin: number
   return marks;
 }
 
-function dhcpAcks(log: string, mac: string): number {
+/** When dnsmasq acknowledged this MAC (ms since the epoch; its log has whole seconds, local time). */
+function dhcpAcks(log: string, mac: string): number[] {
+  const year = new Date().getFullYear();
   return readFileSync(log, "utf8")
     .split("\n")
-    .filter((line) => line.includes("DHCPACK") && line.includes(mac)).length;
+    .filter((line) => line.includes("DHCPACK") && line.includes(mac))
+    .map((line) => new Date(`${line.slice(0, 15)} ${year}`).getTime());
 }
 
 const seconds = (ms: number | undefined) => (ms === undefined ? "-" : (ms / 1000).toFixed(1));
@@ -197,13 +202,14 @@ function report(setup: Setup, count: number, results: VmResult[]): string {
     )} s, ${times.length}/${results.length} answered`,
   );
   lines.push(
-    "VM     iPXE-script  initrd-done  kernel  ignition-GET  root-start  root-done  ignition-done  switch-root  sshd   SSH    DHCP-ACKs",
+    "VM     DHCP  iPXE-script  initrd-done  kernel  ignition-GET  root-start  root-done  ignition-done  switch-root  sshd   SSH    DHCP-ACKs",
   );
   for (const result of results) {
     const m = result.marks;
     lines.push(
       [
         result.host.padEnd(6),
+        seconds(m["dhcp-first-ack"]).padStart(4),
         seconds(m["http-ipxe-script"]).padStart(11),
         seconds(m["http-initrd-done"]).padStart(11),
         seconds(m.kernel).padStart(6),
@@ -218,7 +224,9 @@ function report(setup: Setup, count: number, results: VmResult[]): string {
       ].join("  "),
     );
   }
-  lines.push("(seconds after power-on; DHCP-ACKs: iPXE, initramfs, booted root)");
+  lines.push(
+    "(seconds after power-on; DHCP: first ACK, whole seconds from dnsmasq's log; DHCP-ACKs: iPXE, initramfs, booted root, renewals)",
+  );
   return lines.join("\n");
 }
 
