@@ -1,13 +1,17 @@
-import { openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { openSync, readFileSync, readSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { silentEvents } from "../../src/events.js";
-import { runCommand } from "../../src/lab/exec.js";
 import { ensureNetbootImage, type NetbootImage } from "../../src/lab/netboot/build.js";
 import { labPower } from "../../src/lab/power.js";
 import { createTestLab, labSkipReason, type TestLab } from "../../test/lab/lab-fixture.js";
 import { sshRunAsync } from "../../test/peers/lab-ssh.js";
-import { floorIgnition, type HttpRequestRecord, startPxeFloor, waitForSshAnswer } from "../../test/peers/pxe-floor.js";
+import {
+  type HttpRequestRecord,
+  startPxeFloor,
+  waitForSshAnswer,
+  writeFloorIgnition,
+} from "../../test/peers/pxe-floor.js";
 
 /**
  * Issue 15's floor: power-on to SSH for 1, 2 and 4 PXE VMs started together, booted by dnsmasq
@@ -77,21 +81,10 @@ async function bootOnce(setup: Setup, count: number, image: NetbootImage): Promi
   let services: BootServices | undefined;
   try {
     await site.up();
-    const keyFile = join(site.dir, "host_key");
-    await runCommand(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
-    const hostKey = { privateKey: readFileSync(keyFile, "utf8"), publicKey: readFileSync(`${keyFile}.pub`, "utf8") };
-    const knownHosts = join(site.dir, "pxe_known_hosts");
-    const pinned = hostKey.publicKey.split(" ").slice(0, 2).join(" ");
-    writeFileSync(knownHosts, site.hosts.map((host) => `${host.address} ${pinned}\n`).join(""));
-    const ignition = join(site.dir, "ignition.json");
-    writeFileSync(
-      ignition,
-      floorIgnition({
-        user: "core",
-        authorizedKey: readFileSync(`${site.identity}.pub`, "utf8").trim(),
-        hostKey,
-        file: { path: "/etc/airstrap-floor", content: "written by Ignition\n" },
-      }),
+    const { ignition, knownHosts } = await writeFloorIgnition(
+      site.dir,
+      readFileSync(`${site.identity}.pub`, "utf8").trim(),
+      site.hosts.map((host) => host.address),
     );
     services = await setup.start(site, image, ignition, join(site.dir, "services"));
     const consoles = site.hosts.map((host) =>

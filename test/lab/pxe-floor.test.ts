@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import { namespaceExists } from "../../src/lab/network.js";
 import { labPower } from "../../src/lab/power.js";
 import { notOnThisMachine } from "../helpers/skip.js";
 import { sshRunAsync } from "../peers/lab-ssh.js";
-import { floorIgnition, startPxeFloor, waitForSshAnswer } from "../peers/pxe-floor.js";
+import { FLOOR_FILE, FLOOR_USER, startPxeFloor, waitForSshAnswer, writeFloorIgnition } from "../peers/pxe-floor.js";
 import { createTestLab, labSkipReason } from "./lab-fixture.js";
 
 /** Under TCG one boot takes about a minute on an idle machine and 3-5 min on this loaded one; this bounds a bad one. */
@@ -47,22 +47,10 @@ test("a lab machine with no OS boots the lab's Debian from the floor (dnsmasq + 
       [["pxe-1", "pxe-vm", "off"]],
     );
 
-    await runCommand(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pxe-1", "-f", join(work, "host_key")]);
-    const hostKey = {
-      privateKey: readFileSync(join(work, "host_key"), "utf8"),
-      publicKey: readFileSync(join(work, "host_key.pub"), "utf8"),
-    };
-    const knownHosts = join(work, "known_hosts");
-    writeFileSync(knownHosts, `${host.address} ${hostKey.publicKey.split(" ").slice(0, 2).join(" ")}\n`);
-    const ignition = join(work, "ignition.json");
-    writeFileSync(
-      ignition,
-      floorIgnition({
-        user: "core",
-        authorizedKey: readFileSync(`${site.identity}.pub`, "utf8").trim(),
-        hostKey,
-        file: { path: "/etc/airstrap-floor", content: "written by Ignition\n" },
-      }),
+    const { ignition, knownHosts } = await writeFloorIgnition(
+      work,
+      readFileSync(`${site.identity}.pub`, "utf8").trim(),
+      [host.address],
     );
     const lab = await site.lab();
     floor = await startPxeFloor({
@@ -79,7 +67,7 @@ test("a lab machine with no OS boots the lab's Debian from the floor (dnsmasq + 
     await labPower(site.state, host.name, "on", silentEvents);
     assert.equal((await currentLabStatus(site.state)).hosts[0]?.state, "running");
     const ssh = (command: string) =>
-      sshRunAsync({ address: host.address, user: "core" }, site.identity, knownHosts, command);
+      sshRunAsync({ address: host.address, user: FLOOR_USER }, site.identity, knownHosts, command);
     const answered = await waitForSshAnswer(() => ssh("true"), BOOT_TIMEOUT_MS);
     const console = readFileSync(join(site.dir, ".airstrap/lab/logs/pxe-1.console.log"), "utf8");
     assert.ok(
@@ -88,8 +76,8 @@ test("a lab machine with no OS boots the lab's Debian from the floor (dnsmasq + 
     );
     t.diagnostic(`power-on to SSH: ${((answered - poweredOn) / 1000).toFixed(1)} s (TCG, 1 vCPU)`);
 
-    const file = await ssh("cat /etc/airstrap-floor && sudo -n true && echo sudo-ok");
-    assert.equal(file.stdout, "written by Ignition\nsudo-ok\n");
+    const file = await ssh(`cat ${FLOOR_FILE.path} && sudo -n true && echo sudo-ok`);
+    assert.equal(file.stdout, `${FLOOR_FILE.content}sudo-ok\n`);
     const served = floor.requests.filter((request) => request.status === 200).map((request) => request.path);
     for (const path of ["/boot.ipxe", "/vmlinuz", "/initrd.img", "/live.squashfs", "/ignition.json"]) {
       assert.ok(served.includes(path), `${path} was not fetched (served: ${served.join(", ")})`);

@@ -234,6 +234,29 @@ export function floorIgnition(options: {
   )}\n`;
 }
 
+export const FLOOR_USER = "core";
+export const FLOOR_FILE = { path: "/etc/airstrap-floor", content: "written by Ignition\n" };
+
+/**
+ * Writes the floor's Ignition file for these machines (one config for all, as the benchmark's "same
+ * Ignition file") with a fresh host key, and a known_hosts that pins it for each address.
+ */
+export async function writeFloorIgnition(
+  dir: string,
+  authorizedKey: string,
+  addresses: string[],
+): Promise<{ ignition: string; knownHosts: string }> {
+  const keyFile = join(dir, "floor_host_key");
+  await runCommand(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pxe-floor", "-f", keyFile]);
+  const hostKey = { privateKey: await readFile(keyFile, "utf8"), publicKey: await readFile(`${keyFile}.pub`, "utf8") };
+  const pinned = hostKey.publicKey.split(" ").slice(0, 2).join(" ");
+  const knownHosts = join(dir, "floor_known_hosts");
+  await writeFile(knownHosts, addresses.map((address) => `${address} ${pinned}\n`).join(""));
+  const ignition = join(dir, "floor_ignition.json");
+  await writeFile(ignition, floorIgnition({ user: FLOOR_USER, authorizedKey, hostKey, file: FLOOR_FILE }));
+  return { ignition, knownHosts };
+}
+
 /** Polls SSH until the command succeeds or the bound passes; returns when it answered (ms since the epoch). */
 export async function waitForSshAnswer(
   run: () => Promise<{ code: number }>,
