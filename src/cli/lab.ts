@@ -1,8 +1,10 @@
 import type { Command } from "commander";
+import { OperatorError } from "../errors.js";
 import { createEvents, type Events, silentEvents } from "../events.js";
 import { openKnownHosts } from "../hosts/known-hosts.js";
 import { labNameOf, labUpFromManifest, openLabState } from "../lab/from-manifest.js";
 import { currentLabStatus, labDown, labHeal, labKill, labPartition, labStart, labStop } from "../lab/lab.js";
+import { isPowerAction, labPower } from "../lab/power.js";
 import { readLabState } from "../lab/state.js";
 import { renderStatusTable } from "../lab/status.js";
 import type { StateDir } from "../state/state-dir.js";
@@ -86,6 +88,16 @@ export function registerLab(program: Command): Command {
   hostVerb(lab, "stop", "shut a host down cleanly", labStop);
   hostVerb(lab, "start", "boot a stopped host again", (state, host, events) => labStart(state, host, events));
   hostVerb(lab, "kill", "cut a host's power: every process dies at once", labKill);
+  const power = lab
+    .command("power <action> <host>")
+    .description("press a network-booting machine's power button: on, off (the plug) or reset");
+  withLabOptions(power).action(async (action: string, host: string, options: LabOptions) => {
+    if (!isPowerAction(action)) {
+      throw new OperatorError(`lab power: unknown action "${action}"`, { hint: "use one of: on, off, reset" });
+    }
+    await labPower(await openLabState(options), host, action, progressEvents());
+    await printStatus(options);
+  });
   hostVerb(lab, "partition", "unplug a host from the site's network (it keeps running)", labPartition);
   hostVerb(lab, "heal", "plug a partitioned host back in", labHeal);
   return lab;

@@ -1,26 +1,17 @@
-import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import type { StateDir } from "../state/state-dir.js";
 import { launchHost, READY_TIMEOUT_MS, requireSsh } from "./boot.js";
 import { removeHostCgroups } from "./cgroups.js";
 import { isOurContainer, killContainer, stopContainer } from "./container.js";
 import { hostAttached, setHostAttached } from "./network.js";
-import { type LabHostState, type LabState, requireLab, writeLabState } from "./state.js";
-
-function requireHost(lab: LabState, name: string): LabHostState {
-  const host = lab.hosts.find((candidate) => candidate.name === name);
-  if (!host) {
-    throw new OperatorError(`lab ${lab.name} has no host named ${name}`, {
-      hint: `its hosts are: ${lab.hosts.map((candidate) => candidate.name).join(", ")}`,
-    });
-  }
-  return host;
-}
+import { labPower } from "./power.js";
+import { type LabHostState, type LabState, requireHost, requireLab, writeLabState } from "./state.js";
 
 /** Shuts a host down cleanly (its systemd powers off), as `systemctl poweroff` would. */
 export async function labStop(state: StateDir, name: string, events: Events): Promise<void> {
   const lab = await requireLab(state);
   const host = requireHost(lab, name);
+  if (host.vm) return labPower(state, name, "off", events);
   if (isOurContainer(host.pid, host.machine)) await stopContainer(host.pid, host.machine);
   removeHostCgroups((machine) => machine === host.machine);
   delete host.pid;
@@ -32,6 +23,7 @@ export async function labStop(state: StateDir, name: string, events: Events): Pr
 export async function labKill(state: StateDir, name: string, events: Events): Promise<void> {
   const lab = await requireLab(state);
   const host = requireHost(lab, name);
+  if (host.vm) return labPower(state, name, "off", events);
   if (isOurContainer(host.pid, host.machine)) await killContainer(host.pid, host.machine);
   removeHostCgroups((machine) => machine === host.machine);
   delete host.pid;
@@ -48,6 +40,8 @@ export async function labStart(
 ): Promise<void> {
   const lab = await requireLab(state);
   const host = requireHost(lab, name);
+  // A machine with no OS only powers on: what it boots, and when it answers SSH, is the boot server's doing.
+  if (host.vm) return labPower(state, name, "on", events);
   if (isOurContainer(host.pid, host.machine)) return;
   host.pid = await launchHost(state, lab, host);
   await writeLabState(state, lab);

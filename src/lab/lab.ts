@@ -20,12 +20,15 @@ import {
   hostFilesDir,
   LAB_IDENTITY_FILE,
   LAB_STATE_FILE,
+  type LabHostState,
   type LabState,
   readLabState,
   requireLab,
+  vmMonitorPath,
   writeLabState,
 } from "./state.js";
 import { type LabStatus, labStatus } from "./status.js";
+import { createVmTap, isOurVm, powerOffVm, vmProcessName } from "./vm.js";
 
 export { labHeal, labKill, labPartition, labStart, labStop } from "./host-actions.js";
 export { requireLab } from "./state.js";
@@ -48,8 +51,9 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
   await checkPrerequisites();
   const existing = await readLabState(state);
   if (existing) {
-    if (sameSite(existing, spec) && existing.hosts.some((host) => isOurContainer(host.pid, host.machine))) {
-      for (const host of existing.hosts) await labStart(state, host.name, events);
+    if (sameSite(existing, spec) && existing.hosts.some(isRunning)) {
+      // Machines that boot from the network keep their power state: powering them on is the operator's move.
+      for (const host of existing.hosts.filter((candidate) => !candidate.vm)) await labStart(state, host.name, events);
       await ensureMirror(options, state);
       return labStatus((await readLabState(state)) ?? existing);
     }
@@ -85,6 +89,13 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
     await ensureMirror(options, state);
     lab.helpers = (await requireLab(state)).helpers;
     for (const [index, host] of spec.hosts.entries()) {
+      const { machine, tap } = hostMachine(names, index);
+      if (host.pxe) {
+        await createVmTap(names.netns, names.bridge, tap);
+        const vm = { tap, monitor: vmMonitorPath(state, host.name), firmware: "bios" as const };
+        lab.hosts.push({ ...host, index, machine, partitioned: false, hostKey: "", vm });
+        continue;
+      }
       const hostKey = await writeHostFiles(hostFilesDir(state, host.name), {
         name: host.name,
         address: host.address,
@@ -95,15 +106,24 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
         sshUser: host.sshUser,
         sshPort: host.sshPort,
       });
-      const { machine } = hostMachine(names, index);
       lab.hosts.push({ ...host, index, machine, partitioned: false, hostKey });
     }
-    for (const host of lab.hosts) {
+    await writeLabState(state, lab);
+    const containers = lab.hosts.filter((host) => !host.vm);
+    for (const host of lab.hosts.filter((candidate) => candidate.vm)) {
+      events.emit({
+        level: "info",
+        kind: "lab.host.off",
+        host: host.name,
+        message: `no OS, powered off; boots from the network as ${host.pxe?.mac} after lab power on`,
+      });
+    }
+    for (const host of containers) {
       host.pid = await launchHost(state, lab, host);
       await writeLabState(state, lab);
       events.emit({ level: "info", kind: "lab.host.start", host: host.name, message: `started at ${host.address}` });
     }
-    await requireSsh(state, lab, options.readyTimeoutMs ?? READY_TIMEOUT_MS);
+    await requireSsh(state, lab, options.readyTimeoutMs ?? READY_TIMEOUT_MS, containers);
   } catch (error) {
     await labDown(state, events);
     throw error;
@@ -135,8 +155,13 @@ function isOurHelper(pid: number): boolean {
   return processAlive(pid) && processCommandLine(pid)?.includes("lab-distro") === true;
 }
 
+function isRunning(host: LabHostState): boolean {
+  return host.vm ? isOurVm(host.pid, host.machine) : isOurContainer(host.pid, host.machine);
+}
+
 function sameSite(lab: LabState, spec: LabSpec): boolean {
-  const key = (host: LabHostSpec) => `${host.name}/${host.address}/${host.role}/${host.sshUser}/${host.sshPort}`;
+  const key = (host: LabHostSpec) =>
+    `${host.name}/${host.address}/${host.role}/${host.sshUser}/${host.sshPort}/${host.pxe?.mac ?? "container"}`;
   const wanted = spec.hosts.map(key).join(",");
   const have = lab.hosts.map(key).join(",");
   return lab.name === spec.name && lab.bootstrapAddress === spec.bootstrapAddress && wanted === have;
@@ -153,6 +178,13 @@ export async function labDown(
   let stopped = 0;
   await Promise.all(
     lab.hosts.map(async (host) => {
+      if (host.vm) {
+        if (!isOurVm(host.pid, host.machine)) return;
+        await powerOffVm(host.pid, host.machine, host.vm.monitor);
+        stopped++;
+        events.emit({ level: "info", kind: "lab.host.power", host: host.name, message: "powered off" });
+        return;
+      }
       if (!isOurContainer(host.pid, host.machine)) return;
       await stopContainer(host.pid, host.machine);
       stopped++;
@@ -169,6 +201,7 @@ export async function labDown(
   await rm(state.file(LAB_STATE_FILE), { force: true });
   await rm(state.file("lab/hosts"), { recursive: true, force: true });
   await rm(state.file("lab/mirror"), { recursive: true, force: true });
+  await rm(state.file("lab/vms"), { recursive: true, force: true });
   events.emit({ level: "info", kind: "lab.down", message: `lab ${lab.name} removed` });
   return { stopped };
 }
@@ -183,6 +216,15 @@ async function removeLeftovers(state: StateDir, names: LabNames): Promise<{ stop
     const machine = containerMachine(pid);
     if (!machine) continue;
     await stopContainer(pid, machine, 10_000);
+    stopped++;
+  }
+  const vmName = vmProcessName(`${names.tag}-h`);
+  for (const pid of findProcesses(
+    (commandLine) =>
+      commandLine[0]?.endsWith("qemu-system-x86_64") === true && commandLine.some((part) => part.startsWith(vmName)),
+  )) {
+    process.kill(pid, "SIGKILL");
+    await waitForExit(pid, 5_000);
     stopped++;
   }
   const mirrorRoot = state.file("lab/mirror");

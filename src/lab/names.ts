@@ -34,7 +34,7 @@ export function labNames(labName: string): LabNames {
  * A host's nspawn machine name and the bridge side of its veth, which systemd-nspawn names
  * "vb-" + machine name; kept under the 15-byte limit so the name stays predictable.
  */
-export function hostMachine(names: LabNames, index: number): { machine: string; bridgeLink: string } {
+export function hostMachine(names: LabNames, index: number): { machine: string; bridgeLink: string; tap: string } {
   const machine = `${names.tag}-h${index}`;
-  return { machine, bridgeLink: `vb-${machine}` };
+  return { machine, bridgeLink: `vb-${machine}`, tap: `tp-${machine}` };
 }

@@ -80,7 +80,7 @@ export async function removeSiteNetwork(names: LabNames): Promise<void> {
 
 /** Cuts a host off the site (and from this machine) by unplugging its link from the bridge. */
 export async function setHostAttached(names: LabNames, index: number, attached: boolean): Promise<void> {
-  const { bridgeLink } = hostMachine(names, index);
+  const bridgeLink = await hostLinkName(names, index);
   if (!(await linkExists(bridgeLink, names.netns))) return;
   if (attached) await ip("-n", names.netns, "link", "set", bridgeLink, "master", names.bridge);
   else await ip("-n", names.netns, "link", "set", bridgeLink, "nomaster");
@@ -88,9 +88,15 @@ export async function setHostAttached(names: LabNames, index: number, attached: 
 
 /** Whether the host's link is plugged into the bridge; undefined when the host has no link. */
 export async function hostAttached(names: LabNames, index: number): Promise<boolean | undefined> {
-  const { bridgeLink } = hostMachine(names, index);
+  const bridgeLink = await hostLinkName(names, index);
   const { code, stdout } = await ipQuiet("-n", names.netns, "-j", "link", "show", bridgeLink);
   if (code !== 0) return undefined;
   const [link] = JSON.parse(stdout) as { master?: string }[];
   return link?.master === names.bridge;
+}
+
+/** The host's end on the bridge: nspawn's veth for a container, the tap for a VM. */
+async function hostLinkName(names: LabNames, index: number): Promise<string> {
+  const { bridgeLink, tap } = hostMachine(names, index);
+  return (await linkExists(tap, names.netns)) ? tap : bridgeLink;
 }

@@ -20,6 +20,11 @@ export interface LabHostSpec {
   /** The account and port the manifest's SSH settings use: the lab creates the account (with sudo) and listens there. */
   sshUser: string;
   sshPort: number;
+  /**
+   * A machine with no OS that boots from the network (a qemu VM): the manifest's hosts with a
+   * `mac` when spec.provisioning.pxe is set, exactly the hosts a plan boots over PXE.
+   */
+  pxe?: { mac: string };
 }
 
 export const LAB_PREFIX_LENGTH = 24;
@@ -46,6 +51,7 @@ export function labSpecFromManifest(manifest: ClusterManifest, file: string): La
       role: host.role,
       sshUser: host.ssh.user,
       sshPort: host.ssh.port,
+      ...(manifest.pxe && host.mac ? { pxe: { mac: host.mac } } : {}),
     })),
   };
   checkLabSpec(spec, file);

@@ -2,6 +2,7 @@ import { OperatorError } from "../errors.js";
 import type { StateDir } from "../state/state-dir.js";
 import type { LabNames } from "./names.js";
 import type { LabHostSpec } from "./spec.js";
+import type { VmFirmware } from "./vm.js";
 
 /** What `lab up` started, so that every later command (and `lab down`) acts on exactly that, by PID. */
 export interface LabState {
@@ -20,8 +21,10 @@ export interface LabState {
 export interface LabHostState extends LabHostSpec {
   index: number;
   machine: string;
-  /** systemd-nspawn's PID while the host runs. */
+  /** systemd-nspawn's PID while the host runs; for a VM, qemu's while it is powered on. */
   pid?: number;
+  /** A PXE machine (see vm.ts): its tap on the bridge and qemu's monitor socket. */
+  vm?: { tap: string; monitor: string; firmware: VmFirmware };
   partitioned: boolean;
   hostKey: string;
 }
@@ -35,6 +38,10 @@ export function hostFilesDir(state: StateDir, host: string): string {
 
 export function consoleLogPath(state: StateDir, host: string): string {
   return state.file(`lab/logs/${host}.console.log`);
+}
+
+export function vmMonitorPath(state: StateDir, host: string): string {
+  return state.file(`lab/vms/${host}.monitor`);
 }
 
 export async function readLabState(state: StateDir): Promise<LabState | undefined> {
@@ -54,4 +61,14 @@ export async function requireLab(state: StateDir): Promise<LabState> {
     });
   }
   return lab;
+}
+
+export function requireHost(lab: LabState, name: string): LabHostState {
+  const host = lab.hosts.find((candidate) => candidate.name === name);
+  if (!host) {
+    throw new OperatorError(`lab ${lab.name} has no host named ${name}`, {
+      hint: `its hosts are: ${lab.hosts.map((candidate) => candidate.name).join(", ")}`,
+    });
+  }
+  return host;
 }

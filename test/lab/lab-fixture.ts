@@ -30,6 +30,8 @@ export interface TestLabHost {
   name: string;
   address: string;
   role: "server" | "agent";
+  /** A machine with no OS that boots from the network (the manifest then has spec.provisioning.pxe). */
+  mac?: string;
 }
 
 export interface TestLab {
@@ -69,7 +71,7 @@ function freeSubnet(seed: number): string {
  */
 export async function createTestLab(options: {
   offset: number;
-  hosts: Array<{ name: string; role: "server" | "agent"; octet: number }>;
+  hosts: Array<{ name: string; role: "server" | "agent"; octet: number; mac?: string }>;
 }): Promise<TestLab> {
   const subnet = freeSubnet(process.pid + options.offset * 61);
   const name = `t${options.offset}${process.pid.toString(36)}`;
@@ -79,7 +81,17 @@ export async function createTestLab(options: {
     name: host.name,
     role: host.role,
     address: `${subnet}.${host.octet}`,
+    ...(host.mac ? { mac: host.mac } : {}),
   }));
+  const pxe = hosts.some((host) => host.mac)
+    ? `  provisioning:
+    pxe:
+      interface: lab
+      subnet: ${subnet}.0/24
+      dhcp: full
+      os: { kernel: debian/vmlinuz, initrd: [debian/initrd.img], rootImage: debian/live.squashfs }
+`
+    : "";
   writeFileSync(
     file,
     `apiVersion: airstrap.io/v1alpha1
@@ -91,8 +103,8 @@ spec:
   bootstrap: { address: ${subnet}.1 }
   ssh: { user: root, identityFile: .airstrap/lab/id_ed25519 }
   hosts:
-${hosts.map((host) => `    - { name: ${host.name}, address: ${host.address}, role: ${host.role} }`).join("\n")}
-`,
+${hosts.map((host) => `    - { name: ${host.name}, address: ${host.address}, role: ${host.role}${host.mac ? `, mac: "${host.mac}"` : ""} }`).join("\n")}
+${pxe}`,
   );
   const state = await openLabState({ file });
   const knownHosts = join(dir, "known_hosts");
@@ -111,7 +123,9 @@ ${hosts.map((host) => `    - { name: ${host.name}, address: ${host.address}, rol
     async up() {
       await labUpFromManifest({ file, events: silentEvents, selfCommand: SELF_COMMAND });
       const lab = await requireLab(state);
-      writeFileSync(knownHosts, `${lab.hosts.map((host) => `${host.address} ${host.hostKey}`).join("\n")}\n`);
+      // A machine that boots from the network gets its host key from its boot, not from the lab.
+      const pinned = lab.hosts.filter((host) => host.hostKey !== "");
+      writeFileSync(knownHosts, `${pinned.map((host) => `${host.address} ${host.hostKey}`).join("\n")}\n`);
     },
     down: async () => void (await labDown(state, silentEvents)),
     async remove() {

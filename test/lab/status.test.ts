@@ -18,7 +18,7 @@ test("fingerprints are the ones ssh-keygen prints", () => {
   }
 });
 
-test("the status table lines up hosts, state, SSH and host key", () => {
+test("the status table lines up hosts, machine, state, SSH and host key", () => {
   const table = renderStatusTable({
     name: "edge",
     netns: "airstrap-lab-edge",
@@ -29,10 +29,29 @@ test("the status table lines up hosts, state, SSH and host key", () => {
         role: "server",
         address: "10.77.0.11",
         state: "running",
+        machine: "container",
         ssh: true,
         hostKey: "SHA256:abc",
       },
-      { name: "a", role: "agent", address: "10.77.0.21", state: "partitioned", ssh: false, hostKey: "SHA256:def" },
+      {
+        name: "a",
+        role: "agent",
+        address: "10.77.0.21",
+        state: "partitioned",
+        machine: "container",
+        ssh: false,
+        hostKey: "SHA256:def",
+      },
+      {
+        name: "pxe-1",
+        role: "agent",
+        address: "10.77.0.31",
+        state: "off",
+        machine: "pxe-vm",
+        mac: "52:54:00:77:00:31",
+        ssh: false,
+        hostKey: "-",
+      },
     ],
     helpers: [{ name: "release mirror (simulated distro)", pid: 1, running: true, url: "http://10.77.0.1:8079/rke2" }],
   });
@@ -40,9 +59,10 @@ test("the status table lines up hosts, state, SSH and host key", () => {
     table,
     [
       "lab edge: namespace airstrap-lab-edge, this machine is 10.77.0.1 in the site",
-      "HOST           ROLE    ADDRESS     STATE        SSH      HOST KEY",
-      "k8s-server-01  server  10.77.0.11  running      answers  SHA256:abc",
-      "a              agent   10.77.0.21  partitioned  -        SHA256:def",
+      "HOST           ROLE    ADDRESS     MACHINE                   STATE        SSH      HOST KEY",
+      "k8s-server-01  server  10.77.0.11  container                 running      answers  SHA256:abc",
+      "a              agent   10.77.0.21  container                 partitioned  -        SHA256:def",
+      "pxe-1          agent   10.77.0.31  pxe-vm 52:54:00:77:00:31  off          -        -",
       "release mirror (simulated distro): running at http://10.77.0.1:8079/rke2",
       "",
     ].join("\n"),

@@ -1,4 +1,28 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+
+function sshArguments(
+  target: { address: string; port?: number; user?: string },
+  identity: string,
+  knownHostsFile: string,
+  command: string,
+): string[] {
+  return [
+    "-i",
+    identity,
+    "-p",
+    String(target.port ?? 22),
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHostsFile}`,
+    "-o",
+    "ConnectTimeout=5",
+    `${target.user ?? "root"}@${target.address}`,
+    command,
+  ];
+}
 
 /** Runs a command on a lab host with the real OpenSSH client, pinning the host key given. */
 export function sshRun(
@@ -8,32 +32,34 @@ export function sshRun(
   command: string,
   options: { input?: Buffer; timeoutMs?: number } = {},
 ): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(
-    "ssh",
-    [
-      "-i",
-      identity,
-      "-p",
-      String(target.port ?? 22),
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      "StrictHostKeyChecking=yes",
-      "-o",
-      `UserKnownHostsFile=${knownHostsFile}`,
-      "-o",
-      "ConnectTimeout=5",
-      `${target.user ?? "root"}@${target.address}`,
-      command,
-    ],
-    {
-      encoding: "utf8",
-      timeout: options.timeoutMs ?? 20_000,
-      maxBuffer: 64 * 2 ** 20,
-      ...(options.input ? { input: options.input } : {}),
-    },
-  );
+  const result = spawnSync("ssh", sshArguments(target, identity, knownHostsFile, command), {
+    encoding: "utf8",
+    timeout: options.timeoutMs ?? 20_000,
+    maxBuffer: 64 * 2 ** 20,
+    ...(options.input ? { input: options.input } : {}),
+  });
   return { code: result.status ?? 255, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+/** sshRun without blocking the event loop (for a test that serves the host from the same process). */
+export function sshRunAsync(
+  target: { address: string; port?: number; user?: string },
+  identity: string,
+  knownHostsFile: string,
+  command: string,
+  timeoutMs = 20_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      "ssh",
+      sshArguments(target, identity, knownHostsFile, command),
+      { encoding: "utf8", timeout: timeoutMs },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 255) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }
 
 /** The ed25519 host key a server presents, read with ssh-keyscan: "ssh-ed25519 AAAA…". */

@@ -41,7 +41,7 @@ export async function ensureRootfs(options: RootfsOptions): Promise<Rootfs> {
   }
 }
 
-async function isComplete(home: string): Promise<boolean> {
+export async function isComplete(home: string): Promise<boolean> {
   try {
     await stat(join(home, "complete"));
     return true;
@@ -79,11 +79,36 @@ async function buildRootfs(home: string, hash: string, options: RootfsOptions): 
       cause: error,
     });
   }
+  if (recipe.install?.length) await installPackages(target, recipe.install);
   await customise(target, recipe);
   await writeFile(join(building, "recipe.json"), `${JSON.stringify(recipe, null, 2)}\n`);
   await writeFile(join(building, "complete"), `${new Date().toISOString()}\n`);
   await rename(building, home);
   events.emit({ level: "info", kind: "lab.rootfs.ready", message: `lab root filesystem ${hash} built` });
+}
+
+/** Runs a command inside the root (a plain container: no boot, this machine's network and resolver). */
+export async function runInRoot(root: string, command: string[], options: { bind?: string[] } = {}): Promise<void> {
+  await runCommand([
+    "systemd-nspawn",
+    "--quiet",
+    "--pipe",
+    "--register=no",
+    "--keep-unit",
+    `--directory=${root}`,
+    "--resolv-conf=copy-host",
+    "--timezone=off",
+    "--link-journal=no",
+    ...(options.bind ?? []).map((bind) => `--bind=${bind}`),
+    "--setenv=DEBIAN_FRONTEND=noninteractive",
+    // The kernel's postinst would build an initramfs for this root; the netboot one is made on purpose later.
+    "--setenv=INITRD=No",
+    ...command,
+  ]);
+}
+
+async function installPackages(target: string, packages: string[]): Promise<void> {
+  await runInRoot(target, ["apt-get", "install", "-y", "--no-install-recommends", ...packages]);
 }
 
 async function customise(target: string, recipe: RootfsRecipe): Promise<void> {
@@ -108,7 +133,7 @@ async function customise(target: string, recipe: RootfsRecipe): Promise<void> {
 }
 
 /** An exclusive lock file holding the builder's PID; a lock left by a dead builder is taken over. */
-async function acquireLock(path: string): Promise<() => Promise<void>> {
+export async function acquireLock(path: string): Promise<() => Promise<void>> {
   const deadline = Date.now() + 15 * 60_000;
   for (;;) {
     try {

@@ -8,6 +8,11 @@ export interface RootfsRecipe {
   suite: string;
   variant: string;
   packages: string[];
+  /**
+   * Installed with apt-get inside the root after debootstrap: packages whose dependencies have
+   * alternatives debootstrap's resolver cannot choose between (a kernel with dracut instead of initramfs-tools).
+   */
+  install?: string[];
   files: Record<string, { mode: number; content: string }>;
   enable: string[];
   mask: string[];
