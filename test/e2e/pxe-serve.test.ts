@@ -11,6 +11,7 @@ import { silentEvents } from "../../src/events.js";
 import { openBlobStore } from "../../src/store/blob-store.js";
 import { REPO, tempDir } from "../helpers/cli.js";
 import { notOnThisMachine } from "../helpers/skip.js";
+import { buildSingleExecutable } from "../peers/airstrap-sea.js";
 import { createPxeNetwork, type PxeNetwork, waitForOutput } from "../peers/pxe-network.js";
 import { qemuSkipReason, startPxeVm } from "../peers/qemu-pxe.js";
 import { stopChild } from "../peers/unbound.js";
@@ -80,13 +81,18 @@ interface ServeProcess {
   child: ReturnType<PxeNetwork["spawn"]>;
 }
 
-async function startServe(network: PxeNetwork, site: Site, prefix: string[] = []): Promise<ServeProcess> {
+/** airstrap from source (through tsx), or the single-file executable when one is given. */
+const airstrapCommand = (executable?: string) =>
+  executable ? [executable] : [process.execPath, "--import", TSX, join(REPO, "src/cli/main.ts")];
+
+async function startServe(
+  network: PxeNetwork,
+  site: Site,
+  options: { prefix?: string[]; executable?: string } = {},
+): Promise<ServeProcess> {
   const child = network.spawn("boot", [
-    ...prefix,
-    process.execPath,
-    "--import",
-    TSX,
-    join(REPO, "src/cli/main.ts"),
+    ...(options.prefix ?? []),
+    ...airstrapCommand(options.executable),
     "serve",
     "-f",
     site.manifest,
@@ -192,28 +198,25 @@ test("proxy DHCP beside the site's dnsmasq: the UEFI machine takes dnsmasq's add
   assert.ok(!events.some((e) => e.kind === "dhcp.offer"), "a proxy hands out no address");
 });
 
-test("teardown stops serve through its control endpoint across a pid namespace, and leaves nothing listening", async (t) => {
+test("the single-file executable serves, and teardown stops it through its control endpoint across a pid namespace, leaving nothing listening", async (t) => {
   const skip = skipReason();
   if (skip) return t.skip(skip);
   const network = await createPxeNetwork("serve-down", { boot: { address: "10.231.0.1/24" } });
   t.after(() => network.remove());
   const site = await pxeSite(t, "full", "10.231.0");
+  const sea = buildSingleExecutable();
+  t.after(() => sea.remove());
   // As in a container with host networking: same network, its own process ids.
-  const serve = await startServe(network, site, ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]);
+  const serve = await startServe(network, site, {
+    prefix: ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"],
+    executable: sea.path,
+  });
   t.after(() => stopChild(serve.child));
   const listening = async () =>
     (await network.exec("boot", ["ss", "-Hlnup"])).stdout + (await network.exec("boot", ["ss", "-Hlntp"])).stdout;
   assert.match(await listening(), /:67\b/);
   // teardown runs in the same network namespace as serve (the container's host network).
-  const teardown = await network.exec("boot", [
-    process.execPath,
-    "--import",
-    TSX,
-    join(REPO, "src/cli/main.ts"),
-    "teardown",
-    "-f",
-    site.manifest,
-  ]);
+  const teardown = await network.exec("boot", [...airstrapCommand(sea.path), "teardown", "-f", site.manifest]);
   assert.equal(teardown.code, 0, teardown.stderr);
   assert.match(teardown.stdout, /boot services stopped/);
   await new Promise<void>((resolve) =>
@@ -221,14 +224,6 @@ test("teardown stops serve through its control endpoint across a pid namespace, 
   );
   assert.doesNotMatch(await listening(), /:(67|69|4011|8080)\b/);
   assert.equal(existsSync(join(site.dir, ".airstrap", "serve.json")), false);
-  const again = await network.exec("boot", [
-    process.execPath,
-    "--import",
-    TSX,
-    join(REPO, "src/cli/main.ts"),
-    "teardown",
-    "-f",
-    site.manifest,
-  ]);
+  const again = await network.exec("boot", [...airstrapCommand(), "teardown", "-f", site.manifest]);
   assert.match(again.stdout, /nothing to tear down/);
 });
