@@ -37,7 +37,8 @@ describe("the status page during airstrap up on a lab site", { skip: skipReason 
       ],
     });
     appendFileSync(site.file, `  artifacts: { source: "http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2" }\n`);
-    binary = buildSingleExecutable("src/cli/main.ts");
+    // The lab build: the hosts' simulated rke2 runs `airstrap lab-distro`, which the shipped build lacks.
+    binary = buildSingleExecutable("src/cli/lab-main.ts");
     await site.up();
     const pull = await runAirstrap(["artifacts", "pull", "-f", site.file], { cwd: site.dir });
     assert.equal(pull.code, 0, pull.stderr);
@@ -82,14 +83,19 @@ describe("the status page during airstrap up on a lab site", { skip: skipReason 
     const page = await browser.newPage({ viewport: { width: 1100, height: 800 } });
     try {
       await page.goto(url);
-      await page.waitForFunction(
+      const allReady = page.waitForFunction(
         (count) => {
           const rows = [...document.querySelectorAll("#hosts tbody tr")];
           return rows.length === count && rows.every((row) => row.textContent?.includes("✓ Ready"));
         },
         site.hosts.length,
-        { timeout: 900_000, polling: 500 },
+        { timeout: 600_000, polling: 500 },
       );
+      // A failed install ends the run (and the page's stream): fail then, with what up said.
+      const failed = run.done.then((result) => {
+        if (result.code !== 0) throw new Error(`up failed (${result.code}): ${result.stderr.slice(-2000)}`);
+      });
+      await Promise.race([allReady, failed.then(() => allReady)]);
       await page.screenshot({ path: `${ARTIFACTS}/lab-up-ready.png`, fullPage: true });
       const result = await run.done;
       assert.equal(result.code, 0, result.stderr);
