@@ -16,12 +16,7 @@ export interface HostKey {
  * connection: it is pinned, not trusted on first use.
  */
 export async function ensureHostKey(state: StateDir, host: string): Promise<HostKey> {
-  const privateKey = await state.ensureSecret(`host-keys/${host}`, () => {
-    const pair = (
-      ssh2.utils as unknown as { generateKeyPairSync(type: "ed25519"): { private: string; public: string } }
-    ).generateKeyPairSync("ed25519");
-    return pair.private.trim();
-  });
+  const privateKey = await state.ensureSecret(`host-keys/${host}`, generateHostKey);
   const parsed = ssh2.utils.parseKey(privateKey);
   if (parsed instanceof Error || Array.isArray(parsed))
     throw new Error(
@@ -29,4 +24,18 @@ export async function ensureHostKey(state: StateDir, host: string): Promise<Host
     );
   const blob = parsed.getPublicSSH();
   return { private: `${privateKey}\n`, public: `${parsed.type} ${blob.toString("base64")}`, blob };
+}
+
+/**
+ * A new ED25519 key in OpenSSH's format. ssh2's generator now and then (about 1 in 400) writes a
+ * key its own parser rejects as malformed; such a key is never kept: a fresh one is made instead.
+ */
+function generateHostKey(): string {
+  const generate = (ssh2.utils as unknown as { generateKeyPairSync(type: "ed25519"): { private: string } })
+    .generateKeyPairSync;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const key = generate("ed25519").private.trim();
+    if (!(ssh2.utils.parseKey(key) instanceof Error)) return key;
+  }
+  throw new Error("ssh2 made 20 ED25519 keys in a row that it cannot read back");
 }
