@@ -28,7 +28,8 @@ describe("airstrap up on the machine it runs on (connection: local)", { skip: sk
   before(async () => {
     site = await createTestLab({ offset: 13, hosts: [{ name: "solo", role: "server", octet: 11 }] });
     appendFileSync(site.file, `  artifacts: { source: "http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2" }\n`);
-    binary = buildSingleExecutable("src/cli/main.ts");
+    // The lab build: the simulated rke2 it installs runs `airstrap lab-distro`, which the shipped build lacks.
+    binary = buildSingleExecutable("src/cli/lab-main.ts");
     await site.up();
     // The release files come from the lab's mirror into a store here, then travel with the manifest.
     const pull = await runAirstrap(["artifacts", "pull", "-f", site.file], { cwd: site.dir });
