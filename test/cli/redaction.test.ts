@@ -119,7 +119,8 @@ test("registry serve with a push token: neither its output nor its state holds t
   const listening = new Promise<void>((resolve, reject) => {
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
-      if (stderr.includes("registry listening on")) resolve();
+      // The CA line is written after the listening line, in a write of its own: wait for both.
+      if (stderr.includes("registry listening on") && /clients trust the site CA \S+\n/.test(stderr)) resolve();
     });
     child.on("close", () => reject(new Error(`registry serve ended early:\n${stderr}`)));
   });
