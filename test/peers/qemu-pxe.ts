@@ -26,6 +26,11 @@ export function startPxeVm(options: {
   tap: string;
   mac: string;
   firmware: "bios" | "uefi";
+  /**
+   * Without the NIC's iPXE option ROM, UEFI boots with the firmware's own PXE client (edk2's): it
+   * fetches an NBP over TFTP first, as most bare-metal UEFI machines do.
+   */
+  optionRom?: boolean;
   memoryMiB?: number;
   serialLog?: string;
 }): PxeVm {
@@ -34,7 +39,7 @@ export function startPxeVm(options: {
   const firmware = [
     ...(options.firmware === "uefi" ? ["-bios", OVMF] : []),
     "-device",
-    `virtio-net-pci,netdev=n0,mac=${options.mac}`,
+    `virtio-net-pci,netdev=n0,mac=${options.mac}${options.optionRom === false ? ",romfile=" : ""}`,
   ];
   const args = [
     "netns",
