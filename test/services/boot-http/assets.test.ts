@@ -4,6 +4,7 @@ import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { waitFor } from "../../helpers/wait-for.js";
 import { curl } from "../../peers/curl.js";
 import { writeFiles } from "./fixture.js";
 import { bootServer, TWO_MACHINES } from "./harness.js";
@@ -36,6 +37,8 @@ test("/assets/ serves files whole and by Range, with an event per file", async (
   assert.ok(tail.body.equals(KERNEL.subarray(KERNEL.length - 10)));
   assert.equal((await curl(url("/assets/flatcar/vmlinuz"), ["-r", `${KERNEL.length + 5}-`])).status, 416);
   assert.equal((await curl(url("/assets/a%20b.txt"))).text, "space\n");
+  // The event follows the last byte written, which the client may see first.
+  await waitFor(() => events.filter((e) => e.kind === "boot.asset").length === 5, "five boot.asset events");
   const served = events.filter((e) => e.kind === "boot.asset");
   assert.deepEqual(
     served.map((e) => e.detail?.status),

@@ -1,3 +1,4 @@
+import { waitFor as waitForCondition } from "../../helpers/wait-for.js";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -42,9 +43,7 @@ export function airstrapCli(args: string[], command = AIRSTRAP_FROM_SOURCE): Run
 }
 
 export async function waitFor(predicate: () => boolean, what: string, limitMs = 60_000): Promise<void> {
-  const started = Date.now();
-  while (!predicate() && Date.now() - started < limitMs) await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.ok(predicate(), `timed out waiting for ${what}`);
+  return waitForCondition(predicate, what, limitMs);
 }
 
 /** The `airstrap dns-worker` children of a process. */
