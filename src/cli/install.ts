@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import { defaultStoreDir } from "../artifacts/store-location.js";
 import { createEvents, type Events } from "../events.js";
+import { ociArchitecture } from "../image/image-config.js";
 import { writeHostLogs } from "../install/host-logs.js";
 import { type ArtifactTransfer, findNodeBinary, findNodeImage, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
@@ -82,7 +83,7 @@ export async function runInstallCommand(flags: InstallFlags): Promise<InstallRun
   let dashboard: RunningDashboard | undefined;
   try {
     if (flags.dashboard !== undefined) dashboard = await serveDashboard(site, flags.dashboard, events);
-    const hostArch = process.arch === "x64" ? "amd64" : process.arch;
+    const hostArch = ociArchitecture(process.arch);
     const nodeBinaryPath = findNodeBinary(
       site.plan.distro.arch,
       flags.nodeBinary,

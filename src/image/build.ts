@@ -10,7 +10,13 @@ import { exportDockerArchive } from "../store/oci-archive.js";
 import { exportOciLayout } from "../store/oci-layout.js";
 import { MediaTypes } from "../store/oci-manifest.js";
 import { openRepositories } from "../store/repositories.js";
-import { type ImageLabels, imageArchiveName, imageConfigBytes, imageManifestBytes } from "./image-config.js";
+import {
+  type ImageLabels,
+  imageArchiveName,
+  imageConfigBytes,
+  imageManifestBytes,
+  ociArchitecture,
+} from "./image-config.js";
 import { writeLayer } from "./layer.js";
 import { parseLdd, rootfsEntries } from "./rootfs.js";
 
@@ -52,6 +58,32 @@ export async function librariesOf(executable: string): Promise<{ path: string; s
   return libraries;
 }
 
+/**
+ * git and its http-backend, which `airstrap git serve` drives, where the image expects them (git
+ * runs upload-pack and receive-pack as its own builtins). Taken from this machine, so only for an
+ * image of this machine's architecture; another architecture's image has no git server.
+ */
+export async function gitPrograms(architecture: string): Promise<{ path: string; source: string }[]> {
+  if (architecture !== ociArchitecture(process.arch)) return [];
+  const execPath = await run("git", ["--exec-path"]).then(
+    ({ stdout }) => stdout.trim(),
+    () => {
+      throw new OperatorError("git is not installed on this machine; the image carries it for airstrap git serve", {
+        hint: "install it (apt-get install git) and build again",
+      });
+    },
+  );
+  const git = join(execPath, "git");
+  const backend = join(execPath, "git-http-backend");
+  for (const file of [git, backend])
+    if (!(await stat(file).catch(() => undefined))?.isFile())
+      throw new OperatorError(`${file} is missing`, { hint: "reinstall git (apt-get install --reinstall git)" });
+  return [
+    { path: "/usr/bin/git", source: git },
+    { path: "/usr/lib/git-core/git-http-backend", source: backend },
+  ];
+}
+
 /** The version the executable reports; undefined when it cannot run here (another architecture). */
 export async function executableVersion(executable: string): Promise<string | undefined> {
   try {
@@ -71,10 +103,11 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
   const work = await mkdtemp(join(options.out, ".build-"));
   try {
     const repos = openRepositories(await openBlobStore(join(work, "store")));
-    const entries = rootfsEntries({
-      executable: options.executable,
-      libraries: await librariesOf(options.executable),
-    });
+    const programs = await gitPrograms(options.architecture);
+    const libraries = new Map<string, { path: string; source: string }>();
+    for (const file of [options.executable, ...programs.map((program) => program.source)])
+      for (const library of await librariesOf(file)) libraries.set(library.path, library);
+    const entries = rootfsEntries({ executable: options.executable, programs, libraries: [...libraries.values()] });
     const { layer, diffId, uncompressedSize } = await writeLayer(repos.blobs, entries);
     const configBytes = imageConfigBytes({ architecture: options.architecture, diffId, labels: options.labels });
     const config = await repos.blobs.write(Readable.from([configBytes]));

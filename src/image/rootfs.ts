@@ -2,9 +2,10 @@ import { posix } from "node:path";
 
 /**
  * The files of airstrap's image, as a pure list: the single-file executable, the shared libraries
- * it links against (the Node binary inside it is dynamically linked to glibc and libstdc++), a
- * non-root user, and /tmp. Nothing else: no shell, no package manager, no CA bundle (Node carries
- * its own root certificates, and the site CA is mounted by whoever needs it).
+ * it links against (the Node binary inside it is dynamically linked to glibc and libstdc++), the
+ * programs it drives (git and git-http-backend, for `airstrap git serve`) with theirs, a non-root
+ * user, and /tmp. Nothing else: no shell, no package manager, no CA bundle (Node carries its own
+ * root certificates, and the site CA is mounted by whoever needs it).
  */
 export const IMAGE_EXECUTABLE = "/usr/local/bin/airstrap";
 export const IMAGE_USER = { name: "airstrap", uid: 65532, gid: 65532 } as const;
@@ -16,6 +17,8 @@ export type RootfsEntry =
 
 export interface RootfsInput {
   executable: string;
+  /** Programs airstrap runs, as absolute paths inside the image → where to read each on this machine. */
+  programs?: { path: string; source: string }[];
   /** Absolute paths inside the image → where to read each library on this machine. */
   libraries: { path: string; source: string }[];
 }
@@ -24,7 +27,12 @@ export function rootfsEntries(input: RootfsInput): RootfsEntry[] {
   const user = IMAGE_USER;
   const files: RootfsEntry[] = [
     { kind: "file", path: IMAGE_EXECUTABLE, mode: 0o755, source: input.executable },
-    ...input.libraries.map((lib) => ({ kind: "file" as const, path: lib.path, mode: 0o755, source: lib.source })),
+    ...[...(input.programs ?? []), ...input.libraries].map((file) => ({
+      kind: "file" as const,
+      path: file.path,
+      mode: 0o755,
+      source: file.source,
+    })),
     {
       kind: "bytes",
       path: "/etc/passwd",

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
+import bcrypt from "bcryptjs";
 import { type BuiltImage, buildImage } from "../../src/image/build.js";
 import { ociArchitecture } from "../../src/image/image-config.js";
 import { IMAGE_EXECUTABLE, IMAGE_USER } from "../../src/image/rootfs.js";
@@ -152,6 +153,96 @@ test("real containerd imports the docker-archive and runs airstrap dns with --ne
   assert.match(await digInNetns(netns, "registry.site.lan", "A"), /n2\.site\.lan\.\n10\.0\.0\.2/);
   // Only inside the namespace: the host's loopback has no such server.
   assert.equal(await digOnHost("n2.site.lan"), "");
+});
+
+test("airstrap git serve runs from the image under real containerd: the real git client pushes and clones through it", async (t) => {
+  if (!(await hasContainerd())) return t.skip("containerd/ctr are not installed");
+  if (!(await has("runc"))) return t.skip("runc is not installed");
+  if (process.getuid?.() !== 0) return t.skip(notOnThisMachine("containerd and network namespaces need root"));
+  const netns = `airstrap-git-${process.pid}`;
+  await run("ip", ["netns", "add", netns]);
+  t.after(() => run("ip", ["netns", "del", netns]).catch(() => undefined));
+  await run("ip", ["netns", "exec", netns, "ip", "link", "set", "lo", "up"]);
+  const containerd = await startContainerd(t, { netns });
+  await containerd.ctr(["images", "import", first.archive]);
+  // The state dir, as the seed's `docker run -v`: owned by the image's user, which must write it.
+  const site = await mkdtemp(join(work, "git-site-"));
+  await mkdir(join(site, "repos"));
+  await writeFile(join(site, "htpasswd"), `operator:${bcrypt.hashSync("push-password", 4)}\n`, { mode: 0o600 });
+  await writeFile(join(site, "token"), "read-token\n", { mode: 0o600 });
+  for (const path of [site, join(site, "repos"), join(site, "htpasswd"), join(site, "token")])
+    await chown(path, IMAGE_USER.uid, IMAGE_USER.gid);
+  await containerd.ctr([
+    "run",
+    "-d",
+    "--net-host",
+    "--mount",
+    `type=bind,src=${site},dst=/site,options=rbind:rw`,
+    `docker.io/${repository}:${tag}`,
+    "airstrap-git",
+    IMAGE_EXECUTABLE,
+    "git",
+    "serve",
+    "--root",
+    "/site/repos",
+    "--listen",
+    "127.0.0.1:8418",
+    "--htpasswd",
+    "/site/htpasswd",
+    "--read-token-file",
+    "/site/token",
+  ]);
+  const inNetns = (args: string[], cwd?: string) =>
+    run("ip", ["netns", "exec", netns, ...args], {
+      cwd,
+      timeout: 60_000,
+      env: {
+        PATH: process.env.PATH,
+        HOME: site,
+        GIT_CONFIG_NOSYSTEM: "1",
+        GIT_TERMINAL_PROMPT: "0",
+        GIT_AUTHOR_NAME: "t",
+        GIT_AUTHOR_EMAIL: "t@example.invalid",
+        GIT_COMMITTER_NAME: "t",
+        GIT_COMMITTER_EMAIL: "t@example.invalid",
+      },
+    });
+  let status = "";
+  for (let attempt = 0; attempt < 100 && status !== "401"; attempt++) {
+    status = await inNetns([
+      "curl",
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "http://127.0.0.1:8418/site.git/info/refs?service=git-upload-pack",
+    ]).then(
+      ({ stdout }) => stdout,
+      () => "",
+    );
+    if (status !== "401") await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.equal(status, "401", "the server asks for credentials");
+  const source = join(work, "git-source");
+  await mkdir(source);
+  await writeFile(join(source, "README"), "the site repository\n");
+  await inNetns(["git", "init", "-q", "-b", "main"], source);
+  await inNetns(["git", "add", "-A"], source);
+  await inNetns(["git", "commit", "-q", "-m", "first"], source);
+  const refused = await inNetns(["git", "push", "-q", "http://127.0.0.1:8418/site.git", "main"], source).then(
+    () => "pushed",
+    (error: { stderr?: string }) => error.stderr ?? "",
+  );
+  assert.notEqual(refused, "pushed", "a push without credentials is refused");
+  await inNetns(["git", "push", "-q", "http://operator:push-password@127.0.0.1:8418/site.git", "main"], source);
+  const clone = join(work, "git-clone");
+  await inNetns(["git", "clone", "-q", "--depth", "1", "http://flux:read-token@127.0.0.1:8418/site.git", clone]);
+  assert.equal(await readFile(join(clone, "README"), "utf8"), "the site repository\n");
+  const head = (await inNetns(["git", "rev-parse", "HEAD"], source)).stdout.trim();
+  assert.equal((await inNetns(["git", "rev-parse", "HEAD"], clone)).stdout.trim(), head);
+  // The repository lives in the mounted state dir, written by the image's non-root user.
+  assert.equal((await stat(join(site, "repos", "site.git", "HEAD"))).uid, IMAGE_USER.uid);
 });
 
 async function digInNetns(netns: string, name: string, type: string): Promise<string> {

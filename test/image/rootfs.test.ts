@@ -16,10 +16,18 @@ test("parseLdd keeps every library file and the loader, not the vDSO", () => {
   );
 });
 
-test("the root filesystem is the executable, its libraries, a non-root user and /tmp, in one fixed order", () => {
+test("the root filesystem is the executable, the programs it drives, their libraries, a non-root user and /tmp, in one fixed order", () => {
   const libraries = parseLdd(LDD);
-  const entries = rootfsEntries({ executable: "/x/airstrap", libraries });
-  const reversed = rootfsEntries({ executable: "/x/airstrap", libraries: [...libraries].reverse() });
+  const programs = [
+    { path: "/usr/bin/git", source: "/usr/lib/git-core/git" },
+    { path: "/usr/lib/git-core/git-http-backend", source: "/usr/lib/git-core/git-http-backend" },
+  ];
+  const entries = rootfsEntries({ executable: "/x/airstrap", programs, libraries });
+  const reversed = rootfsEntries({
+    executable: "/x/airstrap",
+    programs: [...programs].reverse(),
+    libraries: [...libraries].reverse(),
+  });
   assert.deepEqual(entries, reversed);
   const paths = entries.map((e) => e.path);
   assert.deepEqual([...paths].sort(), paths);
@@ -28,6 +36,11 @@ test("the root filesystem is the executable, its libraries, a non-root user and 
     if (parent) assert.ok(paths.indexOf(parent) < paths.indexOf(path), `${parent} before ${path}`);
   }
   assert.ok(paths.includes(IMAGE_EXECUTABLE));
+  for (const program of programs)
+    assert.deepEqual(
+      entries.find((e) => e.path === program.path),
+      { kind: "file", path: program.path, mode: 0o755, source: program.source },
+    );
   assert.equal(entries.find((e) => e.path === "/tmp")?.mode, 0o1777);
   const passwd = entries.find((e) => e.path === "/etc/passwd");
   assert.ok(passwd?.kind === "bytes");

@@ -176,6 +176,29 @@ test("a comment inside an encrypted section is refused rather than left readable
   assert.match(result.stderr, /a comment inside stringData would stay readable/);
 });
 
+test("openbao.static-seal: a fresh 32-byte key per file, encrypted, named as the seal stanza in its comment names it", async (t) => {
+  const dir = await tempDir(t);
+  const key = await keyFile(dir, "key.txt");
+  const keys: Buffer[] = [];
+  for (const name of ["first.yaml", "second.yaml"]) {
+    const out = join(dir, name);
+    const result = await runAirstrap(["secrets", "template", "openbao.static-seal", "--age", key.recipient, "-o", out]);
+    assert.equal(result.code, 0, result.stderr);
+    const text = await readFile(out, "utf8");
+    const plain = await decryptSops(text, { secretKey: key.identity, fileType: "yaml" });
+    assert.deepEqual(plain.metadata, { name: "openbao-static-seal", namespace: "openbao" });
+    const [[file, value]] = Object.entries(plain.data as Record<string, string>) as [[string, string]];
+    assert.match(text, new RegExp(`current_key += "file:///openbao/unseal/${file.replaceAll(".", "\\.")}"`));
+    assert.match(text, new RegExp(`current_key_id = "${file.replace(/\.key$/, "")}"`));
+    const raw = Buffer.from(value, "base64");
+    assert.equal(raw.length, 32);
+    assert.ok(!text.includes(value), "the key is not in the file in clear");
+    assert.ok(!(result.stdout + result.stderr).includes(value), "nor in the output");
+    keys.push(raw);
+  }
+  assert.ok(!keys[0]!.equals(keys[1]!), "each file gets a key of its own");
+});
+
 test("keygen writes 0600 and never overwrites; templates: sops-age stays plaintext 0600, the others are encrypted", async (t) => {
   const age = ageBinary();
   const dir = await tempDir(t);
