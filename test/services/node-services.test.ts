@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { validateManifestText } from "../../src/manifest/validate.js";
 import { planCluster } from "../../src/plan/plan.js";
 import { REPO, tempDir } from "../helpers/cli.js";
+import { curl } from "../peers/curl.js";
 import { dig } from "../peers/dig.js";
 
 const TSX = import.meta.resolve("tsx");
@@ -78,6 +79,8 @@ test("airstrap node serves the node's DNS and load balancer from the plan, reloa
       `127.0.0.21:${base + 3}`,
       "--lb-admin",
       `127.0.0.21:${base + 4}`,
+      "--status-listen",
+      `127.0.0.21:${base + 5}`,
     ],
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
   );
@@ -105,6 +108,14 @@ test("airstrap node serves the node's DNS and load balancer from the plan, reloa
   );
   assert.equal(await canConnect("127.0.0.21", ports.api), true, "LB API port listens on the node's address");
   assert.equal(await canConnect("127.0.0.21", ports.join), true, "LB join port listens on the node's address");
+  const status = await curl(`http://127.0.0.21:${base + 5}/healthz`);
+  const report = JSON.parse(status.text) as { dns: { serving: boolean }; lb: { listeners: Array<{ name: string }> } };
+  assert.equal(report.dns.serving, true, "the status listener reports the node's DNS");
+  assert.deepEqual(
+    report.lb.listeners.map((l) => l.name),
+    ["api", "join"],
+    "and its load balancer's listeners",
+  );
 
   await writeFile(planPath, JSON.stringify(loopbackPlan(ports, ", { name: registry, type: A, value: 127.0.0.31 }")));
   await untilTrue(

@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { validateManifestText } from "../../../src/manifest/validate.js";
+import { planCluster } from "../../../src/plan/plan.js";
+import { NODE_STATUS_PORT, nodeStatusConfigFromPlan } from "../../../src/services/node-status/config.js";
+
+function plan(dnsExtra = "") {
+  const text = `apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: edge }
+spec:
+  domain: edge.lan
+  distro: { name: rke2, version: v1.31.4+rke2r1 }
+  bootstrap: { address: 192.168.5.1 }
+  hosts:
+    - { name: s1, address: 10.77.0.11, role: server }
+    - { name: a1, address: 10.77.0.21, role: agent }
+${dnsExtra}`;
+  const result = validateManifestText(text, "edge.yaml", {});
+  assert.ok(result.manifest, JSON.stringify(result.diagnostics));
+  return planCluster(result.manifest);
+}
+
+test("the status listener sits on the node's own address, readable from the site, the bootstrap machine and the node", () => {
+  const config = nodeStatusConfigFromPlan(plan(), "a1");
+  assert.deepEqual(config.listen, { address: "10.77.0.21", port: NODE_STATUS_PORT });
+  assert.deepEqual(config.allowedNetworks, [
+    "10.77.0.0/24",
+    "192.168.5.0/24",
+    "127.0.0.0/8",
+    "::1/128",
+    "192.168.5.1/32",
+  ]);
+});
+
+test("networks the manifest narrows still let the bootstrap machine and the node itself read", () => {
+  const config = nodeStatusConfigFromPlan(plan("  dns: { allowedNetworks: [10.77.0.0/28] }\n"), "s1");
+  assert.deepEqual(config.allowedNetworks, ["10.77.0.0/28", "192.168.5.1/32", "127.0.0.0/8", "::1/128"]);
+});
