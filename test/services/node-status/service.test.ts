@@ -1,36 +1,21 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createEvents, silentEvents } from "../../../src/events.js";
-import { startDns } from "../../../src/services/dns/service.js";
-import { startNodeStatus } from "../../../src/services/node-status/service.js";
+import { silentEvents } from "../../../src/events.js";
 import { curl } from "../../peers/curl.js";
 import { dig } from "../../peers/dig.js";
-import { balancerWithAdmin } from "../dashboard/fixture.js";
-import { siteConfig } from "../dns/fixture.js";
+import { nodeWithStatus } from "../dashboard/fixture.js";
 
-/** A node's real DNS server and load balancer behind its status listener on 127.0.0.72, readable from `allowed`. */
-async function nodeWithStatus(t: { after(fn: () => Promise<void>): void }, allowed: string[]) {
-  const dns = await startDns(siteConfig({ listen: [{ address: "127.0.0.72", port: 0 }] }), silentEvents);
-  t.after(() => dns.close());
-  const { lb } = await balancerWithAdmin([{ name: "s1", address: "127.0.0.72", port: 9 }], silentEvents);
-  t.after(() => lb.close());
-  let dnsServing = true;
-  const status = await startNodeStatus(
-    { listen: { address: "127.0.0.72", port: 0 }, allowedNetworks: allowed },
-    createEvents(),
-    {
-      dnsServing: () => dnsServing,
-      dnsMetrics: () => dns.metrics(),
-      lbHealth: () => lb.health(),
-      lbMetrics: () => lb.metrics(),
-    },
-  );
-  t.after(() => status.close());
-  return { dns, status, url: `http://${status.addresses[0]}`, stopDns: () => (dnsServing = false) };
+async function statusOf(t: { after(fn: () => Promise<void>): void }, allowed: string[]) {
+  const running = await nodeWithStatus([{ name: "s1", address: "127.0.0.72", port: 9 }], silentEvents, {
+    address: "127.0.0.72",
+    allowed,
+  });
+  t.after(() => running.close());
+  return { ...running, url: running.statusUrl };
 }
 
 test("the status listener reports the node's DNS and each LB backend, and both services' metrics", async (t) => {
-  const node = await nodeWithStatus(t, ["127.0.0.64/28"]);
+  const node = await statusOf(t, ["127.0.0.64/28"]);
   await dig(node.dns.addresses[0] as string, "k8s-server-01.edge.lan", "A");
   const health = await curl(`${node.url}/healthz`, ["--interface", "127.0.0.72"]);
   // The only backend (port 9, discard) refuses: the listener has no healthy backend, so 503 with the report.
@@ -53,7 +38,7 @@ test("the status listener reports the node's DNS and each LB backend, and both s
 });
 
 test("the status listener is read-only and answers nobody outside its networks", async (t) => {
-  const node = await nodeWithStatus(t, ["127.0.0.64/28"]);
+  const node = await statusOf(t, ["127.0.0.64/28"]);
   for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
     const write = await curl(`${node.url}/healthz`, ["--interface", "127.0.0.72", "-X", method, "--data", "x"]);
     assert.equal(write.status, 405, method);
