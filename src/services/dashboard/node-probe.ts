@@ -7,7 +7,7 @@ import { metricSamples, metricSum, type NodeSample } from "./node-panel.js";
  * Asks every node's status listener (`airstrap node`: /healthz and /metrics of its DNS and load
  * balancer) and registry replica, each interval, and emits what it found as a `node.sample`
  * event: the page folds those like any other event, and the run log keeps them. One probe round
- * at a time; a node that does not answer is down, not an error.
+ * at a time, each request bounded by a 2 s timeout; a node that does not answer is down, not an error.
  */
 export interface ProbeOptions {
   intervalMs: number;
@@ -19,7 +19,8 @@ export interface ProbeOptions {
 const TAG_ROUNDS = 6;
 const MAX_REPOSITORIES = 100;
 const MAX_TAGS = 200;
-const TIMEOUTS = { connectTimeoutMs: 2000, idleTimeoutMs: 2000 };
+export const PROBE_TIMEOUT_MS = 2000;
+const TIMEOUTS = { connectTimeoutMs: PROBE_TIMEOUT_MS, idleTimeoutMs: PROBE_TIMEOUT_MS };
 const MAX_BODY = 1_000_000;
 
 export function probeNodes(nodes: DashboardNode[], options: ProbeOptions, events: Events): () => void {
@@ -31,6 +32,7 @@ export function probeNodes(nodes: DashboardNode[], options: ProbeOptions, events
   const lastTags = new Map<string, string>();
   const wasUp = new Map<string, boolean>();
   const probe = async () => {
+    const started = Date.now();
     const samples = await Promise.all(
       nodes.map((node) => sampleNode(node, options, round % TAG_ROUNDS === 0 || wasUp.get(node.host) !== true)),
     );
@@ -53,7 +55,9 @@ export function probeNodes(nodes: DashboardNode[], options: ProbeOptions, events
         detail: { ...sample },
       });
     }
-    timer = setTimeout(probe, options.intervalMs);
+    // Rounds start an interval apart, however long one took (a dead node costs a connect timeout):
+    // a change reaches the page within one interval plus one timeout.
+    timer = setTimeout(probe, Math.max(0, options.intervalMs - (Date.now() - started)));
   };
   void probe();
   return () => {

@@ -59,6 +59,14 @@ export function initialPageState(site: string, hosts: DashboardHost[]): PageStat
 
 /** The state after one more event; `state` is left as it was. */
 export function foldEvent(state: PageState, event: AirstrapEvent): PageState {
+  // Probes go on after a run ends: they draw the node panels and must not stretch the run's timeline.
+  if (event.kind === "node.sample") {
+    if (event.host === undefined || event.detail === undefined) return state;
+    return {
+      ...state,
+      nodes: foldSample(state.nodes, { ...(event.detail as unknown as NodeSample), host: event.host }),
+    };
+  }
   const at = Date.parse(event.time);
   const next: PageState = {
     ...state,
@@ -72,8 +80,6 @@ export function foldEvent(state: PageState, event: AirstrapEvent): PageState {
     if (changed !== row) next.hosts = state.hosts.map((h, i) => (i === rowIndex ? changed : h));
   }
   if (event.kind === "kube.wait") next.hosts = markReady(next.hosts, event);
-  if (event.kind === "node.sample" && event.host !== undefined && event.detail !== undefined)
-    next.nodes = foldSample(state.nodes, { ...(event.detail as unknown as NodeSample), host: event.host });
   next.run = foldRunEvent(state.run, event);
   return next;
 }

@@ -100,3 +100,14 @@ test("the kubeconfig path and the run's end make the summary", () => {
     nextCommands: ["export KUBECONFIG=/site/.airstrap/kubeconfig", "kubectl get nodes"],
   });
 });
+
+test("node probes after the run draw the panels and leave the timeline's span alone", () => {
+  const run = fold(installOf(["s1"], ["configure"]));
+  const probed = foldEvent(
+    run,
+    at({ kind: "node.sample", host: "s1", message: "probed", detail: { at: 1, servicesUp: true, dnsUp: true } }),
+  );
+  assert.equal(probed.lastEventAt, run.lastEventAt);
+  assert.equal(probed.startedAt, run.startedAt);
+  assert.deepEqual(probed.nodes[0]?.lines, [{ state: "ok", text: "DNS answering" }]);
+});
