@@ -34,7 +34,12 @@ function renderHosts(hosts) {
       el("td", {}, host.role),
       el("td", { class: "mono" }, host.address),
       el("td", { class: "mono" }, host.mac ?? "—"),
-      el("td", {}, host.boot ?? "—"),
+      el(
+        "td",
+        {},
+        host.boot ?? "—",
+        ...(host.bootDetail ? [" ", el("span", { class: "detail" }, host.bootDetail)] : []),
+      ),
       el("td", {}, phase),
       el("td", {}, mark(host.ready, "Ready", "not Ready")),
       el("td", { class: host.lastError ? "bad" : "" }, host.lastError ? `✗ ${host.lastError}` : "—"),
