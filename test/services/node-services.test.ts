@@ -6,9 +6,8 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { validateManifestText } from "../../src/manifest/validate.js";
-import { planCluster } from "../../src/plan/plan.js";
 import { REPO, tempDir } from "../helpers/cli.js";
+import { planOf } from "../helpers/plan-of.js";
 import { curl } from "../peers/curl.js";
 import { dig } from "../peers/dig.js";
 
@@ -32,9 +31,7 @@ spec:
     records: [{ name: git, type: A, value: 127.0.0.30 }${extraRecord}]
   loadBalancer: { apiPort: ${ports.api}, joinPort: ${ports.join} }
 `;
-  const result = validateManifestText(text, "loopback.yaml", {});
-  assert.ok(result.manifest, JSON.stringify(result.diagnostics));
-  return planCluster(result.manifest);
+  return planOf(text, "loopback.yaml");
 }
 
 async function untilTrue(check: () => Promise<boolean>, what: string | (() => string), limitMs = 8000): Promise<void> {

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { validateManifestText } from "../../../src/manifest/validate.js";
-import { planCluster } from "../../../src/plan/plan.js";
 import { NODE_STATUS_PORT, nodeStatusConfigFromPlan } from "../../../src/services/node-status/config.js";
+import { planOf } from "../../helpers/plan-of.js";
 
 function plan(dnsExtra = "") {
   const text = `apiVersion: airstrap.io/v1alpha1
@@ -16,9 +15,7 @@ spec:
     - { name: s1, address: 10.77.0.11, role: server }
     - { name: a1, address: 10.77.0.21, role: agent }
 ${dnsExtra}`;
-  const result = validateManifestText(text, "edge.yaml", {});
-  assert.ok(result.manifest, JSON.stringify(result.diagnostics));
-  return planCluster(result.manifest);
+  return planOf(text);
 }
 
 test("the status listener sits on the node's own address, readable from the site, the bootstrap machine and the node", () => {
