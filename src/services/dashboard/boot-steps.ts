@@ -12,7 +12,7 @@ export type BootStep = (typeof BOOT_STEPS)[number];
 
 export interface BootProgress {
   step?: BootStep;
-  /** What the step's last event said, e.g. "ipxe.efi over TFTP" or "vmlinuz (8.1 MB)". */
+  /** What the step's last event said, e.g. "ipxe.efi over TFTP", "vmlinuz (8.1 MB)" or "reported; Ignition ran". */
   detail?: string;
   /** The address full DHCP handed the machine: TFTP and asset requests come from it. */
   address?: string;
@@ -64,7 +64,8 @@ export function foldBoot(before: BootProgress, event: AirstrapEvent): BootProgre
     case "boot.ignition":
       return reach(before, "Ignition", "Ignition config");
     case "boot.report": {
-      const words = `reported ${text("status") ?? "?"}, Ignition ${text("ignition") ?? "?"}`;
+      const ignition = { success: "Ignition ran", failure: "Ignition failed" }[text("ignition") ?? ""];
+      const words = `${detail.status === "first-boot-done" ? "reported" : "reported a failed first boot"}${ignition ? `; ${ignition}` : ""}`;
       const reported =
         detail.status === "first-boot-done" ? reach(before, "first boot", words) : { ...before, detail: words };
       return detail.ignition === "failure" ? { ...reported, error: event.message } : reported;

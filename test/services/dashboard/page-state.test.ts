@@ -151,10 +151,7 @@ test("the boot services' events walk a machine through its steps, TFTP and asset
     ],
     failed,
   );
-  assert.deepEqual(
-    [row(booted, "a1")?.boot, row(booted, "a1")?.bootDetail],
-    ["first boot", "reported first-boot-done, Ignition success"],
-  );
+  assert.deepEqual([row(booted, "a1")?.boot, row(booted, "a1")?.bootDetail], ["first boot", "reported; Ignition ran"]);
   assert.deepEqual(
     row(booted, "a1")?.timeline.map((bar) => [bar.phase, bar.outcome]),
     [["network boot", "done"]],
