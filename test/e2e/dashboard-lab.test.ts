@@ -179,6 +179,7 @@ describe("the status page during airstrap up on a lab site", { skip: skipReason 
         { timeout: 60_000 },
       );
       await page.screenshot({ path: `${ARTIFACTS}/lab-node-services.png`, fullPage: true });
+      await page.locator("#services-section").screenshot({ path: `${ARTIFACTS}/lab-node-services-section.png` });
 
       const victim = "srv-2";
       const kill = await runAirstrap(["lab", "kill", victim, "-f", site.file], { cwd: site.dir });
