@@ -9,3 +9,16 @@ export function planOf(text: string, file = "cluster.yaml"): Plan {
   assert.ok(result.manifest, JSON.stringify(result.diagnostics));
   return planCluster(result.manifest);
 }
+
+/** The plan of an rke2 site named edge in edge.lan with these hosts; `spec` adds lines under spec (indented two spaces). */
+export function edgePlan(hosts: Array<{ name: string; address: string; role: "server" | "agent" }>, spec = ""): Plan {
+  return planOf(`apiVersion: airstrap.io/v1alpha1
+kind: Cluster
+metadata: { name: edge }
+spec:
+  domain: edge.lan
+  distro: { name: rke2, version: v1.31.4+rke2r1 }
+  hosts:
+${hosts.map((h) => `    - { name: ${h.name}, address: ${h.address}, role: ${h.role} }`).join("\n")}
+${spec}`);
+}

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { REPO, tempDir } from "../helpers/cli.js";
-import { planOf } from "../helpers/plan-of.js";
+import { edgePlan } from "../helpers/plan-of.js";
 import { curl } from "../peers/curl.js";
 import { dig } from "../peers/dig.js";
 
@@ -15,23 +15,19 @@ const TSX = import.meta.resolve("tsx");
 
 /** A site on loopback addresses, with high ports so no privilege is needed. */
 function loopbackPlan(ports: { dns: number; api: number; join: number }, extraRecord = "") {
-  const text = `apiVersion: airstrap.io/v1alpha1
-kind: Cluster
-metadata: { name: edge }
-spec:
-  domain: edge.lan
-  distro: { name: rke2, version: v1.31.4+rke2r1 }
-  hosts:
-    - { name: k8s-server-01, address: 127.0.0.11, role: server }
-    - { name: k8s-server-02, address: 127.0.0.12, role: server }
-    - { name: k8s-server-03, address: 127.0.0.13, role: server }
-    - { name: k8s-agent-01, address: 127.0.0.21, role: agent }
-  dns:
+  return edgePlan(
+    [
+      { name: "k8s-server-01", address: "127.0.0.11", role: "server" },
+      { name: "k8s-server-02", address: "127.0.0.12", role: "server" },
+      { name: "k8s-server-03", address: "127.0.0.13", role: "server" },
+      { name: "k8s-agent-01", address: "127.0.0.21", role: "agent" },
+    ],
+    `  dns:
     port: ${ports.dns}
     records: [{ name: git, type: A, value: 127.0.0.30 }${extraRecord}]
   loadBalancer: { apiPort: ${ports.api}, joinPort: ${ports.join} }
-`;
-  return planOf(text, "loopback.yaml");
+`,
+  );
 }
 
 async function untilTrue(check: () => Promise<boolean>, what: string | (() => string), limitMs = 8000): Promise<void> {

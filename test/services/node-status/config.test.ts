@@ -1,21 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { NODE_STATUS_PORT, nodeStatusConfigFromPlan } from "../../../src/services/node-status/config.js";
-import { planOf } from "../../helpers/plan-of.js";
+import { edgePlan } from "../../helpers/plan-of.js";
 
-function plan(dnsExtra = "") {
-  const text = `apiVersion: airstrap.io/v1alpha1
-kind: Cluster
-metadata: { name: edge }
-spec:
-  domain: edge.lan
-  distro: { name: rke2, version: v1.31.4+rke2r1 }
-  bootstrap: { address: 192.168.5.1 }
-  hosts:
-    - { name: s1, address: 10.77.0.11, role: server }
-    - { name: a1, address: 10.77.0.21, role: agent }
-${dnsExtra}`;
-  return planOf(text);
+function plan(dns = "") {
+  return edgePlan(
+    [
+      { name: "s1", address: "10.77.0.11", role: "server" },
+      { name: "a1", address: "10.77.0.21", role: "agent" },
+    ],
+    `  bootstrap: { address: 192.168.5.1 }\n${dns}`,
+  );
 }
 
 test("the status listener sits on the node's own address, readable from the site, the bootstrap machine and the node", () => {
