@@ -6,7 +6,7 @@ import { createEvents } from "../../src/events.js";
 import { DASHBOARD_DEFAULTS } from "../../src/services/dashboard/config.js";
 import { startDashboard } from "../../src/services/dashboard/service.js";
 import { launchChromium } from "../../test/peers/chromium.js";
-import { balancerWithAdmin } from "../../test/services/dashboard/fixture.js";
+import { nodeWithStatus } from "../../test/services/dashboard/fixture.js";
 import { simulatedHosts, simulateRun } from "./simulated-run.js";
 
 /**
@@ -55,7 +55,7 @@ try {
 }
 
 async function watchedRun(browser: Browser, count: number) {
-  // One node's load balancer for the services section: a backend that answers, one that does not.
+  // One node's services behind its status listener (DNS, and an LB with a backend that answers and one that does not).
   const backend = net.createServer((socket) => socket.end()).listen(0, "127.0.0.1");
   await once(backend, "listening");
   const closed = net.createServer().listen(0, "127.0.0.1");
@@ -63,7 +63,7 @@ async function watchedRun(browser: Browser, count: number) {
   const closedPort = (closed.address() as net.AddressInfo).port;
   closed.close();
   const events = createEvents();
-  const { lb, adminUrl } = await balancerWithAdmin(
+  const node = await nodeWithStatus(
     [
       { name: hosts[0]?.name ?? "s1", address: "127.0.0.1", port: (backend.address() as net.AddressInfo).port },
       { name: hosts[1]?.name ?? "s2", address: "127.0.0.1", port: closedPort },
@@ -75,7 +75,7 @@ async function watchedRun(browser: Browser, count: number) {
       listen: { address: "127.0.0.1", port: 0 },
       site: "edge",
       hosts,
-      nodes: [{ host: hosts[3]?.name ?? "a1", lb: adminUrl }],
+      nodes: [{ host: hosts[3]?.name ?? "a1", status: node.statusUrl }],
       ...DASHBOARD_DEFAULTS,
       probeIntervalMs: 1000,
     },
@@ -107,7 +107,7 @@ async function watchedRun(browser: Browser, count: number) {
   } finally {
     for (const page of pages) await page.close();
     await dashboard.close();
-    await lb.close();
+    await node.close();
     backend.close();
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import type { Events } from "../events.js";
 import { createEvents } from "../events.js";
@@ -55,7 +56,9 @@ export async function serveDashboard(
 ): Promise<RunningDashboard> {
   const endpoint = endpointFlag(listen === true ? LOOPBACK : listen, "--listen", DASHBOARD_PORT);
   const token = listen === true ? undefined : randomBytes(24).toString("base64url");
-  const dashboard = await startDashboard(dashboardConfig(site.plan, endpoint, token), events, history);
+  // The site CA (public) lets the page check the registry replicas' certificates; absent before the first install.
+  const siteCa = await readFile(site.state.file("site-ca.crt"), "utf8").catch(() => undefined);
+  const dashboard = await startDashboard(dashboardConfig(site.plan, endpoint, token, siteCa), events, history);
   err(`status page: ${dashboard.url}`);
   registerSecret(token);
   return dashboard;

@@ -4,6 +4,7 @@ import { createEvents } from "../events.js";
 import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import { readPlanFile } from "../plan/plan-file.js";
 import { startNodeServices, watchPlanFile } from "../services/node-services.js";
+import { NODE_STATUS_PORT } from "../services/node-status/config.js";
 import { requireHost } from "./common.js";
 import { endpointFlag } from "./dns-flags.js";
 import { registerNodeAgent } from "./node-agent.js";
@@ -17,6 +18,7 @@ interface NodeFlags {
   dnsHttp?: string;
   lbAddress?: string;
   lbAdmin?: string;
+  statusListen?: string;
 }
 
 export function registerNode(program: Command): Command {
@@ -37,6 +39,10 @@ export function registerNode(program: Command): Command {
     .option("--dns-http <addr:port>", "DNS metrics and health endpoint", "127.0.0.1:9153")
     .option("--lb-address <addr>", "load balancer listen address (default the node's address)")
     .option("--lb-admin <addr:port>", "load balancer metrics and health endpoint", "127.0.0.1:9154")
+    .option(
+      "--status-listen <addr:port|off>",
+      `read-only /healthz and /metrics of both, for the site's networks and the bootstrap machine (default the node's address, port ${NODE_STATUS_PORT})`,
+    )
     .action(async (flags: NodeFlags) => {
       const events = createEvents();
       events.subscribe((event) => {
@@ -58,6 +64,12 @@ export function registerNode(program: Command): Command {
           ...(flags.lbAddress ? { listenAddress: flags.lbAddress } : {}),
           ...(flags.lbAdmin ? { admin: endpointFlag(flags.lbAdmin, "--lb-admin", 9154) } : {}),
         },
+        status:
+          flags.statusListen === "off"
+            ? (false as const)
+            : flags.statusListen === undefined
+              ? {}
+              : { listen: endpointFlag(flags.statusListen, "--status-listen", NODE_STATUS_PORT) },
       };
       const services = await startNodeServices(plan, nodeName, options, events);
       err(`airstrap node ${nodeName}: ${services.addresses.join(", ")}`);

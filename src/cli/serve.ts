@@ -2,7 +2,9 @@ import type { Command } from "commander";
 import { defaultStoreDir } from "../artifacts/store-location.js";
 import { createEvents } from "../events.js";
 import { serveSite } from "../serve/serve.js";
+import type { RunningDashboard } from "../services/dashboard/service.js";
 import { manifestOption, outputFormatOption, planFromManifestFile, serveUntilSignalled } from "./common.js";
+import { dashboardOption, serveDashboard } from "./dashboard.js";
 import { err } from "./terminal.js";
 import { attachView, chooseView } from "./views/event-views.js";
 
@@ -12,6 +14,8 @@ interface ServeFlags {
   templates?: string;
   nodeBinary?: string;
   output: "text" | "json";
+  /** Serve the status page while the boot services run: true on loopback, or ADDR:PORT. */
+  dashboard?: string | true;
 }
 
 /** `airstrap serve`: DHCP, TFTP and the boot HTTP server for the PXE hosts, until Ctrl-C or teardown. */
@@ -32,15 +36,20 @@ export function registerServe(program: Command): Command {
       "the airstrap executable the hosts fetch (default: this one, or dist/airstrap-linux-<arch>)",
     );
   outputFormatOption(command);
+  dashboardOption(command);
   return command.action(async (flags: ServeFlags) => {
-    const { plan, state, loaded } = await planFromManifestFile(flags.file);
+    const site = await planFromManifestFile(flags.file);
+    const { plan, state, loaded } = site;
     const events = createEvents();
     const view = attachView(
       chooseView(flags.output, process.stdout) === "json" ? "json" : "plain",
       events,
       process.stdout,
     );
+    let dashboard: RunningDashboard | undefined;
     try {
+      // Started first, so the page sees the boot services' first answers.
+      if (flags.dashboard !== undefined) dashboard = await serveDashboard(site, flags.dashboard, events);
       const serving = await serveSite({
         plan,
         state,
@@ -65,6 +74,7 @@ export function registerServe(program: Command): Command {
         serving.stopped,
       ]);
     } finally {
+      await dashboard?.close();
       view.close();
     }
   });

@@ -5,10 +5,14 @@ import { dnsConfigFromPlan, type NodeServeOptions } from "./dns/config.js";
 import { startDns } from "./dns/service.js";
 import { type LbFromPlanOptions, lbConfigFromPlan } from "./lb/config.js";
 import { startLoadBalancer } from "./lb/service.js";
+import { type NodeStatusConfig, nodeStatusConfigFromPlan } from "./node-status/config.js";
+import { type RunningNodeStatus, startNodeStatus } from "./node-status/service.js";
 
 export interface NodeServiceOptions {
   dns?: NodeServeOptions;
   lb?: LbFromPlanOptions;
+  /** The read-only status listener for the bootstrap machine's page: where (default the node's address), or off. */
+  status?: { listen?: NodeStatusConfig["listen"] } | false;
 }
 
 export interface RunningNodeServices {
@@ -39,17 +43,45 @@ export async function startNodeServices(
     await dns.close();
     throw error;
   }
+  const statusOptions = options.status;
+  const statusConfig = (from: Plan) =>
+    statusOptions === false || statusOptions === undefined
+      ? undefined
+      : nodeStatusConfigFromPlan(from, node, statusOptions.listen);
+  let status: RunningNodeStatus | undefined;
+  let dnsClosed = false;
+  try {
+    const config = statusConfig(plan);
+    if (config !== undefined)
+      status = await startNodeStatus(config, events, {
+        dnsServing: () => !dnsClosed,
+        dnsMetrics: () => dns.metrics(),
+        lbHealth: () => lb.health(),
+        lbMetrics: () => lb.metrics(),
+      });
+  } catch (error) {
+    await Promise.all([dns.close(), lb.close()]);
+    throw error;
+  }
   await Promise.all([dns.ready, lb.ready]);
   return {
-    addresses: [...dns.addresses.map((a) => `dns ${a}`), ...lb.addresses.map((a) => `lb ${a}`)],
+    addresses: [
+      ...dns.addresses.map((a) => `dns ${a}`),
+      ...lb.addresses.map((a) => `lb ${a}`),
+      ...(status?.addresses.map((a) => `status ${a}`) ?? []),
+    ],
     async reload(next) {
-      // Build both configs first: a bad plan changes nothing.
+      // Build every config first: a bad plan changes nothing.
       const dnsConfig = dnsConfigFromPlan(next, node, options.dns);
       const lbConfig = lbConfigFromPlan(next, node, options.lb);
+      const nextStatus = statusConfig(next);
       await dns.reload(dnsConfig);
       await lb.reload(lbConfig);
+      if (nextStatus !== undefined) await status?.reload(nextStatus);
     },
     async close() {
+      await status?.close();
+      dnsClosed = true;
       await Promise.all([dns.close(), lb.close()]);
     },
   };

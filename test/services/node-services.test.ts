@@ -6,34 +6,28 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { validateManifestText } from "../../src/manifest/validate.js";
-import { planCluster } from "../../src/plan/plan.js";
 import { REPO, tempDir } from "../helpers/cli.js";
+import { edgePlan } from "../helpers/plan-of.js";
+import { curl } from "../peers/curl.js";
 import { dig } from "../peers/dig.js";
 
 const TSX = import.meta.resolve("tsx");
 
 /** A site on loopback addresses, with high ports so no privilege is needed. */
 function loopbackPlan(ports: { dns: number; api: number; join: number }, extraRecord = "") {
-  const text = `apiVersion: airstrap.io/v1alpha1
-kind: Cluster
-metadata: { name: edge }
-spec:
-  domain: edge.lan
-  distro: { name: rke2, version: v1.31.4+rke2r1 }
-  hosts:
-    - { name: k8s-server-01, address: 127.0.0.11, role: server }
-    - { name: k8s-server-02, address: 127.0.0.12, role: server }
-    - { name: k8s-server-03, address: 127.0.0.13, role: server }
-    - { name: k8s-agent-01, address: 127.0.0.21, role: agent }
-  dns:
+  return edgePlan(
+    [
+      { name: "k8s-server-01", address: "127.0.0.11", role: "server" },
+      { name: "k8s-server-02", address: "127.0.0.12", role: "server" },
+      { name: "k8s-server-03", address: "127.0.0.13", role: "server" },
+      { name: "k8s-agent-01", address: "127.0.0.21", role: "agent" },
+    ],
+    `  dns:
     port: ${ports.dns}
     records: [{ name: git, type: A, value: 127.0.0.30 }${extraRecord}]
   loadBalancer: { apiPort: ${ports.api}, joinPort: ${ports.join} }
-`;
-  const result = validateManifestText(text, "loopback.yaml", {});
-  assert.ok(result.manifest, JSON.stringify(result.diagnostics));
-  return planCluster(result.manifest);
+`,
+  );
 }
 
 async function untilTrue(check: () => Promise<boolean>, what: string | (() => string), limitMs = 8000): Promise<void> {
@@ -78,6 +72,8 @@ test("airstrap node serves the node's DNS and load balancer from the plan, reloa
       `127.0.0.21:${base + 3}`,
       "--lb-admin",
       `127.0.0.21:${base + 4}`,
+      "--status-listen",
+      `127.0.0.21:${base + 5}`,
     ],
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
   );
@@ -105,6 +101,14 @@ test("airstrap node serves the node's DNS and load balancer from the plan, reloa
   );
   assert.equal(await canConnect("127.0.0.21", ports.api), true, "LB API port listens on the node's address");
   assert.equal(await canConnect("127.0.0.21", ports.join), true, "LB join port listens on the node's address");
+  const status = await curl(`http://127.0.0.21:${base + 5}/healthz`);
+  const report = JSON.parse(status.text) as { dns: { serving: boolean }; lb: { listeners: Array<{ name: string }> } };
+  assert.equal(report.dns.serving, true, "the status listener reports the node's DNS");
+  assert.deepEqual(
+    report.lb.listeners.map((l) => l.name),
+    ["api", "join"],
+    "and its load balancer's listeners",
+  );
 
   await writeFile(planPath, JSON.stringify(loopbackPlan(ports, ", { name: registry, type: A, value: 127.0.0.31 }")));
   await untilTrue(

@@ -1,5 +1,6 @@
-import type { Endpoint } from "../../net/endpoint.js";
+import { type Endpoint, formatEndpoint } from "../../net/endpoint.js";
 import type { Plan } from "../../plan/types.js";
+import { NODE_STATUS_PORT } from "../node-status/config.js";
 
 /** The status page's configuration: where it listens, who may look, which hosts the site has. */
 
@@ -11,11 +12,13 @@ export interface DashboardHost {
   mac?: string;
 }
 
-/** Where a node's services answer /healthz and /metrics (`http://addr:port`), when they can be reached. */
+/** Where a node's services answer, as base URLs: its status listener (DNS and LB) and its registry replica. */
 export interface DashboardNode {
   host: string;
-  dns?: string;
-  lb?: string;
+  /** `http://<address>:9155`: airstrap node's read-only /healthz and /metrics. */
+  status?: string;
+  /** `https://<address>:<registry port>`: the replica's /healthz and, read anonymously, its catalog. */
+  registry?: string;
 }
 
 export interface DashboardConfig {
@@ -31,6 +34,8 @@ export interface DashboardConfig {
   nodes: DashboardNode[];
   /** Time between two probes of every node. */
   probeIntervalMs: number;
+  /** PEM of the site CA, which the registry replicas' certificates chain to. */
+  registryCa?: string;
   /** Events kept for a reconnecting browser (older ones it gets as state only); read at start. */
   journalSize: number;
 }
@@ -39,7 +44,8 @@ export const DASHBOARD_PORT = 8430;
 
 export const DASHBOARD_DEFAULTS = { pushIntervalMs: 250, journalSize: 2000, probeIntervalMs: 5000 } as const;
 
-export function dashboardConfig(plan: Plan, listen: Endpoint, token?: string): DashboardConfig {
+/** Every host of the plan is probed: its status listener, and its registry replica where it runs one. */
+export function dashboardConfig(plan: Plan, listen: Endpoint, token?: string, registryCa?: string): DashboardConfig {
   const pxeMac = new Map(plan.pxe?.hosts.map((h) => [h.name, h.mac]) ?? []);
   return {
     listen,
@@ -54,9 +60,15 @@ export function dashboardConfig(plan: Plan, listen: Endpoint, token?: string): D
         ...(mac === undefined ? {} : { mac: mac.toLowerCase() }),
       };
     }),
-    // Node services answer /healthz and /metrics on the node's loopback (airstrap node serve's
-    // defaults), out of the bootstrap machine's reach: none is probed until they listen on the site network.
-    nodes: [],
+    nodes: plan.hosts.map((h) => {
+      const base = (scheme: string, port: number) => `${scheme}://${formatEndpoint({ address: h.address, port })}`;
+      return {
+        host: h.name,
+        status: base("http", NODE_STATUS_PORT),
+        ...(h.runsRegistry ? { registry: base("https", plan.registry.port) } : {}),
+      };
+    }),
+    ...(registryCa === undefined ? {} : { registryCa }),
     ...DASHBOARD_DEFAULTS,
   };
 }

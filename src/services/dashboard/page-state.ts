@@ -1,4 +1,5 @@
 import type { AirstrapEvent } from "../../events.js";
+import { type BootStep, clientAddress, foldBoot, isBootEvent } from "./boot-steps.js";
 import type { DashboardHost } from "./config.js";
 import { foldSample, type NodePanel, type NodeSample } from "./node-panel.js";
 
@@ -6,10 +7,6 @@ import { foldSample, type NodePanel, type NodeSample } from "./node-panel.js";
  * What the status page shows, as a pure function of the event stream: the same events the
  * terminal views read, folded one at a time. No I/O; the server pushes the result to browsers.
  */
-
-/** How far a machine got in network boot, in the order it gets there. */
-export const BOOT_STEPS = ["DHCP", "iPXE", "Ignition", "first boot"] as const;
-export type BootStep = (typeof BOOT_STEPS)[number];
 
 export interface PhaseBar {
   phase: string;
@@ -21,6 +18,10 @@ export interface PhaseBar {
 
 export interface HostRow extends DashboardHost {
   boot?: BootStep;
+  /** What the boot step's last event said, in words. */
+  bootDetail?: string;
+  /** The address full DHCP gave the machine (its TFTP and asset requests come from it). */
+  bootAddress?: string;
   /** The install phase the host is in, or the last one it finished. */
   phase?: string;
   phaseDone: boolean;
@@ -59,6 +60,14 @@ export function initialPageState(site: string, hosts: DashboardHost[]): PageStat
 
 /** The state after one more event; `state` is left as it was. */
 export function foldEvent(state: PageState, event: AirstrapEvent): PageState {
+  // Probes go on after a run ends: they draw the node panels and must not stretch the run's timeline.
+  if (event.kind === "node.sample") {
+    if (event.host === undefined || event.detail === undefined) return state;
+    return {
+      ...state,
+      nodes: foldSample(state.nodes, { ...(event.detail as unknown as NodeSample), host: event.host }),
+    };
+  }
   const at = Date.parse(event.time);
   const next: PageState = {
     ...state,
@@ -72,32 +81,43 @@ export function foldEvent(state: PageState, event: AirstrapEvent): PageState {
     if (changed !== row) next.hosts = state.hosts.map((h, i) => (i === rowIndex ? changed : h));
   }
   if (event.kind === "kube.wait") next.hosts = markReady(next.hosts, event);
-  if (event.kind === "node.sample" && event.host !== undefined && event.detail !== undefined)
-    next.nodes = foldSample(state.nodes, { ...(event.detail as unknown as NodeSample), host: event.host });
   next.run = foldRunEvent(state.run, event);
   return next;
 }
 
-/** The row an event concerns: by host name, else by the MAC a boot service saw. */
+/** The row an event concerns: by host name, else by the MAC a boot service saw, else by the address a boot client asked from. */
 function hostIndexOf(hosts: HostRow[], event: AirstrapEvent): number {
   if (event.host !== undefined) {
     const byName = hosts.findIndex((h) => h.name === event.host);
     if (byName >= 0) return byName;
   }
   const mac = event.detail?.mac;
-  if (typeof mac !== "string") return -1;
-  return hosts.findIndex((h) => h.mac !== undefined && h.mac === mac.toLowerCase());
+  if (typeof mac === "string") return hosts.findIndex((h) => h.mac !== undefined && h.mac === mac.toLowerCase());
+  const client = isBootEvent(event) ? clientAddress(event) : undefined;
+  if (client === undefined) return -1;
+  return hosts.findIndex((h) => (h.bootAddress ?? h.address) === client);
 }
 
+/** The network boot as a bar of the timeline: from the first DHCP answer to the first-boot report. */
+const BOOT_BAR = "network boot";
+
 function foldHostEvent(row: HostRow, event: AirstrapEvent, at: number): HostRow {
-  const boot = bootStepOf(event);
+  const boot = isBootEvent(event)
+    ? foldBoot({ step: row.boot, detail: row.bootDetail, address: row.bootAddress }, event)
+    : undefined;
   if (boot !== undefined) {
-    const failed = event.kind === "boot.report" && event.detail?.ignition === "failure";
-    const further = row.boot === undefined || BOOT_STEPS.indexOf(boot) >= BOOT_STEPS.indexOf(row.boot);
+    let timeline = row.timeline;
+    if (row.boot === undefined && boot.step !== undefined)
+      timeline = [...timeline, { phase: BOOT_BAR, start: at, outcome: "running" }];
+    if (boot.step === "first boot" && row.boot !== "first boot") timeline = closeBar(timeline, BOOT_BAR, at, "done");
+    if (boot.error !== undefined && event.kind === "boot.report") timeline = closeBar(timeline, BOOT_BAR, at, "failed");
     return {
       ...row,
-      ...(further ? { boot } : {}),
-      ...(failed ? { lastError: event.message } : {}),
+      ...(boot.step === undefined ? {} : { boot: boot.step }),
+      ...(boot.detail === undefined ? {} : { bootDetail: boot.detail }),
+      ...(boot.address === undefined ? {} : { bootAddress: boot.address }),
+      ...(boot.error === undefined ? {} : { lastError: boot.error }),
+      timeline,
     };
   }
   const phase = event.phase;
@@ -133,17 +153,6 @@ function closeBar(timeline: PhaseBar[], phase: string | undefined, at: number, o
   return timeline.map((bar, i) => (i === open ? { ...bar, end: at, outcome } : bar));
 }
 
-/** The DHCP replies that hand a machine its address or its boot file. */
-const DHCP_ANSWERS = new Set(["dhcp.offer", "dhcp.ack", "dhcp.proxy-offer", "dhcp.pxe-ack"]);
-
-function bootStepOf(event: AirstrapEvent): BootStep | undefined {
-  if (DHCP_ANSWERS.has(event.kind)) return "DHCP";
-  if (event.kind === "boot.ipxe") return "iPXE";
-  if (event.kind === "boot.ignition") return "Ignition";
-  if (event.kind === "boot.report" && event.detail?.status === "first-boot-done") return "first boot";
-  return undefined;
-}
-
 /** The kube wait names the nodes Ready now; the others are not (a node can drop out). */
 function markReady(hosts: HostRow[], event: AirstrapEvent): HostRow[] {
   const ready = event.detail?.ready;
@@ -157,6 +166,8 @@ function markReady(hosts: HostRow[], event: AirstrapEvent): HostRow[] {
 function foldRunEvent(run: RunSummary, event: AirstrapEvent): RunSummary {
   switch (event.kind) {
     case "kube.wait":
+    case "serve.ready":
+    case "serve.stopped":
       return { ...run, message: event.message };
     case "install.kubeconfig": {
       const path = event.detail?.path;

@@ -67,7 +67,14 @@ export async function startDashboard(
       server.pushState();
     }, current.pushIntervalMs);
   });
-  const stopProbing = probeNodes(config.nodes, config.probeIntervalMs, events);
+  const stopProbing = probeNodes(
+    config.nodes,
+    {
+      intervalMs: config.probeIntervalMs,
+      ...(config.registryCa === undefined ? {} : { registryCa: config.registryCa }),
+    },
+    events,
+  );
   let closed: Promise<void> | undefined;
   return {
     addresses: [address],

@@ -7,7 +7,7 @@ import type { Browser, Page } from "playwright-core";
 import { createEvents } from "../../../src/events.js";
 import { startDashboard } from "../../../src/services/dashboard/service.js";
 import { launchChromium, NO_CHROMIUM } from "../../peers/chromium.js";
-import { at, balancerWithAdmin, HOSTS, installOf, testConfig } from "./fixture.js";
+import { at, HOSTS, installOf, nodeWithStatus, testConfig } from "./fixture.js";
 
 /** The page's document, as the functions below see it when they run in the browser. */
 declare const document: {
@@ -137,29 +137,33 @@ test("a node's load balancer backend turns down on the page when its server goes
   await once(server, "listening");
   const serverPort = (server.address() as net.AddressInfo).port;
   const events = createEvents();
-  const { lb, adminUrl } = await balancerWithAdmin([{ name: "s1", address: "127.0.0.1", port: serverPort }], events);
-  const dashboard = await startDashboard(testConfig({ nodes: [{ host: "a1", lb: adminUrl }] }), events);
+  const node = await nodeWithStatus([{ name: "s1", address: "127.0.0.1", port: serverPort }], events);
+  const dashboard = await startDashboard(testConfig({ nodes: [{ host: "a1", status: node.statusUrl }] }), events);
   const page = await browser.newPage();
   const backendLine = () =>
     page.$$eval("#services [data-node='a1'] li", (items) => items.map((li) => li.textContent ?? ""));
   try {
     await page.goto(dashboard.url);
-    await waitFor(
-      page,
-      () => document.querySelector("#services [data-node='a1'] li")?.textContent?.includes("up") === true,
+    await waitFor(page, () =>
+      [...document.querySelectorAll("#services [data-node='a1'] li")].some((li) =>
+        li.textContent?.startsWith("✓ LB api → s1: up"),
+      ),
     );
-    assert.deepEqual(await backendLine(), ["✓ LB api → s1: up"]);
+    const up = await backendLine();
+    assert.equal(up[0], "✓ DNS answering");
+    assert.match(up[1] ?? "", /^✓ LB api → s1: up, \d+\.\d connections\/s$/);
     server.close();
-    await waitFor(
-      page,
-      () => document.querySelector("#services [data-node='a1'] li")?.textContent?.includes("down") === true,
+    await waitFor(page, () =>
+      [...document.querySelectorAll("#services [data-node='a1'] li")].some((li) =>
+        li.textContent?.startsWith("✗ LB api → s1: down"),
+      ),
     );
-    assert.deepEqual(await backendLine(), ["✗ LB api → s1: down"]);
+    assert.match((await backendLine())[1] ?? "", /^✗ LB api → s1: down, \d+\.\d connections\/s$/);
     await page.screenshot({ path: `${ARTIFACTS}/backend-down.png`, fullPage: true });
   } finally {
     await page.close();
     await dashboard.close();
-    await lb.close();
+    await node.close();
     server.close();
   }
 });

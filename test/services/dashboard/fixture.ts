@@ -1,7 +1,10 @@
 import type { AirstrapEvent, Events } from "../../../src/events.js";
 import type { DashboardConfig, DashboardHost } from "../../../src/services/dashboard/config.js";
+import { startDns } from "../../../src/services/dns/service.js";
 import { type LbBackendAddress, listenerWithDefaults } from "../../../src/services/lb/config.js";
 import { startLoadBalancer } from "../../../src/services/lb/service.js";
+import { startNodeStatus } from "../../../src/services/node-status/service.js";
+import { siteConfig } from "../dns/fixture.js";
 
 /** A small site for the status page's tests: a primary, a server and an agent, each with a MAC. */
 export const HOSTS: DashboardHost[] = [
@@ -44,25 +47,53 @@ export function installOf(hosts: string[], phases: string[]): AirstrapEvent[] {
 }
 
 /**
- * A real load balancer with its admin endpoint (/healthz, /metrics) on loopback, as a node runs
- * it: one `api` listener over `backends`, checked every 100 ms. Returns it and its admin URL.
+ * A node's services as `airstrap node` runs them, on loopback: a real DNS server, a real load
+ * balancer (one `api` listener over `backends`, checked every 100 ms) and the read-only status
+ * listener in front of both, readable from `allowed`. Returns them and the status listener's URL.
  */
-export async function balancerWithAdmin(backends: LbBackendAddress[], events: Events) {
+export async function nodeWithStatus(
+  backends: LbBackendAddress[],
+  events: Events,
+  where: { address: string; allowed: string[] } = { address: "127.0.0.1", allowed: ["127.0.0.0/8"] },
+) {
+  const dns = await startDns(siteConfig({ listen: [{ address: where.address, port: 0 }] }), events);
   const lb = await startLoadBalancer(
     {
       listeners: [
         listenerWithDefaults({
           name: "api",
-          address: "127.0.0.1",
+          address: where.address,
           port: 0,
           backends,
           check: { intervalMs: 100, timeoutMs: 90, rise: 1, fall: 1 },
         }),
       ],
-      admin: { address: "127.0.0.1", port: 0 },
       drainTimeoutMs: 100,
     },
     events,
   );
-  return { lb, adminUrl: `http://${lb.addresses.at(-1)}` };
+  let dnsServing = true;
+  const status = await startNodeStatus(
+    { listen: { address: where.address, port: 0 }, allowedNetworks: where.allowed },
+    events,
+    {
+      dnsServing: () => dnsServing,
+      dnsMetrics: () => dns.metrics(),
+      lbHealth: () => lb.health(),
+      lbMetrics: () => lb.metrics(),
+    },
+  );
+  return {
+    dns,
+    lb,
+    status,
+    statusUrl: `http://${status.addresses[0]}`,
+    stopDns: () => {
+      dnsServing = false;
+    },
+    close: async () => {
+      await status.close();
+      await Promise.all([dns.close(), lb.close()]);
+    },
+  };
 }

@@ -3,8 +3,8 @@ import { test } from "node:test";
 import { foldEvent, initialPageState, type PageState } from "../../../src/services/dashboard/page-state.js";
 import { at, HOSTS, installOf } from "./fixture.js";
 
-const fold = (events: Parameters<typeof foldEvent>[1][]): PageState =>
-  events.reduce(foldEvent, initialPageState("edge", HOSTS));
+const fold = (events: Parameters<typeof foldEvent>[1][], from = initialPageState("edge", HOSTS)): PageState =>
+  events.reduce(foldEvent, from);
 
 const row = (state: PageState, name: string) => state.hosts.find((h) => h.name === name);
 
@@ -99,4 +99,63 @@ test("the kubeconfig path and the run's end make the summary", () => {
     kubeconfig: "/site/.airstrap/kubeconfig",
     nextCommands: ["export KUBECONFIG=/site/.airstrap/kubeconfig", "kubectl get nodes"],
   });
+});
+
+test("node probes after the run draw the panels and leave the timeline's span alone", () => {
+  const run = fold(installOf(["s1"], ["configure"]));
+  const probed = foldEvent(
+    run,
+    at({ kind: "node.sample", host: "s1", message: "probed", detail: { at: 1, servicesUp: true, dnsUp: true } }),
+  );
+  assert.equal(probed.lastEventAt, run.lastEventAt);
+  assert.equal(probed.startedAt, run.startedAt);
+  assert.deepEqual(probed.nodes[0]?.lines, [{ state: "ok", text: "DNS answering" }]);
+});
+
+test("the boot services' events walk a machine through its steps, TFTP and assets matched by the address DHCP gave it", () => {
+  const mac = "52:54:00:77:00:21";
+  const state = fold([
+    at({ kind: "dhcp.offer", message: "offer", detail: { mac, address: "10.77.0.121", bootFile: "ipxe.efi" } }),
+    at({ kind: "tftp.transfer", message: "sent", detail: { client: "10.77.0.121:2070", file: "ipxe.efi" } }),
+  ]);
+  assert.deepEqual([row(state, "a1")?.boot, row(state, "a1")?.bootDetail], ["DHCP", "ipxe.efi over TFTP"]);
+  const fetched = fold(
+    [
+      at({ kind: "boot.ipxe", message: "script", detail: { mac } }),
+      at({
+        kind: "boot.asset",
+        message: "asset",
+        detail: { client: "::ffff:10.77.0.121", path: "debian/vmlinuz", bytes: 8_100_000 },
+      }),
+    ],
+    state,
+  );
+  assert.deepEqual([row(fetched, "a1")?.boot, row(fetched, "a1")?.bootDetail], ["iPXE", "vmlinuz (8.1 MB)"]);
+  const failed = fold(
+    [
+      at({
+        kind: "tftp.transfer.failed",
+        message: "TFTP transfer of ipxe.efi stopped",
+        detail: { client: "10.77.0.121:2071" },
+      }),
+    ],
+    fetched,
+  );
+  assert.equal(row(failed, "a1")?.lastError, "TFTP transfer of ipxe.efi stopped");
+  assert.equal(row(failed, "a1")?.boot, "iPXE", "a failure does not move the step");
+  const booted = fold(
+    [
+      at({ kind: "boot.ignition", message: "Ignition", detail: { mac } }),
+      at({ kind: "boot.report", message: "done", detail: { mac, status: "first-boot-done", ignition: "success" } }),
+      at({ kind: "dhcp.ack", message: "renewal", detail: { mac, address: "10.77.0.121" } }),
+    ],
+    failed,
+  );
+  assert.deepEqual([row(booted, "a1")?.boot, row(booted, "a1")?.bootDetail], ["first boot", "reported; Ignition ran"]);
+  assert.deepEqual(
+    row(booted, "a1")?.timeline.map((bar) => [bar.phase, bar.outcome]),
+    [["network boot", "done"]],
+    "the network boot is one bar of the timeline, from DHCP to the first-boot report",
+  );
+  assert.equal(row(booted, "s1")?.boot, undefined);
 });

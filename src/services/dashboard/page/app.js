@@ -34,7 +34,12 @@ function renderHosts(hosts) {
       el("td", {}, host.role),
       el("td", { class: "mono" }, host.address),
       el("td", { class: "mono" }, host.mac ?? "—"),
-      el("td", {}, host.boot ?? "—"),
+      el(
+        "td",
+        {},
+        host.boot ?? "—",
+        ...(host.bootDetail ? [" ", el("span", { class: "detail" }, host.bootDetail)] : []),
+      ),
       el("td", {}, phase),
       el("td", {}, mark(host.ready, "Ready", "not Ready")),
       el("td", { class: host.lastError ? "bad" : "" }, host.lastError ? `✗ ${host.lastError}` : "—"),
@@ -104,16 +109,34 @@ function renderServices(nodes) {
     let card = box.querySelector(`[data-node="${CSS.escape(node.host)}"]`);
     if (!card) {
       card = el("article", { class: "node", "data-node": node.host, "aria-label": `services on ${node.host}` });
-      card.append(el("h3", {}, node.host), el("ul"), el("div", { class: "chart" }));
+      card.append(el("h3", {}, node.host), el("ul"), el("div", { class: "tags" }), el("div", { class: "chart" }));
       box.append(card);
     }
     card
       .querySelector("ul")
       .replaceChildren(
-        ...node.lines.map((line) => el("li", { class: line.ok ? "ok" : "bad" }, `${line.ok ? "✓" : "✗"} ${line.text}`)),
+        ...node.lines.map((line) => el("li", { class: line.state }, `${SYMBOL[line.state]} ${line.text}`)),
       );
+    renderTags(card.querySelector(".tags"), node.tags);
     drawChart(card.querySelector(".chart"), node);
   }
+}
+
+const SYMBOL = { ok: "✓", bad: "✗", waiting: "·" };
+
+/** The replica's tags, folded away: a site holds dozens. Left open if the reader opened it. */
+function renderTags(target, tags) {
+  if (!tags) return;
+  const count = tags.list.length + tags.more;
+  let details = target.querySelector("details");
+  if (!details) {
+    details = el("details", {}, el("summary"), el("ul", { class: "mono" }));
+    target.append(details);
+  }
+  details.querySelector("summary").textContent = `registry tags (${count})`;
+  const items = tags.list.map((tag) => el("li", {}, tag));
+  if (tags.more > 0) items.push(el("li", {}, `… and ${tags.more} more`));
+  details.querySelector("ul").replaceChildren(...items);
 }
 
 function drawChart(target, node) {
