@@ -21,6 +21,7 @@ interface GitServeFlags {
   htpasswd?: string;
   readTokenFile: string[];
   webhookUrl?: string;
+  webhookUrlFile?: string;
   webhookTokenFile?: string;
   git: string;
 }
@@ -35,6 +36,10 @@ export function registerGit(program: Command): Command {
     .option("--htpasswd <file>", "who may push: bcrypt htpasswd entries (htpasswd -B)")
     .option("--read-token-file <file>", "a read-only token for the cluster (repeat)", collect, [])
     .option("--webhook-url <url>", "a Flux Receiver (generic-hmac) to call after every push")
+    .option(
+      "--webhook-url-file <file>",
+      "the Receiver's URL from a file (gitops bootstrap writes .airstrap/git/webhook-url; re-read on SIGHUP)",
+    )
     .option("--webhook-token-file <file>", "the Receiver's token (its Secret's token field)")
     .option("--git <path>", "the git binary whose http-backend serves the protocol", "git")
     .action(async (flags: GitServeFlags) => {
@@ -65,8 +70,10 @@ export function registerGit(program: Command): Command {
 
 async function configFrom(flags: GitServeFlags): Promise<GitConfig> {
   if (!flags.root) throw new UsageError("--root DIR is required");
-  if (Boolean(flags.webhookUrl) !== Boolean(flags.webhookTokenFile))
-    throw new UsageError("--webhook-url and --webhook-token-file go together");
+  if (flags.webhookUrl && flags.webhookUrlFile)
+    throw new UsageError("--webhook-url and --webhook-url-file: give one of them");
+  if (Boolean(flags.webhookUrl || flags.webhookUrlFile) !== Boolean(flags.webhookTokenFile))
+    throw new UsageError("--webhook-url (or --webhook-url-file) and --webhook-token-file go together");
   const secretFile = async (path: string) => {
     const text = (
       await readFile(path, "utf8").catch((error: Error) => {
@@ -76,6 +83,17 @@ async function configFrom(flags: GitServeFlags): Promise<GitConfig> {
     if (!text) throw new OperatorError(`${path} is empty`);
     return registerSecret(text);
   };
+  const webhookUrl =
+    flags.webhookUrl ??
+    (flags.webhookUrlFile
+      ? (
+          await readFile(flags.webhookUrlFile, "utf8").catch((error: Error) => {
+            throw new OperatorError(`cannot read ${flags.webhookUrlFile}: ${error.message}`, {
+              hint: "airstrap gitops bootstrap writes it once the Flux Receiver exists",
+            });
+          })
+        ).trim()
+      : undefined);
   return {
     listen: (flags.listen.length ? flags.listen : [`127.0.0.1:${GIT_DEFAULT_PORT}`]).map((text) =>
       parseEndpoint(text, "--listen", { allowPortZero: true }),
@@ -83,8 +101,8 @@ async function configFrom(flags: GitServeFlags): Promise<GitConfig> {
     root: flags.root,
     users: flags.htpasswd ? await readHtpasswd(flags.htpasswd) : new Map(),
     readTokens: await Promise.all(flags.readTokenFile.map(secretFile)),
-    ...(flags.webhookUrl && flags.webhookTokenFile
-      ? { webhook: { url: flags.webhookUrl, token: await secretFile(flags.webhookTokenFile) } }
+    ...(webhookUrl && flags.webhookTokenFile
+      ? { webhook: { url: webhookUrl, token: await secretFile(flags.webhookTokenFile) } }
       : {}),
     git: flags.git,
   };
