@@ -56,9 +56,15 @@ export async function pushSiteRepository(options: PushSiteOptions): Promise<Push
       GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
     };
     const git = (args: string[]) => run(options.git, args, env);
-    await git(["init", "-q", "--bare", env.GIT_DIR!]);
+    const { GIT_WORK_TREE: _tree, GIT_DIR: _dir, ...initEnv } = env;
+    await run(options.git, ["init", "-q", "--bare", env.GIT_DIR!], initEnv);
     const ref = `refs/heads/${options.branch}`;
-    const remote = (await git(["ls-remote", options.url, ref])).split(/\s/)[0] || undefined;
+    // A repository that does not exist yet is created by the first push (airstrap git serve does so).
+    const listed = await git(["ls-remote", options.url, ref]).catch((error: Error) => {
+      if (/not found|no repository/.test(error.message)) return "";
+      throw error;
+    });
+    const remote = listed.split(/\s/)[0] || undefined;
     if (remote) {
       await git(["fetch", "-q", "--no-tags", options.url, ref]);
       await git(["read-tree", remote]);
