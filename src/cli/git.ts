@@ -2,13 +2,14 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { OperatorError, UsageError } from "../errors.js";
 import { createEvents } from "../events.js";
+import { gitServerMaterial } from "../gitops/git-material.js";
 import { parseEndpoint } from "../net/endpoint.js";
 import { registerSecret } from "../secrets.js";
 import { initRepo, repoExists } from "../services/git/backend.js";
 import type { GitConfig } from "../services/git/config.js";
 import { startGit } from "../services/git/service.js";
 import { readHtpasswd } from "../services/registry/auth.js";
-import { serveUntilSignalled } from "./common.js";
+import { planFromManifestFile, serveUntilSignalled } from "./common.js";
 import { err, out } from "./terminal.js";
 import { attachView } from "./views/event-views.js";
 
@@ -24,6 +25,8 @@ interface GitServeFlags {
   webhookUrlFile?: string;
   webhookTokenFile?: string;
   git: string;
+  /** A cluster manifest: the state dir's git material and the site repository's address as defaults. */
+  file?: string;
 }
 
 export function registerGit(program: Command): Command {
@@ -42,14 +45,21 @@ export function registerGit(program: Command): Command {
     )
     .option("--webhook-token-file <file>", "the Receiver's token (its Secret's token field)")
     .option("--git <path>", "the git binary whose http-backend serves the protocol", "git")
+    .option(
+      "-f, --file <manifest>",
+      "serve a site's repository: root, listen address (spec.gitops.url), push user, read token and webhook from its state dir",
+    )
     .action(async (flags: GitServeFlags) => {
       const events = createEvents();
       attachView("plain", events, process.stderr);
-      const service = await startGit(await configFrom(flags), events);
+      const service = await startGit(await configFrom(await withSiteDefaults(flags)), events);
       err(`git server listening on ${service.addresses.join(", ")} (Ctrl-C stops, SIGHUP reloads)`);
       await serveUntilSignalled(
         () => service.close(),
-        () => void configFrom(flags).then((next) => service.reload(next)),
+        () =>
+          void withSiteDefaults(flags)
+            .then(configFrom)
+            .then((next) => service.reload(next)),
       );
     });
   git
@@ -66,6 +76,37 @@ export function registerGit(program: Command): Command {
       out(`${flags.root}/${repo}`);
     });
   return git;
+}
+
+/**
+ * `git serve -f cluster.yaml`: what `gitops bootstrap` pushes with and tells the cluster, from the
+ * state dir (created there once): repositories in .airstrap/git/repositories, the push user's
+ * htpasswd, the cluster's read token, and the Receiver's URL and token once bootstrap wrote them.
+ * Flags given explicitly win.
+ */
+async function withSiteDefaults(flags: GitServeFlags): Promise<GitServeFlags> {
+  if (!flags.file) return flags;
+  const site = await planFromManifestFile(flags.file);
+  const url = site.plan.gitops?.url;
+  if (!url) {
+    throw new UsageError(`${flags.file} has no spec.stages (or no spec.gitops.url / spec.bootstrap.address)`, {
+      hint: "give --root and --listen instead",
+    });
+  }
+  await gitServerMaterial(site.state);
+  const webhookUrlFile = site.state.file("git/webhook-url");
+  const hasWebhook = (await site.state.read("git/webhook-url")) !== undefined;
+  const { hostname, port } = new URL(url);
+  return {
+    ...flags,
+    root: flags.root ?? site.state.file("git/repositories"),
+    listen: flags.listen.length ? flags.listen : [`${hostname}:${port || "80"}`],
+    htpasswd: flags.htpasswd ?? site.state.file("git/htpasswd"),
+    readTokenFile: flags.readTokenFile.length ? flags.readTokenFile : [site.state.file("git/read-token")],
+    ...(flags.webhookUrl || flags.webhookUrlFile || !hasWebhook
+      ? {}
+      : { webhookUrlFile, webhookTokenFile: flags.webhookTokenFile ?? site.state.file("git/webhook-token") }),
+  };
 }
 
 async function configFrom(flags: GitServeFlags): Promise<GitConfig> {
