@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { test } from "node:test";
-import { findFile, findImage, readArtifactIndex } from "../../src/artifacts/artifact-index.js";
+import { findFile, findImage, findRelease, readArtifactIndex } from "../../src/artifacts/artifact-index.js";
 import { createBundle } from "../../src/artifacts/bundle/create.js";
 import { loadBundle } from "../../src/artifacts/bundle/load.js";
 import { loadOrCreateSigningKey } from "../../src/artifacts/bundle/signing.js";
 import { trustKey } from "../../src/artifacts/bundle/trust.js";
+import { checkArtifacts } from "../../src/artifacts/check.js";
 import { fluxImagesInStore, fluxInstallInStore, pullFlux } from "../../src/artifacts/flux-artifacts.js";
 import { fluxCatalog } from "../../src/artifacts/flux-catalog.js";
 import { imagesOf, parseManifestObjects } from "../../src/artifacts/manifest-images.js";
@@ -114,6 +115,23 @@ test("a staged site carries Flux: pulled from a mirror, checked against its chec
   const index = await readArtifactIndex(store.root);
   for (const image of Object.values(images))
     assert.equal(findImage(index, image, "amd64")?.digest, layout.indexDigest, image);
+
+  const report = await checkArtifacts(store, needed);
+  assert.ok(
+    report.ok.some((line) => line.startsWith("install.yaml sha256:")),
+    "check re-verifies install.yaml",
+  );
+  for (const image of Object.values(images))
+    assert.ok(
+      report.ok.some((line) => line.startsWith(image)),
+      image,
+    );
+  assert.ok(
+    report.ok.includes(
+      `airstrap/releases/flux:v2.9.4-all ${findRelease(index, { distro: "flux", version: VERSION, arch: "all" })!.digest}`,
+    ),
+  );
+  assert.ok(!report.problems.some((p) => /install\.yaml|flux|fluxcd/.test(p.what)), JSON.stringify(report.problems));
 
   // Only Flux is in this store: the bundle's content is computed for Flux's part.
   const fluxOnly = { ...needed, catalog: { ...needed.catalog, files: [] }, images: [] };
