@@ -18,6 +18,7 @@ import { clusterManifestSchema } from "../../src/manifest/schema.js";
 import { planCluster } from "../../src/plan/plan.js";
 import { openBlobStore } from "../../src/store/blob-store.js";
 import { FLUX_CONTROLLERS, syntheticFluxInstall } from "../helpers/flux-release.js";
+import { siteManifest } from "../helpers/site-manifest.js";
 import { hasDockerRegistry, startDockerRegistry } from "../peers/docker-registry-artifacts.js";
 import { hasSkopeo, skopeoCopy } from "../peers/skopeo.js";
 import { tempDir } from "./bundle/fixtures.js";
@@ -86,18 +87,13 @@ test("a staged site carries Flux: pulled from a mirror, checked against its chec
     "flux_2.9.4_checksums.txt": sumsFileFor(release),
   });
 
-  const manifest = clusterManifestSchema.parse({
-    apiVersion: "airstrap.io/v1alpha1",
-    kind: "Cluster",
-    metadata: { name: "site" },
-    spec: {
-      domain: "site.lan",
+  const manifest = clusterManifestSchema.parse(
+    siteManifest({
       distro: { name: "k3s", version: "v1.31.4+k3s1" },
-      hosts: [{ name: "s1", address: "10.77.0.11", role: "server" }],
       stages: [{ name: "bootstrap", path: "stages/bootstrap" }],
       gitops: { flux: { version: VERSION, source: mirror.source } },
-    },
-  });
+    }),
+  );
   const needed = artifactsFromPlan(planCluster(applyDefaults(manifest)), dir);
   assert.ok(needed.flux, "a site with stages needs Flux");
   const store = await openBlobStore(join(dir, "store"));

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { REPO, tempDir } from "../helpers/cli.js";
+import { siteManifest } from "../helpers/site-manifest.js";
 
 const run = promisify(execFile);
 const basic = (user: string, password: string) =>
@@ -19,18 +20,13 @@ test("git serve -f serves the site repository with the state dir's push user and
   const manifest = join(dir, "cluster.yaml");
   await writeFile(
     manifest,
-    stringify({
-      apiVersion: "airstrap.io/v1alpha1",
-      kind: "Cluster",
-      metadata: { name: "site" },
-      spec: {
-        domain: "site.lan",
-        distro: { name: "k3s", version: "v1.31.4+k3s1" },
+    stringify(
+      siteManifest({
         hosts: [{ name: "s1", address: "127.0.0.1", role: "server" }],
         stages: [{ name: "base", path: "stages/base" }],
         gitops: { url: `http://127.0.0.1:${port}/site.git` },
-      },
-    }),
+      }),
+    ),
   );
   const child = spawn(
     process.execPath,

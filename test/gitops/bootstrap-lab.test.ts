@@ -23,6 +23,7 @@ import { tempDir } from "../artifacts/bundle/fixtures.js";
 import { startReleaseMirror, sumsFileFor } from "../artifacts/release-mirror.js";
 import { REPO } from "../helpers/cli.js";
 import { syntheticFluxInstall } from "../helpers/flux-release.js";
+import { siteManifest } from "../helpers/site-manifest.js";
 
 /**
  * `airstrap gitops bootstrap` against the lab's SIMULATED API server (src/lab/sim-distro): real
@@ -174,13 +175,8 @@ describe("gitops bootstrap against the simulated API server", { timeout: 600_000
     }
     await writeFile(
       join(siteDir, "cluster.yaml"),
-      stringify({
-        apiVersion: "airstrap.io/v1alpha1",
-        kind: "Cluster",
-        metadata: { name: "site" },
-        spec: {
-          domain: "site.lan",
-          distro: { name: "rke2", version: "v1.31.4+rke2r1" },
+      stringify(
+        siteManifest({
           hosts: [{ name: "s1", address: "127.0.0.1", role: "server" }],
           stages: [
             { name: "bootstrap", path: "stages/bootstrap" },
@@ -188,8 +184,8 @@ describe("gitops bootstrap against the simulated API server", { timeout: 600_000
             { name: "cluster-apps", path: "stages/cluster-apps", dependsOn: ["cluster-base-apps"] },
           ],
           gitops: { url: `http://127.0.0.1:${ports.git}/site.git`, webhookNodePort: ports.hook },
-        },
-      }),
+        }),
+      ),
     );
 
     // The connected side carried Flux's files into the store (from a loopback mirror).
