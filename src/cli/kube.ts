@@ -58,15 +58,20 @@ export function registerWait(program: Command): Command {
 /** Waits through the saved kubeconfig; progress goes to stderr as plain lines. */
 export async function waitUntilReady(site: PlannedSite, timeoutMs: number, events: Events = createEvents()) {
   const client = await kubeClientFor(site);
-  const stopPrinting = events.subscribe((event) => {
-    const line = plainLine(event, process.stderr);
-    if (line) err(line);
-  });
+  const stopPrinting = printEventsToStderr(events);
   try {
     return await waitForCluster(client, site.plan, events, { timeoutMs });
   } finally {
     stopPrinting();
   }
+}
+
+/** Plain event lines on stderr until the returned function is called (for waits after the main view closed). */
+export function printEventsToStderr(events: Events): () => void {
+  return events.subscribe((event) => {
+    const line = plainLine(event, process.stderr);
+    if (line) err(line);
+  });
 }
 
 /**

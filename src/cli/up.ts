@@ -1,11 +1,13 @@
 import { basename, dirname } from "node:path";
 import type { Command } from "commander";
 import type { Events } from "../events.js";
+import type { GitopsBootstrapResult } from "../gitops/bootstrap.js";
 import { writeHostLogs } from "../install/host-logs.js";
 import { workstationKubeconfigPath, workstationUsage } from "../install/kubeconfig.js";
+import type { PlannedSite } from "./common.js";
 import { gitopsBootstrapForSite, gitopsSummary } from "./gitops.js";
 import { type InstallFlags, installOptions, runInstallCommand } from "./install.js";
-import { waitUntilReady } from "./kube.js";
+import { printEventsToStderr, waitUntilReady } from "./kube.js";
 import { err, out } from "./terminal.js";
 
 /**
@@ -39,11 +41,7 @@ export function registerUp(program: Command): Command {
         const usage = workstationUsage(site.plan, workstationKubeconfigPath(kubeconfig));
         let summary = `${nodes.length} nodes Ready; kubeconfig: ${kubeconfig} (server ${site.plan.apiUrl})`;
         if (site.plan.gitops) {
-          const handedOver = await gitopsBootstrapForSite(
-            site,
-            { ...flags, git: "git", ...(flags.ageKey === undefined ? {} : { ageKey: flags.ageKey }) },
-            events,
-          ).catch((error: Error) => {
+          const handedOver = await handOverToFlux(site, flags, events).catch((error: Error) => {
             endOfRun(events, false, error.message, [
               `airstrap gitops bootstrap -f ${flags.file} once the cause is fixed`,
             ]);
@@ -62,6 +60,24 @@ export function registerUp(program: Command): Command {
         }
       }
     });
+}
+
+/** The gitops bootstrap phase of `up`; its lines go to stderr, as the node wait's do. */
+async function handOverToFlux(
+  site: PlannedSite,
+  flags: InstallFlags & { timeout: string; ageKey?: string },
+  events: Events,
+): Promise<GitopsBootstrapResult> {
+  const stopPrinting = printEventsToStderr(events);
+  try {
+    return await gitopsBootstrapForSite(
+      site,
+      { ...flags, git: "git", ...(flags.ageKey === undefined ? {} : { ageKey: flags.ageKey }) },
+      events,
+    );
+  } finally {
+    stopPrinting();
+  }
 }
 
 /** The run's outcome as an event: the status page's summary, and the run log's last line. */
