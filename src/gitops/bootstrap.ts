@@ -154,7 +154,11 @@ export async function runGitopsBootstrap(input: GitopsBootstrapInput, events: Ev
     input.kube,
     plan.stages.map((stage) => stage.name),
     events,
-    { timeoutMs: input.timeoutMs, ...(input.intervalMs === undefined ? {} : { intervalMs: input.intervalMs }) },
+    {
+      timeoutMs: input.timeoutMs,
+      commit: push.commit,
+      ...(input.intervalMs === undefined ? {} : { intervalMs: input.intervalMs }),
+    },
   );
   return { commit: push.commit, pushed: push.pushed, applied, stages, webhookUrl };
 }

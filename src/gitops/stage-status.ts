@@ -33,7 +33,12 @@ interface KustomizationView {
 /** Ready=False reasons that mean "not yet", not "broken": Flux retries them by itself. */
 const NOT_YET = new Set(["DependencyNotReady", "Progressing", "ProgressingWithRetry", "ArtifactInStorage"]);
 
-export function stageStatus(stage: string, object: KustomizationView | undefined): StageStatus {
+/**
+ * `commit`: the branch head bootstrap pushed (or found): a stage is Ready only once it applied that
+ * revision (Flux writes `main@sha1:<commit>`, older releases `main/<commit>`), and a failure counts
+ * only for that revision or when the controller names none.
+ */
+export function stageStatus(stage: string, object: KustomizationView | undefined, commit?: string): StageStatus {
   const status = object?.status;
   const conditions = status?.conditions ?? [];
   const ready = conditions.find((c) => c.type === "Ready");
@@ -50,9 +55,13 @@ export function stageStatus(stage: string, object: KustomizationView | undefined
   const current =
     generation === undefined || status?.observedGeneration === undefined || status.observedGeneration >= generation;
   if (!current) return { ...base, state: "waiting" };
-  if (stalled) return { ...base, state: "failed" };
-  if (ready?.status === "True") return { ...base, state: "ready" };
-  if (ready?.status === "False" && !NOT_YET.has(ready.reason ?? "")) return { ...base, state: "failed" };
+  const isCommit = (revision: string | undefined) => commit === undefined || (revision ?? "").endsWith(commit);
+  const attempted = status?.lastAttemptedRevision;
+  const failing = stalled || (ready?.status === "False" && !NOT_YET.has(ready.reason ?? ""));
+  if (failing && (attempted === undefined || isCommit(attempted))) return { ...base, state: "failed" };
+  if (ready?.status === "True" && isCommit(status?.lastAppliedRevision)) return { ...base, state: "ready" };
+  if (ready?.status === "True" && commit !== undefined)
+    return { ...base, state: "waiting", message: `waiting for revision ${commit.slice(0, 12)} (${base.message})` };
   return { ...base, state: "waiting" };
 }
 

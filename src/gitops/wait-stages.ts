@@ -8,7 +8,8 @@ import { formatStageStatus, type StageStatus, stageStatus } from "./stage-status
 const KUSTOMIZATIONS = `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${FLUX_NAMESPACE}/kustomizations`;
 
 /**
- * Follows the stages' Kustomizations in manifest order until each is Ready, emitting a
+ * Follows the stages' Kustomizations in manifest order until each is Ready at `commit` (the
+ * branch head that was pushed), emitting a
  * `gitops.stage` event whenever a stage's view (Ready condition, reason, revision, message)
  * changes. The first stage that fails, or the one still waiting at the deadline, ends the wait
  * with an OperatorError naming it.
@@ -17,7 +18,7 @@ export async function waitForStages(
   client: KubeClient,
   stages: readonly string[],
   events: Events,
-  options: { timeoutMs: number; intervalMs?: number },
+  options: { timeoutMs: number; intervalMs?: number; commit?: string },
 ): Promise<StageStatus[]> {
   const deadline = Date.now() + options.timeoutMs;
   const shown = new Map<string, string>();
@@ -27,7 +28,11 @@ export async function waitForStages(
       const response = await client.get(`${KUSTOMIZATIONS}/${encodeURIComponent(stage)}`);
       if (response.status !== 200 && response.status !== 404)
         throw new OperatorError(`cannot read the Kustomization of stage ${stage}: HTTP ${response.status}`);
-      const status = stageStatus(stage, response.status === 200 ? JSON.parse(response.body) : undefined);
+      const status = stageStatus(
+        stage,
+        response.status === 200 ? JSON.parse(response.body) : undefined,
+        options.commit,
+      );
       const line = formatStageStatus(status);
       if (shown.get(stage) !== line) {
         shown.set(stage, line);

@@ -118,13 +118,16 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 12
 
 /** What kustomize-controller would write: Ready with the revision applied, for the current generation. */
 async function setStage(lab: Lab, stage: string, ready: "True" | "False", reason: string, message: string) {
+  const head = (await run("git", ["--git-dir", join(lab.dir, "repos", "site.git"), "rev-parse", "main"])).stdout.trim();
+  const revision = `main@sha1:${head}`;
   const generation = Number(
     await kubectl(lab, ["-n", "flux-system", "get", "kustomization", stage, "-o", "jsonpath={.metadata.generation}"]),
   );
   const status = {
     status: {
       observedGeneration: generation,
-      lastAppliedRevision: "main@sha1:0123456789abcdef0123456789abcdef01234567",
+      lastAttemptedRevision: revision,
+      ...(ready === "True" ? { lastAppliedRevision: revision } : {}),
       conditions: [{ type: "Ready", status: ready, reason, message, lastTransitionTime: "2026-12-07T00:00:00Z" }],
     },
   };
@@ -338,7 +341,8 @@ describe("gitops bootstrap against the simulated API server", { timeout: 600_000
       await setStage(l, stage, "True", "ReconciliationSucceeded", "Applied revision: main@sha1:0123456789ab");
     const result = await first.done;
     assert.equal(result.code, 0, result.out);
-    assert.match(result.out, /3 stages Ready: bootstrap \(main@sha1:0123/);
+    const head = (await run("git", ["--git-dir", join(l.dir, "repos", "site.git"), "rev-parse", "main"])).stdout.trim();
+    assert.ok(result.out.includes(`3 stages Ready: bootstrap (main@sha1:${head})`), result.out);
     assert.ok(
       result.out.indexOf("[stage bootstrap] bootstrap  Ready=True") <
         result.out.indexOf("[stage cluster-apps] cluster-apps  Ready=True"),
@@ -407,8 +411,24 @@ describe("gitops bootstrap against the simulated API server", { timeout: 600_000
       join(l.siteDir, "stages", "cluster-apps", "more.yaml"),
       "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: more\n",
     );
-    const third = await bootstrapProcess(l).done;
+    const headOf = async () =>
+      (await run("git", ["--git-dir", join(l.dir, "repos", "site.git"), "rev-parse", "main"])).stdout.trim();
+    const before = await headOf();
+    const running = bootstrapProcess(l);
+    t.after(() => running.child.kill());
+    await until("the new push", async () => {
+      if (running.child.exitCode !== null) throw new Error(`bootstrap ended early:\n${running.output()}`);
+      return (await headOf()) !== before && running.output().includes("waiting for revision");
+    });
+    // The stages are Ready at the old revision: the wait holds until they applied the new one.
+    for (const stage of ["bootstrap", "cluster-base-apps", "cluster-apps"])
+      await setStage(l, stage, "True", "ReconciliationSucceeded", "Applied revision: the new one");
+    const third = await running.done;
     assert.equal(third.code, 0, third.out);
+    assert.match(
+      third.out,
+      /\[stage bootstrap\] bootstrap {2}Ready=True {2}ReconciliationSucceeded {2}main@sha1:[0-9a-f]{40} {2}waiting for revision/,
+    );
     assert.match(third.out, /pushed [0-9a-f]{12}/);
     await until("the webhook call", async () => calls.length > 0, 30_000);
     assert.equal(calls[0]!.url, new URL(webhookUrl).pathname);

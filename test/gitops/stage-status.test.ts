@@ -59,3 +59,37 @@ test("Ready=False fails a stage unless Flux is still waiting on a dependency or 
     "a  Ready=False  HealthCheckFailed  no revision yet  timeout waiting for: [Deployment/x]",
   );
 });
+
+test("with the pushed commit, a stage is Ready only at that revision; an older revision's failure is not this one's", () => {
+  const commit = "0123456789abcdef0123456789abcdef01234567";
+  const older = "main@sha1:ffffffffffffffffffffffffffffffffffffffff";
+  const at = (applied: string, attempted: string, condition: ReturnType<typeof ready>) =>
+    stageStatus(
+      "a",
+      kustomization(1, {
+        observedGeneration: 1,
+        lastAppliedRevision: applied,
+        lastAttemptedRevision: attempted,
+        conditions: [condition],
+      }),
+      commit,
+    );
+  const stale = at(older, older, ready("True", "ReconciliationSucceeded", "Applied revision: x"));
+  assert.equal(stale.state, "waiting");
+  assert.match(stale.message, /waiting for revision 0123456789ab/);
+  assert.equal(
+    at(`main@sha1:${commit}`, `main@sha1:${commit}`, ready("True", "ReconciliationSucceeded")).state,
+    "ready",
+  );
+  assert.equal(
+    at(`main/${commit}`, `main/${commit}`, ready("True", "ReconciliationSucceeded")).state,
+    "ready",
+    "the older revision format",
+  );
+  assert.equal(
+    at(older, older, ready("False", "BuildFailed")).state,
+    "waiting",
+    "the failure was the older revision's",
+  );
+  assert.equal(at(older, `main@sha1:${commit}`, ready("False", "BuildFailed")).state, "failed");
+});
