@@ -15,7 +15,7 @@ export interface ReleaseFile {
   name: string;
   /** Where to fetch it: an http(s) URL, or an absolute local path when the source is a folder. */
   location: string;
-  role: "sums" | "installer" | "binary" | "images";
+  role: "sums" | "installer" | "binary" | "images" | "manifests";
   verification: Verification;
 }
 

@@ -10,6 +10,7 @@ import {
   readArtifactIndex,
 } from "./artifact-index.js";
 import { bootCatalogFiles } from "./boot-catalog.js";
+import { fluxImagesInStore } from "./flux-artifacts.js";
 import type { NeededArtifacts } from "./plan-artifacts.js";
 import { parseSumsFile } from "./sums.js";
 
@@ -30,16 +31,8 @@ export interface CheckReport {
  */
 export async function checkArtifacts(store: BlobStore, needed: NeededArtifacts): Promise<CheckReport> {
   const index = await readArtifactIndex(store.root);
-  const { catalog } = needed;
   const ok: string[] = [];
   const problems: ArtifactProblem[] = [];
-  const key = (name: string) => ({ distro: catalog.distro, version: catalog.version, arch: catalog.arch, name });
-
-  const sumsRecord = findFile(index, key(catalog.sumsFile.name));
-  let sums: Map<string, string> | undefined;
-  if (sumsRecord && (await store.verify(sumsRecord.digest))) {
-    sums = parseSumsFile(await readFile(store.blobPath(sumsRecord.digest), "utf8"), catalog.sumsFile.name);
-  }
   /** True when the record's blob is there and hashes right; otherwise says what is wrong. */
   const blobHealthy = async (record: FileRecord) => {
     if (await store.verify(record.digest)) return true;
@@ -53,26 +46,6 @@ export async function checkArtifacts(store: BlobStore, needed: NeededArtifacts):
     });
     return false;
   };
-  for (const file of catalog.files) {
-    const record = findFile(index, key(file.name));
-    if (!record) {
-      problems.push({ what: file.name, problem: "missing", detail: `not pulled (from ${file.location})` });
-      continue;
-    }
-    if (!(await blobHealthy(record))) continue;
-    const expected = file.verification === "sums" ? sums?.get(file.name) : record.digest;
-    if (file.verification === "sums" && expected !== record.digest) {
-      problems.push({
-        what: file.name,
-        problem: "mismatch",
-        detail: expected
-          ? `stored ${record.digest}, ${catalog.sumsFile.name} says ${expected}`
-          : `${catalog.sumsFile.name} is missing or does not list it`,
-      });
-      continue;
-    }
-    ok.push(`${file.name} ${record.digest}`);
-  }
   const repositories = openRepositories(store);
   const checkPublished = async (release: ReleaseRecord | undefined, what: string) => {
     if (!release) {
@@ -90,7 +63,36 @@ export async function checkArtifacts(store: BlobStore, needed: NeededArtifacts):
       ok.push(`${release.repository}:${release.tag} ${release.digest}`);
     }
   };
-  await checkPublished(findRelease(index, key("")), `${catalog.distro} ${catalog.version} release artifact`);
+
+  for (const catalog of needed.flux ? [needed.catalog, needed.flux] : [needed.catalog]) {
+    const key = (name: string) => ({ distro: catalog.distro, version: catalog.version, arch: catalog.arch, name });
+    const sumsRecord = findFile(index, key(catalog.sumsFile.name));
+    let sums: Map<string, string> | undefined;
+    if (sumsRecord && (await store.verify(sumsRecord.digest))) {
+      sums = parseSumsFile(await readFile(store.blobPath(sumsRecord.digest), "utf8"), catalog.sumsFile.name);
+    }
+    for (const file of catalog.files) {
+      const record = findFile(index, key(file.name));
+      if (!record) {
+        problems.push({ what: file.name, problem: "missing", detail: `not pulled (from ${file.location})` });
+        continue;
+      }
+      if (!(await blobHealthy(record))) continue;
+      const expected = file.verification === "sums" ? sums?.get(file.name) : record.digest;
+      if (file.verification === "sums" && expected !== record.digest) {
+        problems.push({
+          what: file.name,
+          problem: "mismatch",
+          detail: expected
+            ? `stored ${record.digest}, ${catalog.sumsFile.name} says ${expected}`
+            : `${catalog.sumsFile.name} is missing or does not list it`,
+        });
+        continue;
+      }
+      ok.push(`${file.name} ${record.digest}`);
+    }
+    await checkPublished(findRelease(index, key("")), `${catalog.distro} ${catalog.version} release artifact`);
+  }
   for (const boot of needed.boot) {
     for (const file of bootCatalogFiles(boot)) {
       const record = findFile(index, { ...boot.set, name: file.name });
@@ -99,7 +101,9 @@ export async function checkArtifacts(store: BlobStore, needed: NeededArtifacts):
     }
     await checkPublished(findRelease(index, boot.set), `${boot.set.distro} ${boot.set.version} boot artifact`);
   }
-  for (const reference of needed.images) {
+  // Flux's images are the ones its stored install.yaml names; a missing install.yaml is reported above.
+  const fluxImages = needed.flux ? await fluxImagesInStore(store, needed.flux).catch(() => []) : [];
+  for (const reference of [...needed.images, ...fluxImages]) {
     const record = findImage(index, reference, needed.arch);
     if (!record) {
       problems.push({ what: reference, problem: "missing", detail: `not pulled for linux/${needed.arch}` });

@@ -12,6 +12,7 @@ import {
 } from "./artifact-index.js";
 import { type BootCatalog, bootCatalogFiles, customOsCatalog, flatcarCatalog, ipxeCatalog } from "./boot-catalog.js";
 import { type ReleaseCatalog, releaseCatalog } from "./catalog.js";
+import { type FluxCatalog, fluxCatalog } from "./flux-catalog.js";
 
 /** What a cluster needs carried across: its distro release files, its images, and what PXE boots. Pure. */
 export interface NeededArtifacts {
@@ -20,6 +21,8 @@ export interface NeededArtifacts {
   arch: string;
   /** The OS PXE machines boot and the iPXE binaries; empty for a site without PXE. */
   boot: BootCatalog[];
+  /** Flux's release files, for a site handed over in stages; its images are named by its install.yaml. */
+  flux?: FluxCatalog;
 }
 
 export function artifactsFromPlan(plan: Plan, manifestDir: string): NeededArtifacts {
@@ -35,6 +38,7 @@ export function artifactsFromPlan(plan: Plan, manifestDir: string): NeededArtifa
     images: [...plan.artifacts.images],
     arch,
     boot: plan.pxe ? bootCatalogsFor(plan.pxe, arch, manifestDir) : [],
+    ...(plan.gitops ? { flux: fluxCatalog({ ...plan.gitops.flux, baseDir: manifestDir }) } : {}),
   };
 }
 
@@ -63,32 +67,34 @@ function bootCatalogsFor(pxe: PlannedPxe, arch: Arch, baseDir: string): BootCata
   return [osCatalog, ipxeCatalog({ arch, baseDir })];
 }
 
-/** The index records a bundle of `needed` carries; throws naming what was never pulled. Pure. */
+/**
+ * The index records a bundle of `needed` carries; throws naming what was never pulled. Pure.
+ * `fluxImages`: the images the carried install.yaml names (fluxImagesInStore), for a staged site.
+ */
 export function contentFor(
   needed: NeededArtifacts,
   index: ArtifactIndex,
+  fluxImages: readonly string[] = [],
 ): { files: FileRecord[]; images: ImageRecord[]; releases: ReleaseRecord[] } {
-  const { catalog } = needed;
   const missing: string[] = [];
   const files: FileRecord[] = [];
-  for (const file of catalog.files) {
-    const record = findFile(index, {
-      distro: catalog.distro,
-      version: catalog.version,
-      arch: catalog.arch,
-      name: file.name,
-    });
-    if (record) files.push(record);
-    else missing.push(file.name);
+  const releases: Array<ReleaseRecord | undefined> = [];
+  for (const catalog of needed.flux ? [needed.catalog, needed.flux] : [needed.catalog]) {
+    const set = { distro: catalog.distro, version: catalog.version, arch: catalog.arch };
+    for (const file of catalog.files) {
+      const record = findFile(index, { ...set, name: file.name });
+      if (record) files.push(record);
+      else missing.push(catalog.distro === "flux" ? `Flux ${catalog.version} ${file.name}` : file.name);
+    }
+    // Pulls publish the release as an artifact; a store filled another way may lack it, and the files still go.
+    releases.push(findRelease(index, set));
   }
   const images: ImageRecord[] = [];
-  for (const reference of needed.images) {
+  for (const reference of [...needed.images, ...fluxImages]) {
     const record = findImage(index, reference, needed.arch);
     if (record) images.push(record);
     else missing.push(reference);
   }
-  // Pulls publish the release as an artifact; a store filled another way may lack it, and the files still go.
-  const releases = [findRelease(index, { distro: catalog.distro, version: catalog.version, arch: catalog.arch })];
   for (const boot of needed.boot) {
     for (const file of bootCatalogFiles(boot)) {
       const record = findFile(index, { ...boot.set, name: file.name });

@@ -5,16 +5,26 @@ import type { Events } from "../events.js";
 import type { BlobStore } from "../store/blob-store.js";
 import type { Digest } from "../store/digest.js";
 import { createIndexWriter, findFile, readArtifactIndex } from "./artifact-index.js";
-import type { ReleaseCatalog, ReleaseFile } from "./catalog.js";
+import type { ReleaseFile } from "./catalog.js";
 import { ensureEach, ensureFile, type FetchContext, type PulledFile } from "./fetch-file.js";
 import { publishRelease } from "./release-artifact.js";
 import { parseSumsFile } from "./sums.js";
 
 export type { FileOutcome, PulledFile } from "./fetch-file.js";
 
+/** A set of files checked against one sums file of the same set: a distro release, a Flux release. */
+export interface SummedCatalog {
+  distro: string;
+  version: string;
+  arch: string;
+  sumsFile: ReleaseFile;
+  /** Every file, the sums file first. */
+  files: readonly ReleaseFile[];
+}
+
 export interface PullFilesOptions {
   store: BlobStore;
-  catalog: ReleaseCatalog;
+  catalog: SummedCatalog;
   events: Events;
   concurrency?: number;
   retry?: RetryPolicy;
@@ -59,7 +69,7 @@ export async function pullReleaseFiles(options: PullFilesOptions): Promise<Pulle
 }
 
 /** The digest the release's sums file gives a file; pinned files are held to their first digest by ensureFile. */
-function expectedDigest(file: ReleaseFile, sums: Map<string, Digest>, catalog: ReleaseCatalog): Digest | undefined {
+function expectedDigest(file: ReleaseFile, sums: Map<string, Digest>, catalog: SummedCatalog): Digest | undefined {
   if (file.verification === "pinned") return undefined;
   const digest = sums.get(file.name);
   if (digest === undefined) {

@@ -1,6 +1,7 @@
 import type { RetryPolicy } from "../concurrency/retry.js";
 import type { Events } from "../events.js";
 import { openBlobStore } from "../store/blob-store.js";
+import { pullFlux } from "./flux-artifacts.js";
 import { operatorFsError } from "./fs-errors.js";
 import type { NeededArtifacts } from "./plan-artifacts.js";
 import { pullBootFiles } from "./pull-boot-files.js";
@@ -24,6 +25,11 @@ export async function pullArtifacts(
     const files = await pullReleaseFiles({ store, catalog: needed.catalog, events, ...options });
     for (const catalog of needed.boot) files.push(...(await pullBootFiles({ store, catalog, events, ...options })));
     const images = await pullImages({ store, images: needed.images, arch: needed.arch, events, ...options });
+    if (needed.flux) {
+      const flux = await pullFlux({ store, catalog: needed.flux, arch: needed.arch, events, ...options });
+      files.push(...flux.files);
+      images.push(...flux.images);
+    }
     return { files, images };
   } catch (error) {
     throw operatorFsError(error, `write to the store ${storeRoot}`);

@@ -7,6 +7,7 @@ import { readBaseIndex } from "../artifacts/bundle/since.js";
 import { parseSize } from "../artifacts/bundle/size.js";
 import { resolveSignerTrust, type SignerTrust } from "../artifacts/bundle/trust.js";
 import { verifyBundle } from "../artifacts/bundle/verify.js";
+import { fluxImagesInStore } from "../artifacts/flux-artifacts.js";
 import { artifactsFromPlan, contentFor } from "../artifacts/plan-artifacts.js";
 import { attachProgressView } from "../artifacts/progress-view.js";
 import { defaultStoreDir } from "../artifacts/store-location.js";
@@ -38,7 +39,9 @@ export function registerBundle(program: Command): Command {
         );
       }
       const store = await openBlobStore(flags.store ?? defaultStoreDir(flags.file));
-      const content = contentFor(artifactsFromPlan(site.plan, site.loaded.dir), await readArtifactIndex(store.root));
+      const needed = artifactsFromPlan(site.plan, site.loaded.dir);
+      const fluxImages = needed.flux ? await fluxImagesInStore(store, needed.flux) : [];
+      const content = contentFor(needed, await readArtifactIndex(store.root), fluxImages);
       const since = flags.since === undefined ? undefined : await readBaseIndex(flags.since);
       const events = createEvents();
       const detach = attachProgressView(events, process.stderr);

@@ -7,6 +7,7 @@ import { registerDhcp } from "./dhcp.js";
 import { registerDns } from "./dns.js";
 import { registerGenerate } from "./generate.js";
 import { registerGit } from "./git.js";
+import { registerGitops } from "./gitops.js";
 import { registerHosts } from "./hosts.js";
 import { registerImage } from "./image.js";
 import { registerInit } from "./init.js";
@@ -38,6 +39,7 @@ export const commands: RegisterCommand[] = [
   registerSchema,
   registerSecrets,
   registerGit,
+  registerGitops,
   registerLb,
   registerLab,
   registerRegistry,

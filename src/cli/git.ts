@@ -2,13 +2,14 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { OperatorError, UsageError } from "../errors.js";
 import { createEvents } from "../events.js";
+import { gitServerMaterial } from "../gitops/git-material.js";
 import { parseEndpoint } from "../net/endpoint.js";
 import { registerSecret } from "../secrets.js";
 import { initRepo, repoExists } from "../services/git/backend.js";
 import type { GitConfig } from "../services/git/config.js";
 import { startGit } from "../services/git/service.js";
 import { readHtpasswd } from "../services/registry/auth.js";
-import { serveUntilSignalled } from "./common.js";
+import { planFromManifestFile, serveUntilSignalled } from "./common.js";
 import { err, out } from "./terminal.js";
 import { attachView } from "./views/event-views.js";
 
@@ -21,8 +22,11 @@ interface GitServeFlags {
   htpasswd?: string;
   readTokenFile: string[];
   webhookUrl?: string;
+  webhookUrlFile?: string;
   webhookTokenFile?: string;
   git: string;
+  /** A cluster manifest: the state dir's git material and the site repository's address as defaults. */
+  file?: string;
 }
 
 export function registerGit(program: Command): Command {
@@ -35,16 +39,27 @@ export function registerGit(program: Command): Command {
     .option("--htpasswd <file>", "who may push: bcrypt htpasswd entries (htpasswd -B)")
     .option("--read-token-file <file>", "a read-only token for the cluster (repeat)", collect, [])
     .option("--webhook-url <url>", "a Flux Receiver (generic-hmac) to call after every push")
+    .option(
+      "--webhook-url-file <file>",
+      "the Receiver's URL from a file (gitops bootstrap writes .airstrap/git/webhook-url; re-read on SIGHUP)",
+    )
     .option("--webhook-token-file <file>", "the Receiver's token (its Secret's token field)")
     .option("--git <path>", "the git binary whose http-backend serves the protocol", "git")
+    .option(
+      "-f, --file <manifest>",
+      "serve a site's repository: root, listen address (spec.gitops.url), push user, read token and webhook from its state dir",
+    )
     .action(async (flags: GitServeFlags) => {
       const events = createEvents();
       attachView("plain", events, process.stderr);
-      const service = await startGit(await configFrom(flags), events);
+      const service = await startGit(await configFrom(await withSiteDefaults(flags)), events);
       err(`git server listening on ${service.addresses.join(", ")} (Ctrl-C stops, SIGHUP reloads)`);
       await serveUntilSignalled(
         () => service.close(),
-        () => void configFrom(flags).then((next) => service.reload(next)),
+        () =>
+          void withSiteDefaults(flags)
+            .then(configFrom)
+            .then((next) => service.reload(next)),
       );
     });
   git
@@ -63,10 +78,43 @@ export function registerGit(program: Command): Command {
   return git;
 }
 
+/**
+ * `git serve -f cluster.yaml`: what `gitops bootstrap` pushes with and tells the cluster, from the
+ * state dir (created there once): repositories in .airstrap/git/repositories, the push user's
+ * htpasswd, the cluster's read token, and the Receiver's URL and token once bootstrap wrote them.
+ * Flags given explicitly win.
+ */
+async function withSiteDefaults(flags: GitServeFlags): Promise<GitServeFlags> {
+  if (!flags.file) return flags;
+  const site = await planFromManifestFile(flags.file);
+  const url = site.plan.gitops?.url;
+  if (!url) {
+    throw new UsageError(`${flags.file} has no spec.stages (or no spec.gitops.url / spec.bootstrap.address)`, {
+      hint: "give --root and --listen instead",
+    });
+  }
+  await gitServerMaterial(site.state);
+  const webhookUrlFile = site.state.file("git/webhook-url");
+  const hasWebhook = (await site.state.read("git/webhook-url")) !== undefined;
+  const { hostname, port } = new URL(url);
+  return {
+    ...flags,
+    root: flags.root ?? site.state.file("git/repositories"),
+    listen: flags.listen.length ? flags.listen : [`${hostname}:${port || "80"}`],
+    htpasswd: flags.htpasswd ?? site.state.file("git/htpasswd"),
+    readTokenFile: flags.readTokenFile.length ? flags.readTokenFile : [site.state.file("git/read-token")],
+    ...(flags.webhookUrl || flags.webhookUrlFile || !hasWebhook
+      ? {}
+      : { webhookUrlFile, webhookTokenFile: flags.webhookTokenFile ?? site.state.file("git/webhook-token") }),
+  };
+}
+
 async function configFrom(flags: GitServeFlags): Promise<GitConfig> {
   if (!flags.root) throw new UsageError("--root DIR is required");
-  if (Boolean(flags.webhookUrl) !== Boolean(flags.webhookTokenFile))
-    throw new UsageError("--webhook-url and --webhook-token-file go together");
+  if (flags.webhookUrl && flags.webhookUrlFile)
+    throw new UsageError("--webhook-url and --webhook-url-file: give one of them");
+  if (Boolean(flags.webhookUrl || flags.webhookUrlFile) !== Boolean(flags.webhookTokenFile))
+    throw new UsageError("--webhook-url (or --webhook-url-file) and --webhook-token-file go together");
   const secretFile = async (path: string) => {
     const text = (
       await readFile(path, "utf8").catch((error: Error) => {
@@ -76,6 +124,17 @@ async function configFrom(flags: GitServeFlags): Promise<GitConfig> {
     if (!text) throw new OperatorError(`${path} is empty`);
     return registerSecret(text);
   };
+  const webhookUrl =
+    flags.webhookUrl ??
+    (flags.webhookUrlFile
+      ? (
+          await readFile(flags.webhookUrlFile, "utf8").catch((error: Error) => {
+            throw new OperatorError(`cannot read ${flags.webhookUrlFile}: ${error.message}`, {
+              hint: "airstrap gitops bootstrap writes it once the Flux Receiver exists",
+            });
+          })
+        ).trim()
+      : undefined);
   return {
     listen: (flags.listen.length ? flags.listen : [`127.0.0.1:${GIT_DEFAULT_PORT}`]).map((text) =>
       parseEndpoint(text, "--listen", { allowPortZero: true }),
@@ -83,8 +142,8 @@ async function configFrom(flags: GitServeFlags): Promise<GitConfig> {
     root: flags.root,
     users: flags.htpasswd ? await readHtpasswd(flags.htpasswd) : new Map(),
     readTokens: await Promise.all(flags.readTokenFile.map(secretFile)),
-    ...(flags.webhookUrl && flags.webhookTokenFile
-      ? { webhook: { url: flags.webhookUrl, token: await secretFile(flags.webhookTokenFile) } }
+    ...(webhookUrl && flags.webhookTokenFile
+      ? { webhook: { url: webhookUrl, token: await secretFile(flags.webhookTokenFile) } }
       : {}),
     git: flags.git,
   };

@@ -57,27 +57,34 @@ export function registerWait(program: Command): Command {
 
 /** Waits through the saved kubeconfig; progress goes to stderr as plain lines. */
 export async function waitUntilReady(site: PlannedSite, timeoutMs: number, events: Events = createEvents()) {
-  const path = site.state.file("kubeconfig");
+  const client = await kubeClientFor(site);
+  const stopPrinting = printEventsToStderr(events);
+  try {
+    return await waitForCluster(client, site.plan, events, { timeoutMs });
+  } finally {
+    stopPrinting();
+  }
+}
+
+/** Plain event lines on stderr until the returned function is called (for waits after the main view closed). */
+export function printEventsToStderr(events: Events): () => void {
+  return events.subscribe((event) => {
+    const line = plainLine(event, process.stderr);
+    if (line) err(line);
+  });
+}
+
+/**
+ * A client of the site's API through a kubeconfig (default the state dir's), resolving the
+ * cluster FQDN through the nodes' own DNS servers.
+ */
+export async function kubeClientFor(site: PlannedSite, kubeconfig?: string): Promise<KubeClient> {
+  const path = kubeconfig ?? site.state.file("kubeconfig");
   const text = await readFile(path, "utf8").catch(() => {
     throw new OperatorError(`no kubeconfig at ${path}`, {
       hint: "airstrap install saves it; or fetch it with airstrap kubeconfig",
     });
   });
-  const stopPrinting = events.subscribe((event) => {
-    const line = plainLine(event, process.stderr);
-    if (line) err(line);
-  });
   const siteDns = site.plan.hosts.map((h) => formatEndpoint({ address: h.address, port: site.plan.dns.port }));
-  try {
-    return await waitForCluster(
-      new KubeClient(credentialsFromKubeconfig(text, path), 5000, siteDns),
-      site.plan,
-      events,
-      {
-        timeoutMs,
-      },
-    );
-  } finally {
-    stopPrinting();
-  }
+  return new KubeClient(credentialsFromKubeconfig(text, path), 5000, siteDns);
 }

@@ -1,20 +1,27 @@
 import { basename, dirname } from "node:path";
 import type { Command } from "commander";
 import type { Events } from "../events.js";
+import type { GitopsBootstrapResult } from "../gitops/bootstrap.js";
 import { writeHostLogs } from "../install/host-logs.js";
 import { workstationKubeconfigPath, workstationUsage } from "../install/kubeconfig.js";
+import type { PlannedSite } from "./common.js";
+import { gitopsBootstrapForSite, gitopsSummary } from "./gitops.js";
 import { type InstallFlags, installOptions, runInstallCommand } from "./install.js";
-import { waitUntilReady } from "./kube.js";
+import { printEventsToStderr, waitUntilReady } from "./kube.js";
 import { err, out } from "./terminal.js";
 
-/** validate → install over SSH → wait until every node is Ready → the kubeconfig is in the state dir. */
+/**
+ * validate → install over SSH → wait until every node is Ready → the kubeconfig is in the state
+ * dir → with spec.stages, the hand-over to Flux (gitops bootstrap).
+ */
 export function registerUp(program: Command): Command {
   const command = program
     .command("up")
     .description("bring the whole cluster up: validate, install, wait until every node is Ready, save the kubeconfig");
   return installOptions(command)
-    .option("--timeout <seconds>", "how long to wait for every node to be Ready after the install", "600")
-    .action(async (flags: InstallFlags & { timeout: string }) => {
+    .option("--timeout <seconds>", "how long to wait for every node (and, with stages, every stage) to be Ready", "600")
+    .option("--age-key <file>", "with spec.stages: the age key file for the sops-age Secret (gitops bootstrap)")
+    .action(async (flags: InstallFlags & { timeout: string; ageKey?: string }) => {
       const { report, site, events, logsDir, dashboard } = await runInstallCommand(flags);
       // The wait and the run's end go to the same run log, so `airstrap dashboard` shows them later.
       const logs = await writeHostLogs(events, dirname(logsDir), basename(logsDir));
@@ -32,7 +39,16 @@ export function registerUp(program: Command): Command {
         });
         const kubeconfig = site.state.file("kubeconfig");
         const usage = workstationUsage(site.plan, workstationKubeconfigPath(kubeconfig));
-        const summary = `${nodes.length} nodes Ready; kubeconfig: ${kubeconfig} (server ${site.plan.apiUrl})`;
+        let summary = `${nodes.length} nodes Ready; kubeconfig: ${kubeconfig} (server ${site.plan.apiUrl})`;
+        if (site.plan.gitops) {
+          const handedOver = await handOverToFlux(site, flags, events).catch((error: Error) => {
+            endOfRun(events, false, error.message, [
+              `airstrap gitops bootstrap -f ${flags.file} once the cause is fixed`,
+            ]);
+            throw error;
+          });
+          summary += `\n${gitopsSummary(handedOver)}`;
+        }
         endOfRun(events, true, summary, [`KUBECONFIG=${kubeconfig} kubectl get nodes`, ...usage.split("\n")]);
         out(summary);
         out(usage);
@@ -44,6 +60,24 @@ export function registerUp(program: Command): Command {
         }
       }
     });
+}
+
+/** The gitops bootstrap phase of `up`; its lines go to stderr, as the node wait's do. */
+async function handOverToFlux(
+  site: PlannedSite,
+  flags: InstallFlags & { timeout: string; ageKey?: string },
+  events: Events,
+): Promise<GitopsBootstrapResult> {
+  const stopPrinting = printEventsToStderr(events);
+  try {
+    return await gitopsBootstrapForSite(
+      site,
+      { ...flags, git: "git", ...(flags.ageKey === undefined ? {} : { ageKey: flags.ageKey }) },
+      events,
+    );
+  } finally {
+    stopPrinting();
+  }
 }
 
 /** The run's outcome as an event: the status page's summary, and the run log's last line. */

@@ -40,14 +40,25 @@ export class KubeClient {
     return this.request("POST", path, JSON.stringify(body));
   }
 
-  private async request(method: string, path: string, body?: string): Promise<KubeResponse> {
+  /** Server-side apply of one object (YAML or JSON is accepted as apply-patch+yaml), airstrap as field manager. */
+  apply(path: string, object: unknown): Promise<KubeResponse> {
+    const query = `${path.includes("?") ? "&" : "?"}fieldManager=airstrap&force=true`;
+    return this.request("PATCH", `${path}${query}`, JSON.stringify(object), "application/apply-patch+yaml");
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    body?: string,
+    contentType = "application/json",
+  ): Promise<KubeResponse> {
     const url = new URL(path, this.credentials.server);
     const { ca, cert, key, token, insecure } = this.credentials;
     const response = await requestBuffer(url, {
       method,
       headers: {
         accept: "application/json",
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(body === undefined ? {} : { "content-type": contentType }),
         ...(token ? { authorization: `Bearer ${token}` } : {}),
       },
       ...(body === undefined ? {} : { body }),

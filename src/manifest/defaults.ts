@@ -55,7 +55,20 @@ export interface ClusterManifest {
   /** PXE boot services; every host with a `mac` boots over PXE when this is set. */
   pxe?: PxeSettings;
   stages: NonNullable<ParsedManifest["spec"]["stages"]>;
+  gitops: GitopsSettings;
 }
+
+/** `spec.gitops` with its defaults; `url` stays unset when neither it nor a bootstrap address is given. */
+export interface GitopsSettings {
+  url?: string;
+  branch: string;
+  flux: { version: string; source?: string };
+  webhookNodePort: number;
+}
+
+/** The Flux release carried when spec.gitops.flux.version names none. */
+export const DEFAULT_FLUX_VERSION = "v2.9.4";
+export const DEFAULT_GIT_PORT = 8418;
 
 export function applyDefaults(parsed: ParsedManifest): ClusterManifest {
   const { spec } = parsed;
@@ -118,6 +131,22 @@ export function applyDefaults(parsed: ParsedManifest): ClusterManifest {
       ? {}
       : { pxe: pxeSettings(spec.provisioning.pxe, spec.bootstrap?.address) }),
     stages: spec.stages ?? [],
+    gitops: gitopsSettings(parsed),
+  };
+}
+
+function gitopsSettings(parsed: ParsedManifest): GitopsSettings {
+  const { gitops, bootstrap } = parsed.spec;
+  const host = bootstrap?.address.includes(":") ? `[${bootstrap.address}]` : bootstrap?.address;
+  const url = gitops?.url ?? (host ? `http://${host}:${DEFAULT_GIT_PORT}/${parsed.metadata.name}.git` : undefined);
+  return {
+    ...(url === undefined ? {} : { url }),
+    branch: gitops?.branch ?? "main",
+    flux: {
+      version: gitops?.flux?.version ?? DEFAULT_FLUX_VERSION,
+      ...(gitops?.flux?.source === undefined ? {} : { source: gitops.flux.source }),
+    },
+    webhookNodePort: gitops?.webhookNodePort ?? 30292,
   };
 }
 

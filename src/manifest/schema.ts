@@ -254,6 +254,45 @@ const stage = z.strictObject({
   dependsOn: z.array(z.string()).optional().describe("earlier stages only"),
 });
 
+const gitops = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^https?:\/\/[^\s/]+\/\S+$/, "must be an http(s) URL of a repository, like http://10.77.0.1:8418/site.git")
+      .optional()
+      .describe(
+        "the site repository on the git server: where airstrap pushes and Flux clones (default http://<bootstrap.address>:8418/<metadata.name>.git)",
+      ),
+    branch: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, "must be a branch name, like main")
+      .optional()
+      .describe("the branch Flux follows (default main)"),
+    flux: z
+      .strictObject({
+        version: z
+          .string()
+          .regex(/^v\d+\.\d+\.\d+(-rc\.\d+)?$/, "must be a Flux release tag, like v2.9.4")
+          .optional()
+          .describe("the Flux release carried and installed"),
+        source: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            "where artifacts pull fetches Flux's install.yaml and checksums: a local folder or a mirror standing for https://github.com/fluxcd/flux2/releases/download",
+          ),
+      })
+      .optional(),
+    webhookNodePort: z
+      .int({ error: "must be a whole number" })
+      .min(30000)
+      .max(32767)
+      .optional()
+      .describe("the node port the git server reaches Flux's webhook receiver on (default 30292)"),
+  })
+  .describe("how the stages are handed over to Flux");
+
 export const clusterManifestSchema = z
   .strictObject({
     apiVersion: z.literal(API_VERSION, { error: `apiVersion must be ${API_VERSION}` }),
@@ -301,6 +340,7 @@ export const clusterManifestSchema = z
       artifacts: artifacts.optional(),
       provisioning: z.strictObject({ pxe: pxe.optional() }).optional(),
       stages: z.array(stage).optional(),
+      gitops: gitops.optional(),
     }),
   })
   .describe("airstrap cluster manifest");

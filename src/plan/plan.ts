@@ -63,6 +63,7 @@ export function planCluster(manifest: ClusterManifest, state: PlanState = {}): P
     artifacts: manifest.artifacts,
     files: Object.fromEntries(hosts.map((h) => [h.name, filesFor(manifest, h)])),
     stages: manifest.stages.map((s) => ({ name: s.name, path: s.path, dependsOn: s.dependsOn ?? [] })),
+    ...(manifest.stages.length > 0 ? { gitops: manifest.gitops } : {}),
     ...(manifest.pxe === undefined ? {} : { pxe: planPxe(manifest.pxe, hosts, manifest.distro.arch) }),
   };
 }

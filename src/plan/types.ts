@@ -1,4 +1,4 @@
-import type { Arch, DistroName, PxeSettings, SshSettings } from "../manifest/defaults.js";
+import type { Arch, DistroName, GitopsSettings, PxeSettings, SshSettings } from "../manifest/defaults.js";
 
 /**
  * Everything decided without touching a machine. A pure function of manifest + state; printed by
@@ -29,6 +29,8 @@ export interface Plan {
   /** Per host name: the files that host receives, in a fixed order. */
   files: Record<string, PlannedFile[]>;
   stages: Array<{ name: string; path: string; dependsOn: string[] }>;
+  /** The hand-over to Flux (spec.gitops with defaults): present when the manifest has stages. */
+  gitops?: GitopsSettings;
   /** PXE boot: present when the manifest sets spec.provisioning.pxe. */
   pxe?: PlannedPxe;
 }

@@ -24,7 +24,14 @@ export const STATE_DIR_NAME = ".airstrap";
  * The state files that hold secrets: registered with the process's redactor (src/secrets.ts) as
  * soon as the state dir is opened, so a command redacts them even when it never reads them itself.
  */
-const SECRET_FILES = ["token", "registry/push-token", "bundle-signing.key"];
+const SECRET_FILES = [
+  "token",
+  "registry/push-token",
+  "bundle-signing.key",
+  "git/push-password",
+  "git/read-token",
+  "git/webhook-token",
+];
 
 export function stateDirBeside(manifestFile: string): string {
   return join(dirname(resolve(manifestFile)), STATE_DIR_NAME);

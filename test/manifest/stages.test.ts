@@ -7,19 +7,9 @@ import { stringify } from "yaml";
 import { checkManifestFile } from "../../src/manifest/load.js";
 import { validateManifestText } from "../../src/manifest/validate.js";
 import { example, runAirstrap, tempDir } from "../helpers/cli.js";
+import { siteManifest } from "../helpers/site-manifest.js";
 
-const site = (stages: unknown) =>
-  stringify({
-    apiVersion: "airstrap.io/v1alpha1",
-    kind: "Cluster",
-    metadata: { name: "edge" },
-    spec: {
-      domain: "edge.lan",
-      distro: { name: "rke2", version: "v1.31.4+rke2r1" },
-      hosts: [{ name: "k8s-server-01", address: "10.77.0.11", role: "server" }],
-      stages,
-    },
-  });
+const site = (stages: unknown) => stringify(siteManifest({ stages }, "edge"));
 
 test("the staged example is valid and its stages keep their order", async () => {
   const result = await checkManifestFile(example("gitops/site.yaml"), {});

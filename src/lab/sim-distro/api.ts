@@ -1,6 +1,16 @@
 import { parse as parseYaml } from "yaml";
 import { nodeWithReadiness } from "./nodes.js";
-import { apiGroupList, apiResourceList, apiVersions, findResourceType, groupVersion } from "./resources.js";
+import {
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  CRD_PREFIX,
+  findResourceType,
+  groupVersion,
+  RESOURCE_TYPES,
+  type ResourceType,
+  typesFromCrds,
+} from "./resources.js";
 import type { KubeObject, ObjectStore } from "./store.js";
 import { asTable, wantsTable } from "./table.js";
 
@@ -39,26 +49,26 @@ export function handleApi(ctx: ApiContext, request: ApiRequest): ApiResponse {
   const path = request.path.split("?")[0]!.replace(/\/+$/, "") || "/";
   if (path === "/version") return ok(versionInfo(ctx.version));
   if (path === "/api") return ok(apiVersions(ctx.serverAddress));
-  if (path === "/apis") return ok(apiGroupList());
+  const types = [...RESOURCE_TYPES, ...typesFromCrds(ctx.store.list(CRD_PREFIX))];
+  if (path === "/apis") return ok(apiGroupList(types));
   const target = parseTarget(path);
   if (!target) return status(404, "NotFound", `the server could not find the requested resource (${path})`);
   if (target.resource === "") {
-    const list = apiResourceList(target.group, target.version);
+    const list = apiResourceList(types, target.group, target.version);
     return list
       ? ok(list)
       : status(404, "NotFound", `no API group version ${groupVersion(target.group, target.version)}`);
   }
   try {
-    return route(ctx, request, target);
+    return route(ctx, request, target, findResourceType(types, target.group, target.version, target.resource));
   } catch (error) {
     return status(400, "BadRequest", (error as Error).message);
   }
 }
 
-function route(ctx: ApiContext, request: ApiRequest, target: Target): ApiResponse {
+function route(ctx: ApiContext, request: ApiRequest, target: Target, type: ResourceType | undefined): ApiResponse {
   const prefix = `/${groupVersion(target.group, target.version)}/${target.resource}/`;
   const key = `${prefix}${target.namespace ?? "_"}/${target.name ?? ""}`;
-  const type = findResourceType(target.group, target.version, target.resource);
   const kind = type?.kind ?? "Object";
   const now = ctx.now();
   const view = (object: KubeObject) =>
@@ -86,7 +96,8 @@ function route(ctx: ApiContext, request: ApiRequest, target: Target): ApiRespons
       if (!name) return status(422, "Invalid", "metadata.name is required");
       const createKey = `${prefix}${target.namespace ?? "_"}/${name}`;
       if (ctx.store.get(createKey)) return status(409, "AlreadyExists", `${target.resource} "${name}" already exists`);
-      return { status: 201, body: ctx.store.put(createKey, normalise(object, target, kind, name, now)) };
+      const created = withGeneration(withoutStatusIf(object, type), undefined);
+      return { status: 201, body: ctx.store.put(createKey, normalise(created, target, kind, name, now)) };
     }
     case "PUT":
     case "PATCH": {
@@ -100,7 +111,14 @@ function route(ctx: ApiContext, request: ApiRequest, target: Target): ApiRespons
       if (request.method === "PATCH" && !existing && !/apply-patch/.test(request.contentType ?? ""))
         return notFound(target);
       const created = existing?.metadata?.creationTimestamp as string | undefined;
-      const stored = ctx.store.put(key, normalise(merged as KubeObject, target, kind, target.name, now, created));
+      if (target.subresource === "status") {
+        // SIMULATION of the status subresource: only status changes, spec and generation stay.
+        if (!existing) return notFound(target);
+        const next = { ...existing, status: (merged as KubeObject).status };
+        return { status: 200, body: ctx.store.put(key, normalise(next, target, kind, target.name, now, created)) };
+      }
+      const next = withGeneration(keepStatusIf(merged as KubeObject, existing, type), existing);
+      const stored = ctx.store.put(key, normalise(next, target, kind, target.name, now, created));
       return { status: existing ? 200 : 201, body: stored };
     }
     case "DELETE": {
@@ -177,6 +195,47 @@ function normalise(
       creationTimestamp: created ?? (object.metadata?.creationTimestamp as string | undefined) ?? now.toISOString(),
     },
   };
+}
+
+/** A type with a status subresource takes status only through it: a write to the object keeps the stored one. */
+function withoutStatusIf(object: KubeObject, type: ResourceType | undefined): KubeObject {
+  if (!type?.statusSubresource) return object;
+  const { status: _ignored, ...rest } = object;
+  return rest;
+}
+
+function keepStatusIf(
+  object: KubeObject,
+  existing: KubeObject | undefined,
+  type: ResourceType | undefined,
+): KubeObject {
+  if (!type?.statusSubresource) return object;
+  const rest = withoutStatusIf(object, type);
+  return existing?.status === undefined ? rest : { ...rest, status: existing.status };
+}
+
+/** metadata.generation: 1 on create, one more whenever anything but metadata and status changes. */
+function withGeneration(object: KubeObject, existing: KubeObject | undefined): KubeObject {
+  const previous = Number(existing?.metadata?.generation ?? 0);
+  const changed = !existing || canonical(desiredPart(object)) !== canonical(desiredPart(existing));
+  const generation = changed ? previous + 1 : previous;
+  return { ...object, metadata: { ...(object.metadata ?? {}), generation } };
+}
+
+function desiredPart(object: KubeObject): Record<string, unknown> {
+  const { metadata: _m, status: _s, ...rest } = object;
+  return rest;
+}
+
+/** JSON with object keys sorted, so two equal objects compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === "object" && !Array.isArray(inner)
+      ? Object.fromEntries(
+          Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : inner,
+  );
 }
 
 /** RFC 7386 JSON merge patch. */

@@ -22,7 +22,7 @@ test("discovery answers what kubectl asks before it lists anything", () => {
   const groups = (call(ctx, "GET", "/apis").body as { groups: Array<{ name: string }> }).groups.map(
     (group) => group.name,
   );
-  assert.deepEqual(groups, ["apps", "batch"]);
+  assert.deepEqual(groups, ["apps", "batch", "rbac.authorization.k8s.io", "networking.k8s.io", "apiextensions.k8s.io"]);
   const core = call(ctx, "GET", "/api/v1").body as { resources: Array<{ name: string; namespaced: boolean }> };
   assert.deepEqual(core.resources.find((resource) => resource.name === "nodes")?.namespaced, false);
   assert.ok(
@@ -94,4 +94,70 @@ test("kubectl's Table for nodes carries status, roles, age and version", () => {
   );
   // 90 s without a heartbeat is past the grace period.
   assert.deepEqual(table.rows[0]!.cells, ["s1", "NotReady", "control-plane,etcd,master", "90s", "v1.31.4+rke2r1"]);
+});
+
+test("SIMULATION of CRDs: an applied CRD adds its resources to discovery; its status changes only through /status", () => {
+  const ctx = context();
+  const crd = {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: "kustomizations.kustomize.toolkit.fluxcd.io" },
+    spec: {
+      group: "kustomize.toolkit.fluxcd.io",
+      names: { kind: "Kustomization", plural: "kustomizations", singular: "kustomization", shortNames: ["ks"] },
+      scope: "Namespaced",
+      versions: [
+        { name: "v1", served: true, storage: true, subresources: { status: {} } },
+        { name: "v1beta1", served: false },
+      ],
+    },
+  };
+  const apply = { contentType: "application/apply-patch+yaml" };
+  assert.equal(call(ctx, "GET", "/apis/kustomize.toolkit.fluxcd.io/v1").status, 404);
+  assert.equal(
+    call(
+      ctx,
+      "PATCH",
+      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`,
+      JSON.stringify(crd),
+      apply,
+    ).status,
+    201,
+  );
+  const groups = call(ctx, "GET", "/apis").body as { groups: Array<{ name: string; versions: unknown[] }> };
+  assert.equal(
+    groups.groups.find((g) => g.name === "kustomize.toolkit.fluxcd.io")?.versions.length,
+    1,
+    "v1beta1 is not served",
+  );
+  const resources = (
+    call(ctx, "GET", "/apis/kustomize.toolkit.fluxcd.io/v1").body as { resources: Array<{ name: string }> }
+  ).resources;
+  assert.deepEqual(
+    resources.map((r) => r.name),
+    ["kustomizations", "kustomizations/status"],
+  );
+
+  const path = "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/apps";
+  const object = { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "apps" } };
+  const first = call(ctx, "PATCH", path, JSON.stringify({ ...object, spec: { path: "./a" }, status: { x: 1 } }), apply);
+  const stored = first.body as { metadata: { generation: number }; status?: unknown };
+  assert.equal(stored.metadata.generation, 1);
+  assert.equal(stored.status, undefined, "status sent with the object is dropped");
+  const ready = { status: { conditions: [{ type: "Ready", status: "True" }] } };
+  call(ctx, "PATCH", `${path}/status`, JSON.stringify(ready), { contentType: "application/merge-patch+json" });
+  const same = call(ctx, "PATCH", path, JSON.stringify({ ...object, spec: { path: "./a" } }), apply).body as {
+    metadata: { generation: number };
+    status: unknown;
+  };
+  assert.equal(same.metadata.generation, 1, "the same spec again keeps the generation");
+  assert.deepEqual(same.status, ready.status, "applying the object keeps the status");
+  const changed = call(ctx, "PATCH", path, JSON.stringify({ ...object, spec: { path: "./b" } }), apply).body as {
+    metadata: { generation: number };
+  };
+  assert.equal(changed.metadata.generation, 2);
+  assert.equal(
+    call(ctx, "PATCH", `${path}-missing/status`, "{}", { contentType: "application/merge-patch+json" }).status,
+    404,
+  );
 });
