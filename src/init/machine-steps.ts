@@ -107,7 +107,7 @@ export class MachineSteps {
       case "dhcp.ack":
       case "dhcp.pxe-ack":
       case "dhcp.pxe-offer":
-        if (mac === undefined || !this.rows.has(mac)) return undefined;
+        if (!this.isKnown(mac)) return undefined;
         if (event.kind === "dhcp.ack" && typeof detail.address === "string") this.noteAddress(mac, detail.address);
         // Firmware and iPXE send their architecture (option 93); the booted OS's DHCP client does not.
         return this.atLeast(mac, "dhcp", event.time, undefined, detail.arch !== undefined);
@@ -121,7 +121,7 @@ export class MachineSteps {
           : this.unknown(asked, event.time, `asked for ${String(detail.endpoint)}: refused`);
       }
       case "boot.ipxe":
-        return mac && this.rows.has(mac) ? this.atLeast(mac, "ipxe", event.time) : undefined;
+        return this.isKnown(mac) ? this.atLeast(mac, "ipxe", event.time) : undefined;
       case "boot.asset": {
         const client = typeof detail.client === "string" ? detail.client.replace(/^::ffff:/, "") : undefined;
         const owner = client === undefined ? undefined : this.byAddress.get(client);
@@ -130,9 +130,9 @@ export class MachineSteps {
         return this.atLeast(owner, "kernel", event.time, detail.path);
       }
       case "boot.ignition":
-        return mac && this.rows.has(mac) ? this.atLeast(mac, "ignition", event.time) : undefined;
+        return this.isKnown(mac) ? this.atLeast(mac, "ignition", event.time) : undefined;
       case "boot.report":
-        return mac && this.rows.has(mac) ? this.reported(mac, detail, event.time) : undefined;
+        return this.isKnown(mac) ? this.reported(mac, detail, event.time) : undefined;
       case "init.ssh":
         return this.named(event, (m) => this.atLeast(m, "ssh", event.time));
       case "install.host.start":
@@ -167,6 +167,10 @@ export class MachineSteps {
   failByName(name: string, failure: string, time = new Date().toISOString()): MachineRow | undefined {
     const mac = this.byName.get(name);
     return mac === undefined ? undefined : this.fail(mac, failure, time);
+  }
+
+  private isKnown(mac: string | undefined): mac is string {
+    return mac !== undefined && this.rows.get(mac)?.known === true;
   }
 
   private named(event: AirstrapEvent, act: (mac: string) => MachineRow | undefined): MachineRow | undefined {

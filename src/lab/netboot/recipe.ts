@@ -83,7 +83,7 @@ export const netbootRecipe: NetbootRecipe = {
 export function netbootHash(recipe: NetbootRecipe): string {
   const { root, ...rest } = recipe;
   return createHash("sha256")
-    .update(`${recipeHash(root)}\n${JSON.stringify(rest)}\nlayout=LiveOS/rootfs.img ext4 in squashfs zstd`)
+    .update(`${recipeHash(root)}\n${JSON.stringify(rest)}\nlayout=LiveOS/rootfs.img ext4 in squashfs zstd, 9 GiB free`)
     .digest("hex")
     .slice(0, 16);
 }
