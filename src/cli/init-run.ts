@@ -128,6 +128,7 @@ export async function runInit(flags: InitFlags): Promise<number> {
       signal: controller.signal,
       onFailed: following.announce,
     });
+    if (controller.signal.aborted) return 130;
     if (!booted.ok) {
       for (const failure of booted.failures) {
         events.emit({
