@@ -1,7 +1,7 @@
 import type { AirstrapEvent, Events } from "../../events.js";
 import { describeRow, type MachineRow } from "../../init/machine-steps.js";
 import { colorsFor } from "../terminal.js";
-import { type AttachedView, attachView, plainLine, type ViewKind } from "./event-views.js";
+import { type AttachedView, attachView, liveRedraw, plainLine, type ViewKind } from "./event-views.js";
 
 /**
  * `airstrap init`'s view: one row per machine (the manifest's, then unknown ones) with the step it
@@ -38,59 +38,34 @@ function liveBoard(events: Events, stream: NodeJS.WriteStream): AttachedView {
   const c = colorsFor(stream);
   const rows = new Map<string, MachineRow>();
   let phase = "";
-  let drawnLines = 0;
-  let pending: NodeJS.Timeout | undefined;
-  let held = false;
-  const draw = () => {
-    pending = undefined;
-    if (held) return;
-    const width = Math.max(4, ...[...rows.values()].map((row) => (row.name ?? "?").length));
-    const lines = [...rows.values()].map((row) => {
-      const icon = row.failure
-        ? c.red("✖")
-        : !row.known
-          ? c.yellow("?")
-          : row.step === "ready"
-            ? c.green("✔")
-            : c.cyan("•");
-      return `${icon} ${(row.name ?? "unknown").padEnd(width)}  ${c.dim(row.mac)}  ${describeRow(row)}`;
-    });
-    if (phase) lines.push(c.dim(phase));
-    stream.write(`${drawnLines > 0 ? `\x1b[${drawnLines}F\x1b[J` : ""}${lines.join("\n")}\n`);
-    drawnLines = lines.length;
-  };
-  const schedule = () => {
-    pending ??= setTimeout(draw, 100);
-  };
-  const unsubscribe = events.subscribe((event) => {
-    if (event.kind === "init.machine") {
-      const row = event.detail as unknown as MachineRow;
-      rows.set(row.mac, row);
-    } else if (event.kind === "install.phase.start" || event.kind === "kube.wait") {
-      phase = event.message;
-    } else if (worthALine(event) && !held) {
-      const line = plainLine(event, stream);
-      if (line) {
-        stream.write(`${drawnLines > 0 ? `\x1b[${drawnLines}F\x1b[J` : ""}${line}\n`);
-        drawnLines = 0;
+  return liveRedraw(events, stream, {
+    apply(event) {
+      if (event.kind === "init.machine") {
+        const row = event.detail as unknown as MachineRow;
+        rows.set(row.mac, row);
+        return true;
       }
-    }
-    schedule();
+      if (event.kind === "install.phase.start" || event.kind === "kube.wait") {
+        phase = event.message;
+        return true;
+      }
+      // The rows already say what the boot services' warnings say, machine by machine.
+      return (event.kind.startsWith("dhcp.") || event.kind.startsWith("boot.")) && event.level !== "error";
+    },
+    lines() {
+      const width = Math.max(4, ...[...rows.values()].map((row) => (row.name ?? "unknown").length));
+      const lines = [...rows.values()].map((row) => {
+        const icon = row.failure
+          ? c.red("✖")
+          : !row.known
+            ? c.yellow("?")
+            : row.step === "ready"
+              ? c.green("✔")
+              : c.cyan("•");
+        return `${icon} ${(row.name ?? "unknown").padEnd(width)}  ${c.dim(row.mac)}  ${describeRow(row)}`;
+      });
+      if (phase) lines.push(c.dim(phase));
+      return lines;
+    },
   });
-  return {
-    close() {
-      unsubscribe();
-      if (pending) clearTimeout(pending);
-      held = false;
-      draw();
-    },
-    hold() {
-      held = true;
-      return () => {
-        held = false;
-        drawnLines = 0;
-        schedule();
-      };
-    },
-  };
 }
