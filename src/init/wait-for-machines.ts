@@ -51,8 +51,10 @@ export async function waitForMachines(options: {
     const timedOut = Date.now() >= options.deadline;
     if (timedOut || options.signal?.aborted || still.every((m) => steps.machine(m.name)?.failure !== undefined)) {
       for (const machine of still) {
-        if (timedOut && steps.machine(machine.name)?.failure === undefined)
-          options.onFailed?.(steps.failByName(machine.name, "did not answer SSH before --timeout"));
+        if (timedOut && steps.machine(machine.name)?.failure === undefined) {
+          const row = steps.failByName(machine.name, "did not answer SSH before --timeout");
+          options.onFailed?.(row);
+        }
       }
       return { ok: false, failures: still.map((m) => failureOf(steps, m.name)) };
     }
@@ -63,9 +65,11 @@ export async function waitForMachines(options: {
 function failureOf(steps: MachineSteps, name: string): MachinesOutcome["failures"][number] {
   const row = steps.machine(name);
   if (!row) return { host: name, lastStep: STEP_LABELS.waiting, reason: "unknown" };
-  const reached =
-    row.step === "waiting"
-      ? "never showed up (no DHCP request)"
-      : `last step: ${describeRow({ ...row, failure: undefined })}`;
-  return { host: name, lastStep: STEP_LABELS[row.step], reason: `${reached}${row.failure ? `; ${row.failure}` : ""}` };
+  const { failure, ...reached } = row;
+  const said = row.report
+    ? ` (it reported ${row.report.status}, Ignition ${row.report.ignition}${row.report.message ? `: ${row.report.message}` : ""})`
+    : "";
+  const where =
+    row.step === "waiting" ? "never showed up (no DHCP request)" : `last step: ${describeRow(reached)}${said}`;
+  return { host: name, lastStep: STEP_LABELS[row.step], reason: `${where}${failure ? `; ${failure}` : ""}` };
 }

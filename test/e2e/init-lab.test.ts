@@ -58,7 +58,10 @@ interface InitRun {
 }
 
 function startInit(binary: string, site: TestLab): InitRun {
-  const powerOn = `${binary} lab power off "$AIRSTRAP_HOST" -f ${site.file} >/dev/null && ${binary} lab power on "$AIRSTRAP_HOST" -f ${site.file} >/dev/null`;
+  // Off, then on (a machine stuck from an interrupted run boots afresh); under flock, since the
+  // lab's power button rewrites the lab's state file and init presses it for every machine at once.
+  const press = (action: string) => `${binary} lab power ${action} "$AIRSTRAP_HOST" -f ${site.file} >/dev/null`;
+  const powerOn = `flock ${join(site.dir, ".power.lock")} sh -c '${press("off")} && ${press("on")}'`;
   const child = spawn(
     binary,
     [
