@@ -104,11 +104,16 @@ function startInit(binary: string, site: TestLab): InitRun {
   };
 }
 
-/** What listens on the site's bootstrap address, or on the DHCP ports (`ss`), as lines. */
+/**
+ * What listens on the site's bootstrap address (but the lab's own release mirror), or on the DHCP
+ * ports (`ss`), as lines: the boot services, the install's file server and registry must be gone.
+ */
 function bootListeners(site: TestLab): string[] {
   const listening = spawnSync("ss", ["-H", "-lntup"], { encoding: "utf8" }).stdout.split("\n");
   return listening.filter(
-    (line) => line.includes(`${site.bootstrapAddress}:`) || /\s(0\.0\.0\.0|\*):(67|4011)\s/.test(line),
+    (line) =>
+      (line.includes(`${site.bootstrapAddress}:`) && !line.includes(`${site.bootstrapAddress}:${LAB_MIRROR_PORT}`)) ||
+      /\s(0\.0\.0\.0|\*):(67|4011)\s/.test(line),
   );
 }
 
