@@ -17,9 +17,6 @@ export interface NetbootImage {
   built: boolean;
 }
 
-/** Free space in the root image: above install's 8 GiB for a server (src/install/check-facts.ts). */
-export const NETBOOT_FREE_MIB = 9 * 1024;
-
 export const NETBOOT_FILES = { kernel: "vmlinuz", initrd: "initrd.img", rootImage: "live.squashfs" } as const;
 
 /** Returns the cached netboot image for the recipe, building it (and its root) first when there is none. */
@@ -107,10 +104,8 @@ async function makeRootImage(root: string, building: string): Promise<void> {
   await mkdir(join(live, "LiveOS"), { recursive: true });
   const { stdout } = await runCommand(["du", "-sx", "--block-size=1M", root]);
   const usedMiB = Number.parseInt(stdout, 10);
-  // Room for what the first boot and the install write: the file system must show the free space
-  // airstrap install asks of a server under /var/lib (8 GiB), as a real machine's disk would. The
-  // image is sparse, so the squashfs stays small; what is written lands in the snapshot in RAM.
-  const sizeMiB = Math.ceil(usedMiB * 1.25) + NETBOOT_FREE_MIB;
+  // Room for what the first boot writes (Ignition's files, logs) before anything lands in the snapshot.
+  const sizeMiB = Math.ceil(usedMiB * 1.25) + 256;
   const image = join(live, "LiveOS", "rootfs.img");
   await runCommand(["truncate", "-s", `${sizeMiB}M`, image]);
   await runCommand(["mkfs.ext4", "-q", "-L", "airstrap-netboot", "-d", root, image]);
@@ -120,9 +115,6 @@ async function makeRootImage(root: string, building: string): Promise<void> {
     join(building, NETBOOT_FILES.rootImage),
     "-comp",
     "zstd",
-    // Level 3, not mksquashfs's 15: about as small for this root, and minutes faster on a shared machine.
-    "-Xcompression-level",
-    "3",
     "-noappend",
     "-quiet",
     // The machine is shared: one compressor thread.

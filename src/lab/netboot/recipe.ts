@@ -83,9 +83,7 @@ export const netbootRecipe: NetbootRecipe = {
 export function netbootHash(recipe: NetbootRecipe): string {
   const { root, ...rest } = recipe;
   return createHash("sha256")
-    .update(
-      `${recipeHash(root)}\n${JSON.stringify(rest)}\nlayout=LiveOS/rootfs.img ext4 in squashfs zstd level 3, 9 GiB free`,
-    )
+    .update(`${recipeHash(root)}\n${JSON.stringify(rest)}\nlayout=LiveOS/rootfs.img ext4 in squashfs zstd`)
     .digest("hex")
     .slice(0, 16);
 }
