@@ -11,8 +11,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 offline_demo() {
   local demo=out/demo
   mkdir -p "$demo"
-  step "airstrap init $demo/cluster.yaml"
-  airstrap init --force "$demo/cluster.yaml"
+  step "airstrap init --example $demo/cluster.yaml"
+  airstrap init --example "$demo/cluster.yaml" --force
   step "airstrap validate"
   airstrap validate -f "$demo/cluster.yaml"
   step "airstrap plan"

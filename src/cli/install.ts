@@ -83,29 +83,7 @@ export async function runInstallCommand(flags: InstallFlags): Promise<InstallRun
   let dashboard: RunningDashboard | undefined;
   try {
     if (flags.dashboard !== undefined) dashboard = await serveDashboard(site, flags.dashboard, events);
-    const hostArch = ociArchitecture(process.arch);
-    const nodeBinaryPath = findNodeBinary(
-      site.plan.distro.arch,
-      flags.nodeBinary,
-      runningAsSingleExecutable() && hostArch === site.plan.distro.arch,
-    );
-    const nodeImagePath = findNodeImage(nodeBinaryPath, site.plan.distro.arch, flags.image);
-    report = await installCluster({
-      plan: site.plan,
-      manifestDir: site.loaded.dir,
-      manifestText: site.loaded.text,
-      state: site.state,
-      storeRoot: flags.store ?? defaultStoreDir(flags.file),
-      nodeBinaryPath,
-      ...(nodeImagePath ? { nodeImagePath } : {}),
-      events,
-      dryRun: flags.dryRun === true,
-      concurrency: Math.max(1, Number(flags.concurrency) || 1),
-      readyTimeoutMs: Number(flags.readyTimeout) * 1000,
-      artifactTransfer:
-        (flags.artifactTransfer as ArtifactTransfer | undefined) ?? (site.plan.bootstrap ? "http" : "ssh"),
-      sudoPassword: sudoPasswordFromOperator(process.env, undefined, () => view.hold()),
-    });
+    report = await installSite(site, events, flags, () => view.hold());
   } catch (error) {
     await dashboard?.close();
     throw error;
@@ -117,7 +95,47 @@ export async function runInstallCommand(flags: InstallFlags): Promise<InstallRun
   return { report, site, events, logsDir: logs.dir, ...(dashboard === undefined ? {} : { dashboard }) };
 }
 
-function summary(report: InstallReport, dryRun: boolean, logsDir: string): string {
+/**
+ * The install engine over a planned site with the flags of `install`: what `install`, `up` and
+ * `init` (once its machines answer SSH) run. Events go to the caller's stream and views.
+ */
+export function installSite(
+  site: PlannedSite,
+  events: Events,
+  flags: InstallFlags,
+  holdView: () => () => void,
+): Promise<InstallReport> {
+  const nodeBinaryPath = nodeBinaryFor(site, flags);
+  const nodeImagePath = findNodeImage(nodeBinaryPath, site.plan.distro.arch, flags.image);
+  return installCluster({
+    plan: site.plan,
+    manifestDir: site.loaded.dir,
+    manifestText: site.loaded.text,
+    state: site.state,
+    storeRoot: flags.store ?? defaultStoreDir(flags.file),
+    nodeBinaryPath,
+    ...(nodeImagePath ? { nodeImagePath } : {}),
+    events,
+    dryRun: flags.dryRun === true,
+    concurrency: Math.max(1, Number(flags.concurrency) || 1),
+    readyTimeoutMs: Number(flags.readyTimeout) * 1000,
+    artifactTransfer:
+      (flags.artifactTransfer as ArtifactTransfer | undefined) ?? (site.plan.bootstrap ? "http" : "ssh"),
+    sudoPassword: sudoPasswordFromOperator(process.env, undefined, holdView),
+  });
+}
+
+/** The executable nodes get: --node-binary, this one when it is the single-file executable for their arch, or dist/. */
+export function nodeBinaryFor(site: PlannedSite, flags: Pick<InstallFlags, "nodeBinary">): string {
+  const hostArch = ociArchitecture(process.arch);
+  return findNodeBinary(
+    site.plan.distro.arch,
+    flags.nodeBinary,
+    runningAsSingleExecutable() && hostArch === site.plan.distro.arch,
+  );
+}
+
+export function summary(report: InstallReport, dryRun: boolean, logsDir: string): string {
   const c = colorsFor(process.stdout);
   if (report.ok)
     return c.green(dryRun ? "dry run: nothing was changed" : "install complete") + c.dim(` (logs: ${logsDir})`);

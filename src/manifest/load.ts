@@ -43,7 +43,7 @@ export async function checkManifestFile(
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT")
       throw new OperatorError(`${file}: no such file`, {
-        hint: "write one with: airstrap init, or name another with -f FILE",
+        hint: "write one with: airstrap init --example, or name another with -f FILE",
       });
     if (code === "EISDIR")
       throw new OperatorError(`${file}: is a directory, not a manifest`, {

@@ -1,4 +1,4 @@
-/** The commented starting point `airstrap init` writes. Every field is explained once here. */
+/** The commented starting point `airstrap init --example` writes. Every field is explained once here. */
 export const MANIFEST_TEMPLATE = `# airstrap cluster manifest. Check it with: airstrap validate
 # Values may use \${VAR} or \${VAR:-default} from the environment.
 apiVersion: airstrap.io/v1alpha1

@@ -75,7 +75,7 @@ export function validateManifestText(
     diagnostics.push(
       documentError(
         "the manifest must be a YAML mapping with apiVersion, kind, metadata and spec",
-        "run airstrap init to write a commented example",
+        "run airstrap init --example to write a commented example",
       ),
     );
     return { diagnostics, source, raw };

@@ -103,6 +103,52 @@ export function renderFetchUnit(
   });
 }
 
+/** The unit that tells the boot server a PXE host finished its first boot (see services/boot-http/report.ts). */
+export const REPORT_UNIT_NAME = "airstrap-report.service";
+export const REPORT_SCRIPT_PATH = "/etc/airstrap/first-boot-report";
+const REPORTED_MARK = "/var/lib/airstrap/first-boot-reported";
+
+/**
+ * POSTs the first-boot report once, after sshd has started: Ignition's result (it writes
+ * /etc/.ignition-result.json when its files stage completed; the root is only reached when every
+ * stage did), the fingerprints of the host keys sshd serves (which `airstrap init` compares with
+ * the keys it generated: another key means the machine booted another config), the kernel and the
+ * units that failed. A mark file keeps it from reporting again on a later boot of a disk install.
+ */
+export function renderReportScript(reportUrl: string): string {
+  return `#!/bin/sh
+# airstrap: report this node's first boot to the boot server (once).
+ignition=unknown
+[ -f /etc/.ignition-result.json ] && ignition=success
+fingerprints=$(for key in /etc/ssh/ssh_host_*_key.pub; do ssh-keygen -lf "$key" | cut -d" " -f2; done | sed 's/.*/"&"/' | paste -sd, -)
+failed=$(systemctl --failed --plain --no-legend 2>/dev/null | cut -d" " -f1 | grep -v '^${REPORT_UNIT_NAME}$' | paste -sd" " -)
+message="kernel $(uname -r)\${failed:+; failed units: $failed}"
+body=$(printf '{"status":"first-boot-done","ignition":"%s","sshHostKeyFingerprints":[%s],"message":"%s"}' "$ignition" "$fingerprints" "$(printf %s "$message" | tr -d '"\\\\' | cut -c1-400)")
+/usr/bin/curl -fsS --connect-timeout 10 --retry 30 --retry-delay 2 --retry-connrefused -X POST -H "content-type: application/json" --data "$body" "${reportUrl}" || exit 1
+mkdir -p ${REPORTED_MARK.slice(0, REPORTED_MARK.lastIndexOf("/"))} && touch ${REPORTED_MARK}
+`;
+}
+
+export function renderReportUnit(plan: Plan, host: { name: string }): string {
+  return [
+    "[Unit]",
+    `Description=airstrap: report the first boot to the boot server (${host.name}, cluster ${plan.name})`,
+    "Wants=network-online.target",
+    // sshd first: a report says the machine is ready to be reached (Debian's ssh, Flatcar's sshd socket).
+    "After=network-online.target ssh.service sshd.service sshd.socket airstrap-node.service",
+    `ConditionPathExists=!${REPORTED_MARK}`,
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    `ExecStart=/usr/bin/sh ${REPORT_SCRIPT_PATH}`,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
 function unit(options: {
   description: string;
   before: string[];

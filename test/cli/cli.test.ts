@@ -67,15 +67,26 @@ test("validate --output json lists every diagnostic with its position", async ()
   );
 });
 
-test("init writes a valid commented manifest and refuses to overwrite it", async (t) => {
+test("init --example writes a valid commented manifest and refuses to overwrite it", async (t) => {
   const dir = await tempDir(t);
-  assert.equal((await runAirstrap(["init"], { cwd: dir })).code, 0);
+  assert.equal((await runAirstrap(["init", "--example"], { cwd: dir })).code, 0);
   assert.match(await readFile(join(dir, "cluster.yaml"), "utf8"), /^# airstrap cluster manifest/);
   assert.equal((await runAirstrap(["validate"], { cwd: dir })).code, 0);
-  const again = await runAirstrap(["init"], { cwd: dir });
+  const again = await runAirstrap(["init", "--example"], { cwd: dir });
   assert.equal(again.code, 1);
   assert.match(again.stderr, /already exists/);
-  assert.equal((await runAirstrap(["init", "--force"], { cwd: dir })).code, 0);
+  assert.equal((await runAirstrap(["init", "--example", "--force"], { cwd: dir })).code, 0);
+  assert.equal((await runAirstrap(["init", "--example", "other.yaml"], { cwd: dir })).code, 0);
+  assert.equal((await runAirstrap(["validate", "-f", "other.yaml"], { cwd: dir })).code, 0);
+});
+
+test("init on a site with no machine booting over PXE says so, before anything is started", async (t) => {
+  const dir = await tempDir(t);
+  assert.equal((await runAirstrap(["init", "--example"], { cwd: dir })).code, 0);
+  const result = await runAirstrap(["init", "-f", "cluster.yaml", "--timeout", "5"], { cwd: dir });
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /nothing to boot: no host boots over PXE/);
+  assert.match(result.stderr, /hint: .*mac/);
 });
 
 test("plan prints the join order as text and the whole plan as JSON", async () => {

@@ -58,6 +58,7 @@ test("Debian's own Ignition applies every role's config to a root: files, modes,
     assert.deepEqual(preset.sort(), [
       "enable airstrap-fetch.service",
       "enable airstrap-node.service",
+      "enable airstrap-report.service",
       "enable systemd-networkd.service",
     ]);
   }

@@ -135,6 +135,7 @@ test("each role's Ignition config: hostname, network by MAC, the operator's key,
       "644 /etc/airstrap/site-ca.crt",
       "600 /etc/rancher/rke2/config.yaml",
       "600 /etc/rancher/rke2/registries.yaml",
+      "755 /etc/airstrap/first-boot-report",
     ],
   );
   assert.deepEqual(
@@ -143,6 +144,7 @@ test("each role's Ignition config: hostname, network by MAC, the operator's key,
       ["systemd-networkd.service", true],
       [FETCH_UNIT_NAME, true],
       ["airstrap-node.service", true],
+      ["airstrap-report.service", true],
     ],
   );
   const fetch = agent.systemd.units[1]!.contents!;

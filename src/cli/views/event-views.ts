@@ -68,11 +68,6 @@ export function plainLine(event: AirstrapEvent, stream: NodeJS.WriteStream): str
 function taskTree(events: Events, stream: NodeJS.WriteStream): AttachedView {
   const c = colorsFor(stream);
   const tree = new TaskTree();
-  let drawnLines = 0;
-  let pending: NodeJS.Timeout | undefined;
-  let held = false;
-  /** Warnings and errors that came while held: printed when the hold ends. */
-  const waiting: string[] = [];
   const icon = {
     running: c.cyan("•"),
     retrying: c.yellow("↻"),
@@ -80,16 +75,39 @@ function taskTree(events: Events, stream: NodeJS.WriteStream): AttachedView {
     failed: c.red("✖"),
     skipped: c.dim("–"),
   };
+  return liveRedraw(events, stream, {
+    apply: (e) => tree.apply(e),
+    lines() {
+      const lines: string[] = [];
+      for (const phase of tree.rows()) {
+        lines.push(`${icon[phase.state]} ${phase.state === "skipped" ? c.dim(phase.title) : c.bold(phase.title)}`);
+        for (const row of phase.hosts)
+          lines.push(`    ${icon[row.state]} ${row.host}${row.note ? c.dim(`  ${row.note}`) : ""}`);
+      }
+      return lines;
+    },
+  });
+}
 
+/**
+ * A drawing redrawn in place at most ten times a second from the events it takes (`apply` true);
+ * a warning or error it does not take is printed above it as a plain line (kept while a prompt
+ * holds the terminal, printed when the hold ends).
+ */
+export function liveRedraw(
+  events: Events,
+  stream: NodeJS.WriteStream,
+  drawing: { apply(event: AirstrapEvent): boolean; lines(): string[] },
+): AttachedView {
+  let drawnLines = 0;
+  let pending: NodeJS.Timeout | undefined;
+  let held = false;
+  /** Warnings and errors that came while held: printed when the hold ends. */
+  const waiting: string[] = [];
   const draw = () => {
     pending = undefined;
     if (held) return;
-    const lines: string[] = [];
-    for (const phase of tree.rows()) {
-      lines.push(`${icon[phase.state]} ${phase.state === "skipped" ? c.dim(phase.title) : c.bold(phase.title)}`);
-      for (const row of phase.hosts)
-        lines.push(`    ${icon[row.state]} ${row.host}${row.note ? c.dim(`  ${row.note}`) : ""}`);
-    }
+    const lines = drawing.lines();
     stream.write(`${drawnLines > 0 ? `\x1b[${drawnLines}F\x1b[J` : ""}${lines.join("\n")}\n`);
     drawnLines = lines.length;
   };
@@ -98,7 +116,7 @@ function taskTree(events: Events, stream: NodeJS.WriteStream): AttachedView {
   };
 
   const unsubscribe = events.subscribe((e) => {
-    if (!tree.apply(e) && (e.level === "error" || e.level === "warn")) {
+    if (!drawing.apply(e) && (e.level === "error" || e.level === "warn")) {
       const line = plainLine(e, stream);
       if (line && held) waiting.push(line);
       else if (line) {

@@ -70,6 +70,10 @@ storage:
       mode: 0o600
       overwrite: true
       contents: { inline: "{{ REGISTRIES_YAML }}" }
+    - path: "{{ REPORT_SCRIPT_PATH }}"
+      mode: 0o755
+      overwrite: true
+      contents: { inline: "{{ REPORT_SCRIPT }}" }
 systemd:
   units:
     - name: systemd-networkd.service
@@ -82,5 +86,9 @@ systemd:
     - name: airstrap-node.service
       enabled: true
       contents: "{{ NODE_UNIT }}"
+    # Tells the boot server this machine finished its first boot (what airstrap init shows and waits for).
+    - name: airstrap-report.service
+      enabled: true
+      contents: "{{ REPORT_UNIT }}"
 `;
 }

@@ -2,7 +2,7 @@ import { AIRSTRAP_PATHS, DISTRO_PATHS } from "../../plan/distro-paths.js";
 import type { Plan, PlannedPxe, PlannedPxeHost } from "../../plan/types.js";
 import { renderDistroConfig } from "../distro-config.js";
 import { renderRegistries } from "../registries.js";
-import { renderFetchUnit, renderNodeUnit } from "../units.js";
+import { REPORT_SCRIPT_PATH, renderFetchUnit, renderNodeUnit, renderReportScript, renderReportUnit } from "../units.js";
 import { renderNetworkConfig } from "./network.js";
 
 /** What the templates need that is not in the plan: secrets and files from the operator's machine. */
@@ -68,6 +68,10 @@ export function templateVariables(
     REGISTRIES_YAML: renderRegistries(plan),
     REGISTRIES_PATH: distro.registries,
     NODE_UNIT: renderNodeUnit(plan, host),
+    REPORT_URL: reportUrl(pxe, pxeHost),
+    REPORT_SCRIPT: renderReportScript(reportUrl(pxe, pxeHost)),
+    REPORT_SCRIPT_PATH,
+    REPORT_UNIT: renderReportUnit(plan, host),
     FETCH_UNIT: renderFetchUnit(plan, host, {
       planUrl: pxeHost.urls.plan,
       planSha256: inputs.planSha256,
@@ -75,4 +79,9 @@ export function templateVariables(
       ...(inputs.executableSha256 === undefined ? {} : { executableSha256: inputs.executableSha256 }),
     }),
   };
+}
+
+/** Where the node posts its first-boot report: the boot server's /report, selected by its MAC. */
+export function reportUrl(pxe: PlannedPxe, host: PlannedPxeHost): string {
+  return `${pxe.bootUrl}/report?mac=${host.mac.replaceAll(":", "-")}`;
 }
