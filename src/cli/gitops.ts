@@ -6,7 +6,7 @@ import { type GitopsBootstrapResult, runGitopsBootstrap } from "../gitops/bootst
 import { openBlobStore } from "../store/blob-store.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
 import { dashboardOption, serveDashboard } from "./dashboard.js";
-import { kubeClientFor } from "./kube.js";
+import { kubeClientFor, printEventsToStderr } from "./kube.js";
 import { err, out } from "./terminal.js";
 import { attachView, chooseView } from "./views/event-views.js";
 
@@ -86,6 +86,38 @@ export async function gitopsBootstrapForSite(
     },
     events,
   );
+}
+
+/**
+ * The hand-over as the last phase of `up` and `init` (with spec.stages): the phase's lines go to
+ * stderr, as the node wait's do; the stage wait gets the same --timeout as the node wait.
+ */
+export async function handOverToFlux(
+  site: PlannedSite,
+  flags: Pick<GitopsFlags, "file" | "store" | "ageKey" | "timeout">,
+  events: Events,
+): Promise<GitopsBootstrapResult> {
+  const stopPrinting = printEventsToStderr(events);
+  try {
+    return await gitopsBootstrapForSite(
+      site,
+      {
+        file: flags.file,
+        timeout: flags.timeout,
+        git: "git",
+        ...(flags.store === undefined ? {} : { store: flags.store }),
+        ...(flags.ageKey === undefined ? {} : { ageKey: flags.ageKey }),
+      },
+      events,
+    );
+  } finally {
+    stopPrinting();
+  }
+}
+
+/** The run's outcome as an event: the status page's summary, and the run log's last line. */
+export function endOfRun(events: Events, ok: boolean, message: string, next: string[]): void {
+  events.emit({ level: ok ? "info" : "error", kind: "run.end", message, detail: { ok, next } });
 }
 
 export function gitopsSummary(result: GitopsBootstrapResult): string {

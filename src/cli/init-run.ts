@@ -16,6 +16,7 @@ import { type ServingSite, serveSite } from "../serve/serve.js";
 import type { RunningDashboard } from "../services/dashboard/service.js";
 import { type PlannedSite, planFromManifestFile } from "./common.js";
 import { serveDashboard } from "./dashboard.js";
+import { endOfRun, gitopsSummary, handOverToFlux } from "./gitops.js";
 import { type InstallFlags, installSite, nodeBinaryFor, summary } from "./install.js";
 import { waitUntilReady } from "./kube.js";
 import { err, out } from "./terminal.js";
@@ -24,6 +25,8 @@ import { attachMachineBoard } from "./views/machine-board.js";
 
 export interface InitFlags extends InstallFlags {
   templates?: string;
+  /** With spec.stages: the age key file for the sops-age Secret (the gitops phase). */
+  ageKey?: string;
   powerOn?: string;
   timeout: string;
 }
@@ -177,24 +180,36 @@ async function waitAndSave(
   deadline: number,
   end: (outcome: InitRecord["outcome"]) => Promise<void>,
 ): Promise<number> {
-  try {
-    const nodes = await waitUntilReady(site, Math.max(1, remainingSeconds(deadline)) * 1000, events);
-    const kubeconfig = site.state.file("kubeconfig");
-    const usage = workstationUsage(site.plan, workstationKubeconfigPath(kubeconfig));
-    const message = `${nodes.length} nodes Ready; kubeconfig: ${kubeconfig} (server ${site.plan.apiUrl})`;
-    endOfRun(events, true, message, [`KUBECONFIG=${kubeconfig} kubectl get nodes`, ...usage.split("\n")]);
-    await end("ready");
-    if (flags.output !== "json") {
-      out(message);
-      out(usage);
-      out("boot services stopped");
-    }
-    return 0;
-  } catch (error) {
-    endOfRun(events, false, (error as Error).message, [`airstrap wait -f ${flags.file} once the missing nodes are up`]);
+  const failed = async (error: Error, next: string) => {
+    endOfRun(events, false, error.message, [next]);
     await end("failed");
-    throw error;
+    return error;
+  };
+  const nodes = await waitUntilReady(site, Math.max(1, remainingSeconds(deadline)) * 1000, events).catch(
+    async (error: Error) => {
+      throw await failed(error, `airstrap wait -f ${flags.file} once the missing nodes are up`);
+    },
+  );
+  const kubeconfig = site.state.file("kubeconfig");
+  const usage = workstationUsage(site.plan, workstationKubeconfigPath(kubeconfig));
+  let message = `${nodes.length} nodes Ready; kubeconfig: ${kubeconfig} (server ${site.plan.apiUrl})`;
+  if (site.plan.gitops) {
+    const stagesTimeout = String(Math.max(1, remainingSeconds(deadline)));
+    const handedOver = await handOverToFlux(site, { ...flags, timeout: stagesTimeout }, events).catch(
+      async (error: Error) => {
+        throw await failed(error, `airstrap gitops bootstrap -f ${flags.file} once the cause is fixed`);
+      },
+    );
+    message += `\n${gitopsSummary(handedOver)}`;
   }
+  endOfRun(events, true, message, [`KUBECONFIG=${kubeconfig} kubectl get nodes`, ...usage.split("\n")]);
+  await end("ready");
+  if (flags.output !== "json") {
+    out(message);
+    out(usage);
+    out("boot services stopped");
+  }
+  return 0;
 }
 
 /** Every change of a machine becomes an `init.machine` event (what the views draw) and is recorded in the state dir. */
@@ -284,8 +299,4 @@ async function powerOnAll(
 
 function remainingSeconds(deadline: number): number {
   return Math.max(0, Math.floor((deadline - Date.now()) / 1000));
-}
-
-function endOfRun(events: Events, ok: boolean, message: string, next: string[]): void {
-  events.emit({ level: ok ? "info" : "error", kind: "run.end", message, detail: { ok, next } });
 }

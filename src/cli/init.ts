@@ -28,7 +28,12 @@ export function registerInit(program: Command): Command {
       "--power-on <command>",
       "run this shell command once per machine to power it on (AIRSTRAP_HOST, AIRSTRAP_MAC, AIRSTRAP_ADDRESS, AIRSTRAP_ROLE in its environment) instead of asking",
     )
-    .option("--timeout <seconds>", "give up when the machines are not all Ready after this long", "1800")
+    .option(
+      "--timeout <seconds>",
+      "give up when the machines (and, with stages, the stages) are not all Ready after this long",
+      "1800",
+    )
+    .option("--age-key <file>", "with spec.stages: the age key file for the sops-age Secret (gitops bootstrap)")
     .action(async (flags: InitFlags & { example?: string | true; force?: boolean }) => {
       if (flags.example !== undefined)
         return writeExample(flags.example === true ? DEFAULT_MANIFEST : flags.example, flags.force === true);

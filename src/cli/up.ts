@@ -1,13 +1,10 @@
 import { basename, dirname } from "node:path";
 import type { Command } from "commander";
-import type { Events } from "../events.js";
-import type { GitopsBootstrapResult } from "../gitops/bootstrap.js";
 import { writeHostLogs } from "../install/host-logs.js";
 import { workstationKubeconfigPath, workstationUsage } from "../install/kubeconfig.js";
-import type { PlannedSite } from "./common.js";
-import { gitopsBootstrapForSite, gitopsSummary } from "./gitops.js";
+import { endOfRun, gitopsSummary, handOverToFlux } from "./gitops.js";
 import { type InstallFlags, installOptions, runInstallCommand } from "./install.js";
-import { printEventsToStderr, waitUntilReady } from "./kube.js";
+import { waitUntilReady } from "./kube.js";
 import { err, out } from "./terminal.js";
 
 /**
@@ -60,27 +57,4 @@ export function registerUp(program: Command): Command {
         }
       }
     });
-}
-
-/** The gitops bootstrap phase of `up`; its lines go to stderr, as the node wait's do. */
-async function handOverToFlux(
-  site: PlannedSite,
-  flags: InstallFlags & { timeout: string; ageKey?: string },
-  events: Events,
-): Promise<GitopsBootstrapResult> {
-  const stopPrinting = printEventsToStderr(events);
-  try {
-    return await gitopsBootstrapForSite(
-      site,
-      { ...flags, git: "git", ...(flags.ageKey === undefined ? {} : { ageKey: flags.ageKey }) },
-      events,
-    );
-  } finally {
-    stopPrinting();
-  }
-}
-
-/** The run's outcome as an event: the status page's summary, and the run log's last line. */
-function endOfRun(events: Events, ok: boolean, message: string, next: string[]): void {
-  events.emit({ level: ok ? "info" : "error", kind: "run.end", message, detail: { ok, next } });
 }
