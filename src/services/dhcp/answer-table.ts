@@ -1,4 +1,5 @@
 import { type DhcpConfig, type DhcpReservation, ipv4Number, ipv4Text, knownMacsOf } from "./config.js";
+import type { ReplyTemplate } from "./reply-templates.js";
 import { addressesOption, textOption, u32Option } from "./wire.js";
 
 /** The configuration compiled for lookups on the hot path. */
@@ -28,6 +29,8 @@ export interface AnswerTable {
     /** Option 67 of each boot file, by file. */
     bootFiles: Map<string, Buffer>;
   };
+  /** Replies encoded so far, by what shapes them (reply-templates.ts); filled as requests come. */
+  templates: Map<string, ReplyTemplate>;
 }
 
 export function compileAnswerTable(config: DhcpConfig): AnswerTable {
@@ -63,6 +66,7 @@ export function compileAnswerTable(config: DhcpConfig): AnswerTable {
           .map((file) => [file, textOption(file)]),
       ),
     },
+    templates: new Map(),
   };
 }
 
