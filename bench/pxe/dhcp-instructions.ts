@@ -83,13 +83,14 @@ async function measure(
   });
   try {
     await waitForOutput(child, /DHCP listening/, 600_000);
-    const plan = { macs, vendor: "PXEClient:Arch:00000:UNDI:002001", arch: 0, waitMs: 10_000, expect: 100 };
+    const plan = { macs, vendor: "PXEClient:Arch:00000:UNDI:002001", arch: 0, waitMs: 30_000, expect: 100 };
     const check = (results: { replies: unknown[] }[]) => {
       const replies = results.reduce((sum, r) => sum + r.replies.length, 0);
       if (replies !== results.length * known.length)
         throw new Error(`${replies} replies for ${results.length} storms:\n${log.slice(-2000)}`);
     };
-    check(await runDiscover(network, "cli", plan, 5, 200));
+    // Warm-up (JIT): not checked, under callgrind the first storms can outlast the client's wait.
+    await runDiscover(network, "cli", plan, 5, 200);
     if (dir !== undefined) await run("callgrind_control", ["--zero", String(child.pid)]);
     const tracer =
       straceFile === undefined ? undefined : spawn("strace", ["-c", "-f", "-o", straceFile, "-p", String(child.pid)]);

@@ -35,7 +35,10 @@ export function encodeReply(table: AnswerTable, request: DhcpMessage, type: numb
   if (template === undefined) {
     const fresh = encodeReplyFresh(table, request, type, parts);
     if (table.templates.size < MAX_TEMPLATES)
-      table.templates.set(key, { bytes: fresh, uuidAt: uuid === undefined ? -1 : optionValueAt(fresh, Option.CLIENT_UUID) });
+      table.templates.set(key, {
+        bytes: fresh,
+        uuidAt: uuid === undefined ? -1 : optionValueAt(fresh, Option.CLIENT_UUID),
+      });
     return fresh;
   }
   const out = Buffer.allocUnsafe(template.bytes.length);

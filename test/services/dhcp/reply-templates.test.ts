@@ -128,7 +128,13 @@ test("a template is patched, not returned: two requests sharing one get their ow
     request({ type: MessageType.DISCOVER, xid: 1, flags: 0x8000, uuid: Buffer.alloc(17, 1), vendor: "PXEClient" }),
   );
   const second = decodeMessage(
-    request({ type: MessageType.DISCOVER, xid: 2, giaddr: "10.50.0.1", uuid: Buffer.alloc(17, 2), vendor: "PXEClient" }),
+    request({
+      type: MessageType.DISCOVER,
+      xid: 2,
+      giaddr: "10.50.0.1",
+      uuid: Buffer.alloc(17, 2),
+      vendor: "PXEClient",
+    }),
   );
   const a = encodeReply(table, first, MessageType.OFFER, parts(first));
   const b = encodeReply(table, second, MessageType.OFFER, parts(second));
