@@ -1,6 +1,12 @@
 import { type DhcpConfig, type DhcpReservation, ipv4Number, ipv4Text, knownMacsOf } from "./config.js";
-import type { ReplyTemplate } from "./reply-templates.js";
 import { addressesOption, textOption, u32Option } from "./wire.js";
+
+/** A reply encoded in full once, copied and patched for later requests (reply-templates.ts). */
+export interface ReplyTemplate {
+  bytes: Buffer;
+  /** Where option 97's value starts in `bytes`, or -1 when the reply has none. */
+  uuidAt: number;
+}
 
 /** The configuration compiled for lookups on the hot path. */
 export interface AnswerTable {

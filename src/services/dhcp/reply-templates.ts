@@ -11,12 +11,6 @@ import { type DhcpMessage, Option, writeAddress } from "./wire.js";
  * full encoder gives (test/services/dhcp/reply-templates.test.ts compares them).
  */
 
-export interface ReplyTemplate {
-  bytes: Buffer;
-  /** Where option 97's value starts in `bytes`, or -1 when the reply has none. */
-  uuidAt: number;
-}
-
 /** Templates kept per table: a few per known machine; past this many, replies are encoded in full. */
 export const MAX_TEMPLATES = 8192;
 
