@@ -5,7 +5,8 @@
  * (100 known) are sent, and the counters are dumped. Instructions of every thread count (V8's
  * compiler and GC threads included). With DHCP_PROFILE=DIR it writes a --cpu-prof profile of an
  * uninstrumented run instead.
- * Usage: node --import tsx bench/pxe/dhcp-instructions.ts [full|proxy] (env DHCP_IR_ROUNDS, default 10)
+ * Usage: node --import tsx bench/pxe/dhcp-instructions.ts [full|proxy]
+ * (env DHCP_IR_ROUNDS, default 10; DHCP_IR_WARMUP storms before counting, default 40)
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -20,6 +21,7 @@ import { SERVER, stormConfig, stormMacs } from "../../test/services/dhcp/netns-f
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.DHCP_IR_ROUNDS ?? 10);
+const WARMUP = Number(process.env.DHCP_IR_WARMUP ?? 40);
 const mode = (process.argv[2] ?? "full") as "full" | "proxy";
 const known = stormMacs(1, 100);
 const unknown = stormMacs(2, 100);
@@ -28,6 +30,7 @@ const macs = known.flatMap((mac, i) => [mac, unknown[i]!]);
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "airstrap-dhcp-ir-"));
   const network = await createPxeNetwork("dhi", { srv: { address: `${SERVER}/24` }, cli: { defaultRoute: true } });
+  process.once("SIGINT", () => void network.remove().then(() => process.exit(130)));
   try {
     const base = stormConfig(known);
     const config = mode === "full" ? base : { ...base, mode, reservations: [], knownMacs: known };
@@ -89,8 +92,10 @@ async function measure(
       if (replies !== results.length * known.length)
         throw new Error(`${replies} replies for ${results.length} storms:\n${log.slice(-2000)}`);
     };
-    // Warm-up (JIT): not checked, under callgrind the first storms can outlast the client's wait.
-    await runDiscover(network, "cli", plan, 5, 200);
+    // Warm-up until V8 has optimized the hot path: with a short one, most instructions counted are
+    // TurboFan compiling on its background thread, not answering. Not checked: under callgrind
+    // the first storms can outlast the client's wait.
+    await runDiscover(network, "cli", plan, WARMUP, 100);
     if (dir !== undefined) await run("callgrind_control", ["--zero", String(child.pid)]);
     const tracer =
       straceFile === undefined ? undefined : spawn("strace", ["-c", "-f", "-o", straceFile, "-p", String(child.pid)]);
