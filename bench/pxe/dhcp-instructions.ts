@@ -95,7 +95,7 @@ async function measure(
     // Warm-up until V8 has optimized the hot path: with a short one, most instructions counted are
     // TurboFan compiling on its background thread, not answering. Not checked: under callgrind
     // the first storms can outlast the client's wait.
-    await runDiscover(network, "cli", plan, WARMUP, 100);
+    for (let done = 0; done < WARMUP; done += 5) await runDiscover(network, "cli", plan, 5, 100);
     if (dir !== undefined) await run("callgrind_control", ["--zero", String(child.pid)]);
     const tracer =
       straceFile === undefined ? undefined : spawn("strace", ["-c", "-f", "-o", straceFile, "-p", String(child.pid)]);
