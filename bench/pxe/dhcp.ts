@@ -1,94 +1,155 @@
 /**
- * airstrap's DHCP vs dnsmasq, same mode, same load generator, same run: a boot storm of 200
- * distinct MACs (100 known) DISCOVERing in one burst from a client namespace, repeated for
- * several rounds; offers per second (offers / time from the first DISCOVER to the last offer)
- * and the latency of each offer. Full mode: 100 reservations (dnsmasq: dhcp-host +
+ * airstrap's DHCP vs dnsmasq, same mode, same load generator, same run: the boot storm of issue 14
+ * (200 distinct MACs, 100 known, DISCOVERing within one second) against each server in its own
+ * pair of network namespaces (a server and a client on a bridge), both servers running the whole
+ * time. Each round storms airstrap, then dnsmasq (the next round the other way round): bursts
+ * (all 200 at once, the harshest form) and one paced storm (200 spread evenly over one second, the
+ * storm as the issue words it). Full mode: 100 reservations (dnsmasq: dhcp-host +
  * dhcp-ignore=tag:!known). Proxy mode: the same 100 machines known (dnsmasq: dhcp-range …,proxy,
  * pxe-service). Everything runs in namespaces this script creates and removes.
+ *
+ * Measured at the server's interface (tcpdump's kernel timestamps): latency = DISCOVER in → offer
+ * out, the server's own; burst offers/s = offers / (last offer out − first DISCOVER in). Measured
+ * at the client: which MACs got an offer. CPU: the server's on-CPU time (every thread, from
+ * /proc/PID/task/* /schedstat, in ns) per DISCOVER of the bursts, after a warm-up of WARMUP
+ * storms (V8 compiles airstrap's hot path in the first few thousand requests; that is start-up,
+ * not the steady cost).
  */
-import type { ChildProcess } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { availableParallelism, tmpdir } from "node:os";
+import { type ChildProcess, execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { MessageType } from "../../src/services/dhcp/wire.js";
-import { runDiscover, startAirstrapDhcp } from "../../test/peers/airstrap-dhcp.js";
+import { REPO } from "../../test/helpers/cli.js";
+import { runDiscover } from "../../test/peers/airstrap-dhcp.js";
 import type { DiscoverResult } from "../../test/peers/dhcp-discover.js";
 import { startDnsmasqDhcp } from "../../test/peers/dnsmasq-dhcp.js";
-import { createPxeNetwork, PXE_SUBNET, type PxeNetwork } from "../../test/peers/pxe-network.js";
+import { createPxeNetwork, PXE_SUBNET, type PxeNetwork, waitForOutput } from "../../test/peers/pxe-network.js";
 import { stopChild } from "../../test/peers/unbound.js";
 import { stormConfig, stormMacs } from "../../test/services/dhcp/netns-fixture.js";
+import { type CapturedPacket, startCapture } from "./dhcp-capture.js";
 
-const ROUNDS = Number(process.env.DHCP_BENCH_ROUNDS ?? 20);
+const run = promisify(execFile);
+const ROUNDS = Number(process.env.DHCP_BENCH_ROUNDS ?? 8);
+const BURSTS = Number(process.env.DHCP_BENCH_BURSTS ?? 4);
+const WARMUP = Number(process.env.DHCP_BENCH_WARMUP ?? 30);
 const SERVER = `${PXE_SUBNET}.1`;
+const SERVERS = ["airstrap", "dnsmasq"] as const;
+type ServerName = (typeof SERVERS)[number];
 const known = stormMacs(1, 100);
 const unknown = stormMacs(2, 100);
+const knownSet = new Set(known);
 const macs = known.flatMap((mac, i) => [mac, unknown[i]!]);
+const plan = { macs, vendor: "PXEClient:Arch:00000:UNDI:002001", arch: 0, waitMs: 1000, expect: 100 };
+
+interface Collected {
+  bursts: DiscoverResult[];
+  paced: DiscoverResult[];
+  cpuNs: number;
+  discovers: number;
+}
 
 interface Measurement {
-  /** Burst rounds: median offers per second. */
-  offersPerSecond: number;
-  /** Paced rounds (the storm spread over one second): latency of each offer. */
-  pacedP50Ms: number;
-  pacedP99Ms: number;
-  /** Server CPU time (user + system) per DISCOVER received during the burst rounds: robust to a busy machine. */
-  cpuMicros: number;
+  /** Per round: median over its bursts of offers/s at the server interface. */
+  rates: number[];
   offered: number;
   expected: number;
   unknownOffered: number;
-  p50Ms: number;
-  p99Ms: number;
+  burstP50: number;
+  burstP99: number;
+  pacedP50: number;
+  pacedP99: number;
+  clientBurstP99: number;
+  clientPacedP99: number;
+  cpuMicros: number;
+  dropped: number;
 }
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "airstrap-dhcp-bench-"));
-  const network = await createPxeNetwork("dhb", { srv: { address: `${SERVER}/24` }, cli: { defaultRoute: true } });
+  const networks = {
+    airstrap: await createPxeNetwork("dba", { srv: { address: `${SERVER}/24` }, cli: { defaultRoute: true } }),
+    dnsmasq: await createPxeNetwork("dbd", { srv: { address: `${SERVER}/24` }, cli: { defaultRoute: true } }),
+  };
   const children: ChildProcess[] = [];
   const cleanup = async () => {
     await Promise.all(children.map(stopChild));
-    await network.remove();
+    for (const network of Object.values(networks)) await network.remove();
     await rm(dir, { recursive: true, force: true });
   };
   process.on("SIGINT", () => void cleanup().then(() => process.exit(130)));
-  const results: Record<string, Record<string, Measurement>> = {};
+  const loadBefore = loadavg();
+  const results: Record<string, Record<ServerName, Measurement>> = {};
   try {
     for (const mode of ["full", "proxy"] as const) {
-      results[mode] = {};
-      // Interleaved: each server gets its rounds in two halves, so drift on the machine hits both.
-      const half = Math.ceil(ROUNDS / 2);
-      const rounds: Record<string, DiscoverResult[]> = { airstrap: [], dnsmasq: [] };
-      const paced: Record<string, DiscoverResult[]> = { airstrap: [], dnsmasq: [] };
-      const cpu: Record<string, number> = { airstrap: 0, dnsmasq: 0 };
-      for (let pass = 0; pass < 2; pass++) {
-        for (const server of ["airstrap", "dnsmasq"]) {
-          const child =
-            server === "airstrap" ? await startAirstrap(network, dir, mode) : await startDnsmasq(network, mode);
-          children.push(child);
-          const before = await cpuSeconds(child.pid!);
-          rounds[server]!.push(...(await storm(network, half)));
-          cpu[server]! += (await cpuSeconds(child.pid!)) - before;
-          paced[server]!.push(...(await storm(network, half, 1000)));
-          await stopChild(child);
-          children.splice(children.indexOf(child), 1);
+      const servers = {
+        airstrap: await startAirstrap(networks.airstrap, dir, mode),
+        dnsmasq: await startDnsmasq(networks.dnsmasq, mode),
+      };
+      children.push(...Object.values(servers));
+      for (const server of SERVERS) await runDiscover(networks[server], "cli", plan, WARMUP, 100);
+      const captures = {
+        airstrap: await startCapture(networks.airstrap, "srv", join(dir, `airstrap-${mode}.pcap`)),
+        dnsmasq: await startCapture(networks.dnsmasq, "srv", join(dir, `dnsmasq-${mode}.pcap`)),
+      };
+      const collected: Record<ServerName, Collected> = {
+        airstrap: { bursts: [], paced: [], cpuNs: 0, discovers: 0 },
+        dnsmasq: { bursts: [], paced: [], cpuNs: 0, discovers: 0 },
+      };
+      const rounds: Record<ServerName, DiscoverResult[][]> = { airstrap: [], dnsmasq: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = round % 2 === 0 ? SERVERS : ([...SERVERS].reverse() as ServerName[]);
+        for (const server of order) {
+          const pid = servers[server].pid!;
+          const before = await cpuNanoseconds(pid);
+          // The client's first burst is its own warm-up (a cold Node client sends slower): not counted.
+          const bursts = (await runDiscover(networks[server], "cli", plan, BURSTS + 1, 300)).slice(1);
+          collected[server].cpuNs += (await cpuNanoseconds(pid)) - before;
+          collected[server].discovers += (BURSTS + 1) * macs.length;
+          collected[server].bursts.push(...bursts);
+          rounds[server].push(bursts);
+          collected[server].paced.push(await runDiscover(networks[server], "cli", { ...plan, spreadMs: 1000 }));
         }
       }
-      for (const [server, list] of Object.entries(rounds))
-        results[mode][server] = {
-          ...measure(list, paced[server]!),
-          // Each storm() call also sends one warm-up burst.
-          cpuMicros: (cpu[server]! * 1e6) / ((list.length + 2) * macs.length),
-        };
+      const byServer = {} as Record<ServerName, Measurement>;
+      for (const server of SERVERS) {
+        const { packets, dropped } = await captures[server].stop();
+        byServer[server] = measure(collected[server], rounds[server], packets, dropped);
+      }
+      results[mode] = byServer;
+      for (const child of Object.values(servers)) {
+        await stopChild(child);
+        children.splice(children.indexOf(child), 1);
+      }
     }
   } finally {
     await cleanup();
   }
-  printTable(results);
+  printTable(results, loadBefore, loadavg());
 }
 
+/** airstrap as its esbuild bundle, as it ships (and no transpiling at start on a loaded machine). */
 async function startAirstrap(network: PxeNetwork, dir: string, mode: "full" | "proxy"): Promise<ChildProcess> {
   const base = stormConfig(known);
   const config = mode === "full" ? base : { ...base, mode, reservations: [], knownMacs: known };
-  // Its event lines (one per offer, as dnsmasq logs one per packet) are collected and dropped.
-  return (await startAirstrapDhcp(network, "srv", config, dir)).child;
+  const bundle = join(dir, "airstrap.cjs");
+  if (!existsSync(bundle))
+    await run(process.execPath, [join(REPO, "scripts/build.mjs"), "--entry", "src/cli/main.ts", "--outfile", bundle], {
+      cwd: REPO,
+    });
+  const file = join(dir, `dhcp-${mode}.json`);
+  await writeFile(file, JSON.stringify(config));
+  const child = network.spawn("srv", [process.execPath, bundle, "dhcp", "serve", "--config", file], {
+    ...process.env,
+    NO_COLOR: "1",
+  });
+  // Its event lines (one per offer, as dnsmasq logs one per packet) are read and dropped.
+  child.stdout?.resume();
+  await waitForOutput(child, /DHCP listening/, 120_000);
+  child.stderr?.resume();
+  return child;
 }
 
 async function startDnsmasq(network: PxeNetwork, mode: "full" | "proxy"): Promise<ChildProcess> {
@@ -109,57 +170,103 @@ async function startDnsmasq(network: PxeNetwork, mode: "full" | "proxy"): Promis
   return child;
 }
 
-async function storm(network: PxeNetwork, rounds: number, spreadMs?: number): Promise<DiscoverResult[]> {
-  const plan = { macs, vendor: "PXEClient:Arch:00000:UNDI:002001", arch: 0, waitMs: 1000, expect: 100, spreadMs };
-  // One warm-up burst, not counted.
-  return (await runDiscover(network, "cli", plan, rounds + 1, 300)).slice(1);
+/** On-CPU time of every thread of a process, in ns (schedstat's first field). */
+async function cpuNanoseconds(pid: number): Promise<number> {
+  let total = 0;
+  for (const task of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${task}/schedstat`, "utf8").catch(() => "0");
+    total += Number(stat.split(" ")[0]);
+  }
+  return total;
 }
 
-/** utime + stime of one process, from /proc (clock ticks are 100 Hz on Linux). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function measure(rounds: DiscoverResult[], paced: DiscoverResult[]): Omit<Measurement, "cpuMicros"> {
-  const offersOf = (list: DiscoverResult[]) =>
-    list.flatMap((r) => r.replies.filter((reply) => reply.type === MessageType.OFFER));
-  const percentile = (list: DiscoverResult[], p: number) => {
-    const latencies = offersOf(list)
-      .map((o) => o.latencyMs)
-      .sort((a, b) => a - b);
-    return latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN;
+function measure(
+  collected: Collected,
+  rounds: DiscoverResult[][],
+  packets: CapturedPacket[],
+  dropped: number,
+): Measurement {
+  const arrived = new Map<number, number>();
+  const offeredAt = new Map<number, number>();
+  for (const packet of packets) {
+    if (packet.op === 1 && packet.type === MessageType.DISCOVER && !arrived.has(packet.xid))
+      arrived.set(packet.xid, packet.at);
+    if (packet.op === 2 && packet.type === MessageType.OFFER && !offeredAt.has(packet.xid))
+      offeredAt.set(packet.xid, packet.at);
+  }
+  const offers = (list: DiscoverResult[]) => list.flatMap((r) => r.replies.filter((o) => o.type === MessageType.OFFER));
+  /** Server latencies (ms) of the offers the client received. */
+  const serverLatencies = (list: DiscoverResult[]) =>
+    offers(list).flatMap((o) => {
+      const from = arrived.get(o.xid);
+      const to = offeredAt.get(o.xid);
+      return from === undefined || to === undefined ? [] : [(to - from) / 1000];
+    });
+  /** Offers/s of one burst at the server: its offers / (last offer out − first DISCOVER in). */
+  const burstRate = (burst: DiscoverResult) => {
+    const outs = burst.replies.map((r) => offeredAt.get(r.xid)).filter((t) => t !== undefined);
+    const ins = burst.replies.length === 0 ? [] : macs.map((_, i) => arrived.get((burst.xidBase + i) >>> 0));
+    const first = Math.min(...ins.filter((t) => t !== undefined));
+    return outs.length / ((Math.max(...outs) - first) / 1e6);
   };
-  const offers = offersOf(rounds);
-  const knownSet = new Set(known);
-  const rates = rounds.map((r) => r.replies.length / (r.elapsedMs / 1000)).sort((a, b) => a - b);
+  const burstOffers = offers(collected.bursts);
   return {
-    offersPerSecond: rates[Math.floor(rates.length / 2)]!,
-    pacedP50Ms: percentile(paced, 0.5),
-    pacedP99Ms: percentile(paced, 0.99),
-    offered: offers.filter((o) => knownSet.has(o.mac)).length,
-    expected: rounds.length * known.length,
-    unknownOffered: [...offers, ...offersOf(paced)].filter((o) => !knownSet.has(o.mac)).length,
-    p50Ms: percentile(rounds, 0.5),
-    p99Ms: percentile(rounds, 0.99),
+    rates: rounds.map((bursts) => median(bursts.map(burstRate))),
+    offered: burstOffers.filter((o) => knownSet.has(o.mac)).length,
+    expected: collected.bursts.length * known.length,
+    unknownOffered: [...burstOffers, ...offers(collected.paced)].filter((o) => !knownSet.has(o.mac)).length,
+    burstP50: percentile(serverLatencies(collected.bursts), 0.5),
+    burstP99: percentile(serverLatencies(collected.bursts), 0.99),
+    pacedP50: percentile(serverLatencies(collected.paced), 0.5),
+    pacedP99: percentile(serverLatencies(collected.paced), 0.99),
+    clientBurstP99: percentile(
+      offers(collected.bursts).map((o) => o.latencyMs),
+      0.99,
+    ),
+    clientPacedP99: percentile(
+      offers(collected.paced).map((o) => o.latencyMs),
+      0.99,
+    ),
+    cpuMicros: collected.cpuNs / 1000 / collected.discovers,
+    dropped,
   };
 }
 
-function printTable(results: Record<string, Record<string, Measurement>>): void {
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
+}
+
+function printTable(
+  results: Record<string, Record<ServerName, Measurement>>,
+  loadBefore: number[],
+  loadAfter: number[],
+): void {
+  const load = (l: number[]) => l.map((v) => v.toFixed(1)).join(" ");
   const lines = [
-    `boot storm: 200 MACs (100 known) DISCOVER in one burst, ${ROUNDS} rounds per server (interleaved halves), veth + bridge between two namespaces, ${availableParallelism()} CPUs`,
-    "burst: all 200 at once; offers/s = offers of a round / (last offer − first DISCOVER), median of the rounds; latency = DISCOVER → its offer (queueing behind the burst included)",
-    "paced: the same 200 spread evenly over one second; latency of every offer. CPU = server CPU time per DISCOVER received in the burst rounds",
+    `boot storm: 200 MACs (100 known); ${ROUNDS} alternating rounds per mode, each: ${BURSTS} bursts + 1 paced storm per server; warm-up ${WARMUP} storms; ${availableParallelism()} CPUs; load average ${load(loadBefore)} → ${load(loadAfter)}`,
+    "latency and burst offers/s at the server interface (kernel timestamps, DISCOVER in → offer out); client p99 = at the client, its own event loop included",
+    "ratio = airstrap / dnsmasq per round (offers/s): median [min–max]; CPU = server on-CPU time per DISCOVER in the bursts (all threads)",
     "",
-    "| mode | server | burst offers/s | vs dnsmasq | known offered (burst) | unknown offered | burst p50 ms | burst p99 ms | paced p50 ms | paced p99 ms | CPU µs/DISCOVER | CPU vs dnsmasq |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| mode | server | burst offers/s (median of rounds) | airstrap/dnsmasq per round | known offered (bursts) | unknown offered | burst p50 / p99 ms | paced p50 / p99 ms | client p99 burst / paced ms | CPU µs/DISCOVER | capture drops |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [mode, byServer] of Object.entries(results)) {
-    for (const [server, m] of Object.entries(byServer)) {
-      const ratio = (m.offersPerSecond / (byServer.dnsmasq?.offersPerSecond ?? Number.NaN)).toFixed(2);
+    const ratios = byServer.airstrap.rates.map((rate, i) => rate / byServer.dnsmasq.rates[i]!);
+    for (const server of SERVERS) {
+      const m = byServer[server];
+      const ratio =
+        server === "airstrap"
+          ? `${median(ratios).toFixed(2)}× [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]`
+          : "1.00×";
       lines.push(
-        `| ${mode} | ${server} | ${m.offersPerSecond.toFixed(0)} | ${ratio}× | ${m.offered}/${m.expected} | ${m.unknownOffered} | ${m.p50Ms.toFixed(2)} | ${m.p99Ms.toFixed(2)} | ${m.pacedP50Ms.toFixed(2)} | ${m.pacedP99Ms.toFixed(2)} | ${m.cpuMicros.toFixed(0)} | ${(m.cpuMicros / (byServer.dnsmasq?.cpuMicros ?? Number.NaN)).toFixed(2)}× |`,
+        `| ${mode} | ${server} | ${median(m.rates).toFixed(0)} | ${ratio} | ${m.offered}/${m.expected} | ${m.unknownOffered} | ${m.burstP50.toFixed(2)} / ${m.burstP99.toFixed(2)} | ${m.pacedP50.toFixed(2)} / ${m.pacedP99.toFixed(2)} | ${m.clientBurstP99.toFixed(2)} / ${m.clientPacedP99.toFixed(2)} | ${m.cpuMicros.toFixed(1)} | ${m.dropped} |`,
       );
     }
   }

@@ -41,6 +41,8 @@ export interface DiscoverReply {
 
 export interface DiscoverResult {
   sent: number;
+  /** The DISCOVERs carry xids xidBase, xidBase + 1, … in the order of `macs`. */
+  xidBase: number;
   sendErrors: number;
   /** From the first DISCOVER to the last reply. */
   elapsedMs: number;
@@ -130,7 +132,7 @@ export async function discover(plan: DiscoverPlan): Promise<DiscoverResult> {
   await finished;
   clearTimeout(timer);
   socket.close();
-  return { sent: plan.macs.length, sendErrors, elapsedMs: (lastReply || performance.now()) - start, replies };
+  return { sent: plan.macs.length, xidBase, sendErrors, elapsedMs: (lastReply || performance.now()) - start, replies };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

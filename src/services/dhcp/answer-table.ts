@@ -1,6 +1,13 @@
 import { type DhcpConfig, type DhcpReservation, ipv4Number, ipv4Text, knownMacsOf } from "./config.js";
 import { addressesOption, textOption, u32Option } from "./wire.js";
 
+/** A reply encoded in full once, copied and patched for later requests (reply-templates.ts). */
+export interface ReplyTemplate {
+  bytes: Buffer;
+  /** Where option 97's value starts in `bytes`, or -1 when the reply has none. */
+  uuidAt: number;
+}
+
 /** The configuration compiled for lookups on the hot path. */
 export interface AnswerTable {
   config: DhcpConfig;
@@ -28,6 +35,8 @@ export interface AnswerTable {
     /** Option 67 of each boot file, by file. */
     bootFiles: Map<string, Buffer>;
   };
+  /** Replies encoded so far, by what shapes them (reply-templates.ts); filled as requests come. */
+  templates: Map<string, ReplyTemplate>;
 }
 
 export function compileAnswerTable(config: DhcpConfig): AnswerTable {
@@ -63,6 +72,7 @@ export function compileAnswerTable(config: DhcpConfig): AnswerTable {
           .map((file) => [file, textOption(file)]),
       ),
     },
+    templates: new Map(),
   };
 }
 

@@ -1,7 +1,7 @@
 import { type AnswerTable, onNetwork } from "./answer-table.js";
 import { bootFileFor, type ClientKind, clientKindOf } from "./client-kind.js";
 import type { LeaseView } from "./lease-book.js";
-import { encodeReply } from "./reply.js";
+import { encodeReply } from "./reply-templates.js";
 import { BOOTREQUEST, type DhcpMessage, MessageType, macOf, Option } from "./wire.js";
 
 /**

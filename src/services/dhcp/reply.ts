@@ -17,7 +17,8 @@ export interface ReplyParts {
   nak?: boolean;
 }
 
-export function encodeReply(table: AnswerTable, request: DhcpMessage, type: number, parts: ReplyParts): Buffer {
+/** The reference encoder: every reply built option by option (reply-templates.ts reuses its output). */
+export function encodeReplyFresh(table: AnswerTable, request: DhcpMessage, type: number, parts: ReplyParts): Buffer {
   const { config, bytes } = table;
   const options: [number, Buffer][] = [
     [Option.MESSAGE_TYPE, MESSAGE_TYPE_BYTES[type]!],
@@ -61,10 +62,10 @@ export function encodeReply(table: AnswerTable, request: DhcpMessage, type: numb
   return encodeMessage({
     op: BOOTREPLY,
     xid: request.xid,
-    flags: parts.nak && request.giaddr !== ZERO ? request.flags | BROADCAST_FLAG : request.flags,
+    flags: replyFlags(request, parts),
     htype: request.htype,
     hlen: request.hlen,
-    ciaddr: type === MessageType.ACK && !parts.lease ? request.ciaddr : ZERO,
+    ciaddr: replyCiaddr(request, type, parts),
     yiaddr: parts.yiaddr,
     siaddr: parts.nak || parts.bootFile === undefined ? ZERO : config.boot.tftpServer,
     giaddr: request.giaddr,
@@ -74,10 +75,18 @@ export function encodeReply(table: AnswerTable, request: DhcpMessage, type: numb
   });
 }
 
+/** A relayed NAK gets the broadcast bit (RFC 2131 §4.3.2); otherwise the client's flags. */
+export const replyFlags = (request: DhcpMessage, parts: ReplyParts) =>
+  parts.nak && request.giaddr !== ZERO ? request.flags | BROADCAST_FLAG : request.flags;
+
+/** Only an ACK without a lease (INFORM, port 4011) echoes the client's address. */
+export const replyCiaddr = (request: DhcpMessage, type: number, parts: ReplyParts) =>
+  type === MessageType.ACK && !parts.lease ? request.ciaddr : ZERO;
+
 const MESSAGE_TYPE_BYTES = Array.from({ length: 9 }, (_, type) => Buffer.from([type]));
 const VENDOR_CLASS_BYTES = { PXEClient: textOption("PXEClient"), HTTPClient: textOption("HTTPClient") };
 const DISCOVERY_CONTROL = Buffer.from([6, 1, 8, 255]);
 const NAK_TEXT = textOption("requested address is not this machine's");
 
-const wants = (request: DhcpMessage, code: number) =>
+export const wants = (request: DhcpMessage, code: number) =>
   request.options.get(Option.PARAMETER_REQUEST_LIST)?.includes(code) ?? false;

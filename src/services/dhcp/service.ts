@@ -1,4 +1,4 @@
-import type { Events } from "../../events.js";
+import type { EventInput, Events } from "../../events.js";
 import type { RunningService } from "../service.js";
 import { type Arrival, answer, type Decision } from "./answer.js";
 import { type AnswerTable, compileAnswerTable } from "./answer-table.js";
@@ -72,31 +72,26 @@ export async function startDhcp(config: DhcpConfig, events: Events): Promise<Run
       leases?.record(decision.mac, decision.lease.address, Date.now(), holdMs);
     }
     metrics.countReply(decision.step);
-    const { detail } = decision;
-    events.emit({
-      level: decision.step === "nak" ? "warn" : "info",
-      kind: `dhcp.${decision.step}`,
-      service: "dhcp",
-      ...(detail.hostname === undefined ? {} : { host: detail.hostname }),
-      message: describeReply(decision),
-      detail: { mac: decision.mac, ...detail },
-    });
+    later(decision);
+  };
+
+  // The events of a burst of requests are emitted after the burst's replies have gone out (one
+  // turn of the event loop later, in order), so no reply waits for the events of those before it.
+  let pending: (ReplyDecision | UnknownMac)[] = [];
+  const later = (what: ReplyDecision | UnknownMac) => {
+    if (pending.push(what) === 1) setImmediate(emitPending);
+  };
+  const emitPending = () => {
+    const batch = pending;
+    pending = [];
+    for (const what of batch) events.emit(what.kind === "reply" ? replyEvent(what) : unknownMacEvent(what));
   };
 
   const noteUnknown = (mac: string) => {
     if (unknown.has(mac) || unknown.size > MAX_REMEMBERED_UNKNOWN) return;
     unknown.add(mac);
     metrics.unknownMacs = unknown.size;
-    const last = unknown.size > MAX_REMEMBERED_UNKNOWN;
-    events.emit({
-      level: "warn",
-      kind: "dhcp.unknown-mac",
-      service: "dhcp",
-      message: last
-        ? `more than ${MAX_REMEMBERED_UNKNOWN} unknown MACs asked; no further ones are reported`
-        : `${mac} asked for DHCP and is not in the configuration: not answered`,
-      detail: { mac },
-    });
+    later({ kind: "unknown", mac, last: unknown.size > MAX_REMEMBERED_UNKNOWN });
   };
 
   const report = (error: unknown) =>
@@ -166,6 +161,7 @@ export async function startDhcp(config: DhcpConfig, events: Events): Promise<Run
       if (closed) return;
       closed = true;
       await sockets.close();
+      emitPending();
       events.emit({ level: "info", kind: "dhcp.stop", service: "dhcp", message: "DHCP stopped" });
     },
   };
@@ -176,7 +172,39 @@ function leaseBookFor(config: DhcpConfig): LeaseBook | undefined {
   return new LeaseBook(config.pool, new Set([config.serverAddress, ...config.reservations.map((r) => r.address)]));
 }
 
-function describeReply(decision: Extract<Decision, { kind: "reply" }>): string {
+type ReplyDecision = Extract<Decision, { kind: "reply" }>;
+interface UnknownMac {
+  kind: "unknown";
+  mac: string;
+  /** The one past the limit: reported as the end of the reports. */
+  last: boolean;
+}
+
+function unknownMacEvent({ mac, last }: UnknownMac): EventInput {
+  return {
+    level: "warn",
+    kind: "dhcp.unknown-mac",
+    service: "dhcp",
+    message: last
+      ? `more than ${MAX_REMEMBERED_UNKNOWN} unknown MACs asked; no further ones are reported`
+      : `${mac} asked for DHCP and is not in the configuration: not answered`,
+    detail: { mac },
+  };
+}
+
+function replyEvent(decision: ReplyDecision): EventInput {
+  const { detail } = decision;
+  return {
+    level: decision.step === "nak" ? "warn" : "info",
+    kind: `dhcp.${decision.step}`,
+    service: "dhcp",
+    ...(detail.hostname === undefined ? {} : { host: detail.hostname }),
+    message: describeReply(decision),
+    detail: { mac: decision.mac, ...detail },
+  };
+}
+
+function describeReply(decision: ReplyDecision): string {
   const { detail, mac, step } = decision;
   const who = detail.hostname === undefined ? mac : `${mac} (${detail.hostname})`;
   const boot =

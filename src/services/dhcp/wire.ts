@@ -217,7 +217,7 @@ export function encodeMessage(message: EncodeInput): Buffer {
 const instances = (value: Buffer) => Math.max(1, Math.ceil(value.length / 255));
 
 /** On the reply path for every message: a dotted quad written without splitting strings. */
-function writeAddress(out: Buffer, at: number, address: string | undefined): void {
+export function writeAddress(out: Buffer, at: number, address: string | undefined): void {
   if (address === undefined) return;
   let octet = 0;
   let index = 0;
