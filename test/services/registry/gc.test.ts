@@ -19,8 +19,10 @@ function gc(registry: RunningRegistry, graceMs = HOUR) {
 }
 
 async function age(root: string): Promise<void> {
-  const blobs = join(root, "blobs", "sha256");
-  for (const hex of await readdir(blobs)) await utimes(join(blobs, hex), longAgo, longAgo);
+  for (const algorithm of ["sha256", "sha512"]) {
+    const blobs = join(root, "blobs", algorithm);
+    for (const hex of await readdir(blobs)) await utimes(join(blobs, hex), longAgo, longAgo);
+  }
   const manifests = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
