@@ -125,7 +125,9 @@ async function pullOne(
     const reference = isTop
       ? storeTagFor({ digest: top.digest, ...(tag === undefined ? {} : { tag }) })
       : manifest.digest;
-    await repositories.putManifest(image.storeRepository, reference, manifest.bytes, manifest.mediaType);
+    await repositories.putManifest(image.storeRepository, reference, manifest.bytes, manifest.mediaType, {
+      digest: manifest.digest,
+    });
   }
   const pinned: ImageRecord = {
     reference: text,

@@ -190,12 +190,15 @@ async function commit(store: BlobStore, head: BundleHead, staging: string): Prom
         isTop ? storeTagFor(image) : manifest.digest,
         bytes,
         manifest.mediaType,
+        { digest: manifest.digest },
       );
     }
   }
   for (const release of head.index.releases ?? []) {
     const bytes = await readFile(store.blobPath(release.digest));
-    await repositories.putManifest(release.repository, release.tag, bytes, MediaTypes.ociManifest);
+    await repositories.putManifest(release.repository, release.tag, bytes, MediaTypes.ociManifest, {
+      digest: release.digest,
+    });
   }
   await createIndexWriter(store.root)({
     files: head.index.files,
