@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { OperatorError } from "../errors.js";
 import { fsyncPath } from "../store/blob-store.js";
-import type { Digest } from "../store/digest.js";
+import { type Digest, digestAlgorithm, digestHex, isDigest } from "../store/digest.js";
 
 /**
  * The store's small name → digest index for what airstrap pulled: release files (which are
@@ -80,13 +80,17 @@ export type ArtifactRecords = { files?: FileRecord[]; images?: ImageRecord[]; re
 
 /**
  * The tag an image is kept under in the store: its own, or for an image pulled by digest alone
- * `sha256-<hex>`, so that it too is reachable from a tag.
+ * `<algorithm>-<hex>`, so that it too is reachable from a tag. A tag holds at most 128
+ * characters, so a sha512 hex is cut to its first 64, as the referrers tag schema cuts it.
  */
 export function storeTagFor(image: Pick<ImageRecord, "tag" | "digest">): string {
-  return image.tag ?? `sha256-${image.digest.slice("sha256:".length)}`;
+  return image.tag ?? `${digestAlgorithm(image.digest)}-${digestHex(image.digest).slice(0, 64)}`;
 }
 
-const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/) as unknown as z.ZodType<Digest>;
+export const digestSchema = z
+  .string()
+  .refine(isDigest, "not a sha256 or sha512 digest") as unknown as z.ZodType<Digest>;
+const digest = digestSchema;
 export const fileRecordSchema = z.object({
   distro: z.string(),
   version: z.string(),

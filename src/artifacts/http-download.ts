@@ -4,7 +4,7 @@ import { open, rm, stat, truncate } from "node:fs/promises";
 import { type RetryPolicy, TransientError, withRetry } from "../concurrency/retry.js";
 import { OperatorError } from "../errors.js";
 import { httpFetch } from "../net/http-client.js";
-import type { Digest } from "../store/digest.js";
+import { createDigester, type Digest, type DigestAlgorithm, digestFromHash } from "../store/digest.js";
 
 export interface DownloadOptions {
   /** Where the bytes accumulate; kept between attempts and runs so a cut transfer resumes. */
@@ -12,6 +12,8 @@ export interface DownloadOptions {
   /** Used in messages: the release file's name. */
   label: string;
   retry: RetryPolicy;
+  /** What the result's digest is computed with; sha256 unless the expected digest is another. */
+  algorithm?: DigestAlgorithm;
   /** Abort an attempt when no byte arrives for this long. */
   stallTimeoutMs?: number;
   onProgress?: (bytes: number, total: number | undefined) => void;
@@ -37,7 +39,8 @@ export function plainGet(url: string): SendRequest {
 
 /**
  * Fetches `url` into `partialPath`, resuming with an HTTP Range request from what is already
- * there, retrying transient faults with backoff. Returns the SHA-256 of the whole file.
+ * there, retrying transient faults with backoff. Returns the digest (SHA-256 unless `algorithm`
+ * says otherwise) of the whole file.
  * `send` performs the request (by default a plain GET of `url`).
  */
 export async function downloadWithResume(
@@ -46,11 +49,12 @@ export async function downloadWithResume(
   send: SendRequest = plainGet(url),
 ): Promise<Downloaded> {
   let transferred = 0;
+  const algorithm = options.algorithm ?? "sha256";
   return withRetry(
     options.retry,
     async () => {
       const have = await sizeOf(options.partialPath);
-      const hash = createHash("sha256");
+      const hash = createDigester(algorithm);
       if (have > 0) await hashFile(options.partialPath, hash);
       const controller = new AbortController();
       let stall: NodeJS.Timeout | undefined;
@@ -72,7 +76,7 @@ export async function downloadWithResume(
         if (response.status === 416 && have > 0) {
           // Everything was already here: the server has nothing after our last byte.
           await response.body?.cancel();
-          return { digest: `sha256:${hash.digest("hex")}` as Digest, size: have, transferred };
+          return { digest: digestFromHash(algorithm, hash), size: have, transferred };
         }
         if (response.status === 200) {
           offset = 0;
@@ -87,7 +91,7 @@ export async function downloadWithResume(
           await response.body?.cancel();
           throw httpError(response.status, url, options.label);
         }
-        const fullHash = offset === 0 ? createHash("sha256") : hash;
+        const fullHash = offset === 0 ? createDigester(algorithm) : hash;
         const length = Number(response.headers.get("content-length") ?? Number.NaN);
         const total = Number.isFinite(length) ? offset + length : undefined;
         const file = await open(options.partialPath, offset === 0 ? "w" : "a", 0o644);
@@ -108,7 +112,7 @@ export async function downloadWithResume(
           if (total !== undefined && bytes !== total) {
             throw new TransientError(`${options.label}: connection ended at byte ${bytes} of ${total}`);
           }
-          return { digest: `sha256:${fullHash.digest("hex")}` as Digest, size: bytes, transferred };
+          return { digest: digestFromHash(algorithm, fullHash), size: bytes, transferred };
         } catch (error) {
           if (error instanceof TransientError || error instanceof OperatorError) throw error;
           throw new TransientError(`${options.label}: transfer cut: ${describe(error)}`, { cause: error });

@@ -25,14 +25,14 @@ export interface ImageReference {
 export function parseImageReference(text: string): ImageReference {
   const fail = (why: string) =>
     new OperatorError(`image "${text}": ${why}`, {
-      hint: "write images as registry/path:tag or registry/path@sha256:…",
+      hint: "write images as registry/path:tag or registry/path@sha256:… (or @sha512:…)",
     });
   let rest = text.trim();
   let digest: Digest | undefined;
   const at = rest.indexOf("@");
   if (at >= 0) {
     const value = rest.slice(at + 1);
-    if (!isDigest(value)) throw fail(`"${value}" is not a sha256 digest`);
+    if (!isDigest(value)) throw fail(`"${value}" is not a sha256 or sha512 digest`);
     digest = value;
     rest = rest.slice(0, at);
   }

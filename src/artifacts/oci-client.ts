@@ -1,8 +1,7 @@
-import { createHash } from "node:crypto";
 import { type RetryPolicy, TransientError, withRetry } from "../concurrency/retry.js";
 import { OperatorError } from "../errors.js";
 import { type BufferedResponse, httpFetch, requestBuffer } from "../net/http-client.js";
-import type { Digest } from "../store/digest.js";
+import { type Digest, fetchedManifestDigest } from "../store/digest.js";
 import { MANIFEST_MEDIA_TYPES } from "../store/oci-manifest.js";
 import { DOWNLOAD_IDLE_MS } from "./http-download.js";
 import { type ImageReference, registryBaseUrl } from "./image-reference.js";
@@ -43,8 +42,11 @@ export class RegistryClient {
           );
         }
         const bytes = Buffer.from(await response.arrayBuffer());
-        const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}` as Digest;
-        const claimed = reference.startsWith("sha256:") ? reference : response.headers.get("docker-content-digest");
+        const { digest, claimed } = fetchedManifestDigest(
+          bytes,
+          reference,
+          response.headers.get("docker-content-digest"),
+        );
         if (claimed && claimed !== digest) {
           throw new OperatorError(
             `${image.original}: manifest ${reference} arrived with digest ${digest}, expected ${claimed}`,

@@ -4,7 +4,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from "../concurrency/retry.js";
 import { OperatorError } from "../errors.js";
 import type { Events } from "../events.js";
 import type { BlobStore } from "../store/blob-store.js";
-import { type Digest, digestHex } from "../store/digest.js";
+import { type Digest, digestAlgorithm, digestFileName } from "../store/digest.js";
 import { type Descriptor, INDEX_MEDIA_TYPES, parseManifestLinks } from "../store/oci-manifest.js";
 import { openRepositories } from "../store/repositories.js";
 import { adoptIntoStore } from "./adopt.js";
@@ -125,7 +125,9 @@ async function pullOne(
     const reference = isTop
       ? storeTagFor({ digest: top.digest, ...(tag === undefined ? {} : { tag }) })
       : manifest.digest;
-    await repositories.putManifest(image.storeRepository, reference, manifest.bytes, manifest.mediaType);
+    await repositories.putManifest(image.storeRepository, reference, manifest.bytes, manifest.mediaType, {
+      digest: manifest.digest,
+    });
   }
   const pinned: ImageRecord = {
     reference: text,
@@ -174,12 +176,13 @@ async function fetchBlob(
 ): Promise<void> {
   const { store, events } = options;
   const name = `${image.path}@${child.digest.slice(7, 19)}`;
-  const partialPath = join(store.root, "tmp", `pull-blob-${digestHex(child.digest)}.partial`);
+  const partialPath = join(store.root, "tmp", `pull-blob-${digestFileName(child.digest)}.partial`);
   const result = await downloadWithResume(
     `${image.apiHost}/${image.path} blob ${child.digest}`,
     {
       partialPath,
       label: `${image.original}: blob ${child.digest}`,
+      algorithm: digestAlgorithm(child.digest),
       retry: options.retry ?? DEFAULT_RETRY,
       onProgress: (bytes, total) =>
         events.emit({

@@ -1,24 +1,37 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { type FileHandle, mkdir, open, readdir, readFile, rename, rm, stat, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { OperatorError } from "../errors.js";
-import { type Digest, digestFromHex, digestHex } from "./digest.js";
+import {
+  blobRelativePath,
+  CANONICAL_ALGORITHM,
+  createDigester,
+  DIGEST_ALGORITHMS,
+  type Digest,
+  digestAlgorithm,
+  digestFromHash,
+  isDigest,
+} from "./digest.js";
 
 /**
  * The one content-addressed store of airstrap. Its blob area has the layout of an OCI image
- * layout (`blobs/sha256/<hex>`), so images in it keep their digests, and the registry, the
- * artifact catalogue and bundles all share it. Blobs appear only complete and verified: they are
- * written to `tmp/` on the same filesystem, fsynced, checked, and renamed into place.
+ * layout (`blobs/sha256/<hex>`, `blobs/sha512/<hex>`), so images in it keep their digests, and the
+ * registry, the artifact catalogue and bundles all share it. Blobs appear only complete and
+ * verified: they are written to `tmp/` on the same filesystem, fsynced, checked, and renamed into
+ * place.
  */
 export interface BlobStore {
   readonly root: string;
   blobPath(digest: Digest): string;
   has(digest: Digest): Promise<boolean>;
   size(digest: Digest): Promise<number | undefined>;
-  /** Streams `source` into the store. With `expected`, a mismatch throws and stores nothing. */
+  /**
+   * Streams `source` into the store, hashed with `expected`'s algorithm (sha256 without one). With
+   * `expected`, a mismatch throws and stores nothing.
+   */
   write(source: Readable | AsyncIterable<Uint8Array>, expected?: Digest): Promise<StoredBlob>;
   read(digest: Digest, range?: { start: number; end: number }): Readable;
   /** Re-hashes a stored blob; true when its content still matches its name. */
@@ -61,12 +74,13 @@ export class DigestMismatchError extends OperatorError {
 }
 
 export async function openBlobStore(root: string): Promise<BlobStore> {
-  const blobsDir = join(root, "blobs", "sha256");
   const tmpDir = join(root, "tmp");
-  await mkdir(blobsDir, { recursive: true, mode: 0o755 });
+  for (const algorithm of DIGEST_ALGORITHMS)
+    await mkdir(join(root, "blobs", algorithm), { recursive: true, mode: 0o755 });
   await mkdir(tmpDir, { recursive: true, mode: 0o700 });
 
-  const blobPath = (digest: Digest) => join(blobsDir, digestHex(digest));
+  const blobPath = (digest: Digest) => join(root, blobRelativePath(digest));
+  const blobsDir = (digest: Digest) => join(root, "blobs", digestAlgorithm(digest));
   const tempPath = (label: string) =>
     join(tmpDir, `${label.replace(/[^a-zA-Z0-9._-]/g, "_")}.${randomBytes(8).toString("hex")}`);
 
@@ -81,7 +95,8 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
 
   async function write(source: Readable | AsyncIterable<Uint8Array>, expected?: Digest): Promise<StoredBlob> {
     const temp = tempPath("blob");
-    const hash = createHash("sha256");
+    const algorithm = expected === undefined ? CANONICAL_ALGORITHM : digestAlgorithm(expected);
+    const hash = createDigester(algorithm);
     let bytes = 0;
     try {
       await pipeline(
@@ -95,11 +110,11 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
         },
         createWriteStream(temp, { mode: 0o644 }),
       );
-      const digest: Digest = `sha256:${hash.digest("hex")}`;
+      const digest = digestFromHash(algorithm, hash);
       if (expected !== undefined && expected !== digest) throw new DigestMismatchError(expected, digest, "blob");
       await fsyncPath(temp);
       await rename(temp, blobPath(digest));
-      await fsyncPath(blobsDir);
+      await fsyncPath(blobsDir(digest));
       return { digest, size: bytes };
     } finally {
       await rm(temp, { force: true });
@@ -107,14 +122,15 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
   }
 
   async function verify(digest: Digest): Promise<boolean> {
-    const hash = createHash("sha256");
+    const algorithm = digestAlgorithm(digest);
+    const hash = createDigester(algorithm);
     try {
       for await (const chunk of createReadStream(blobPath(digest))) hash.update(chunk as Buffer);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
       throw error;
     }
-    return `sha256:${hash.digest("hex")}` === digest;
+    return digestFromHash(algorithm, hash) === digest;
   }
 
   async function openForRead(digest: Digest): Promise<FileHandle | undefined> {
@@ -130,15 +146,17 @@ export async function openBlobStore(root: string): Promise<BlobStore> {
     if ((await size(digest)) !== undefined) return;
     await fsyncPath(verifiedFile);
     await rename(verifiedFile, blobPath(digest));
-    await fsyncPath(blobsDir);
+    await fsyncPath(blobsDir(digest));
   }
 
   async function* walk(): AsyncIterable<{ digest: Digest; size: number; modifiedMs: number }> {
-    for (const hex of await readdir(blobsDir).catch(() => [] as string[])) {
-      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
-      const digest = digestFromHex(hex);
-      const info = await stat(join(blobsDir, hex)).catch(() => undefined);
-      if (info?.isFile()) yield { digest, size: info.size, modifiedMs: info.mtimeMs };
+    for (const algorithm of DIGEST_ALGORITHMS) {
+      for (const hex of await readdir(join(root, "blobs", algorithm)).catch(() => [] as string[])) {
+        const digest = `${algorithm}:${hex}` as const;
+        if (!isDigest(digest)) continue;
+        const info = await stat(blobPath(digest)).catch(() => undefined);
+        if (info?.isFile()) yield { digest, size: info.size, modifiedMs: info.mtimeMs };
+      }
     }
   }
 

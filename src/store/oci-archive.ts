@@ -7,7 +7,7 @@ import { extract, type Header, pack } from "tar-stream";
 import { OperatorError } from "../errors.js";
 import type { ArchiveContents } from "./archive-contents.js";
 import { fsyncPath } from "./blob-store.js";
-import { digestFromHex, digestHex } from "./digest.js";
+import { blobRelativePath, digestFromBlobPath } from "./digest.js";
 import { buildDockerImports, type DockerManifestEntry, dockerArchiveEntries } from "./oci-docker-archive.js";
 import { type ImageName, imageGraph } from "./oci-image-graph.js";
 import { exportIndex, type ImportedImage, importIndex, parseIndex } from "./oci-layout.js";
@@ -67,9 +67,8 @@ async function readEntry(repos: Repositories, contents: ArchiveContents, entry: 
     entry.resume();
     return;
   }
-  const blob = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
-  if (blob) {
-    const digest = digestFromHex(blob[1]!);
+  const digest = digestFromBlobPath(name);
+  if (digest) {
     if (await repos.blobs.has(digest)) entry.resume();
     else await repos.blobs.write(chunksOf(entry), digest);
     return;
@@ -157,7 +156,7 @@ export async function exportOciArchive(repos: Repositories, images: ImageName[],
       if (seen.has(descriptor.digest)) continue;
       seen.add(descriptor.digest);
       blobs.push({
-        name: `blobs/sha256/${digestHex(descriptor.digest)}`,
+        name: blobRelativePath(descriptor.digest),
         size: descriptor.size,
         body: () => repos.blobs.read(descriptor.digest),
       });

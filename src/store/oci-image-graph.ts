@@ -76,7 +76,8 @@ export async function publishImage(repos: Repositories, repo: string, reference:
       descriptor.mediaType,
     );
   }
-  return repos.putManifest(repo, reference, await readManifestBytes(repos.blobs, root.digest), root.mediaType);
+  const bytes = await readManifestBytes(repos.blobs, root.digest);
+  return repos.putManifest(repo, reference, bytes, root.mediaType, { digest: root.digest });
 }
 
 /** The descriptor a repository's tag or digest names, as an index entry would carry it. */

@@ -1,9 +1,9 @@
 import { createReadStream } from "node:fs";
 import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { OperatorError } from "../errors.js";
 import type { Digest } from "./digest.js";
-import { digestHex, isDigest } from "./digest.js";
+import { blobRelativePath, isDigest } from "./digest.js";
 import {
   descriptorOf,
   type ImageName,
@@ -71,7 +71,8 @@ export async function importIndex(
 ): Promise<ImportedImage[]> {
   const imported: ImportedImage[] = [];
   for (const entry of index.manifests) {
-    if (!isDigest(entry.digest)) throw new OperatorError(`${options.where}: "${entry.digest}" is not a sha256 digest`);
+    if (!isDigest(entry.digest))
+      throw new OperatorError(`${options.where}: "${entry.digest}" is not a sha256 or sha512 digest`);
     const target = importTarget(entry, options.repository, options.where);
     await copyInto(entry);
     const record = await publishImage(repos, target.repo, target.reference, entry);
@@ -103,7 +104,7 @@ export async function importOciLayout(
     index,
     async (descriptor) => {
       if (await repos.blobs.has(descriptor.digest)) return;
-      const path = join(dir, "blobs", "sha256", digestHex(descriptor.digest));
+      const path = join(dir, blobRelativePath(descriptor.digest));
       if ((await stat(path).catch(() => undefined)) === undefined) {
         throw new OperatorError(`${dir}: blob ${descriptor.digest} is missing`, { hint: "the layout is incomplete" });
       }
@@ -135,11 +136,11 @@ export async function exportOciLayout(repos: Repositories, images: ImageName[], 
   const index = await exportIndex(repos, images);
   const temp = `${dir}.partial-${process.pid}`;
   await rm(temp, { recursive: true, force: true });
-  await mkdir(join(temp, "blobs", "sha256"), { recursive: true });
   try {
     for (const entry of index.manifests) {
       for (const descriptor of await imageGraph(repos.blobs, entry)) {
-        const target = join(temp, "blobs", "sha256", digestHex(descriptor.digest));
+        const target = join(temp, blobRelativePath(descriptor.digest));
+        await mkdir(dirname(target), { recursive: true });
         await copyFile(repos.blobs.blobPath(descriptor.digest), target);
       }
     }

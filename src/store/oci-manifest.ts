@@ -98,7 +98,7 @@ function descriptorAt(value: unknown, where: string): Descriptor {
   const entry = value as Record<string, unknown>;
   const digest = entry.digest;
   if (typeof digest !== "string" || !isDigest(digest)) {
-    throw new ManifestFormatError(`${where}.digest is not a sha256 digest`);
+    throw new ManifestFormatError(`${where}.digest is not a sha256 or sha512 digest`);
   }
   if (typeof entry.size !== "number" || !Number.isSafeInteger(entry.size) || entry.size < 0) {
     throw new ManifestFormatError(`${where}.size is not a non-negative integer`);

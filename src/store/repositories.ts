@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { OperatorError } from "../errors.js";
 import { type BlobStore, fsyncPath } from "./blob-store.js";
-import { type Digest, digestFromHex, digestHex, isDigest } from "./digest.js";
+import { type Digest, digestFileName, digestFromFileName, isDigest } from "./digest.js";
 import { exists, isDirectory, isMissing, readdirIfExists, readIfExists, readIfExistsBuffer } from "./oci-files.js";
 import { type Descriptor, parseManifestLinks } from "./oci-manifest.js";
 
@@ -14,12 +14,13 @@ import { type Descriptor, parseManifestLinks } from "./oci-manifest.js";
  * holds small link files that say which blobs and manifests belong to it, and which tag points
  * where. Everything lives beside the blob area, under the same root:
  *
- *   <root>/blobs/sha256/<hex>                                      content (blob-store.ts)
- *   <root>/repositories/<name>/_manifests/<hex>                    {"mediaType","size"}: manifest in repo
- *   <root>/repositories/<name>/_tags/<tag>                         "sha256:<hex>": the tag index
- *   <root>/repositories/<name>/_blobs/<hex>                        empty: blob belongs to repo
- *   <root>/repositories/<name>/_referrers/<subject hex>/<hex>      descriptor JSON of a referrer
+ *   <root>/blobs/<algorithm>/<hex>                                 content (blob-store.ts)
+ *   <root>/repositories/<name>/_manifests/<id>                     {"mediaType","size"}: manifest in repo
+ *   <root>/repositories/<name>/_tags/<tag>                         "<digest>": the tag index
+ *   <root>/repositories/<name>/_blobs/<id>                         empty: blob belongs to repo
+ *   <root>/repositories/<name>/_referrers/<subject id>/<id>        descriptor JSON of a referrer
  *
+ * where `<id>` names a digest: its hex for sha256, `sha512-<hex>` for sha512 (digestFileName).
  * `<name>` may hold slashes (library/nginx) and becomes nested directories; the `_`-prefixed
  * directories cannot clash with a name component, which must start with [a-z0-9].
  * Every link file is written to a temp file, fsynced and renamed into place, so a tag either
@@ -30,17 +31,19 @@ import { type Descriptor, parseManifestLinks } from "./oci-manifest.js";
  */
 export interface Repositories {
   readonly blobs: BlobStore;
-  /** Stores `bytes` as a manifest of `repo`; with a tag reference, also points the tag at it. */
   /**
+   * Stores `bytes` as a manifest of `repo`; with a tag reference, also points the tag at it.
    * `tagTime` dates the tag (its file's mtime) instead of now: replication copies a peer's
-   * tag with the peer's time, so every replica agrees on which write was last.
+   * tag with the peer's time, so every replica agrees on which write was last. With a tag,
+   * `digest` names the digest the manifest is known by (a peer's sha512 one); by default it is
+   * the canonical sha256 of the bytes. Either way the bytes must match it.
    */
   putManifest(
     repo: string,
     reference: string,
     bytes: Uint8Array,
     mediaType: string,
-    options?: { tagTime?: Date },
+    options?: { tagTime?: Date; digest?: Digest },
   ): Promise<ManifestRecord>;
   /** A manifest of `repo` by tag or digest, when it exists there and its blob is present. */
   getManifest(repo: string, reference: string): Promise<ManifestRecord | undefined>;
@@ -98,9 +101,9 @@ export function openRepositories(blobs: BlobStore): Repositories {
       throw new OperatorError(`tag "${tag}" is not valid`, { hint: "[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}" });
     return join(repoDir(repo), "_tags", tag);
   };
-  const manifestLink = (repo: string, digest: Digest) => join(repoDir(repo), "_manifests", digestHex(digest));
-  const blobLink = (repo: string, digest: Digest) => join(repoDir(repo), "_blobs", digestHex(digest));
-  const referrerDir = (repo: string, subject: Digest) => join(repoDir(repo), "_referrers", digestHex(subject));
+  const manifestLink = (repo: string, digest: Digest) => join(repoDir(repo), "_manifests", digestFileName(digest));
+  const blobLink = (repo: string, digest: Digest) => join(repoDir(repo), "_blobs", digestFileName(digest));
+  const referrerDir = (repo: string, subject: Digest) => join(repoDir(repo), "_referrers", digestFileName(subject));
 
   async function modified(path: string): Promise<Date | undefined> {
     try {
@@ -145,10 +148,11 @@ export function openRepositories(blobs: BlobStore): Repositories {
     reference: string,
     bytes: Uint8Array,
     mediaType: string,
-    options: { tagTime?: Date } = {},
+    options: { tagTime?: Date; digest?: Digest } = {},
   ): Promise<ManifestRecord> {
     const links = parseManifestLinks(bytes);
-    const stored = await blobs.write(Readable.from([Buffer.from(bytes)]), isDigest(reference) ? reference : undefined);
+    const expected = isDigest(reference) ? reference : options.digest;
+    const stored = await blobs.write(Readable.from([Buffer.from(bytes)]), expected);
     for (const child of links.children) await linkBlob(repo, child.digest);
     await linkBlob(repo, stored.digest);
     const record: ManifestRecord = { digest: stored.digest, mediaType, size: stored.size };
@@ -161,7 +165,10 @@ export function openRepositories(blobs: BlobStore): Repositories {
         ...(links.artifactType === undefined ? {} : { artifactType: links.artifactType }),
         ...(links.annotations === undefined ? {} : { annotations: links.annotations }),
       };
-      await writeAtomic(join(referrerDir(repo, links.subject), digestHex(stored.digest)), JSON.stringify(descriptor));
+      await writeAtomic(
+        join(referrerDir(repo, links.subject), digestFileName(stored.digest)),
+        JSON.stringify(descriptor),
+      );
     }
     if (!isDigest(reference)) await writeAtomic(tagPath(repo, reference), `${stored.digest}\n`, options.tagTime);
     return record;
@@ -201,9 +208,9 @@ export function openRepositories(blobs: BlobStore): Repositories {
 
   async function listManifests(repo: string): Promise<ManifestRecord[]> {
     const records: ManifestRecord[] = [];
-    for (const hex of await readdirIfExists(join(repoDir(repo), "_manifests"))) {
-      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
-      const record = await readManifestLink(repo, digestFromHex(hex));
+    for (const name of await readdirIfExists(join(repoDir(repo), "_manifests"))) {
+      const digest = digestFromFileName(name);
+      const record = digest && (await readManifestLink(repo, digest));
       if (record) records.push(record);
     }
     return records;
@@ -219,7 +226,7 @@ export function openRepositories(blobs: BlobStore): Repositories {
     const bytes = await readIfExistsBuffer(blobs.blobPath(digest));
     if (bytes !== undefined) {
       const { subject } = safeLinks(bytes);
-      if (subject) await rm(join(referrerDir(repo, subject), digestHex(digest)), { force: true });
+      if (subject) await rm(join(referrerDir(repo, subject), digestFileName(digest)), { force: true });
     }
     await rm(link, { force: true });
     await fsyncPath(dirname(link));
@@ -236,9 +243,9 @@ export function openRepositories(blobs: BlobStore): Repositories {
   async function referrers(repo: string, subject: Digest): Promise<Descriptor[]> {
     const dir = referrerDir(repo, subject);
     const result: Descriptor[] = [];
-    for (const hex of (await readdirIfExists(dir)).sort()) {
-      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
-      const text = await readIfExists(join(dir, hex));
+    for (const name of (await readdirIfExists(dir)).sort()) {
+      if (digestFromFileName(name) === undefined) continue;
+      const text = await readIfExists(join(dir, name));
       if (text === undefined) continue;
       const descriptor = JSON.parse(text) as Descriptor;
       if (await exists(manifestLink(repo, descriptor.digest))) result.push(descriptor);

@@ -26,7 +26,7 @@ test("image references: docker.io and library/ are implied, tags and digests spl
 test("bad image references are refused with the reason", () => {
   assert.throws(
     () => parseImageReference("nginx@sha256:1234"),
-    /image "nginx@sha256:1234": "sha256:1234" is not a sha256 digest/,
+    /image "nginx@sha256:1234": "sha256:1234" is not a sha256 or sha512 digest/,
   );
   assert.throws(() => parseImageReference("docker.io/Library/Nginx:1"), /is not a valid repository path/);
 });

@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { test } from "node:test";
 import { OperatorError } from "../../src/errors.js";
 import { openBlobStore } from "../../src/store/blob-store.js";
-import type { Digest } from "../../src/store/digest.js";
+import { type Digest, digestOf } from "../../src/store/digest.js";
 import { MediaTypes } from "../../src/store/oci-manifest.js";
 import { openRepositories } from "../../src/store/repositories.js";
 
@@ -116,4 +116,44 @@ test("invalid names, tags and manifests are operator errors", async (t) => {
     repos.putManifest("app", "v1", Buffer.from("not json"), MediaTypes.ociManifest),
     /not valid JSON/,
   );
+});
+
+test("sha512 manifests: by digest, tagged as sha512, listed, referrers of a sha512 subject, deleted", async (t) => {
+  const repos = await tempRepos(t);
+  const subject = await image(repos, "subject");
+  const subjectDigest = digestOf(subject.bytes, "sha512");
+  const record = await repos.putManifest("app", subjectDigest, subject.bytes, MediaTypes.ociManifest);
+  assert.equal(record.digest, subjectDigest);
+  // Tagged with the digest it is known by, the tag names sha512 too; by default a tag push is sha256.
+  await repos.putManifest("app", "long", subject.bytes, MediaTypes.ociManifest, { digest: subjectDigest });
+  await repos.putManifest("app", "short", subject.bytes, MediaTypes.ociManifest);
+  assert.equal(await repos.resolveTag("app", "long"), subjectDigest);
+  assert.equal(await repos.resolveTag("app", "short"), sha(subject.bytes));
+  await assert.rejects(
+    repos.putManifest("app", "bad", subject.bytes, MediaTypes.ociManifest, { digest: digestOf("other", "sha512") }),
+    OperatorError,
+  );
+  assert.deepEqual(
+    (await repos.listManifests("app")).map((m) => m.digest).sort(),
+    [sha(subject.bytes), subjectDigest].sort(),
+  );
+  assert.ok(
+    (await readdir(join(repos.blobs.root, "repositories", "app", "_manifests"))).includes(
+      `sha512-${subjectDigest.slice(7)}`,
+    ),
+  );
+  const signature = await image(repos, "sig", {
+    subject: { mediaType: MediaTypes.ociManifest, digest: subjectDigest, size: subject.bytes.length },
+  });
+  const sigDigest = digestOf(signature.bytes, "sha512");
+  await repos.putManifest("app", sigDigest, signature.bytes, MediaTypes.ociManifest);
+  assert.deepEqual(
+    (await repos.referrers("app", subjectDigest)).map((d) => d.digest),
+    [sigDigest],
+  );
+  assert.deepEqual(await repos.referrers("app", sha(subject.bytes)), []);
+  assert.equal(await repos.deleteManifest("app", sigDigest), true);
+  assert.deepEqual(await repos.referrers("app", subjectDigest), []);
+  assert.equal(await repos.deleteManifest("app", subjectDigest), true);
+  assert.deepEqual(await repos.listTags("app"), ["short"]);
 });

@@ -5,7 +5,7 @@ import { basename } from "node:path";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
 import type { BlobStore } from "../../store/blob-store.js";
-import type { Digest } from "../../store/digest.js";
+import { createDigester, type Digest, digestAlgorithm, digestFromHash } from "../../store/digest.js";
 import { VERSION } from "../../version.js";
 import { type FileRecord, type ImageRecord, type ReleaseRecord, requiredDigests } from "../artifact-index.js";
 import { operatorFsError } from "../fs-errors.js";
@@ -14,7 +14,6 @@ import {
   type BundleEntry,
   type BundleIndex,
   bundleLayout,
-  CONTENT_OFFSET,
   entryPath,
   INDEX_ENTRY,
   partSizes,
@@ -163,14 +162,15 @@ async function copyVerified(
   entry: BundleEntry,
   put: (data: Uint8Array) => Promise<void>,
 ): Promise<void> {
-  const hash = createHash("sha256");
+  const algorithm = digestAlgorithm(entry.digest);
+  const hash = createDigester(algorithm);
   let size = 0;
   for await (const chunk of createReadStream(store.blobPath(entry.digest), { highWaterMark: 1 << 20 })) {
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
     await put(chunk as Buffer);
   }
-  if (size !== entry.size || `sha256:${hash.digest("hex")}` !== entry.digest) {
+  if (size !== entry.size || digestFromHash(algorithm, hash) !== entry.digest) {
     throw new OperatorError(`store blob ${entry.digest} is corrupt (its content no longer matches its name)`, {
       hint: "run airstrap artifacts check -f cluster.yaml, then airstrap artifacts pull to fetch it again",
     });
@@ -191,7 +191,7 @@ async function settleIndex(index: BundleIndex, store: BlobStore): Promise<Buffer
     previous = bytes.length;
     const layout = bundleLayout(bytes.length, index.entries);
     index.entries.forEach((entry, i) => {
-      const segments = segmentsOf(layout.entryOffsets[i]! + CONTENT_OFFSET, entry.size, partSize);
+      const segments = segmentsOf(layout.contentOffsets[i]!, entry.size, partSize);
       if (segments.length > 1) entry.segments = segments.map((s) => ({ ...s, digest: ZERO_DIGEST }));
       else delete entry.segments;
     });

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import type { Digest } from "../../store/digest.js";
+import { blobRelativePath, type Digest, digestFromBlobPath } from "../../store/digest.js";
 import {
+  digestSchema,
   type FileRecord,
   fileRecordSchema,
   type ImageRecord,
@@ -8,7 +9,7 @@ import {
   type ReleaseRecord,
   releaseRecordSchema,
 } from "../artifact-index.js";
-import { BLOCK, END_OF_ARCHIVE, entrySpan } from "./tar-header.js";
+import { END_OF_ARCHIVE, entrySpan, headerLength } from "./tar-header.js";
 
 /**
  * A bundle is one tar stream (optionally cut into parts of a fixed size):
@@ -58,7 +59,7 @@ export interface BundleIndex {
   releases?: ReleaseRecord[];
 }
 
-const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/) as unknown as z.ZodType<Digest>;
+const digest = digestSchema;
 export const bundleIndexSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),
   tool: z.object({ name: z.literal("airstrap"), version: z.string() }),
@@ -68,7 +69,7 @@ export const bundleIndexSchema = z.object({
   base: z.object({ index: digest, createdAt: z.string() }).optional(),
   entries: z.array(
     z.object({
-      path: z.string().regex(/^blobs\/sha256\/[a-f0-9]{64}$/),
+      path: z.string().refine((path) => digestFromBlobPath(path) !== undefined, "not blobs/<algorithm>/<hex>"),
       digest,
       size: z.number().int().nonnegative(),
       segments: z
@@ -83,7 +84,7 @@ export const bundleIndexSchema = z.object({
 });
 
 export function entryPath(digest: Digest): string {
-  return `blobs/sha256/${digest.slice("sha256:".length)}`;
+  return blobRelativePath(digest);
 }
 
 /** Where each piece of the stream sits; everything follows from the index's length and entries. Pure. */
@@ -92,20 +93,33 @@ export interface BundleLayout {
   signatureOffset: number;
   /** Offset of each entry's header, in index order. */
   entryOffsets: number[];
+  /** Offset of each entry's content (after its one or three header blocks). */
+  contentOffsets: number[];
   endOffset: number;
   totalSize: number;
 }
 
-export function bundleLayout(indexLength: number, entries: ReadonlyArray<{ size: number }>): BundleLayout {
+export function bundleLayout(
+  indexLength: number,
+  entries: ReadonlyArray<{ size: number; path: string }>,
+): BundleLayout {
   const indexOffset = 0;
   const signatureOffset = entrySpan(indexLength);
   let offset = signatureOffset + entrySpan(SIGNATURE_SIZE);
   const entryOffsets = entries.map((entry) => {
     const at = offset;
-    offset += entrySpan(entry.size);
+    offset += entrySpan(entry.size, entry.path);
     return at;
   });
-  return { indexOffset, signatureOffset, entryOffsets, endOffset: offset, totalSize: offset + END_OF_ARCHIVE };
+  const contentOffsets = entries.map((entry, i) => entryOffsets[i]! + headerLength(entry.path));
+  return {
+    indexOffset,
+    signatureOffset,
+    entryOffsets,
+    contentOffsets,
+    endOffset: offset,
+    totalSize: offset + END_OF_ARCHIVE,
+  };
 }
 
 /** Expected size of every part for a bundle of `totalSize` bytes. Pure. */
@@ -130,8 +144,6 @@ export function segmentsOf(start: number, size: number, partSize: number): Array
   }
   return segments;
 }
-
-export const CONTENT_OFFSET = BLOCK;
 
 /** What a blob is, in the operator's terms: "release file k3s", "part of image docker.io/library/nginx:1.27". Pure. */
 export function describeBlob(index: Pick<BundleIndex, "files" | "images">, digest: Digest): string {

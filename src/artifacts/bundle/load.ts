@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { OperatorError } from "../../errors.js";
 import type { Events } from "../../events.js";
 import { type BlobStore, fsyncPath } from "../../store/blob-store.js";
-import { type Digest, digestHex } from "../../store/digest.js";
+import { DIGEST_ALGORITHMS, type Digest, digestFileName, digestFromFileName, digestHex } from "../../store/digest.js";
 import { MediaTypes } from "../../store/oci-manifest.js";
 import { openRepositories } from "../../store/repositories.js";
 import { createIndexWriter, requiredDigests, storeTagFor } from "../artifact-index.js";
@@ -63,16 +63,18 @@ async function loadInto(
     await checkBase(store, head);
     const staging = join(store.root, "tmp", `load-${digestHex(head.indexDigest).slice(0, 32)}`);
     await mkdir(staging, { recursive: true, mode: 0o700 });
-    const staged = new Set((await readdir(staging)).filter((n) => /^[a-f0-9]{64}$/.test(n)));
+    const staged = new Set((await readdir(staging)).filter((n) => digestFromFileName(n) !== undefined));
     const inStore = new Set<Digest>();
     for (const entry of head.index.entries) if (await store.has(entry.digest)) inStore.add(entry.digest);
-    const toWrite = head.index.entries.filter((e) => !inStore.has(e.digest) && !staged.has(digestHex(e.digest)));
+    const toWrite = head.index.entries.filter((e) => !inStore.has(e.digest) && !staged.has(digestFileName(e.digest)));
     await checkFreeSpace(
       store.root,
       toWrite.reduce((sum, e) => sum + e.size, 0),
     );
 
-    const resumed = head.index.entries.filter((e) => !inStore.has(e.digest) && staged.has(digestHex(e.digest))).length;
+    const resumed = head.index.entries.filter(
+      (e) => !inStore.has(e.digest) && staged.has(digestFileName(e.digest)),
+    ).length;
     if (resumed > 0) {
       events.emit({
         level: "info",
@@ -86,9 +88,9 @@ async function loadInto(
     const total = head.layout.totalSize;
     await walkEntries(source, files, head, {
       begin: async (entry: BundleEntry) => {
-        const hex = digestHex(entry.digest);
-        if (inStore.has(entry.digest) || staged.has(hex)) return false;
-        partialPath = join(staging, `${hex}.partial`);
+        const name = digestFileName(entry.digest);
+        if (inStore.has(entry.digest) || staged.has(name)) return false;
+        partialPath = join(staging, `${name}.partial`);
         handle = await open(partialPath, "w", 0o644);
         return true;
       },
@@ -99,8 +101,8 @@ async function loadInto(
         await handle!.sync();
         await handle!.close();
         handle = undefined;
-        await rename(partialPath, join(staging, digestHex(entry.digest)));
-        staged.add(digestHex(entry.digest));
+        await rename(partialPath, join(staging, digestFileName(entry.digest)));
+        staged.add(digestFileName(entry.digest));
         loaded++;
       },
       fail: async () => {
@@ -171,13 +173,13 @@ export function formatBytes(bytes: number): string {
 /** Makes the loaded content visible: blobs first, then image manifests and tags, then file names. */
 async function commit(store: BlobStore, head: BundleHead, staging: string): Promise<void> {
   for (const entry of head.index.entries) {
-    const stagedPath = join(staging, digestHex(entry.digest));
+    const stagedPath = join(staging, digestFileName(entry.digest));
     if (await exists(stagedPath)) {
       if (await store.has(entry.digest)) await rm(stagedPath, { force: true });
       else await rename(stagedPath, store.blobPath(entry.digest));
     }
   }
-  await fsyncPath(join(store.root, "blobs", "sha256"));
+  for (const algorithm of DIGEST_ALGORITHMS) await fsyncPath(join(store.root, "blobs", algorithm));
   const repositories = openRepositories(store);
   for (const image of head.index.images) {
     for (const manifest of image.manifests) {
@@ -188,12 +190,15 @@ async function commit(store: BlobStore, head: BundleHead, staging: string): Prom
         isTop ? storeTagFor(image) : manifest.digest,
         bytes,
         manifest.mediaType,
+        { digest: manifest.digest },
       );
     }
   }
   for (const release of head.index.releases ?? []) {
     const bytes = await readFile(store.blobPath(release.digest));
-    await repositories.putManifest(release.repository, release.tag, bytes, MediaTypes.ociManifest);
+    await repositories.putManifest(release.repository, release.tag, bytes, MediaTypes.ociManifest, {
+      digest: release.digest,
+    });
   }
   await createIndexWriter(store.root)({
     files: head.index.files,

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { OperatorError } from "../../errors.js";
+import { createDigester, digestAlgorithm, digestFromHash } from "../../store/digest.js";
 import { BundleDamageError } from "./damage.js";
 import {
   type BundleEntry,
@@ -133,10 +134,10 @@ export async function walkEntries(
   for (let i = 0; i < head.index.entries.length; i++) {
     const entry = head.index.entries[i]!;
     const headerOffset = head.layout.entryOffsets[i]!;
-    const header = await source.readExact(BLOCK);
-    if (header.length < BLOCK)
-      throw new BundleDamageError("truncated", entry.path, at(headerOffset), "the bundle ends early");
     const expected = tarHeader(entry.path, entry.size);
+    const header = await source.readExact(expected.length);
+    if (header.length < expected.length)
+      throw new BundleDamageError("truncated", entry.path, at(headerOffset), "the bundle ends early");
     if (!expected.equals(header)) {
       const byte = header.findIndex((b, k) => b !== expected[k]);
       throw new BundleDamageError(
@@ -146,9 +147,10 @@ export async function walkEntries(
         `its tar header differs at byte ${byte}`,
       );
     }
-    const contentOffset = headerOffset + BLOCK;
+    const contentOffset = head.layout.contentOffsets[i]!;
     const keep = await sink.begin(entry, i);
-    const hash = keep ? createHash("sha256") : undefined;
+    const algorithm = digestAlgorithm(entry.digest);
+    const hash = keep ? createDigester(algorithm) : undefined;
     const segments =
       keep && entry.segments ? entry.segments.map((s) => ({ ...s, hash: createHash("sha256"), left: s.size })) : [];
     let segment = 0;
@@ -174,7 +176,7 @@ export async function walkEntries(
       sink.progress?.(source.offset);
     }
     if (hash) {
-      const actual = `sha256:${hash.digest("hex")}`;
+      const actual = digestFromHash(algorithm, hash);
       if (actual !== entry.digest) {
         await sink.fail(entry);
         const badSegment = segments.find((s) => `sha256:${s.hash.digest("hex")}` !== s.digest);
@@ -186,7 +188,7 @@ export async function walkEntries(
           "content",
           entry.path,
           part,
-          `its content (${describeBlob(head.index, entry.digest)}) does not match its SHA-256 (got ${actual})`,
+          `its content (${describeBlob(head.index, entry.digest)}) does not match its digest (got ${actual})`,
         );
       }
       await sink.end(entry);

@@ -2,15 +2,46 @@
  * The one tar header airstrap writes: POSIX ustar, regular file, mode 0644, owner 0:0, mtime 0,
  * empty user/group names. Every field is a function of the entry's name and size only, so a
  * reader can rebuild the header it expects and compare all 512 bytes — a change to any byte of
- * a header, padding or the end-of-archive marker is then a mismatch at a known offset. Pure.
+ * a header, padding or the end-of-archive marker is then a mismatch at a known offset. A name
+ * longer than ustar's 100 bytes (`blobs/sha512/<128 hex>`) travels in a POSIX pax extended header
+ * (`path=`) just before, as GNU tar, bsdtar and Go's archive/tar write and read it. Pure.
  */
 export const BLOCK = 512;
 const MAX_OCTAL_SIZE = 0o77777777777;
 
+const MAX_USTAR_NAME = 100;
+
+/** The header blocks of an entry: one ustar block, or for a long name a pax header, its record and the ustar block. */
 export function tarHeader(name: string, size: number): Buffer {
   const nameBytes = Buffer.from(name, "utf8");
-  if (nameBytes.length > 100) throw new Error(`tar entry name longer than 100 bytes: ${name}`);
   if (!Number.isSafeInteger(size) || size < 0) throw new Error(`tar entry size out of range: ${size}`);
+  if (nameBytes.length <= MAX_USTAR_NAME) return ustarBlock(nameBytes, size, "0");
+  const record = paxRecord("path", name);
+  if (record.length > BLOCK) throw new Error(`tar entry name longer than ${BLOCK - 16} bytes: ${name}`);
+  const data = Buffer.alloc(BLOCK, 0);
+  record.copy(data);
+  return Buffer.concat([
+    ustarBlock(Buffer.from("PaxHeader", "utf8"), record.length, "x"),
+    data,
+    ustarBlock(nameBytes.subarray(0, MAX_USTAR_NAME), size, "0"),
+  ]);
+}
+
+/** Bytes of the header blocks `tarHeader` writes for `name`. */
+export function headerLength(name: string): number {
+  return Buffer.byteLength(name, "utf8") <= MAX_USTAR_NAME ? BLOCK : 3 * BLOCK;
+}
+
+/** A pax record: "<length> <key>=<value>\n", where the length counts its own digits. */
+function paxRecord(key: string, value: string): Buffer {
+  const body = ` ${key}=${value}\n`;
+  const bodyLength = Buffer.byteLength(body, "utf8");
+  let length = bodyLength + 1;
+  while (String(length).length + bodyLength !== length) length = String(length).length + bodyLength;
+  return Buffer.from(`${length}${body}`, "utf8");
+}
+
+function ustarBlock(nameBytes: Buffer, size: number, type: "0" | "x"): Buffer {
   const header = Buffer.alloc(BLOCK, 0);
   nameBytes.copy(header, 0);
   header.write("0000644\0", 100, "latin1");
@@ -19,7 +50,7 @@ export function tarHeader(name: string, size: number): Buffer {
   writeSize(header, size);
   header.write("00000000000\0", 136, "latin1");
   header.write("        ", 148, "latin1");
-  header.write("0", 156, "latin1");
+  header.write(type, 156, "latin1");
   header.write("ustar\u000000", 257, "latin1");
   header.write("0000000\0", 329, "latin1");
   header.write("0000000\0", 337, "latin1");
@@ -65,9 +96,9 @@ export function paddingFor(size: number): number {
   return (BLOCK - (size % BLOCK)) % BLOCK;
 }
 
-/** Bytes an entry occupies in the archive: header, content, zero padding to a block. */
-export function entrySpan(size: number): number {
-  return BLOCK + size + paddingFor(size);
+/** Bytes an entry occupies in the archive: header blocks, content, zero padding to a block. */
+export function entrySpan(size: number, name = ""): number {
+  return headerLength(name) + size + paddingFor(size);
 }
 
 /** Two zero blocks end a tar archive. */

@@ -1,6 +1,6 @@
-import { type Digest, isDigest } from "../../store/digest.js";
+import { DIGEST_ALGORITHMS, type Digest, digestAlgorithm, isDigest, isDigestAlgorithm } from "../../store/digest.js";
 import { sendFileRange } from "./blob-read.js";
-import { RegistryError } from "./errors.js";
+import { invalidDigest, RegistryError } from "./errors.js";
 import { type Exchange, type RegistryContext, send } from "./http.js";
 import { mirrorNames } from "./mirror.js";
 import { parseChunkRange, parseReadRange, uploadRangeHeader } from "./range.js";
@@ -9,9 +9,7 @@ import type { UploadSession } from "./storage/uploads.js";
 /** GET/HEAD/DELETE /v2/<name>/blobs/<digest> and the upload endpoints; thin over storage. */
 export function blobDigest(value: string): Digest {
   if (isDigest(value)) return value;
-  throw new RegistryError("DIGEST_INVALID", `"${value}" is not a supported digest`, {
-    detail: { supported: "sha256" },
-  });
+  throw invalidDigest(value);
 }
 
 export async function getBlob(ctx: RegistryContext, { req, res, url }: Exchange, repo: string, digestText: string) {
@@ -105,13 +103,20 @@ export async function startUpload(ctx: RegistryContext, { req, res, url }: Excha
   const digest = url.searchParams.get("digest");
   if (digest !== null) {
     const expected = blobDigest(digest);
-    const session = await ctx.uploads.create(repo);
+    const session = await ctx.uploads.create(repo, digestAlgorithm(expected));
     const stored = await ctx.gate.shared(() => ctx.uploads.complete(repo, session.id, expected, req));
     blobCreated(res, repo, stored.digest);
     return;
   }
   req.resume();
-  const session = await ctx.uploads.create(repo);
+  // A client pushing sha512 in chunks says so up front, so the bytes are hashed only once.
+  const algorithm = url.searchParams.get("digest-algorithm") ?? "sha256";
+  if (!isDigestAlgorithm(algorithm)) {
+    throw new RegistryError("DIGEST_INVALID", `digest algorithm "${algorithm}" is not supported`, {
+      detail: { algorithm, supported: DIGEST_ALGORITHMS },
+    });
+  }
+  const session = await ctx.uploads.create(repo, algorithm);
   send(res, 202, uploadHeaders(session));
 }
 

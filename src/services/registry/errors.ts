@@ -1,3 +1,5 @@
+import { DIGEST_ALGORITHMS } from "../../store/digest.js";
+
 /** The distribution spec's error codes, each with the HTTP status it travels with. */
 export const ERROR_STATUS = {
   BLOB_UNKNOWN: 404,
@@ -42,4 +44,13 @@ export class RegistryError extends Error {
     if (this.detail !== undefined) entry.detail = this.detail;
     return JSON.stringify({ errors: [entry] });
   }
+}
+
+/** The refusal of a digest that is malformed or of an algorithm airstrap does not store. */
+export function invalidDigest(value: string): RegistryError {
+  return new RegistryError(
+    "DIGEST_INVALID",
+    `"${value}" is not a valid digest: sha256: and 64 lowercase hex characters, or sha512: and 128`,
+    { detail: { digest: value, supported: DIGEST_ALGORITHMS } },
+  );
 }

@@ -1,7 +1,7 @@
 import { isDigest } from "../../store/digest.js";
 import { isRepositoryName, isTag, type ManifestRecord } from "../../store/repositories.js";
 import { blobDigest } from "./blob-handlers.js";
-import { RegistryError } from "./errors.js";
+import { invalidDigest, RegistryError } from "./errors.js";
 import { type Exchange, pageOf, type RegistryContext, readBody, send, sendJson } from "./http.js";
 import { checkManifestPush, referrersIndex } from "./manifests.js";
 import { mirrorNames } from "./mirror.js";
@@ -10,7 +10,7 @@ import { TAG_TIME_HEADER } from "./replicate.js";
 /** Manifests, tags, referrers and the catalog; thin over repositories.ts and manifests.ts. */
 function checkReference(reference: string): void {
   if (isDigest(reference) || isTag(reference)) return;
-  if (reference.includes(":")) throw new RegistryError("DIGEST_INVALID", `unsupported digest "${reference}"`);
+  if (reference.includes(":")) throw invalidDigest(reference);
   throw new RegistryError("MANIFEST_INVALID", `"${reference}" is neither a tag nor a digest`);
 }
 
@@ -69,8 +69,9 @@ export async function putManifest(ctx: RegistryContext, { req, res, url }: Excha
       maxBytes: ctx.maxManifestBytes,
       blobExists: (digest) => ctx.repos.blobs.has(digest),
     });
-    const stored = await ctx.repos.putManifest(repo, reference, bytes, push.mediaType);
-    for (const tag of extraTags) await ctx.repos.putManifest(repo, tag, bytes, push.mediaType);
+    const known = { digest: push.digest };
+    const stored = await ctx.repos.putManifest(repo, reference, bytes, push.mediaType, known);
+    for (const tag of extraTags) await ctx.repos.putManifest(repo, tag, bytes, push.mediaType, known);
     return { ...stored, subject: push.links.subject };
   });
   ctx.events.emit({

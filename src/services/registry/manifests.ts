@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { type Digest, isDigest } from "../../store/digest.js";
+import { type Digest, digestAlgorithm, digestOf, isDigest } from "../../store/digest.js";
 import {
   type Descriptor,
   INDEX_MEDIA_TYPES,
@@ -10,7 +9,7 @@ import {
   parseManifestLinks,
 } from "../../store/oci-manifest.js";
 import { isTag } from "../../store/repositories.js";
-import { RegistryError } from "./errors.js";
+import { invalidDigest, RegistryError } from "./errors.js";
 
 /** What a manifest push must satisfy before anything is stored. Pure except for `blobExists`. */
 export interface ManifestPush {
@@ -31,10 +30,12 @@ export async function checkManifestPush(options: {
     throw new RegistryError("SIZE_INVALID", `manifest is larger than ${maxBytes} bytes`, { status: 413 });
   }
   if (!isDigest(reference) && !isTag(reference)) {
-    if (reference.includes(":")) throw new RegistryError("DIGEST_INVALID", `unsupported digest "${reference}"`);
+    if (reference.includes(":")) throw invalidDigest(reference);
     throw new RegistryError("MANIFEST_INVALID", `"${reference}" is neither a tag nor a digest`);
   }
-  const digest: Digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  // Pushed by tag, a manifest is known by its canonical sha256 (as Distribution does); pushed by
+  // digest, by that digest, so a sha512 push (with ?tag= for its tags) stays sha512 everywhere.
+  const digest = digestOf(bytes, isDigest(reference) ? digestAlgorithm(reference) : "sha256");
   if (isDigest(reference) && reference !== digest) {
     throw new RegistryError("DIGEST_INVALID", "manifest content does not match the digest in the URL", {
       detail: { expected: reference, actual: digest },

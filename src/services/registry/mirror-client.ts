@@ -1,9 +1,14 @@
-import { createHash } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Events } from "../../events.js";
-import { type Digest, isDigest } from "../../store/digest.js";
+import {
+  createDigester,
+  type Digest,
+  digestAlgorithm,
+  digestFromHash,
+  fetchedManifestDigest,
+} from "../../store/digest.js";
 import type { Repositories } from "../../store/repositories.js";
 import type { Mirror } from "./mirror.js";
 import { MANIFEST_ACCEPT, readAll, type UpstreamOptions, upstreamGet } from "./upstream-client.js";
@@ -49,15 +54,18 @@ export function createMirror(
             continue;
           }
           const bytes = await readAll(res, MAX_MANIFEST);
-          const digest: Digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-          const announced = res.headers["docker-content-digest"];
-          if ((isDigest(reference) && reference !== digest) || (announced && announced !== digest)) {
-            throw new Error(`manifest from upstream does not match its digest (${digest})`);
+          const { digest, claimed } = fetchedManifestDigest(
+            bytes,
+            reference,
+            res.headers["docker-content-digest"] as string | undefined,
+          );
+          if (claimed !== undefined && claimed !== digest) {
+            throw new Error(`manifest from upstream does not match its digest (${claimed}, got ${digest})`);
           }
           const mediaType = String(res.headers["content-type"] ?? "")
             .split(";")[0]!
             .trim();
-          return await repos.putManifest(names.local, reference, bytes, mediaType);
+          return await repos.putManifest(names.local, reference, bytes, mediaType, { digest });
         } catch (error) {
           warn(upstream, `${names.upstream}:${reference}`, error);
         }
@@ -107,7 +115,8 @@ async function relayAndStore(
   file.on("error", (error) => {
     fileError ??= error;
   });
-  const hash = createHash("sha256");
+  const algorithm = digestAlgorithm(digest);
+  const hash = createDigester(algorithm);
   // The client going away must not cost us the copy: keep storing, stop relaying.
   let relaying = req.method !== "HEAD";
   res.on("close", () => {
@@ -124,7 +133,7 @@ async function relayAndStore(
     await new Promise<void>((resolve, reject) =>
       file.end((error?: Error | null) => (error ? reject(error) : resolve())),
     );
-    if (`sha256:${hash.digest("hex")}` !== digest) throw new Error(`blob from upstream does not match ${digest}`);
+    if (digestFromHash(algorithm, hash) !== digest) throw new Error(`blob from upstream does not match ${digest}`);
     await repos.blobs.adopt(temp, digest);
     await repos.linkBlob(repo, digest);
     res.end();

@@ -1,8 +1,7 @@
-import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Events } from "../../events.js";
-import { type Digest, isDigest } from "../../store/digest.js";
+import { type Digest, fetchedManifestDigest } from "../../store/digest.js";
 import { isManifestMediaType } from "../../store/oci-image-graph.js";
 import { parseManifestLinks } from "../../store/oci-manifest.js";
 import type { Repositories } from "../../store/repositories.js";
@@ -89,8 +88,13 @@ export async function replicateFrom(
       .trim();
     const tagTime = res.headers[TAG_TIME_HEADER.toLowerCase()];
     const bytes = await readAll(res, MAX_MANIFEST);
-    const digest: Digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-    if (isDigest(reference) && digest !== reference) throw new Error(`${peer}: manifest ${reference} does not verify`);
+    // The peer names the digest it knows the manifest by (sha512 when it was pushed so); keep it.
+    const { digest, claimed } = fetchedManifestDigest(
+      bytes,
+      reference,
+      res.headers["docker-content-digest"] as string | undefined,
+    );
+    if (claimed !== undefined && digest !== claimed) throw new Error(`${peer}: manifest ${reference} does not verify`);
     for (const child of parseManifestLinks(bytes).children) {
       if (isManifestMediaType(child.mediaType)) {
         if (!(await repos.getManifest(repo, child.digest))) {
@@ -124,7 +128,10 @@ export async function replicateFrom(
         });
         continue;
       }
-      await repos.putManifest(repo, tag, remote.bytes, remote.mediaType, { tagTime: remoteTime });
+      await repos.putManifest(repo, tag, remote.bytes, remote.mediaType, {
+        tagTime: remoteTime,
+        digest: remote.digest,
+      });
       report.tagsUpdated += 1;
     }
   }

@@ -19,8 +19,10 @@ function gc(registry: RunningRegistry, graceMs = HOUR) {
 }
 
 async function age(root: string): Promise<void> {
-  const blobs = join(root, "blobs", "sha256");
-  for (const hex of await readdir(blobs)) await utimes(join(blobs, hex), longAgo, longAgo);
+  for (const algorithm of ["sha256", "sha512"]) {
+    const blobs = join(root, "blobs", algorithm);
+    for (const hex of await readdir(blobs)) await utimes(join(blobs, hex), longAgo, longAgo);
+  }
   const manifests = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
@@ -58,6 +60,48 @@ test("gc keeps what tags and referrers reach and removes the rest, once it is ol
   }
   const referrers = await (await http(`/v2/gc/app/referrers/${kept.digest}`)).json();
   assert.equal((referrers as { manifests: unknown[] }).manifests.length, 1);
+});
+
+test("gc marks and sweeps sha512 content like sha256: tags and sha512 referrers keep it, the rest goes", async (t) => {
+  const { registry, base, root } = await testRegistry(t);
+  const http = client(base);
+  const kept = await pushImage(http, "gc/long", "v1", "kept sha512 layer", {}, "sha512");
+  const signature = await pushImage(
+    http,
+    "gc/long",
+    "sig",
+    "sha512 signature layer",
+    {
+      subject: {
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        digest: kept.digest,
+        size: kept.manifest.length,
+      },
+    },
+    "sha512",
+  );
+  await http("/v2/gc/long/manifests/sig", { method: "DELETE" });
+  const dropped = await pushImage(http, "gc/long", "old", "dropped sha512 layer", {}, "sha512");
+  await http(`/v2/gc/long/manifests/${dropped.digest}`, { method: "DELETE" });
+  const droppedShort = await pushImage(http, "gc/short", "old", "dropped sha256 layer");
+  await http(`/v2/gc/short/manifests/${droppedShort.digest}`, { method: "DELETE" });
+  await age(root);
+  const report = await gc(registry);
+  // sha512: the manifest and its layer (the config is shared); sha256: manifest, layer and config.
+  assert.equal(report.blobsRemoved, 5);
+  const { blobs } = registry.context.repos;
+  const short = droppedShort;
+  for (const digest of [dropped.digest, dropped.layer.digest, short.digest, short.layer.digest, short.config.digest]) {
+    assert.equal(await blobs.has(digest), false, `${digest} is garbage`);
+  }
+  for (const digest of [kept.digest, kept.layer.digest, kept.config.digest, signature.digest, signature.layer.digest]) {
+    assert.equal(await blobs.has(digest), true, `${digest} is reachable and must stay`);
+  }
+  const referrers = await (await http(`/v2/gc/long/referrers/${kept.digest}`)).json();
+  assert.deepEqual(
+    (referrers as { manifests: { digest: string }[] }).manifests.map((m) => m.digest),
+    [signature.digest],
+  );
 });
 
 test("gc while pushes run: every push succeeds and every tagged image stays whole", async (t) => {

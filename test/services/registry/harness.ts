@@ -1,15 +1,15 @@
-import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentEvents } from "../../../src/events.js";
 import { DEFAULT_MAX_MANIFEST_BYTES, type RegistryConfig } from "../../../src/services/registry/config.js";
 import { type RunningRegistry, startRegistry } from "../../../src/services/registry/service.js";
-import type { Digest } from "../../../src/store/digest.js";
+import { type Digest, type DigestAlgorithm, digestOf } from "../../../src/store/digest.js";
 
 export type TestContext = { after(fn: () => unknown): void };
 
-export const sha = (data: string | Uint8Array): Digest => `sha256:${createHash("sha256").update(data).digest("hex")}`;
+export const sha = (data: string | Uint8Array): Digest => digestOf(data, "sha256");
+export const sha512 = (data: string | Uint8Array): Digest => digestOf(data, "sha512");
 
 export async function tempDir(t: TestContext, label = "registry"): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `airstrap-${label}-`));
@@ -49,8 +49,13 @@ export function client(base: string, defaults: Record<string, string> = {}) {
 
 export type Client = ReturnType<typeof client>;
 
-export async function pushBlob(http: Client, repo: string, content: Uint8Array | string): Promise<Digest> {
-  const digest = sha(content);
+export async function pushBlob(
+  http: Client,
+  repo: string,
+  content: Uint8Array | string,
+  algorithm: DigestAlgorithm = "sha256",
+): Promise<Digest> {
+  const digest = digestOf(content, algorithm);
   const res = await http(`/v2/${repo}/blobs/uploads/?digest=${digest}`, {
     method: "POST",
     body: typeof content === "string" ? content : Buffer.from(content),
@@ -74,25 +79,31 @@ export function imageManifest(
   });
 }
 
-/** Pushes a one-layer image and returns its manifest and digests. */
+/**
+ * Pushes a one-layer image and returns its manifest and digests. With sha512, every blob is pushed
+ * as sha512 and the manifest by its sha512 digest with `?tag=` (a push by tag names it sha256).
+ */
 export async function pushImage(
   http: Client,
   repo: string,
   tag: string,
   layer = `layer of ${repo}:${tag}`,
   extra: object = {},
+  algorithm: DigestAlgorithm = "sha256",
 ) {
   const configText = JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } });
-  const config = { digest: await pushBlob(http, repo, configText), size: Buffer.byteLength(configText) };
-  const layerDesc = { digest: await pushBlob(http, repo, layer), size: Buffer.byteLength(layer) };
+  const config = { digest: await pushBlob(http, repo, configText, algorithm), size: Buffer.byteLength(configText) };
+  const layerDesc = { digest: await pushBlob(http, repo, layer, algorithm), size: Buffer.byteLength(layer) };
   const manifest = imageManifest(config, [layerDesc], extra);
-  const res = await http(`/v2/${repo}/manifests/${tag}`, {
+  const digest = digestOf(manifest, algorithm);
+  const path = algorithm === "sha256" ? `/v2/${repo}/manifests/${tag}` : `/v2/${repo}/manifests/${digest}?tag=${tag}`;
+  const res = await http(path, {
     method: "PUT",
     body: manifest,
     headers: { "Content-Type": "application/vnd.oci.image.manifest.v1+json" },
   });
   if (res.status !== 201) throw new Error(`manifest push: ${res.status} ${await res.text()}`);
-  return { manifest, digest: sha(manifest), config, layer: layerDesc };
+  return { manifest, digest, config, layer: layerDesc };
 }
 
 export async function errorCode(res: Response): Promise<string | undefined> {

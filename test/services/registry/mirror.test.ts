@@ -8,7 +8,7 @@ import { mirrorNames } from "../../../src/services/registry/mirror.js";
 import { startRegistry } from "../../../src/services/registry/service.js";
 import { hasDockerRegistry, startDockerRegistry } from "../../peers/docker-registry.js";
 import { hasSkopeo, skopeo, skopeoCopy } from "../../peers/skopeo.js";
-import { baseUrl, registryConfig, sha, tempDir } from "./harness.js";
+import { baseUrl, client, pushImage, registryConfig, sha, tempDir, testRegistry } from "./harness.js";
 import { readIndex, writeOciLayout } from "./oci-image.js";
 
 test("pull-through from Distribution 2.8: streams and caches, then serves the cache when the upstream is gone", async (t) => {
@@ -98,4 +98,42 @@ test("a blob the upstream is still sending when it dies is not stored", async (t
   // The temp file goes in the relay's cleanup, which may finish just after the client saw the cut.
   for (let i = 0; i < 100 && (await readdir(join(root, "tmp"))).length > 0; i++) await sleep(20);
   assert.deepEqual(await readdir(join(root, "tmp")), []);
+});
+
+test("pull-through of a sha512 image: the tag answers the upstream's sha512 digest, blobs cache under blobs/sha512", async (t) => {
+  const upstream = await testRegistry(t);
+  const image = await pushImage(
+    client(upstream.base),
+    "apps/sha512",
+    "v1",
+    "sha512 layer via the mirror",
+    {},
+    "sha512",
+  );
+  const root = await tempDir(t, "mirror-sha512");
+  const mirror = await startRegistry(registryConfig(root, { upstreams: [upstream.base] }), createEvents());
+  t.after(() => mirror.close());
+  const http = client(baseUrl(mirror));
+  const byTag = await http("/v2/apps/sha512/manifests/v1");
+  assert.equal(byTag.status, 200);
+  assert.equal(byTag.headers.get("docker-content-digest"), image.digest);
+  assert.equal(await byTag.text(), image.manifest);
+  for (const blob of [image.config, image.layer]) {
+    const res = await http(`/v2/apps/sha512/blobs/${blob.digest}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("docker-content-digest"), blob.digest);
+    await res.arrayBuffer();
+  }
+  // A relayed blob is adopted into the store just after its last byte went to the client.
+  const cached = () => mirror.context.repos.blobs;
+  for (const digest of [image.digest, image.config.digest, image.layer.digest]) {
+    for (let i = 0; i < 100 && !(await cached().has(digest)); i++) await sleep(20);
+    assert.ok(await cached().verify(digest), `${digest} was not cached`);
+  }
+  const files = await readdir(join(root, "blobs", "sha512"));
+  assert.equal(files.length, 3);
+  await upstream.registry.close();
+  const fromCache = await http("/v2/apps/sha512/manifests/v1", { method: "HEAD" });
+  assert.equal(fromCache.headers.get("docker-content-digest"), image.digest);
+  assert.equal(await (await http(`/v2/apps/sha512/blobs/${image.layer.digest}`)).text(), "sha512 layer via the mirror");
 });

@@ -122,3 +122,24 @@ test("a registry started with --peer keeps a full copy that skopeo can pull", as
   ]);
   assert.equal((await readIndex(join(work, "out"))).manifests[0]!.digest, image.manifestDigest);
 });
+
+test("replication carries sha512 images: the copy answers the same sha512 digests and verifies its blobs", async (t) => {
+  const a = await testRegistry(t);
+  const b = await testRegistry(t);
+  const image = await pushImage(client(a.base), "apps/sha512", "v1", "sha512 layer to replicate", {}, "sha512");
+  await pushImage(client(a.base), "apps/sha512", "v2", "sha256 layer beside it");
+  const first = await replicateFrom(b.registry.context.repos, a.base, { events: silentEvents });
+  assert.equal(first.tagsUpdated, 2);
+  const copy = client(b.base);
+  const res = await copy("/v2/apps/sha512/manifests/v1");
+  assert.equal(res.headers.get("docker-content-digest"), image.digest);
+  assert.equal(await res.text(), image.manifest);
+  assert.equal((await copy(`/v2/apps/sha512/manifests/${image.digest}`, { method: "HEAD" })).status, 200);
+  for (const digest of [image.digest, image.config.digest, image.layer.digest]) {
+    assert.equal(await b.registry.context.repos.blobs.verify(digest), true, digest);
+  }
+  assert.ok((await readdir(join(b.root, "blobs", "sha512"))).includes(image.layer.digest.slice(7)));
+  const again = await replicateFrom(b.registry.context.repos, a.base, { events: silentEvents });
+  assert.equal(again.blobsCopied, 0);
+  assert.equal(again.tagsUpdated, 0);
+});

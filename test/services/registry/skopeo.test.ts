@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { hasSkopeo, skopeo, skopeoCopy } from "../../peers/skopeo.js";
-import { sha, tempDir, testRegistry } from "./harness.js";
+import { client, pushImage, sha, sha512, tempDir, testRegistry } from "./harness.js";
 import { readIndex, writeOciLayout } from "./oci-image.js";
 
 test("skopeo copies an OCI layout in and out with every digest preserved", async (t) => {
@@ -49,4 +49,19 @@ test("skopeo copies a docker-archive in and back out to a docker-archive", async
   const inspected = JSON.parse(await skopeo(["inspect", `docker-archive:${out}`]));
   assert.deepEqual(inspected.Layers, image.layerDigests);
   assert.equal(pushed.layers.length, image.layerDigests.length);
+});
+
+// skopeo 1.9 (Debian's containers/image) reads a sha512 manifest but hashes every config and blob
+// with sha256, so `skopeo copy` of a sha512 image fails on its side; containerd's ctr in Debian
+// refuses the same way. What it can do with sha512 is tested here; the rest by the suite's requests.
+test("skopeo reads a sha512 manifest and lists its tags as pushed by the suite's request sequence", async (t) => {
+  if (!(await hasSkopeo())) return t.skip("skopeo is not installed");
+  const { base, registry } = await testRegistry(t);
+  const host = registry.addresses[0];
+  const image = await pushImage(client(base), "apps/long", "v1", "sha512 layer for skopeo", {}, "sha512");
+  const raw = await skopeo(["inspect", "--tls-verify=false", "--raw", `docker://${host}/apps/long:v1`]);
+  assert.equal(sha512(raw), image.digest);
+  assert.equal(raw, image.manifest);
+  const tags = JSON.parse(await skopeo(["list-tags", "--tls-verify=false", `docker://${host}/apps/long`]));
+  assert.deepEqual(tags.Tags, ["v1"]);
 });

@@ -1,31 +1,44 @@
-import { createHash, type Hash, randomUUID } from "node:crypto";
+import { type Hash, randomUUID } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fsyncPath, type StoredBlob } from "../../../store/blob-store.js";
-import { type Digest, isDigest } from "../../../store/digest.js";
+import {
+  CANONICAL_ALGORITHM,
+  createDigester,
+  type DigestAlgorithm,
+  digestAlgorithm,
+  digestFromHash,
+  isDigest,
+  isDigestAlgorithm,
+} from "../../../store/digest.js";
 import type { Repositories } from "../../../store/repositories.js";
-import { RegistryError } from "../errors.js";
+import { invalidDigest, RegistryError } from "../errors.js";
 import { UploadSink } from "./upload-sink.js";
 
 /**
- * Blob upload sessions on disk: `<root>/uploads/<id>/info.json` (which repository) and `data`
- * (the bytes received so far). A session outlives the process: after a restart its offset is
- * the size of `data`, so a client asking for the upload's status resumes from there. The
- * running sha256 is kept in memory and rebuilt from `data` when it was lost, so the digest is
- * verified while the bytes stream in, never by buffering them. Completion fsyncs `data` and
- * renames it into the blob area, so a blob is visible only whole and verified.
+ * Blob upload sessions on disk: `<root>/uploads/<id>/info.json` (which repository, and the digest
+ * algorithm when the client announced one other than sha256) and `data` (the bytes received so
+ * far). A session outlives the process: after a restart its offset is the size of `data`, so a
+ * client asking for the upload's status resumes from there. The running hash (of the session's
+ * algorithm) is kept in memory and rebuilt from `data` when it was lost, so the digest is verified
+ * while the bytes stream in, never by buffering them. A final digest of another algorithm than the
+ * session's (a sha512 push that did not say so up front) costs one re-read of `data`; the sha256
+ * path hashes every byte once. Completion fsyncs `data` and renames it into the blob area, so a
+ * blob is visible only whole and verified.
  */
 export interface UploadSession {
   id: string;
   repo: string;
   offset: number;
+  /** What the running hash is computed with; sha256 unless the client named another up front. */
+  algorithm: DigestAlgorithm;
 }
 
 export interface UploadSessions {
-  create(repo: string): Promise<UploadSession>;
+  create(repo: string, algorithm?: DigestAlgorithm): Promise<UploadSession>;
   get(repo: string, id: string): Promise<UploadSession | undefined>;
   /** Appends `source`; with `start`, the chunk must begin exactly at the current offset. */
   append(repo: string, id: string, source: Readable, start?: number): Promise<UploadSession>;
@@ -43,6 +56,7 @@ export interface UploadSessions {
 interface HashState {
   hash: Hash;
   offset: number;
+  algorithm: DigestAlgorithm;
 }
 
 const ID = /^[a-f0-9-]{36}$/;
@@ -70,7 +84,7 @@ export function openUploadSessions(repos: Repositories): UploadSessions {
 
   async function get(repo: string, id: string): Promise<UploadSession | undefined> {
     if (!ID.test(id)) return undefined;
-    let info: { repo: string };
+    let info: { repo: string; algorithm?: string };
     try {
       info = JSON.parse(await readFile(join(sessionDir(id), "info.json"), "utf8"));
     } catch {
@@ -79,7 +93,9 @@ export function openUploadSessions(repos: Repositories): UploadSessions {
     if (info.repo !== repo) return undefined;
     const size = await fileSize(dataPath(id));
     if (size === undefined) return undefined;
-    return { id, repo, offset: size };
+    const algorithm =
+      info.algorithm !== undefined && isDigestAlgorithm(info.algorithm) ? info.algorithm : CANONICAL_ALGORITHM;
+    return { id, repo, offset: size, algorithm };
   }
 
   async function must(repo: string, id: string): Promise<UploadSession> {
@@ -89,10 +105,10 @@ export function openUploadSessions(repos: Repositories): UploadSessions {
   }
 
   /** The running hash of exactly the bytes in `data`, rebuilt by reading them when needed. */
-  async function hashFor(id: string, offset: number): Promise<HashState> {
+  async function hashFor(id: string, offset: number, algorithm: DigestAlgorithm): Promise<HashState> {
     const known = hashes.get(id);
-    if (known && known.offset === offset) return known;
-    const hash = createHash("sha256");
+    if (known && known.offset === offset && known.algorithm === algorithm) return known;
+    const hash = createDigester(algorithm);
     let read = 0;
     if (offset > 0) {
       for await (const chunk of createReadStream(dataPath(id), { end: offset - 1, highWaterMark: 1 << 20 })) {
@@ -100,12 +116,17 @@ export function openUploadSessions(repos: Repositories): UploadSessions {
         read += (chunk as Buffer).length;
       }
     }
-    const state = { hash, offset: read };
+    const state = { hash, offset: read, algorithm };
     hashes.set(id, state);
     return state;
   }
 
-  async function appendLocked(session: UploadSession, source: Readable, start?: number): Promise<UploadSession> {
+  async function appendLocked(
+    session: UploadSession,
+    source: Readable,
+    start?: number,
+    algorithm = session.algorithm,
+  ): Promise<UploadSession> {
     if (start !== undefined && start !== session.offset) {
       source.resume();
       throw new RegistryError("BLOB_UPLOAD_INVALID", `chunk starts at ${start}, upload is at ${session.offset}`, {
@@ -113,7 +134,7 @@ export function openUploadSessions(repos: Repositories): UploadSessions {
         headers: { Range: `0-${Math.max(0, session.offset - 1)}` },
       });
     }
-    const state = await hashFor(session.id, session.offset);
+    const state = await hashFor(session.id, session.offset, algorithm);
     // Until the append finishes, the in-memory hash may be ahead of what reached the disk.
     hashes.delete(session.id);
     let received = 0;
@@ -128,13 +149,14 @@ export function openUploadSessions(repos: Repositories): UploadSessions {
   }
 
   return {
-    async create(repo) {
+    async create(repo, algorithm = CANONICAL_ALGORITHM) {
       const id = randomUUID();
       await mkdir(sessionDir(id), { recursive: true, mode: 0o700 });
       await writeFile(dataPath(id), "", { mode: 0o644 });
-      await writeFile(join(sessionDir(id), "info.json"), JSON.stringify({ repo }), { mode: 0o644, flush: true });
+      const info = algorithm === CANONICAL_ALGORITHM ? { repo } : { repo, algorithm };
+      await writeFile(join(sessionDir(id), "info.json"), JSON.stringify(info), { mode: 0o644, flush: true });
       await fsyncPath(sessionDir(id));
-      return { id, repo, offset: 0 };
+      return { id, repo, offset: 0, algorithm };
     },
     get,
     append: (repo, id, source, start) => exclusive(id, async () => appendLocked(await must(repo, id), source, start)),
@@ -143,13 +165,12 @@ export function openUploadSessions(repos: Repositories): UploadSessions {
         let session = await must(repo, id);
         if (!isDigest(digest)) {
           last?.resume();
-          throw new RegistryError("DIGEST_INVALID", `"${digest}" is not a supported digest`, {
-            detail: { digest, supported: "sha256" },
-          });
+          throw invalidDigest(digest);
         }
-        if (last) session = await appendLocked(session, last);
-        const state = await hashFor(id, session.offset);
-        const actual: Digest = `sha256:${state.hash.copy().digest("hex")}`;
+        const algorithm = digestAlgorithm(digest);
+        if (last) session = await appendLocked(session, last, undefined, algorithm);
+        const state = await hashFor(id, session.offset, algorithm);
+        const actual = digestFromHash(algorithm, state.hash.copy());
         if (actual !== digest) {
           // The bytes can never become this blob; keeping them would only leak disk.
           hashes.delete(id);
