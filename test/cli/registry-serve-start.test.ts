@@ -30,7 +30,7 @@ test("the bundled `registry serve` starts without the rest of the CLI (ssh2 and 
 
   const args = ["-r", preload, bundle, "registry", "serve", "--root", join(dir, "store"), "--listen", "127.0.0.1:0"];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   t.after(() => child.kill("SIGKILL"));
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => {
@@ -41,8 +41,9 @@ test("the bundled `registry serve` starts without the rest of the CLI (ssh2 and 
     "the registry to listen",
     30_000,
   );
-  child.kill("SIGTERM");
-  assert.equal(await exited, 0, stderr);
+  // SIGKILL: a SIGTERM can arrive before the verb installs its handler, right after the line.
+  child.kill("SIGKILL");
+  await exited;
   assert.match(stderr, /registry listening on 127\.0\.0\.1:\d+/);
   assert.doesNotMatch(stderr, /webassembly instantiated/);
 });
