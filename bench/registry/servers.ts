@@ -1,11 +1,12 @@
 /**
- * The two servers the registry benchmarks compare: airstrap's registry bundled by esbuild like the
- * shipped executable (no tsx in the process, so its memory is the registry's own), and Debian's
- * docker-registry (Distribution 2.8). Both on plain HTTP on 127.0.0.1, so neither pays for TLS.
+ * The two servers the registry benchmarks compare: `airstrap registry serve` from the CLI bundle
+ * scripts/build.mjs makes, the one the single-file executable wraps (no tsx in the process, so its
+ * memory is what a node's registry unit has), and Debian's docker-registry (Distribution 2.8).
+ * Both on plain HTTP on 127.0.0.1, so neither pays for TLS.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
-import { build } from "esbuild";
+import { promisify } from "node:util";
 import { startDockerRegistry } from "../../test/peers/docker-registry.js";
 
 export type ServerName = "airstrap" | "distribution";
@@ -27,18 +28,17 @@ export function cleanupScope(): { scope: Scope; cleanup(): Promise<void> } {
   };
 }
 
-/** Bundles bench/registry/serve.ts into `dir`; returns the bundle's path. */
+/** Builds the shipped CLI bundle into `dir` with scripts/build.mjs; returns its path. */
 export async function bundleRegistry(dir: string): Promise<string> {
-  const bundle = join(dir, "serve.cjs");
-  await build({
-    entryPoints: [new URL("./serve.ts", import.meta.url).pathname],
-    outfile: bundle,
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: "node20",
-    logLevel: "warning",
-  });
+  const bundle = join(dir, "airstrap.cjs");
+  const repo = new URL("../..", import.meta.url).pathname;
+  await promisify(execFile)(
+    process.execPath,
+    ["scripts/build.mjs", "--entry", "src/cli/main.ts", "--outfile", bundle],
+    {
+      cwd: repo,
+    },
+  );
   return bundle;
 }
 
@@ -55,8 +55,9 @@ export async function startServer(
     const started = await startDockerRegistry(scope, options.htpasswd ? { htpasswd: options.htpasswd } : {});
     return { host: started.host, pid: started.child.pid! };
   }
-  const args = [...(options.nodeFlags ?? []), options.bundle, options.root, "127.0.0.1:0"];
-  if (options.htpasswd) args.push(options.htpasswd);
+  const args = [...(options.nodeFlags ?? []), options.bundle, "registry", "serve", "--root", options.root];
+  args.push("--listen", "127.0.0.1:0");
+  if (options.htpasswd) args.push("--htpasswd", options.htpasswd);
   const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   scope.after(async () => {

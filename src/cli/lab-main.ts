@@ -3,6 +3,7 @@
  * plus the hidden `lab-distro`, the SIMULATED rke2/k3s and the lab's release mirror. The shipped
  * build (main.ts) does not contain the simulation at all; lab hosts run this one.
  */
+import { commands } from "./commands.js";
 import { registerLabDistro } from "./lab-distro.js";
 import { runCli } from "./program.js";
 
@@ -15,6 +16,6 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 // No top-level await: this file is also bundled as CommonJS for the single-file executable.
-void runCli(process.argv.slice(2), [registerLabDistro]).then((code) => {
+void runCli(process.argv.slice(2), [...commands, registerLabDistro]).then((code) => {
   process.exitCode = code;
 });

@@ -1,5 +1,3 @@
-import { runCli } from "./program.js";
-
 // `airstrap plan | head` closes the pipe early; that is not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (error: NodeJS.ErrnoException) => {
@@ -8,7 +6,19 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
+const argv = process.argv.slice(2);
+// `registry serve` runs on every server node for the cluster's lifetime: it loads the registry's
+// verbs only, not every module of the CLI (ssh2 alone, with its WebAssembly, is ~14 MB resident;
+// the whole CLI idled at ~86 MB, the registry's verbs at ~56 MB). Dynamic imports are what keep
+// the bundle from running the other modules' code at start.
+const verbs =
+  argv[0] === "registry" && argv[1] === "serve"
+    ? import("./registry.js").then((verb) => [verb.registerRegistry])
+    : import("./commands.js").then((all) => all.commands);
+
 // No top-level await: this file is also bundled as CommonJS for the single-file executable.
-void runCli(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+void Promise.all([import("./program.js"), verbs])
+  .then(([program, registers]) => program.runCli(argv, registers))
+  .then((code) => {
+    process.exitCode = code;
+  });

@@ -2,20 +2,20 @@ import { Command, CommanderError } from "commander";
 import { EXIT_BUG, isOperatorError, UsageError } from "../errors.js";
 import { InvalidSourceError } from "../manifest/invalid-source.js";
 import { VERSION } from "../version.js";
-import { commands, type RegisterCommand } from "./commands.js";
+import type { RegisterCommand } from "./commands.js";
 import { redactProcessOutput } from "./redacted-output.js";
 import { colorsFor, err } from "./terminal.js";
 import { formatDiagnostics } from "./views/diagnostics.js";
 
-/** `extra`: verbs only a separate build carries (the lab build's simulated distro). */
-export function buildProgram(extra: RegisterCommand[] = []): Command {
+/** `verbs`: every verb (commands.ts), plus what a separate build carries (the lab's simulated distro). */
+export function buildProgram(verbs: RegisterCommand[]): Command {
   const program = new Command("airstrap")
     .description("From a laptop and a USB disk to a highly available Kubernetes cluster in an air-gapped network.")
     .version(VERSION, "-V, --version")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  for (const register of [...commands, ...extra]) {
+  for (const register of verbs) {
     const command = register(program);
     command.exitOverride();
   }
@@ -23,9 +23,9 @@ export function buildProgram(extra: RegisterCommand[] = []): Command {
 }
 
 /** Runs the CLI and returns the process exit code; never throws. */
-export async function runCli(argv: string[], extra: RegisterCommand[] = []): Promise<number> {
+export async function runCli(argv: string[], verbs: RegisterCommand[]): Promise<number> {
   redactProcessOutput();
-  const program = buildProgram(extra);
+  const program = buildProgram(verbs);
   try {
     await program.parseAsync(argv, { from: "user" });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);

@@ -1,6 +1,4 @@
 import { UsageError } from "../errors.js";
-import { loadManifest } from "../manifest/load.js";
-import { planCluster } from "../plan/plan.js";
 import {
   checkRegistryConfig,
   DEFAULT_MAX_MANIFEST_BYTES,
@@ -54,6 +52,12 @@ export async function serveConfigFromFlags(flags: RegistryServeFlags): Promise<S
   const names = [...flags.tlsName];
   if (flags.node !== undefined) {
     const file = flags.file ?? "cluster.yaml";
+    // Loaded only for the manifest form: the flag form (the unit's) starts without the manifest
+    // schema and the planner in memory.
+    const [{ loadManifest }, { planCluster }] = await Promise.all([
+      import("../manifest/load.js"),
+      import("../plan/plan.js"),
+    ]);
     const { manifest } = await loadManifest(file);
     const plan = planCluster(manifest);
     config = registryConfigFromPlan(plan, flags.node, {

@@ -6,8 +6,8 @@
  * While at most `roomyBodies` stream, each gets two 1 MiB buffers that take turns (the next read
  * overlaps the current write; 1 MiB costs the least CPU per gigabyte, docs/registry.md). Beyond
  * that — ten nodes pulling three layers each — and for bodies of one read (configs), a body gets
- * one 256 KiB buffer: its read no longer overlaps its own write, but the other bodies keep the
- * socket and the disk busy meanwhile, and 30 bodies hold ~13 MiB instead of 60 MiB.
+ * one 128 KiB buffer: its read no longer overlaps its own write, but the other bodies keep the
+ * socket and the disk busy meanwhile, and 30 bodies hold ~10 MiB instead of 60 MiB.
  */
 export interface ReadBuffers {
   /** Buffers for a body of `bytes`. */
@@ -17,7 +17,7 @@ export interface ReadBuffers {
 }
 
 export const ROOMY_BUFFER_BYTES = 1 << 20;
-export const TIGHT_BUFFER_BYTES = 256 << 10;
+export const TIGHT_BUFFER_BYTES = 128 << 10;
 
 export function createReadBuffers(options: { roomyBodies: number; maxFreeBytes: number }): ReadBuffers {
   const free = new Map<number, Buffer[]>([
