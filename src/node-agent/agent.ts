@@ -1,14 +1,16 @@
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import type { Events } from "../events.js";
 import type { KubeClient } from "../kube/client.js";
-import { reportEvent } from "./kube-events.js";
+import type { NodeStatus } from "./node-status.js";
+import { agentReporter } from "./reporter.js";
 import { type ConfigMapObject, siteConfigFrom } from "./site-config.js";
+import { type ObjectWatchConfig, watchObject } from "./watch-object.js";
 
 /**
- * The node agent: keeps the host service's plan file equal to what the site ConfigMap says, and
- * reports each outcome as an Event. A ConfigMap it cannot use is refused and reported; the file —
- * and so what the node serves — stays the last good one. The host service reloads on its own when
- * the file changes (node services watch their plan file).
+ * The node agent: keeps the host service's plan file equal to what the site ConfigMap says, as it
+ * watches it, and reports each outcome (Events, and the node's status ConfigMap). A ConfigMap it
+ * cannot use is refused and reported; the file — and so what the node serves — stays the last
+ * good one. The host service reloads on its own when the file changes (it watches its plan file).
  */
 export interface NodeAgentConfig {
   namespace: string;
@@ -18,66 +20,52 @@ export interface NodeAgentConfig {
   /** The host's plan.json, as mounted into the pod. */
   hostPlanFile: string;
   version: string;
-  intervalMs: number;
+  watch: Pick<ObjectWatchConfig, "timeoutSeconds" | "backoff">;
+  /** The host executable's version, once known (see host-upgrade.ts). */
+  hostVersion?: () => string | undefined;
 }
 
 export type SyncOutcome = "written" | "unchanged" | "refused" | "unreachable";
 
 export interface RunningNodeAgent {
-  /** One look at the ConfigMap; the loop calls it every interval. */
+  /** One read of the ConfigMap (GET), applied. The watch applies each change it sees the same way. */
   syncOnce(): Promise<SyncOutcome>;
-  /** Looks now, then every interval, until closed. */
+  /** Lists and watches the ConfigMap until closed. */
   start(): void;
+  /** Applies a ConfigMap as the watch delivers it (undefined: it does not exist). */
+  apply(configMap: ConfigMapObject | undefined): Promise<SyncOutcome>;
   close(): Promise<void>;
 }
 
 export function startNodeAgent(config: NodeAgentConfig, client: KubeClient, events: Events): RunningNodeAgent {
-  const path = `/api/v1/namespaces/${encodeURIComponent(config.namespace)}/configmaps/${encodeURIComponent(config.configMap)}`;
-  let reported = "";
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-  let running: Promise<SyncOutcome> | undefined;
+  const collectionPath = `/api/v1/namespaces/${encodeURIComponent(config.namespace)}/configmaps`;
+  const where = `ConfigMap ${config.namespace}/${config.configMap}`;
+  const reporter = agentReporter(client, config, events);
+  let serving: { generation: string; siteResourceVersion?: string } | undefined;
+  let running: Promise<SyncOutcome> = Promise.resolve("unchanged");
+  let watch: { stop(): Promise<void> } | undefined;
 
-  async function report(reason: "Synced" | "InvalidConfiguration", generation: string, message: string) {
-    const key = `${reason}/${generation}`;
-    if (key === reported) return;
-    const event = reportEvent({ ...config, reason, generation, message, now: new Date() });
-    const response = await client
-      .post(`/api/v1/namespaces/${encodeURIComponent(config.namespace)}/events`, event)
-      .catch((error: Error) => ({ status: 0, body: error.message }));
-    if (response.status === 201 || response.status === 200 || response.status === 409) reported = key;
-    else
-      events.emit({
-        level: "warn",
-        kind: "node-agent.report",
-        message: `could not report ${reason} as an Event (${response.status} ${response.body.slice(0, 200)})`,
-      });
-  }
+  const status = (state: NodeStatus["state"], message: string): NodeStatus => {
+    const hostVersion = config.hostVersion?.();
+    return {
+      node: config.nodeName,
+      state,
+      message,
+      agentVersion: config.version,
+      ...(hostVersion ? { hostVersion } : {}),
+      ...(serving ?? {}),
+    };
+  };
 
-  async function sync(): Promise<SyncOutcome> {
-    let configMap: ConfigMapObject;
-    try {
-      configMap = await client.getJson<ConfigMapObject>(path);
-    } catch (error) {
-      events.emit({
-        level: "warn",
-        kind: "node-agent.unreachable",
-        message: `cannot read ConfigMap ${config.namespace}/${config.configMap}: ${(error as Error).message}; serving the last good configuration`,
-      });
-      return "unreachable";
-    }
-    const site = siteConfigFrom(configMap, config.key, config.nodeName);
+  async function applyNow(configMap: ConfigMapObject | undefined): Promise<SyncOutcome> {
+    const site = configMap
+      ? siteConfigFrom(configMap, config.key, config.nodeName)
+      : { ok: false as const, generation: "none", problem: `${where} does not exist` };
     if (!site.ok) {
-      events.emit({
-        level: "error",
-        kind: "node-agent.refused",
-        message: `${site.problem}; serving the last good configuration`,
-      });
-      await report(
-        "InvalidConfiguration",
-        site.generation,
-        `${site.problem}; ${config.nodeName} keeps its last good configuration`,
-      );
+      const message = `${site.problem}; ${config.nodeName} keeps its last good configuration`;
+      events.emit({ level: "error", kind: "node-agent.refused", message });
+      await reporter.event("InvalidConfiguration", site.generation, message);
+      await reporter.status(status("Refused", message));
       return "refused";
     }
     const current = await readFile(config.hostPlanFile, "utf8").catch(() => undefined);
@@ -97,33 +85,52 @@ export function startNodeAgent(config: NodeAgentConfig, client: KubeClient, even
         message: `wrote ${config.hostPlanFile} (generation ${site.generation})`,
       });
     }
-    await report(
-      "Synced",
-      site.generation,
-      `${config.nodeName} serves generation ${site.generation} with airstrap ${config.version}`,
-    );
+    const siteResourceVersion = configMap?.metadata?.resourceVersion;
+    serving = { generation: site.generation, ...(siteResourceVersion ? { siteResourceVersion } : {}) };
+    const message = `${config.nodeName} serves generation ${site.generation} with airstrap ${config.hostVersion?.() ?? config.version}`;
+    await reporter.event("Synced", site.generation, message);
+    await reporter.status(status("Serving", message));
     return outcome;
   }
 
-  const syncOnce = () => {
-    running = (running ?? Promise.resolve("unchanged" as SyncOutcome)).then(sync, sync);
+  // One apply at a time, in the order asked.
+  const apply = (configMap: ConfigMapObject | undefined) => {
+    running = running.then(
+      () => applyNow(configMap),
+      () => applyNow(configMap),
+    );
     return running;
   };
-  const loop = () => {
-    if (closed) return;
-    void syncOnce().finally(() => {
-      if (!closed) timer = setTimeout(loop, config.intervalMs);
-    });
-  };
+
   return {
-    syncOnce,
+    apply,
+    async syncOnce() {
+      let configMap: ConfigMapObject;
+      try {
+        configMap = await client.getJson<ConfigMapObject>(`${collectionPath}/${encodeURIComponent(config.configMap)}`);
+      } catch (error) {
+        events.emit({
+          level: "warn",
+          kind: "node-agent.unreachable",
+          message: `cannot read ${where}: ${(error as Error).message}; serving the last good configuration`,
+        });
+        return "unreachable";
+      }
+      return apply(configMap);
+    },
     start() {
-      loop();
+      watch ??= watchObject<ConfigMapObject>(
+        client,
+        { collectionPath, name: config.configMap, ...config.watch },
+        async (configMap) => {
+          await apply(configMap);
+        },
+        events,
+      );
     },
     async close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      await running;
+      await watch?.stop();
+      await running.catch(() => undefined);
     },
   };
 }

@@ -3,7 +3,7 @@ export interface AgentReport {
   namespace: string;
   configMap: string;
   nodeName: string;
-  reason: "Synced" | "InvalidConfiguration";
+  reason: "Synced" | "InvalidConfiguration" | "HostUpgraded";
   generation: string;
   version: string;
   message: string;
@@ -29,7 +29,7 @@ export function reportEvent(report: AgentReport) {
     involvedObject: { apiVersion: "v1", kind: "ConfigMap", namespace: report.namespace, name: report.configMap },
     reason: report.reason,
     message: report.message,
-    type: report.reason === "Synced" ? "Normal" : "Warning",
+    type: report.reason === "InvalidConfiguration" ? "Warning" : "Normal",
     source: { component: "airstrap-node-agent", host: report.nodeName },
     reportingComponent: "airstrap-node-agent",
     reportingInstance: report.nodeName,

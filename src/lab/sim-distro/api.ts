@@ -3,6 +3,7 @@ import { nodeWithReadiness } from "./nodes.js";
 import { apiGroupList, apiResourceList, apiVersions, findResourceType, groupVersion } from "./resources.js";
 import type { KubeObject, ObjectStore } from "./store.js";
 import { asTable, wantsTable } from "./table.js";
+import type { WatchHub } from "./watch.js";
 
 /** SIMULATION of the Kubernetes API: discovery, Nodes, and generic storage of any object applied. */
 export interface ApiRequest {
@@ -20,6 +21,8 @@ export interface ApiResponse {
 
 export interface ApiContext {
   store: ObjectStore;
+  /** Streams `?watch=1` requests (see watch.ts); without it, watches are answered as lists. */
+  watches?: WatchHub;
   /** The Kubernetes version the distro release claims, e.g. v1.31.4+rke2r1. */
   version: string;
   serverAddress: string;
@@ -67,12 +70,16 @@ function route(ctx: ApiContext, request: ApiRequest, target: Target): ApiRespons
   switch (request.method) {
     case "GET": {
       if (target.name === undefined) {
-        const items = ctx.store.list(target.namespace ? `${prefix}${target.namespace}/` : prefix).map(view);
+        const named = nameSelected(request.path);
+        const items = ctx.store
+          .list(target.namespace ? `${prefix}${target.namespace}/` : prefix)
+          .filter((object) => named === undefined || object.metadata?.name === named)
+          .map(view);
         if (wantsTable(request.accept)) return ok(asTable(target.resource, items, now));
         return ok({
           kind: `${kind}List`,
           apiVersion: groupVersion(target.group, target.version),
-          metadata: { resourceVersion: "" },
+          metadata: { resourceVersion: String(ctx.store.currentVersion()) },
           items,
         });
       }
@@ -117,6 +124,22 @@ function route(ctx: ApiContext, request: ApiRequest, target: Target): ApiRespons
     default:
       return status(405, "MethodNotAllowed", `${request.method} is not supported`);
   }
+}
+
+/** `fieldSelector=metadata.name=X`, the one field selector the simulation knows. */
+export function nameSelected(path: string): string | undefined {
+  const selector = new URLSearchParams(path.split("?")[1] ?? "").get("fieldSelector");
+  const match = /^metadata\.name=(.+)$/.exec(selector ?? "");
+  return match?.[1];
+}
+
+/** For a watch: the store keys of the collection a path names (`/v1/configmaps/<ns>/`) and its kind. */
+export function watchedCollection(path: string): { prefix: string; kind: string } | undefined {
+  const target = parseTarget(path.split("?")[0]!.replace(/\/+$/, ""));
+  if (!target || target.resource === "" || target.name !== undefined) return undefined;
+  const prefix = `/${groupVersion(target.group, target.version)}/${target.resource}/`;
+  const kind = findResourceType(target.group, target.version, target.resource)?.kind ?? "Object";
+  return { prefix: target.namespace ? `${prefix}${target.namespace}/` : prefix, kind };
 }
 
 /** /api/v1/… or /apis/<group>/<version>/…, then [namespaces/<ns>/]<resource>[/<name>[/<subresource>]]. */

@@ -13,6 +13,7 @@ import { nodeKey, nodeObject, SUPERVISOR_ANNOTATION } from "./nodes.js";
 import { type JoinRequest, type JoinResponse, startSimServers } from "./server.js";
 import { type KubeObject, ObjectStore, type StoreEntry } from "./store.js";
 import { adminBearer, formatNodeToken, parseToken } from "./token.js";
+import { WatchHub } from "./watch.js";
 
 export const HEARTBEAT_MS = 5_000;
 const SYNC_MS = 3_000;
@@ -132,6 +133,7 @@ export async function runSimServer(config: SimNodeConfig, version: string, event
     events,
     api: {
       store,
+      watches: new WatchHub(store),
       version,
       serverAddress: formatEndpoint({ address: self.address, port: config.apiPort }),
       now: () => new Date(),

@@ -1,3 +1,4 @@
+import { nodeStatusName } from "../../node-agent/node-status.js";
 import type { Plan } from "../../plan/types.js";
 
 /**
@@ -42,12 +43,21 @@ export function inClusterObjects(input: InClusterInput): KubeObject[] {
       kind: "Role",
       metadata: { name: AGENT_NAME, namespace },
       rules: [
-        // Only its own ConfigMap, read and watched; the status it reports goes in Events.
+        // Only its own ConfigMap, read and watched (list and watch by field selector on its name).
         {
           apiGroups: [""],
           resources: ["configmaps"],
           resourceNames: [SITE_CONFIGMAP],
           verbs: ["get", "list", "watch"],
+        },
+        // Each node's status ConfigMap (see node-agent/node-status.ts). Creating cannot be limited by
+        // name in RBAC; replacing can, to the site's nodes.
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["create"] },
+        {
+          apiGroups: [""],
+          resources: ["configmaps"],
+          resourceNames: input.plan.hosts.map((host) => nodeStatusName(host.name)),
+          verbs: ["get", "update"],
         },
         { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
       ],

@@ -1,8 +1,8 @@
-import { waitFor as waitForCondition } from "../../helpers/wait-for.js";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
+import { waitFor as waitForCondition } from "../../helpers/wait-for.js";
 
 /** Helpers for tests of the DNS server's worker processes: run the verb, find and pause processes. */
 
