@@ -3,7 +3,6 @@ import { nodeWithReadiness } from "./nodes.js";
 import { apiGroupList, apiResourceList, apiVersions, findResourceType, groupVersion } from "./resources.js";
 import type { KubeObject, ObjectStore } from "./store.js";
 import { asTable, wantsTable } from "./table.js";
-import type { WatchHub } from "./watch.js";
 
 /** SIMULATION of the Kubernetes API: discovery, Nodes, and generic storage of any object applied. */
 export interface ApiRequest {
@@ -21,8 +20,6 @@ export interface ApiResponse {
 
 export interface ApiContext {
   store: ObjectStore;
-  /** Streams `?watch=1` requests (see watch.ts); without it, watches are answered as lists. */
-  watches?: WatchHub;
   /** The Kubernetes version the distro release claims, e.g. v1.31.4+rke2r1. */
   version: string;
   serverAddress: string;

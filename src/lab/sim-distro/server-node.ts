@@ -131,9 +131,9 @@ export async function runSimServer(config: SimNodeConfig, version: string, event
     caPem: secrets.caCert,
     password,
     events,
+    watches: new WatchHub(store),
     api: {
       store,
-      watches: new WatchHub(store),
       version,
       serverAddress: formatEndpoint({ address: self.address, port: config.apiPort }),
       now: () => new Date(),
