@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { UsageError } from "../errors.js";
 import { createEvents } from "../events.js";
@@ -6,6 +7,7 @@ import { startNodeAgent } from "../node-agent/agent.js";
 import { inClusterCredentials } from "../node-agent/in-cluster-credentials.js";
 import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import { IN_CLUSTER_NAMESPACE, SITE_CONFIGMAP, SITE_MANIFEST_KEY } from "../render/in-cluster/objects.js";
+import { runningAsSingleExecutable } from "../single-executable.js";
 import { VERSION } from "../version.js";
 import { err } from "./terminal.js";
 import { plainLine } from "./views/event-views.js";
@@ -18,6 +20,7 @@ interface AgentFlags {
   hostPlan: string;
   watchTimeout: string;
   backoffMax: string;
+  hostExecutable: string;
 }
 
 /** `airstrap node agent`: the DaemonSet's command (see src/render/in-cluster). */
@@ -34,6 +37,11 @@ export function registerNodeAgent(node: Command): Command {
     .option("--host-plan <file>", "the host's plan file, as mounted in the pod", `/host${AIRSTRAP_PATHS.plan}`)
     .option("--watch-timeout <seconds>", "how long each watch of the ConfigMap lasts before it is reopened", "300")
     .option("--backoff-max <seconds>", "longest wait between retries when the API cannot be reached", "30")
+    .option(
+      "--host-executable <file>",
+      "the host's airstrap, as mounted in the pod: replaced by this one when this one is newer",
+      `/host${AIRSTRAP_PATHS.binary}`,
+    )
     .action(async (flags: AgentFlags) => {
       const nodeName = flags.nodeName ?? process.env.NODE_NAME;
       if (!nodeName) throw new UsageError("no node name", { hint: "set NODE_NAME (spec.nodeName) or --node-name" });
@@ -57,6 +65,10 @@ export function registerNodeAgent(node: Command): Command {
           hostPlanFile: flags.hostPlan,
           version: VERSION,
           watch: { timeoutSeconds, backoff: { initialMs: 500, maxMs } },
+          // Only the single-file executable (what the image holds) can stand in for the host's.
+          ...(runningAsSingleExecutable() && existsSync(flags.hostExecutable)
+            ? { upgrade: { ownExecutable: process.execPath, hostExecutable: flags.hostExecutable, version: VERSION } }
+            : {}),
         },
         client,
         events,

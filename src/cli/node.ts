@@ -3,7 +3,9 @@ import { UsageError } from "../errors.js";
 import { createEvents } from "../events.js";
 import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import { readPlanFile } from "../plan/plan-file.js";
+import { announceServing, watchExecutable } from "../services/executable-handover.js";
 import { startNodeServices, watchPlanFile } from "../services/node-services.js";
+import { runningAsSingleExecutable } from "../single-executable.js";
 import { requireHost } from "./common.js";
 import { endpointFlag } from "./dns-flags.js";
 import { registerNodeAgent } from "./node-agent.js";
@@ -17,6 +19,7 @@ interface NodeFlags {
   dnsHttp?: string;
   lbAddress?: string;
   lbAdmin?: string;
+  executable?: string;
 }
 
 export function registerNode(program: Command): Command {
@@ -37,6 +40,10 @@ export function registerNode(program: Command): Command {
     .option("--dns-http <addr:port>", "DNS metrics and health endpoint", "127.0.0.1:9153")
     .option("--lb-address <addr>", "load balancer listen address (default the node's address)")
     .option("--lb-admin <addr:port>", "load balancer metrics and health endpoint", "127.0.0.1:9154")
+    .option(
+      "--executable <file>",
+      "hand the sockets over to this executable when it is replaced (default: this one, when it is the single-file executable)",
+    )
     .action(async (flags: NodeFlags) => {
       const events = createEvents();
       events.subscribe((event) => {
@@ -61,6 +68,11 @@ export function registerNode(program: Command): Command {
       };
       const services = await startNodeServices(plan, nodeName, options, events);
       err(`airstrap node ${nodeName}: ${services.addresses.join(", ")}`);
+      await announceServing();
+      const executable = flags.executable ?? (runningAsSingleExecutable() ? process.execPath : undefined);
+      const upgrade = executable
+        ? watchExecutable({ executable, args: process.argv.slice(2), events, readyTimeoutMs: 120_000 })
+        : undefined;
 
       const reload = async (why: string) => {
         try {
@@ -82,7 +94,9 @@ export function registerNode(program: Command): Command {
         const stop = () => resolve();
         process.once("SIGTERM", stop);
         process.once("SIGINT", stop);
+        void upgrade?.replaced.then(stop);
       });
+      upgrade?.stop();
       stopWatching();
       await services.close();
       events.emit({ level: "info", kind: "node.stopped", message: "stopped" });

@@ -1,6 +1,7 @@
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import type { Events } from "../events.js";
 import type { KubeClient } from "../kube/client.js";
+import { type HostUpgradeConfig, upgradeHostExecutable } from "./host-upgrade.js";
 import type { NodeStatus } from "./node-status.js";
 import { agentReporter } from "./reporter.js";
 import { type ConfigMapObject, siteConfigFrom } from "./site-config.js";
@@ -21,8 +22,8 @@ export interface NodeAgentConfig {
   hostPlanFile: string;
   version: string;
   watch: Pick<ObjectWatchConfig, "timeoutSeconds" | "backoff">;
-  /** The host executable's version, once known (see host-upgrade.ts). */
-  hostVersion?: () => string | undefined;
+  /** Upgrade the host's executable from the image's at start, when it is older (see host-upgrade.ts). */
+  upgrade?: HostUpgradeConfig;
 }
 
 export type SyncOutcome = "written" | "unchanged" | "refused" | "unreachable";
@@ -44,9 +45,39 @@ export function startNodeAgent(config: NodeAgentConfig, client: KubeClient, even
   let serving: { generation: string; siteResourceVersion?: string } | undefined;
   let running: Promise<SyncOutcome> = Promise.resolve("unchanged");
   let watch: { stop(): Promise<void> } | undefined;
+  let started: Promise<void> | undefined;
+  let closed = false;
+  let hostVersion: string | undefined;
+
+  async function upgradeHost(upgrade: HostUpgradeConfig): Promise<void> {
+    const result = await upgradeHostExecutable(upgrade);
+    if (result.outcome === "absent") {
+      events.emit({
+        level: "warn",
+        kind: "node-agent.host.absent",
+        message: `${upgrade.hostExecutable} does not run: nothing to upgrade`,
+      });
+      return;
+    }
+    hostVersion = result.outcome === "upgraded" ? result.to : result.hostVersion;
+    if (result.outcome === "upgraded") {
+      const message = `${config.nodeName}: airstrap ${result.from} → ${result.to} (sha256 ${result.sha256}); the previous executable is ${result.previous}`;
+      events.emit({ level: "info", kind: "node-agent.host.upgraded", message });
+      await reporter.event("HostUpgraded", result.to, message);
+    } else if (result.outcome === "failed") {
+      const message = `${config.nodeName}: upgrading ${upgrade.hostExecutable} to ${config.version} failed: ${result.problem}; the host keeps ${result.hostVersion ?? "its executable"}`;
+      events.emit({ level: "error", kind: "node-agent.host.failed", message });
+      await reporter.event("HostUpgradeFailed", config.version, message);
+    } else {
+      events.emit({
+        level: "info",
+        kind: "node-agent.host.current",
+        message: `${upgrade.hostExecutable} is airstrap ${result.hostVersion} (${result.outcome === "current" ? "this version" : "newer than this image's: left alone"})`,
+      });
+    }
+  }
 
   const status = (state: NodeStatus["state"], message: string): NodeStatus => {
-    const hostVersion = config.hostVersion?.();
     return {
       node: config.nodeName,
       state,
@@ -87,7 +118,7 @@ export function startNodeAgent(config: NodeAgentConfig, client: KubeClient, even
     }
     const siteResourceVersion = configMap?.metadata?.resourceVersion;
     serving = { generation: site.generation, ...(siteResourceVersion ? { siteResourceVersion } : {}) };
-    const message = `${config.nodeName} serves generation ${site.generation} with airstrap ${config.hostVersion?.() ?? config.version}`;
+    const message = `${config.nodeName} serves generation ${site.generation} with airstrap ${hostVersion ?? config.version}`;
     await reporter.event("Synced", site.generation, message);
     await reporter.status(status("Serving", message));
     return outcome;
@@ -119,16 +150,22 @@ export function startNodeAgent(config: NodeAgentConfig, client: KubeClient, even
       return apply(configMap);
     },
     start() {
-      watch ??= watchObject<ConfigMapObject>(
-        client,
-        { collectionPath, name: config.configMap, ...config.watch },
-        async (configMap) => {
-          await apply(configMap);
-        },
-        events,
-      );
+      started ??= (async () => {
+        if (config.upgrade) await upgradeHost(config.upgrade);
+        if (closed) return;
+        watch = watchObject<ConfigMapObject>(
+          client,
+          { collectionPath, name: config.configMap, ...config.watch },
+          async (configMap) => {
+            await apply(configMap);
+          },
+          events,
+        );
+      })();
     },
     async close() {
+      closed = true;
+      await started;
       await watch?.stop();
       await running.catch(() => undefined);
     },

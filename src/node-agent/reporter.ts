@@ -1,6 +1,6 @@
 import type { Events } from "../events.js";
 import type { KubeClient } from "../kube/client.js";
-import { reportEvent } from "./kube-events.js";
+import { type AgentReason, reportEvent } from "./kube-events.js";
 import { type NodeStatus, nodeStatusConfigMap } from "./node-status.js";
 
 /**
@@ -9,7 +9,7 @@ import { type NodeStatus, nodeStatusConfigMap } from "./node-status.js";
  * failure to send is logged and tried again with the next change or sync.
  */
 export interface AgentReporter {
-  event(reason: "Synced" | "InvalidConfiguration" | "HostUpgraded", generation: string, message: string): Promise<void>;
+  event(reason: AgentReason, generation: string, message: string): Promise<void>;
   status(status: NodeStatus): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 import { nodeStatusName } from "../../node-agent/node-status.js";
+import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { Plan } from "../../plan/types.js";
 
 /**
@@ -79,6 +80,9 @@ export function inClusterObjects(input: InClusterInput): KubeObject[] {
   ];
 }
 
+/** Where the host's airstrap lives (/usr/local/bin): the agent upgrades it from its image. */
+const binDir = AIRSTRAP_PATHS.binary.slice(0, AIRSTRAP_PATHS.binary.lastIndexOf("/"));
+
 function daemonSet(input: InClusterInput, labels: Record<string, string>): KubeObject {
   const health = { httpGet: { host: HOST_DNS_HEALTH.host, port: HOST_DNS_HEALTH.port, path: "/healthz" } };
   return {
@@ -129,10 +133,17 @@ function daemonSet(input: InClusterInput, labels: Record<string, string>): KubeO
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ["ALL"] },
               },
-              volumeMounts: [{ name: "host-config", mountPath: "/host/etc/airstrap" }],
+              volumeMounts: [
+                { name: "host-config", mountPath: "/host/etc/airstrap" },
+                // The folder, not the file: the new executable is renamed over the old in place.
+                { name: "host-bin", mountPath: `/host${binDir}` },
+              ],
             },
           ],
-          volumes: [{ name: "host-config", hostPath: { path: "/etc/airstrap", type: "Directory" } }],
+          volumes: [
+            { name: "host-config", hostPath: { path: "/etc/airstrap", type: "Directory" } },
+            { name: "host-bin", hostPath: { path: binDir, type: "Directory" } },
+          ],
         },
       },
     },
