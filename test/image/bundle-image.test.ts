@@ -5,18 +5,13 @@ import { test } from "node:test";
 import { AIRSTRAP_IMAGE_REPOSITORY, findAirstrapImage } from "../../src/image/in-store.js";
 import { VERSION as AIRSTRAP_VERSION } from "../../src/version.js";
 import { smallAirstrapImage } from "../helpers/airstrap-image.js";
-import { runAirstrap, tempDir } from "../helpers/cli.js";
-import { soloSiteManifest, storeWithRelease } from "../helpers/solo-site.js";
-import { sshdAvailable, startSshd } from "../peers/sshd.js";
+import { runAirstrap } from "../helpers/cli.js";
+import { soloSiteOverSsh } from "../helpers/solo-site.js";
 
 test("airstrap's image travels in the bundle: create carries it, load puts it in the store, install takes it from there; a changed byte of it fails verification", async (t) => {
-  const missing = sshdAvailable();
-  if (missing) return t.skip(missing);
-  const sshd = await startSshd({ address: "127.0.0.1" });
-  t.after(() => sshd.stop());
-  const dir = await tempDir(t);
-  await writeFile(join(dir, "cluster.yaml"), soloSiteManifest(sshd.port, sshd.clientKey));
-  await storeWithRelease(join(dir, "store"));
+  const site = await soloSiteOverSsh(t);
+  if ("skip" in site) return t.skip(site.skip);
+  const { dir } = site;
   const image = await smallAirstrapImage(dir);
 
   // Without an image anywhere, a bundle is refused: every bundle carries one.
