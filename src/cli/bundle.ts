@@ -13,8 +13,12 @@ import { attachProgressView } from "../artifacts/progress-view.js";
 import { defaultStoreDir } from "../artifacts/store-location.js";
 import { OperatorError } from "../errors.js";
 import { createEvents } from "../events.js";
+import { airstrapImageForBundle, imageBesideExecutable } from "../image/in-store.js";
+import { findNodeBinary } from "../install/install.js";
+import { runningAsSingleExecutable } from "../single-executable.js";
 import { STATE_DIR_NAME, stateDirBeside } from "../state/state-dir.js";
 import { openBlobStore } from "../store/blob-store.js";
+import { VERSION } from "../version.js";
 import { manifestOption, planFromManifestFile } from "./common.js";
 import { err, out } from "./terminal.js";
 
@@ -26,7 +30,11 @@ export function registerBundle(program: Command): Command {
     .option("--split <size>", "cut into parts of this size, e.g. 4095M for FAT32")
     .option("--since <old>", "differential: leave out what this earlier bundle (or its .index.json) carried")
     .option("--store <dir>", "artifact store (default: .airstrap/store beside the manifest)")
-    .action(async (flags: { file: string; output: string; split?: string; since?: string; store?: string }) => {
+    .option(
+      "--image <file>",
+      "airstrap's image (docker-archive) to carry (default: the store's for this version, else image/ beside the executable)",
+    )
+    .action(async (flags: CreateFlags) => {
       const partSize = flags.split === undefined ? undefined : parseSize(flags.split);
       const site = await planFromManifestFile(flags.file);
       const signingKey = await loadOrCreateSigningKey(stateDirBeside(flags.file));
@@ -42,6 +50,8 @@ export function registerBundle(program: Command): Command {
       const needed = artifactsFromPlan(site.plan, site.loaded.dir);
       const fluxImages = needed.flux ? await fluxImagesInStore(store, needed.flux) : [];
       const content = contentFor(needed, await readArtifactIndex(store.root), fluxImages);
+      // airstrap's own image goes in every bundle: install takes it from the store on the other side.
+      content.images.push(await carriedImage(store.root, site.plan.distro.arch, flags.image));
       const since = flags.since === undefined ? undefined : await readBaseIndex(flags.since);
       const events = createEvents();
       const detach = attachProgressView(events, process.stderr);
@@ -116,6 +126,30 @@ export function registerBundle(program: Command): Command {
       }
     });
   return bundle;
+}
+
+interface CreateFlags {
+  file: string;
+  output: string;
+  split?: string;
+  since?: string;
+  store?: string;
+  image?: string;
+}
+
+async function carriedImage(storeRoot: string, arch: string, given: string | undefined) {
+  let beside: string | undefined;
+  try {
+    beside = imageBesideExecutable(findNodeBinary(arch, undefined, runningAsSingleExecutable()), arch);
+  } catch {
+    beside = undefined;
+  }
+  return airstrapImageForBundle(storeRoot, {
+    version: VERSION,
+    arch,
+    ...(given ? { given } : {}),
+    ...(beside ? { beside } : {}),
+  });
 }
 
 interface TrustFlags {

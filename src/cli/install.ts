@@ -2,11 +2,13 @@ import { type Command, Option } from "commander";
 import { defaultStoreDir } from "../artifacts/store-location.js";
 import { createEvents, type Events } from "../events.js";
 import { ociArchitecture } from "../image/image-config.js";
+import { airstrapImageFromStore, givenImageArchive } from "../image/in-store.js";
 import { writeHostLogs } from "../install/host-logs.js";
-import { type ArtifactTransfer, findNodeBinary, findNodeImage, installCluster } from "../install/install.js";
+import { type ArtifactTransfer, findNodeBinary, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
 import type { RunningDashboard } from "../services/dashboard/service.js";
 import { runningAsSingleExecutable } from "../single-executable.js";
+import { VERSION } from "../version.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
 import { dashboardOption, serveDashboard } from "./dashboard.js";
 import { sudoPasswordFromOperator } from "./sudo-prompt.js";
@@ -62,7 +64,7 @@ export function installOptions(command: Command): Command {
     )
     .option(
       "--image <file>",
-      "airstrap's image (docker-archive) pre-loaded on every node (default: image/ beside the executable, when built)",
+      "airstrap's image (docker-archive) pre-loaded on every node (default: the store's, which bundle load put there)",
     )
     .option("--ready-timeout <seconds>", "how long a server or agent may take to become ready", "600")
     .addOption(
@@ -99,20 +101,23 @@ export async function runInstallCommand(flags: InstallFlags): Promise<InstallRun
  * The install engine over a planned site with the flags of `install`: what `install`, `up` and
  * `init` (once its machines answer SSH) run. Events go to the caller's stream and views.
  */
-export function installSite(
+export async function installSite(
   site: PlannedSite,
   events: Events,
   flags: InstallFlags,
   holdView: () => () => void,
 ): Promise<InstallReport> {
   const nodeBinaryPath = nodeBinaryFor(site, flags);
-  const nodeImagePath = findNodeImage(nodeBinaryPath, site.plan.distro.arch, flags.image);
+  const storeRoot = flags.store ?? defaultStoreDir(flags.file);
+  const nodeImagePath = flags.image
+    ? givenImageArchive(flags.image)
+    : await airstrapImageFromStore(storeRoot, VERSION, site.plan.distro.arch, site.state.file("image"));
   return installCluster({
     plan: site.plan,
     manifestDir: site.loaded.dir,
     manifestText: site.loaded.text,
     state: site.state,
-    storeRoot: flags.store ?? defaultStoreDir(flags.file),
+    storeRoot,
     nodeBinaryPath,
     ...(nodeImagePath ? { nodeImagePath } : {}),
     events,

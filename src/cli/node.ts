@@ -3,8 +3,10 @@ import { UsageError } from "../errors.js";
 import { createEvents } from "../events.js";
 import { AIRSTRAP_PATHS } from "../plan/distro-paths.js";
 import { readPlanFile } from "../plan/plan-file.js";
+import { announceServing, watchExecutable } from "../services/executable-handover.js";
 import { startNodeServices, watchPlanFile } from "../services/node-services.js";
 import { NODE_STATUS_PORT } from "../services/node-status/config.js";
+import { runningAsSingleExecutable } from "../single-executable.js";
 import { requireHost } from "./common.js";
 import { endpointFlag } from "./dns-flags.js";
 import { registerNodeAgent } from "./node-agent.js";
@@ -19,6 +21,7 @@ interface NodeFlags {
   lbAddress?: string;
   lbAdmin?: string;
   statusListen?: string;
+  executable?: string;
 }
 
 export function registerNode(program: Command): Command {
@@ -42,6 +45,10 @@ export function registerNode(program: Command): Command {
     .option(
       "--status-listen <addr:port|off>",
       `read-only /healthz and /metrics of both, for the site's networks and the bootstrap machine (default the node's address, port ${NODE_STATUS_PORT})`,
+    )
+    .option(
+      "--executable <file>",
+      "hand the sockets over to this executable when it is replaced (default: this one, when it is the single-file executable)",
     )
     .action(async (flags: NodeFlags) => {
       const events = createEvents();
@@ -73,6 +80,11 @@ export function registerNode(program: Command): Command {
       };
       const services = await startNodeServices(plan, nodeName, options, events);
       err(`airstrap node ${nodeName}: ${services.addresses.join(", ")}`);
+      await announceServing();
+      const executable = flags.executable ?? (runningAsSingleExecutable() ? process.execPath : undefined);
+      const upgrade = executable
+        ? watchExecutable({ executable, args: process.argv.slice(2), events, readyTimeoutMs: 120_000 })
+        : undefined;
 
       const reload = async (why: string) => {
         try {
@@ -94,7 +106,9 @@ export function registerNode(program: Command): Command {
         const stop = () => resolve();
         process.once("SIGTERM", stop);
         process.once("SIGINT", stop);
+        void upgrade?.replaced.then(stop);
       });
+      upgrade?.stop();
       stopWatching();
       await services.close();
       events.emit({ level: "info", kind: "node.stopped", message: "stopped" });

@@ -8,7 +8,7 @@ import { hostsFromPlan } from "../hosts/connect.js";
 import type { SudoPasswordSource } from "../hosts/sudo.js";
 import { fileSource } from "../hosts/upload-source.js";
 import { archiveRepoTags } from "../image/archive-tags.js";
-import { imageArchiveName } from "../image/image-config.js";
+import { putAirstrapImage } from "../image/in-store.js";
 import type { Plan, PlannedBootstrap } from "../plan/types.js";
 import { renderHostFiles } from "../render/host-files.js";
 import { renderManifestBundle } from "../render/in-cluster/kustomize.js";
@@ -21,9 +21,6 @@ import type { StateDir } from "../state/state-dir.js";
 import { generateToken } from "../state/state-dir.js";
 import { openBlobStore } from "../store/blob-store.js";
 import { digestHex } from "../store/digest.js";
-import { importArchive } from "../store/oci-archive.js";
-import { parseImageName } from "../store/oci-image-graph.js";
-import { openRepositories } from "../store/repositories.js";
 import { startBootstrapRegistry } from "./bootstrap-registry.js";
 import type { CarriedFile, InstallContext } from "./context.js";
 import { registryMaterial } from "./registry-material.js";
@@ -72,7 +69,16 @@ export async function installCluster(options: InstallOptions): Promise<InstallRe
   const carried = [nodeBinary, ...(nodeImage ? [nodeImage] : []), ...releaseFiles];
   const serving = options.artifactTransfer === "http" ? plan.bootstrap : undefined;
   // In the store, the image goes with the rest to every registry replica: what pods pull by name.
-  if (nodeImage && serving && !options.dryRun) await importNodeImage(options.storeRoot, nodeImage.localPath);
+  if (nodeImage && serving && !options.dryRun)
+    await putAirstrapImage(options.storeRoot, nodeImage.localPath, plan.distro.arch);
+  if (!nodeImage) {
+    events.emit({
+      level: "warn",
+      kind: "install.image.absent",
+      message:
+        "no airstrap image (none in the store for this version, no --image): nodes get no pre-loaded image and no in-cluster objects",
+    });
+  }
   const registry = await registryContext(options, serving);
   const hosts = hostsFromPlan(plan, {
     stateDir: state,
@@ -191,26 +197,6 @@ async function inClusterManifestFor(plan: Plan, manifestText: string, archive: s
   const [image] = await archiveRepoTags(archive);
   if (!image) throw new OperatorError(`${archive}: the image has no name`, { hint: "build it with make image" });
   return renderManifestBundle(inClusterObjects({ plan, manifestText, image }));
-}
-
-/** Under docker.io/…, as the site registry holds every mirrored image, so the name pods use resolves there. */
-async function importNodeImage(storeRoot: string, archive: string): Promise<void> {
-  const [name] = await archiveRepoTags(archive);
-  const repository = name ? `docker.io/${parseImageName(name).repo}` : undefined;
-  if (!repository) throw new OperatorError(`${archive}: the image has no name`, { hint: "build it with make image" });
-  await importArchive(openRepositories(await openBlobStore(storeRoot)), archive, { repository });
-}
-
-/** airstrap's image beside the executable (what `make image` writes), when it was built. */
-export function findNodeImage(nodeBinaryPath: string, arch: string, given: string | undefined): string | undefined {
-  if (given) {
-    if (!existsSync(given)) {
-      throw new OperatorError(`${given}: no such image archive`, { hint: "build it with make image" });
-    }
-    return resolve(given);
-  }
-  const beside = join(dirname(nodeBinaryPath), "image", imageArchiveName(arch));
-  return existsSync(beside) ? beside : undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Resolver } from "node:dns";
+import type { IncomingMessage } from "node:http";
 import type { LookupFunction } from "node:net";
-import { requestBuffer } from "../net/http-client.js";
+import { type HttpRequestOptions, httpRequest, requestBuffer } from "../net/http-client.js";
 import type { KubeCredentials } from "./kubeconfig-credentials.js";
 
 export interface KubeResponse {
@@ -46,15 +47,27 @@ export class KubeClient {
     return this.request("PATCH", `${path}${query}`, JSON.stringify(object), "application/apply-patch+yaml");
   }
 
-  private async request(
-    method: string,
-    path: string,
-    body?: string,
-    contentType = "application/json",
-  ): Promise<KubeResponse> {
-    const url = new URL(path, this.credentials.server);
+  /** PUT a JSON object (the node agent's status). */
+  put(path: string, body: unknown): Promise<KubeResponse> {
+    return this.request("PUT", path, JSON.stringify(body));
+  }
+
+  /**
+   * Opens a watch (`path` carries `watch=1`) and resolves with the streaming response. The stream
+   * errors when no byte moves for `idleTimeoutMs`: bookmarks and the server's own timeoutSeconds
+   * keep a healthy watch moving.
+   */
+  watch(path: string, idleTimeoutMs: number, signal: AbortSignal): Promise<IncomingMessage> {
+    return httpRequest(new URL(path, this.credentials.server), {
+      ...this.requestOptions("GET"),
+      idleTimeoutMs,
+      signal,
+    });
+  }
+
+  private requestOptions(method: string, body?: string, contentType = "application/json"): HttpRequestOptions {
     const { ca, cert, key, token, insecure } = this.credentials;
-    const response = await requestBuffer(url, {
+    return {
       method,
       headers: {
         accept: "application/json",
@@ -69,6 +82,18 @@ export class KubeClient {
       ...(this.lookup ? { lookup: this.lookup } : {}),
       connectTimeoutMs: this.timeoutMs,
       idleTimeoutMs: this.timeoutMs,
+    };
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    body?: string,
+    contentType = "application/json",
+  ): Promise<KubeResponse> {
+    const url = new URL(path, this.credentials.server);
+    const response = await requestBuffer(url, {
+      ...this.requestOptions(method, body, contentType),
       maxBodyBytes: this.maxBodyBytes,
     });
     return { status: response.status, body: response.body.toString("utf8") };

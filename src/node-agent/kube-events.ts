@@ -1,9 +1,12 @@
 /** The Kubernetes Event the agent reports each outcome with, on its ConfigMap. Pure. */
+export type AgentReason = "Synced" | "InvalidConfiguration" | "HostUpgraded" | "HostUpgradeFailed";
+const WARNINGS: AgentReason[] = ["InvalidConfiguration", "HostUpgradeFailed"];
+
 export interface AgentReport {
   namespace: string;
   configMap: string;
   nodeName: string;
-  reason: "Synced" | "InvalidConfiguration";
+  reason: AgentReason;
   generation: string;
   version: string;
   message: string;
@@ -29,7 +32,7 @@ export function reportEvent(report: AgentReport) {
     involvedObject: { apiVersion: "v1", kind: "ConfigMap", namespace: report.namespace, name: report.configMap },
     reason: report.reason,
     message: report.message,
-    type: report.reason === "Synced" ? "Normal" : "Warning",
+    type: WARNINGS.includes(report.reason) ? "Warning" : "Normal",
     source: { component: "airstrap-node-agent", host: report.nodeName },
     reportingComponent: "airstrap-node-agent",
     reportingInstance: report.nodeName,

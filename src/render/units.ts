@@ -15,6 +15,9 @@ export function renderNodeUnit(plan: Plan, host: PlannedHost): string {
     description: `airstrap node-local DNS and load balancer (${host.name}, cluster ${plan.name})`,
     before: [...DISTRO_UNITS[plan.distro.name]],
     exec: `${AIRSTRAP_PATHS.binary} node --plan ${AIRSTRAP_PATHS.plan} --node ${host.name}`,
+    // Ready when it serves; and when a newer executable takes over its sockets (see
+    // services/executable-handover.ts), the new process names itself the main one from the same cgroup.
+    notify: true,
     extra: [
       "AmbientCapabilities=CAP_NET_BIND_SERVICE",
       "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
@@ -156,6 +159,7 @@ function unit(options: {
   extra?: string[];
   condition?: string;
   service?: string[];
+  notify?: boolean;
 }): string {
   return [
     "[Unit]",
@@ -168,7 +172,7 @@ function unit(options: {
     "",
     "[Service]",
     ...(options.service ?? [
-      "Type=simple",
+      ...(options.notify ? ["Type=notify", "NotifyAccess=all"] : ["Type=simple"]),
       `ExecStart=${options.exec}`,
       "Restart=always",
       "RestartSec=1",

@@ -10,3 +10,17 @@ export function notifyReady(): void {
   const child = spawn("systemd-notify", ["--ready", `--pid=${process.pid}`], { stdio: "ignore" });
   child.on("error", () => {});
 }
+
+/**
+ * Tells systemd that this process is now the service's main process and ready (MAINPID=, READY=1):
+ * what the process that took over from an older executable says before the older one exits.
+ * Resolves once systemd-notify has sent it (at once outside systemd).
+ */
+export function notifyMainPid(): Promise<void> {
+  if (!process.env.NOTIFY_SOCKET) return Promise.resolve();
+  return new Promise((resolve) => {
+    const child = spawn("systemd-notify", ["--ready", `--pid=${process.pid}`], { stdio: "ignore" });
+    child.on("error", () => resolve());
+    child.on("exit", () => resolve());
+  });
+}

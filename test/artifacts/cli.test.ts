@@ -6,6 +6,7 @@ import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readArtifactIndex } from "../../src/artifacts/artifact-index.js";
 import { openBlobStore } from "../../src/store/blob-store.js";
+import { smallAirstrapImage } from "../helpers/airstrap-image.js";
 import { random, snapshot, tempDir } from "./bundle/fixtures.js";
 import { startReleaseMirror, sumsFileFor } from "./release-mirror.js";
 
@@ -85,7 +86,11 @@ test("artifacts pull, check, bundle create, verify and load from the command lin
   const ok = await airstrap(["artifacts", "check", "-f", "cluster.yaml"], site);
   assert.equal(ok.code, 0, `${ok.stdout}\n${ok.stderr}`);
 
-  const created = await airstrap(["bundle", "create", "-f", "cluster.yaml", "-o", "lab.bundle", "--split", "1M"], site);
+  const image = await smallAirstrapImage(site);
+  const created = await airstrap(
+    ["bundle", "create", "-f", "cluster.yaml", "-o", "lab.bundle", "--split", "1M", "--image", image.archive],
+    site,
+  );
   assert.equal(created.code, 0, created.stderr);
   const key = /signed by (ed25519:\S+)/.exec(created.stdout)?.[1];
   assert.ok(key, created.stdout);
@@ -121,7 +126,7 @@ test("artifacts pull, check, bundle create, verify and load from the command lin
     other,
   );
   assert.equal(loaded.code, 0, loaded.stderr);
-  assert.match(loaded.stdout, /4 release files and 0 images recorded/);
+  assert.match(loaded.stdout, /4 release files and 1 images recorded/);
   const { tmp: _a, ...left } = { tmp: 0, ...(await snapshot(join(other, "store"))) };
   const { tmp: _b, ...right } = { tmp: 0, ...(await snapshot(storeRoot)) };
   assert.deepEqual(left, right);

@@ -43,3 +43,24 @@ spec:
   registry: { port: ${base + 3} }
 `;
 }
+
+/**
+ * A folder with the solo site's cluster.yaml and a store holding its release, its one host this
+ * machine over a real sshd on loopback; a skip reason when sshd is not available. Returns the
+ * release file names.
+ */
+export async function soloSiteOverSsh(t: {
+  after(fn: () => unknown): void;
+}): Promise<{ dir: string; releaseFiles: string[] } | { skip: string }> {
+  const { sshdAvailable, startSshd } = await import("../peers/sshd.js");
+  const { tempDir } = await import("./cli.js");
+  const missing = sshdAvailable();
+  if (missing) return { skip: missing };
+  const sshd = await startSshd({ address: "127.0.0.1" });
+  t.after(() => sshd.stop());
+  const dir = await tempDir(t as { after(fn: () => Promise<void>): void });
+  const { writeFile } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  await writeFile(join(dir, "cluster.yaml"), soloSiteManifest(sshd.port, sshd.clientKey));
+  return { dir, releaseFiles: await storeWithRelease(join(dir, "store")) };
+}

@@ -3,9 +3,8 @@ import { existsSync, statSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { runAirstrap, tempDir } from "../helpers/cli.js";
-import { soloSiteManifest, storeWithRelease } from "../helpers/solo-site.js";
-import { sshdAvailable, startSshd } from "../peers/sshd.js";
+import { runAirstrap } from "../helpers/cli.js";
+import { soloSiteOverSsh } from "../helpers/solo-site.js";
 
 /** What a dry run must leave exactly as it was on the host (this machine, over SSH). */
 const WATCHED = [
@@ -21,13 +20,9 @@ const snapshot = () =>
   );
 
 test("install --dry-run over real SSH reports every change per host and makes none", async (t) => {
-  const missing = sshdAvailable();
-  if (missing) return t.skip(missing);
-  const sshd = await startSshd({ address: "127.0.0.1" });
-  t.after(() => sshd.stop());
-  const dir = await tempDir(t);
-  await writeFile(join(dir, "cluster.yaml"), soloSiteManifest(sshd.port, sshd.clientKey));
-  const releaseFiles = await storeWithRelease(join(dir, "store"));
+  const site = await soloSiteOverSsh(t);
+  if ("skip" in site) return t.skip(site.skip);
+  const { dir, releaseFiles } = site;
   await writeFile(join(dir, "airstrap-node-binary"), "#!/bin/sh\n");
   const before = snapshot();
 

@@ -94,8 +94,8 @@ test("the agent, run from airstrap's image by real containerd with the DaemonSet
     IMAGE_EXECUTABLE,
     "node",
     "agent",
-    "--interval",
-    "1",
+    "--backoff-max",
+    "2",
   ]);
 
   const written = await eventually("the agent writes plan.json", () =>

@@ -4,9 +4,11 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { handleApi } from "../../src/lab/sim-distro/api.js";
+import { handleApi, status } from "../../src/lab/sim-distro/api.js";
 import { ObjectStore } from "../../src/lab/sim-distro/store.js";
+import { isWatch, serveWatch, WatchHub } from "../../src/lab/sim-distro/watch.js";
 import { validateManifestText } from "../../src/manifest/validate.js";
+import { nodeStatusName } from "../../src/node-agent/node-status.js";
 import { planCluster } from "../../src/plan/plan.js";
 import { renderPlanJson } from "../../src/render/host-files.js";
 import { IN_CLUSTER_NAMESPACE, SITE_CONFIGMAP, SITE_MANIFEST_KEY } from "../../src/render/in-cluster/objects.js";
@@ -24,15 +26,32 @@ export function withWikiRecord(text: string): string {
   return text.replace(git, `${git}\n      - { name: wiki, type: A, value: 10.77.0.31 }`);
 }
 
-/** The lab's simulated API server, over HTTPS on loopback, holding the ConfigMap the DaemonSet reads. */
-export async function simulatedApi(t: After) {
+/**
+ * The lab's simulated API server, over HTTPS on loopback, holding the ConfigMap the DaemonSet
+ * reads; it streams watches (bookmarks every `bookmarkMs`). `failing` makes it answer 503 to
+ * everything, as an API server that is down behind its load balancer does.
+ */
+export async function simulatedApi(t: After, options: { bookmarkMs?: number } = {}) {
   const certs = makeCertificates(["127.0.0.1"]);
   t.after(() => certs.remove());
   const store = new ObjectStore("s1");
+  const hub = new WatchHub(store);
   const ctx = { store, version: "v1.31.4+rke2r1", serverAddress: "127.0.0.1:6443", now: () => new Date() };
+  let failing = false;
+  let watchesOpened = 0;
   const server = createServer(
     { cert: readFileSync(certs.certFile), key: readFileSync(certs.keyFile) },
     (request, response) => {
+      if (failing) {
+        response.writeHead(503, { "content-type": "application/json" });
+        response.end(JSON.stringify(status(503, "ServiceUnavailable", "the simulated API is down").body));
+        return;
+      }
+      if (isWatch(request.url ?? "/")) {
+        watchesOpened++;
+        serveWatch(hub, store, request.url ?? "/", response, { bookmarkMs: options.bookmarkMs ?? 60_000 });
+        return;
+      }
       const chunks: Buffer[] = [];
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
@@ -48,7 +67,13 @@ export async function simulatedApi(t: After) {
     },
   );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.after(() => new Promise((resolve) => server.close(resolve)));
+  t.after(
+    () =>
+      new Promise((resolve) => {
+        server.close(resolve);
+        server.closeAllConnections();
+      }),
+  );
   const call = (method: string, path: string, body?: unknown) =>
     handleApi(ctx, { method, path, body: body === undefined ? "" : JSON.stringify(body) });
   const setManifest = (text: string) =>
@@ -59,7 +84,28 @@ export async function simulatedApi(t: After) {
   const eventReasons = () =>
     (call("GET", `/api/v1/namespaces/${NAMESPACE}/events`).body as { items: { reason: string; message: string }[] })
       .items;
-  return { port: (server.address() as AddressInfo).port, caFile: certs.caFile, setManifest, eventReasons };
+  const statusOf = (node: string) =>
+    call("GET", `/api/v1/namespaces/${NAMESPACE}/configmaps/${nodeStatusName(node)}`).body as {
+      data?: Record<string, string>;
+    };
+  return {
+    port: (server.address() as AddressInfo).port,
+    caFile: certs.caFile,
+    setManifest,
+    eventReasons,
+    statusOf,
+    /** Writes something else, moving the store's clock on. */
+    touch: (name: string) =>
+      call("PUT", `/api/v1/namespaces/default/configmaps/${name}`, { data: { at: `${Date.now()}` } }),
+    hub,
+    /** Cuts every open connection (the watches among them), as a restarted API server or LB does. */
+    dropConnections: () => server.closeAllConnections(),
+    setFailing: (value: boolean) => {
+      failing = value;
+      if (value) server.closeAllConnections();
+    },
+    watchesOpened: () => watchesOpened,
+  };
 }
 
 /** A folder with the pod's service account as Kubernetes mounts it (token, ca.crt, namespace). */

@@ -77,12 +77,16 @@ function route(ctx: ApiContext, request: ApiRequest, target: Target, type: Resou
   switch (request.method) {
     case "GET": {
       if (target.name === undefined) {
-        const items = ctx.store.list(target.namespace ? `${prefix}${target.namespace}/` : prefix).map(view);
+        const named = nameSelected(request.path);
+        const items = ctx.store
+          .list(target.namespace ? `${prefix}${target.namespace}/` : prefix)
+          .filter((object) => named === undefined || object.metadata?.name === named)
+          .map(view);
         if (wantsTable(request.accept)) return ok(asTable(target.resource, items, now));
         return ok({
           kind: `${kind}List`,
           apiVersion: groupVersion(target.group, target.version),
-          metadata: { resourceVersion: "" },
+          metadata: { resourceVersion: String(ctx.store.currentVersion()) },
           items,
         });
       }
@@ -135,6 +139,22 @@ function route(ctx: ApiContext, request: ApiRequest, target: Target, type: Resou
     default:
       return status(405, "MethodNotAllowed", `${request.method} is not supported`);
   }
+}
+
+/** `fieldSelector=metadata.name=X`, the one field selector the simulation knows. */
+export function nameSelected(path: string): string | undefined {
+  const selector = new URLSearchParams(path.split("?")[1] ?? "").get("fieldSelector");
+  const match = /^metadata\.name=(.+)$/.exec(selector ?? "");
+  return match?.[1];
+}
+
+/** For a watch: the store keys of the collection a path names (`/v1/configmaps/<ns>/`) and its kind. */
+export function watchedCollection(path: string): { prefix: string; kind: string } | undefined {
+  const target = parseTarget(path.split("?")[0]!.replace(/\/+$/, ""));
+  if (!target || target.resource === "" || target.name !== undefined) return undefined;
+  const prefix = `/${groupVersion(target.group, target.version)}/${target.resource}/`;
+  const kind = findResourceType(RESOURCE_TYPES, target.group, target.version, target.resource)?.kind ?? "Object";
+  return { prefix: target.namespace ? `${prefix}${target.namespace}/` : prefix, kind };
 }
 
 /** /api/v1/… or /apis/<group>/<version>/…, then [namespaces/<ns>/]<resource>[/<name>[/<subresource>]]. */

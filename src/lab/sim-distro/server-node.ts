@@ -13,6 +13,7 @@ import { nodeKey, nodeObject, SUPERVISOR_ANNOTATION } from "./nodes.js";
 import { type JoinRequest, type JoinResponse, startSimServers } from "./server.js";
 import { type KubeObject, ObjectStore, type StoreEntry } from "./store.js";
 import { adminBearer, formatNodeToken, parseToken } from "./token.js";
+import { WatchHub } from "./watch.js";
 
 export const HEARTBEAT_MS = 5_000;
 const SYNC_MS = 3_000;
@@ -130,6 +131,7 @@ export async function runSimServer(config: SimNodeConfig, version: string, event
     caPem: secrets.caCert,
     password,
     events,
+    watches: new WatchHub(store),
     api: {
       store,
       version,

@@ -4,6 +4,7 @@ import type { Events } from "../../events.js";
 import { type ApiContext, handleApi, status } from "./api.js";
 import type { StoreEntry } from "./store.js";
 import { adminBearer, tokenMatches } from "./token.js";
+import { isWatch, serveWatch, type WatchHub } from "./watch.js";
 
 /** What the supervisor endpoints ask of the node program behind them. */
 export interface SupervisorHandlers {
@@ -39,6 +40,8 @@ export interface SimServerOptions {
   caPem: string;
   password: string;
   api: ApiContext;
+  /** Streams `?watch=1` requests (see watch.ts). */
+  watches: WatchHub;
   supervisor: SupervisorHandlers;
   events: Events;
 }
@@ -53,6 +56,12 @@ export async function startSimServers(options: SimServerOptions): Promise<{ clos
   const bearer = adminBearer(options.password);
   for (const port of [...new Set(options.ports)]) {
     const server = createServer({ cert: options.certPem, key: options.keyPem }, (req, res) => {
+      const watches = options.watches;
+      if (isWatch(req.url ?? "/")) {
+        if (req.headers.authorization !== `Bearer ${bearer}`) send(res, failure(401, "Unauthorized", "Unauthorized"));
+        else serveWatch(watches, options.api.store, req.url ?? "/", res, { bookmarkMs: 30_000 });
+        return;
+      }
       readBody(req)
         .then((body) => send(res, respond(options, bearer, req, body)))
         .catch((error: Error) => send(res, failure(500, "InternalError", error.message)));

@@ -23,6 +23,7 @@ export class ObjectStore {
   private readonly entries = new Map<string, StoreEntry>();
   private clock = 0;
   private readonly listeners = new Set<(entries: StoreEntry[]) => void>();
+  private readonly changeListeners = new Set<(entry: StoreEntry) => void>();
 
   constructor(readonly origin: string) {}
 
@@ -65,8 +66,20 @@ export class ObjectStore {
       if (current && !newer(entry, current)) continue;
       this.entries.set(entry.key, entry);
       changed++;
+      for (const listener of this.changeListeners) listener(entry);
     }
     return changed;
+  }
+
+  /** The clock now: what a list's resourceVersion says, and where a watch from it starts. */
+  currentVersion(): number {
+    return this.clock;
+  }
+
+  /** Called with every change, local or merged from a peer, in the order this copy applies them (watches). */
+  onChange(listener: (entry: StoreEntry) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   snapshot(): StoreEntry[] {
@@ -81,6 +94,7 @@ export class ObjectStore {
 
   private commit(entry: StoreEntry): void {
     this.entries.set(entry.key, entry);
+    for (const listener of this.changeListeners) listener(entry);
     for (const listener of this.listeners) listener([entry]);
   }
 }

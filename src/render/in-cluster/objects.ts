@@ -1,3 +1,5 @@
+import { nodeStatusName } from "../../node-agent/node-status.js";
+import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { Plan } from "../../plan/types.js";
 
 /**
@@ -42,12 +44,21 @@ export function inClusterObjects(input: InClusterInput): KubeObject[] {
       kind: "Role",
       metadata: { name: AGENT_NAME, namespace },
       rules: [
-        // Only its own ConfigMap, read and watched; the status it reports goes in Events.
+        // Only its own ConfigMap, read and watched (list and watch by field selector on its name).
         {
           apiGroups: [""],
           resources: ["configmaps"],
           resourceNames: [SITE_CONFIGMAP],
           verbs: ["get", "list", "watch"],
+        },
+        // Each node's status ConfigMap (see node-agent/node-status.ts). Creating cannot be limited by
+        // name in RBAC; replacing can, to the site's nodes.
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["create"] },
+        {
+          apiGroups: [""],
+          resources: ["configmaps"],
+          resourceNames: input.plan.hosts.map((host) => nodeStatusName(host.name)),
+          verbs: ["get", "update"],
         },
         { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
       ],
@@ -68,6 +79,9 @@ export function inClusterObjects(input: InClusterInput): KubeObject[] {
     daemonSet(input, labels),
   ];
 }
+
+/** Where the host's airstrap lives (/usr/local/bin): the agent upgrades it from its image. */
+const binDir = AIRSTRAP_PATHS.binary.slice(0, AIRSTRAP_PATHS.binary.lastIndexOf("/"));
 
 function daemonSet(input: InClusterInput, labels: Record<string, string>): KubeObject {
   const health = { httpGet: { host: HOST_DNS_HEALTH.host, port: HOST_DNS_HEALTH.port, path: "/healthz" } };
@@ -119,10 +133,17 @@ function daemonSet(input: InClusterInput, labels: Record<string, string>): KubeO
                 readOnlyRootFilesystem: true,
                 capabilities: { drop: ["ALL"] },
               },
-              volumeMounts: [{ name: "host-config", mountPath: "/host/etc/airstrap" }],
+              volumeMounts: [
+                { name: "host-config", mountPath: "/host/etc/airstrap" },
+                // The folder, not the file: the new executable is renamed over the old in place.
+                { name: "host-bin", mountPath: `/host${binDir}` },
+              ],
             },
           ],
-          volumes: [{ name: "host-config", hostPath: { path: "/etc/airstrap", type: "Directory" } }],
+          volumes: [
+            { name: "host-config", hostPath: { path: "/etc/airstrap", type: "Directory" } },
+            { name: "host-bin", hostPath: { path: binDir, type: "Directory" } },
+          ],
         },
       },
     },

@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import { adopt, listenTarget } from "../socket-handover.js";
 import type { DnsEndpoint } from "./config.js";
 
 /** The DNS server's HTTP face: /metrics (Prometheus text) and /healthz. */
@@ -32,10 +33,12 @@ export function serveStatus(
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ host: endpoint.address, port: endpoint.port, exclusive: true }, () => {
+    const target = { host: endpoint.address, port: endpoint.port, exclusive: true };
+    server.listen(listenTarget("tcp", endpoint.address, endpoint.port, target), () => {
       server.off("error", reject);
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : endpoint.port;
+      adopt("tcp", endpoint.address, port, server);
       resolve({
         bound: { address: endpoint.address, port },
         close: () =>

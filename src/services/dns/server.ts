@@ -2,6 +2,7 @@ import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { createServer, isIPv6, type Server, type Socket } from "node:net";
 import type { Events } from "../../events.js";
 import { formatEndpoint } from "../../net/endpoint.js";
+import { adopt, listenTarget } from "../socket-handover.js";
 import type { DnsEndpoint } from "./config.js";
 import type { HandlerResult } from "./handler.js";
 import type { DnsMetrics, Transport } from "./metrics.js";
@@ -96,8 +97,10 @@ function bindUdp(
     });
     const onBindError = (error: Error) => reject(error);
     socket.once("error", onBindError);
-    socket.bind({ address: endpoint.address, port: endpoint.port, exclusive: true }, () => {
+    const target = { address: endpoint.address, port: endpoint.port, exclusive: true };
+    socket.bind(listenTarget("udp", endpoint.address, endpoint.port, target), () => {
       socket.off("error", onBindError);
+      adopt("udp", endpoint.address, socket.address().port, socket);
       try {
         // Room for bursts; the kernel caps it at net.core.rmem_max.
         socket.setRecvBufferSize(4 * 1024 * 1024);
@@ -164,19 +167,18 @@ function bindTcp(
   server.maxConnections = MAX_TCP_CONNECTIONS;
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(
-      { host: endpoint.address, port: endpoint.port, exclusive: true, ipv6Only: isIPv6(endpoint.address) },
-      () => {
-        server.off("error", reject);
-        resolve({
-          close: () =>
-            new Promise<void>((done) => {
-              server.close(() => done());
-              for (const socket of connections) socket.destroy();
-            }),
-        });
-      },
-    );
+    const target = { host: endpoint.address, port: endpoint.port, exclusive: true, ipv6Only: isIPv6(endpoint.address) };
+    server.listen(listenTarget("tcp", endpoint.address, endpoint.port, target), () => {
+      server.off("error", reject);
+      adopt("tcp", endpoint.address, endpoint.port, server);
+      resolve({
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            for (const socket of connections) socket.destroy();
+          }),
+      });
+    });
   });
 }
 

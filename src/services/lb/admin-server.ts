@@ -2,6 +2,7 @@
 import http from "node:http";
 import type net from "node:net";
 import { formatEndpoint } from "../../net/endpoint.js";
+import { adopt, listenTarget } from "../socket-handover.js";
 
 export interface HealthReport {
   /** True when every listener has at least one backend that passes its checks. */
@@ -41,8 +42,9 @@ export async function startAdminServer(
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ host: where.address, port: where.port }, () => {
+    server.listen(listenTarget("tcp", where.address, where.port, { host: where.address, port: where.port }), () => {
       server.off("error", reject);
+      adopt("tcp", where.address, (server.address() as net.AddressInfo).port, server);
       resolve();
     });
   });

@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { Endpoint } from "../../net/endpoint.js";
-import { closeServer, listenOn } from "../listen.js";
+import { closeServer, listenHandedOver } from "../listen.js";
 import { answerStatus } from "./answer.js";
 
 /** Where the answers come from, and who may ask. */
@@ -51,7 +51,7 @@ export class NodeStatusServer {
   }
 
   listen(endpoint: Endpoint): Promise<string> {
-    return listenOn(this.server, endpoint);
+    return listenHandedOver(this.server, endpoint);
   }
 
   close(): Promise<void> {

@@ -87,15 +87,32 @@ test("the DaemonSet runs the agent on every node's network, with the node's addr
   assert.equal(configMap.data[SITE_MANIFEST_KEY], text);
 });
 
-test("the agent's role reads its own ConfigMap and writes Events, nothing else", async () => {
+test("the agent's role reads its own ConfigMap, writes its nodes' status ConfigMaps and Events, nothing else", async () => {
   const { objects } = await siteObjects();
   const role = objects.find((o) => o.kind === "Role") as unknown as {
     rules: { resources: string[]; verbs: string[]; resourceNames?: string[] }[];
   };
+  const configMapRules = role.rules.filter((rule) => rule.resources.includes("configmaps"));
+  assert.deepEqual(
+    configMapRules.map((rule) => [rule.verbs, rule.resourceNames ?? []]),
+    [
+      [["get", "list", "watch"], ["airstrap-site"]],
+      [["create"], []],
+      [
+        ["get", "update"],
+        [
+          "airstrap-node-k8s-server-01",
+          "airstrap-node-k8s-server-02",
+          "airstrap-node-k8s-server-03",
+          "airstrap-node-k8s-agent-01",
+          "airstrap-node-k8s-agent-02",
+        ],
+      ],
+    ],
+  );
   for (const rule of role.rules) {
     if (rule.resources.includes("configmaps")) {
-      assert.deepEqual(rule.verbs, ["get", "list", "watch"]);
-      assert.deepEqual(rule.resourceNames, ["airstrap-site"]);
+      assert.ok(!rule.verbs.includes("delete") && !rule.verbs.includes("patch"));
     } else {
       assert.deepEqual(rule.resources, ["events"]);
       assert.ok(rule.verbs.every((verb) => verb === "create" || verb === "patch"));

@@ -8,6 +8,7 @@ import net from "node:net";
 import { constants } from "node:os";
 import type { Events } from "../../../events.js";
 import { formatEndpoint } from "../../../net/endpoint.js";
+import { adopt, listenTarget } from "../../socket-handover.js";
 import type { Backend, BackendPool } from "../backend-pool.js";
 import type { LbListenerConfig } from "../config.js";
 import { type Client, chooseDataPath, DATA_PATH_ENV, type DataPath, type Pair, type SpliceHooks } from "./data-path.js";
@@ -85,8 +86,10 @@ export class ListenerProxy {
     return new Promise((resolve, reject) => {
       const onError = (error: Error) => reject(error);
       this.server.once("error", onError);
-      this.server.listen({ host: this.config.address, port: this.config.port, backlog: 1024 }, () => {
+      const { address, port } = this.config;
+      this.server.listen(listenTarget("tcp", address, port, { host: address, port, backlog: 1024 }), () => {
         this.server.off("error", onError);
+        adopt("tcp", address, (this.server.address() as net.AddressInfo).port, this.server);
         this.server.on("error", (error) =>
           this.events.emit({
             level: "error",
