@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
-import { customOsCatalog, ipxeCatalog } from "../../src/artifacts/boot-catalog.js";
-import { pullBootFiles } from "../../src/artifacts/pull-boot-files.js";
-import { silentEvents } from "../../src/events.js";
-import { openBlobStore } from "../../src/store/blob-store.js";
 import { REPO, tempDir } from "../helpers/cli.js";
+import {
+  PXE_SITE_INITRD as INITRD,
+  PXE_SITE_KERNEL as KERNEL,
+  type PxeSite,
+  pxeSite,
+  PXE_SITE_MAC as SERVER_MAC,
+} from "../helpers/pxe-site.js";
 import { notOnThisMachine } from "../helpers/skip.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
 import { createPxeNetwork, type PxeNetwork, waitForOutput } from "../peers/pxe-network.js";
@@ -23,57 +23,10 @@ import { stopChild } from "../peers/unbound.js";
  */
 
 const TSX = import.meta.resolve("tsx");
-const SERVER_MAC = "52:54:00:5e:00:11";
-const KERNEL = "lab/vmlinuz";
-const INITRD = "lab/initrd.img";
 
 function skipReason(): string | undefined {
   if (process.getuid?.() !== 0) return notOnThisMachine("network namespaces and qemu's tap need root");
   return qemuSkipReason();
-}
-
-interface Site {
-  dir: string;
-  manifest: string;
-}
-
-/** A one-server PXE site: manifest, SSH key, the OS files and iPXE in the store, an executable to hand out. */
-async function pxeSite(t: TestContext, dhcp: "full" | "proxy", subnet: string): Promise<Site> {
-  const dir = await tempDir(t, "airstrap-pxe-serve-");
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "id_ed25519")]);
-  const osDir = join(dir, "os");
-  await mkdir(join(osDir, "lab"), { recursive: true });
-  await writeFile(join(osDir, KERNEL), randomBytes(300_000));
-  await writeFile(join(osDir, INITRD), randomBytes(500_000));
-  await writeFile(join(dir, "airstrap-linux-amd64"), "#!/bin/sh\necho stand-in executable\n", { mode: 0o755 });
-  const manifest = join(dir, "cluster.yaml");
-  await writeFile(
-    manifest,
-    `apiVersion: airstrap.io/v1alpha1
-kind: Cluster
-metadata: { name: boot }
-spec:
-  domain: boot.lan
-  distro: { name: k3s, version: v1.31.4+k3s1 }
-  ssh: { user: root, identityFile: ./id_ed25519 }
-  bootstrap: { address: ${subnet}.1 }
-  hosts:
-    - { name: srv-1, address: ${subnet}.11, role: server, mac: "${SERVER_MAC}" }
-  provisioning:
-    pxe:
-      interface: eth0
-      subnet: ${subnet}.0/24
-      dhcp: ${dhcp}
-      os: { kernel: ${KERNEL}, initrd: [${INITRD}], args: [console=ttyS0] }
-`,
-  );
-  const store = await openBlobStore(join(dir, ".airstrap", "store"));
-  for (const catalog of [
-    customOsCatalog({ arch: "amd64", kernel: KERNEL, initrd: [INITRD], source: osDir }),
-    ipxeCatalog({ arch: "amd64" }),
-  ])
-    await pullBootFiles({ store, catalog, events: silentEvents });
-  return { dir, manifest };
 }
 
 interface ServeProcess {
@@ -87,7 +40,7 @@ const airstrapCommand = (executable?: string) =>
 
 async function startServe(
   network: PxeNetwork,
-  site: Site,
+  site: PxeSite,
   options: { prefix?: string[]; executable?: string } = {},
 ): Promise<ServeProcess> {
   const child = network.spawn("boot", [
@@ -99,7 +52,7 @@ async function startServe(
     "--output",
     "json",
     "--node-binary",
-    join(site.dir, "airstrap-linux-amd64"),
+    site.nodeBinary,
   ]);
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => {
