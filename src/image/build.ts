@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
@@ -52,6 +52,18 @@ export async function librariesOf(executable: string): Promise<{ path: string; s
   return libraries;
 }
 
+/** The openssl command to carry (what airstrap runs for the site CA and server certificates). */
+async function opensslCommand(): Promise<string> {
+  const { stdout } = await run("sh", ["-c", "command -v openssl"]).catch(() => ({ stdout: "" }));
+  const path = stdout.trim();
+  if (path === "") {
+    throw new OperatorError("the image carries openssl, which is not installed here", {
+      hint: "install it: apt-get install openssl",
+    });
+  }
+  return realpath(path);
+}
+
 /** The version the executable reports; undefined when it cannot run here (another architecture). */
 export async function executableVersion(executable: string): Promise<string | undefined> {
   try {
@@ -71,10 +83,11 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
   const work = await mkdtemp(join(options.out, ".build-"));
   try {
     const repos = openRepositories(await openBlobStore(join(work, "store")));
-    const entries = rootfsEntries({
-      executable: options.executable,
-      libraries: await librariesOf(options.executable),
-    });
+    const openssl = await opensslCommand();
+    const libraries = new Map(
+      [...(await librariesOf(options.executable)), ...(await librariesOf(openssl))].map((lib) => [lib.path, lib]),
+    );
+    const entries = rootfsEntries({ executable: options.executable, openssl, libraries: [...libraries.values()] });
     const { layer, diffId, uncompressedSize } = await writeLayer(repos.blobs, entries);
     const configBytes = imageConfigBytes({ architecture: options.architecture, diffId, labels: options.labels });
     const config = await repos.blobs.write(Readable.from([configBytes]));

@@ -31,7 +31,7 @@ export function imageConfigBytes(options: { architecture: string; diffId: Digest
       User: `${IMAGE_USER.uid}:${IMAGE_USER.gid}`,
       Entrypoint: [IMAGE_EXECUTABLE],
       Cmd: ["--help"],
-      Env: ["PATH=/usr/local/bin", "HOME=/tmp"],
+      Env: ["PATH=/usr/local/bin:/usr/bin", "HOME=/tmp"],
       WorkingDir: "/tmp",
       Labels: annotationsFor(options.labels),
     },
