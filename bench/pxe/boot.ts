@@ -1,74 +1,48 @@
-import { openSync, readFileSync, readSync } from "node:fs";
-import { loadavg } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentEvents } from "../../src/events.js";
 import { ensureNetbootImage, type NetbootImage } from "../../src/lab/netboot/build.js";
 import { labPower } from "../../src/lab/power.js";
-import { createTestLab, labSkipReason, type TestLab } from "../../test/lab/lab-fixture.js";
+import { createTestLab, labSkipReason } from "../../test/lab/lab-fixture.js";
+import { buildSingleExecutable } from "../../test/peers/airstrap-sea.js";
 import { sshRunAsync } from "../../test/peers/lab-ssh.js";
-import {
-  type HttpRequestRecord,
-  startPxeFloor,
-  waitForSshAnswer,
-  writeFloorIgnition,
-} from "../../test/peers/pxe-floor.js";
+import { waitForSshAnswer, writeFloorIgnition } from "../../test/peers/pxe-floor.js";
+import { type Marks, type Step, watchConsole } from "./boot-marks.js";
+import { AIRSTRAP, type BootServices, CONSOLE_ARGS, FLOOR, SERVICES_OCTET, type Setup } from "./boot-setups.js";
 
 /**
- * Issue 15's floor: power-on to SSH for 1, 2 and 4 PXE VMs started together, booted by dnsmasq
- * (DHCP + TFTP) and a static HTTP server with the lab's netboot image and one Ignition file; and
- * where the time goes, from dnsmasq's log, the HTTP server's request log and each serial console
- * (timestamped here as its lines appear). A second column (airstrap's boot services) is one more
- * entry in SETUPS: it starts its services for the site and returns the same logs.
+ * Issue 15's benchmark: power-on to SSH for 1, 2 and 4 PXE VMs started together, booted by the
+ * floor (dnsmasq DHCP + TFTP and a static HTTP server) and by `airstrap serve` (its DHCP, TFTP and
+ * boot HTTP server), with the same netboot image and the same Ignition file, in alternating order;
+ * the ratio airstrap / floor; and where the time goes per VM, from the servers' records and each
+ * serial console (timestamped here as its lines appear).
  */
-interface BootServices {
-  requests: HttpRequestRecord[];
-  dnsmasqLog?: string;
-  close(): Promise<void>;
-}
-
-interface Setup {
-  name: string;
-  start(site: TestLab, image: NetbootImage, ignition: string, workDir: string): Promise<BootServices>;
-}
-
-const SETUPS: Setup[] = [
-  {
-    name: "floor (dnsmasq + static HTTP)",
-    async start(site, image, ignition, workDir) {
-      const lab = await site.lab();
-      return startPxeFloor({
-        netns: lab.names.netns,
-        bridge: lab.names.bridge,
-        dhcpAddress: `${site.subnet}.2/24`,
-        httpAddress: site.bootstrapAddress,
-        machines: site.hosts.map((host) => ({ mac: host.mac!, address: host.address, hostname: host.name })),
-        files: { kernel: image.kernel, initrd: image.initrd, rootImage: image.rootImage, ignition },
-        workDir,
-      });
-    },
-  },
-];
 
 const COUNTS = (process.env.PXE_BENCH_VMS ?? "1,2,4").split(",").map(Number);
 const BOOT_TIMEOUT_MS = Number(process.env.PXE_BENCH_TIMEOUT_S ?? 600) * 1000;
-
-/** Console lines that mark a step, first time seen. */
-const CONSOLE_MARKS: Array<[string, RegExp]> = [
-  ["kernel", /Linux version/],
-  ["ignition-fetch", /ignition\[\d+\]: .*(GET http|fetched)/i],
-  // Ignition says "finished successfully" after every stage; the files stage is the one that matters.
-  ["ignition-done", /Finished .*ignition-files/],
-  ["switch-root", /Switching root|Reached target.*Switch Root/],
-  ["sshd", /Started .*OpenBSD Secure Shell|Started ssh\.service/],
-];
+/** Where each VM's console goes, every line stamped with the seconds since power-on. */
+const KEEP = process.env.PXE_BENCH_KEEP ?? mkdtempSync(join(tmpdir(), "airstrap-pxe-bench-"));
+const SETUPS = (process.env.PXE_BENCH_SETUPS ?? "floor,airstrap")
+  .split(",")
+  .map((name) => ({ floor: FLOOR, airstrap: AIRSTRAP })[name as "floor" | "airstrap"])
+  .filter((setup): setup is Setup => setup !== undefined);
 
 interface VmResult {
   host: string;
   sshMs?: number;
-  marks: Record<string, number>;
+  /** ms after power-on (dhcp-acks: a count). */
+  marks: Marks;
 }
 
-async function bootOnce(setup: Setup, count: number, image: NetbootImage): Promise<VmResult[]> {
+interface Run {
+  setup: Setup;
+  count: number;
+  results: VmResult[];
+  load: [number, number];
+}
+
+async function bootOnce(setup: Setup, count: number, image: NetbootImage, airstrap: string): Promise<Run> {
   const site = await createTestLab({
     offset: 70 + count,
     hosts: Array.from({ length: count }, (_, index) => ({
@@ -77,8 +51,10 @@ async function bootOnce(setup: Setup, count: number, image: NetbootImage): Promi
       octet: 31 + index,
       mac: `52:54:00:9e:01:${(0x31 + index).toString(16)}`,
     })),
+    pxe: { addressOctet: SERVICES_OCTET, args: CONSOLE_ARGS },
   });
   let services: BootServices | undefined;
+  const loadBefore = loadavg()[0]!;
   try {
     await site.up();
     const { ignition, knownHosts } = await writeFloorIgnition(
@@ -86,11 +62,16 @@ async function bootOnce(setup: Setup, count: number, image: NetbootImage): Promi
       readFileSync(`${site.identity}.pub`, "utf8").trim(),
       site.hosts.map((host) => host.address),
     );
-    services = await setup.start(site, image, ignition, join(site.dir, "services"));
+    services = await setup.start({ site, image, ignition, workDir: join(site.dir, "services"), airstrap });
+    let poweredOn = Date.now();
     const consoles = site.hosts.map((host) =>
-      watchConsole(join(site.dir, `.airstrap/lab/logs/${host.name}.console.log`)),
+      watchConsole(
+        join(site.dir, `.airstrap/lab/logs/${host.name}.console.log`),
+        join(KEEP, `${count}vm-${setup.name.split(" ")[0]}-${host.name}.console.txt`),
+        () => poweredOn,
+      ),
     );
-    const poweredOn = Date.now();
+    poweredOn = Date.now();
     await Promise.all(site.hosts.map((host) => labPower(site.state, host.name, "on", silentEvents)));
     const answers = await Promise.all(
       site.hosts.map((host) =>
@@ -106,120 +87,93 @@ async function bootOnce(setup: Setup, count: number, image: NetbootImage): Promi
         ),
       ),
     );
-    return site.hosts.map((host, index) => {
-      const marks = consoles[index]!.stop();
-      const relative: Record<string, number> = {};
-      for (const [name, at] of Object.entries(marks)) relative[name] = at - poweredOn;
-      Object.assign(relative, httpMarks(services!.requests, host.address, poweredOn));
-      const acks = services!.dnsmasqLog ? dhcpAcks(services!.dnsmasqLog, host.mac!) : [];
-      relative["dhcp-acks"] = acks.length;
-      if (acks[0] !== undefined) relative["dhcp-first-ack"] = acks[0] - poweredOn;
+    const results = site.hosts.map((host, index): VmResult => {
+      const absolute: Marks = { ...consoles[index]!.stop(), ...services!.marks({ ...host, mac: host.mac! }) };
+      const marks: Marks = {};
+      for (const [step, value] of Object.entries(absolute) as [Step, number][]) {
+        marks[step] = step === "dhcp-acks" ? value : value - poweredOn;
+      }
       const answered = answers[index];
-      return { host: host.name, ...(answered ? { sshMs: answered - poweredOn } : {}), marks: relative };
+      return { host: host.name, ...(answered ? { sshMs: answered - poweredOn } : {}), marks };
     });
+    return { setup, count, results, load: [loadBefore, loadavg()[0]!] };
   } finally {
     await services?.close();
     await site.remove();
   }
 }
 
-/** Polls the console log and notes when each mark first shows (the console itself has no clock). */
-function watchConsole(path: string): { stop(): Record<string, number> } {
-  const marks: Record<string, number> = {};
-  let text = "";
-  let offset = 0;
-  const poll = () => {
-    try {
-      const fd = openSync(path, "r");
-      const buffer = Buffer.alloc(1 << 20);
-      for (;;) {
-        const read = readSync(fd, buffer, 0, buffer.length, offset);
-        if (read <= 0) break;
-        offset += read;
-        text += buffer.subarray(0, read).toString("utf8");
-      }
-    } catch {
-      return;
-    }
-    for (const [name, pattern] of CONSOLE_MARKS) {
-      if (marks[name] === undefined && pattern.test(text)) marks[name] = Date.now();
-    }
-    // Only the tail can still hold a line in progress.
-    text = text.slice(-4096);
-  };
-  const timer = setInterval(poll, 250);
-  return {
-    stop() {
-      clearInterval(timer);
-      poll();
-      return marks;
-    },
-  };
-}
-
-function httpMarks(requests: HttpRequestRecord[], client: string, origin: number): Record<string, number> {
-  const mine = requests.filter((request) => request.client.endsWith(client) && request.status === 200);
-  const first = (path: string) => mine.find((request) => request.path === path);
-  const marks: Record<string, number> = {};
-  const script = first("/boot.ipxe");
-  const initrd = first("/initrd.img");
-  const root = first("/live.squashfs");
-  const config = first("/ignition.json");
-  if (script) marks["http-ipxe-script"] = script.start - origin;
-  if (initrd) marks["http-initrd-done"] = initrd.end - origin;
-  if (root) {
-    marks["http-root-start"] = root.start - origin;
-    marks["http-root-done"] = root.end - origin;
-  }
-  if (config) marks["http-ignition"] = config.start - origin;
-  return marks;
-}
-
-/** When dnsmasq acknowledged this MAC (ms since the epoch; its log has whole seconds, local time). */
-function dhcpAcks(log: string, mac: string): number[] {
-  const year = new Date().getFullYear();
-  return readFileSync(log, "utf8")
-    .split("\n")
-    .filter((line) => line.includes("DHCPACK") && line.includes(mac))
-    .map((line) => new Date(`${line.slice(0, 15)} ${year}`).getTime());
-}
-
 const seconds = (ms: number | undefined) => (ms === undefined ? "-" : (ms / 1000).toFixed(1));
+const slowest = (run: Run) => {
+  const times = run.results.map((result) => result.sshMs);
+  return times.some((ms) => ms === undefined) ? undefined : Math.max(...(times as number[]));
+};
+const mean = (run: Run) => {
+  const times = run.results.map((result) => result.sshMs);
+  return times.some((ms) => ms === undefined)
+    ? undefined
+    : (times as number[]).reduce((a, b) => a + b, 0) / times.length;
+};
 
-function report(setup: Setup, count: number, results: VmResult[]): string {
-  const lines = [`## ${setup.name}, ${count} VM(s) started together (load average ${loadavg()[0]!.toFixed(1)})`];
-  const times = results.map((result) => result.sshMs).filter((ms): ms is number => ms !== undefined);
-  lines.push(
-    `power-on to SSH: max ${seconds(times.length ? Math.max(...times) : undefined)} s, mean ${seconds(
-      times.length ? times.reduce((a, b) => a + b, 0) / times.length : undefined,
-    )} s, ${times.length}/${results.length} answered`,
-  );
-  lines.push(
-    "VM     DHCP  iPXE-script  initrd-done  kernel  ignition-GET  root-start  root-done  ignition-done  switch-root  sshd   SSH    DHCP-ACKs",
-  );
+const COLUMNS: Array<[string, Step]> = [
+  ["DHCP", "dhcp"],
+  ["DHCP-2", "dhcp-2"],
+  ["iPXE-script", "ipxe-script"],
+  ["kernel-done", "kernel-done"],
+  ["initrd-done", "initrd-done"],
+  ["kernel", "kernel"],
+  ["ignition-GET", "ignition-get"],
+  ["root-start", "root-start"],
+  ["root-done", "root-done"],
+  ["ignition-done", "ignition-done"],
+  ["switch-root", "switch-root"],
+  ["sshd", "sshd"],
+];
+
+function report(run: Run): string {
+  const { setup, count, results, load } = run;
+  const lines = [
+    `## ${setup.name}, ${count} VM(s) started together (load average ${load[0].toFixed(1)} → ${load[1].toFixed(1)})`,
+    `power-on to SSH: max ${seconds(slowest(run))} s, mean ${seconds(mean(run))} s, ${
+      results.filter((result) => result.sshMs !== undefined).length
+    }/${results.length} answered`,
+    ["VM    ", ...COLUMNS.map(([title]) => title), "  SSH", "DHCP-ACKs"].join("  "),
+  ];
   for (const result of results) {
-    const m = result.marks;
     lines.push(
       [
         result.host.padEnd(6),
-        seconds(m["dhcp-first-ack"]).padStart(4),
-        seconds(m["http-ipxe-script"]).padStart(11),
-        seconds(m["http-initrd-done"]).padStart(11),
-        seconds(m.kernel).padStart(6),
-        seconds(m["http-ignition"]).padStart(12),
-        seconds(m["http-root-start"]).padStart(10),
-        seconds(m["http-root-done"]).padStart(9),
-        seconds(m["ignition-done"]).padStart(13),
-        seconds(m["switch-root"]).padStart(11),
-        seconds(m.sshd).padStart(5),
+        ...COLUMNS.map(([title, step]) => seconds(result.marks[step]).padStart(title.length)),
         seconds(result.sshMs).padStart(5),
-        String(m["dhcp-acks"] ?? "-").padStart(9),
+        String(result.marks["dhcp-acks"] ?? "-").padStart(9),
       ].join("  "),
     );
   }
   lines.push(
-    "(seconds after power-on; DHCP: first ACK, whole seconds from dnsmasq's log; DHCP-ACKs: iPXE, initramfs, booted root, renewals)",
+    "(seconds after power-on; DHCP: first ACK (dnsmasq's log has whole seconds); *-done: last byte sent; kernel, ignition-done, switch-root, sshd: first seen on the console; DHCP-ACKs: iPXE, initramfs, booted root, renewals)",
   );
+  return lines.join("\n");
+}
+
+function summary(runs: Run[]): string {
+  const lines = [
+    "## power-on to SSH, slowest VM (mean in brackets)",
+    "VMs  floor s          airstrap s       airstrap/floor  load average (1 min, start → end of each run)",
+  ];
+  for (const count of COUNTS) {
+    const floor = runs.find((run) => run.count === count && run.setup === FLOOR);
+    const airstrap = runs.find((run) => run.count === count && run.setup === AIRSTRAP);
+    const cell = (run: Run | undefined) => `${seconds(run && slowest(run))} (${seconds(run && mean(run))})`.padEnd(15);
+    const ratio = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined ? "-" : (a / b).toFixed(3);
+    const loads = [floor, airstrap]
+      .filter((run): run is Run => run !== undefined)
+      .map((run) => `${run.setup.name} ${run.load[0].toFixed(1)} → ${run.load[1].toFixed(1)}`)
+      .join(", ");
+    lines.push(
+      `${String(count).padStart(3)}  ${cell(floor)}  ${cell(airstrap)}  ${`${ratio(airstrap && slowest(airstrap), floor && slowest(floor))} (${ratio(airstrap && mean(airstrap), floor && mean(floor))})`.padEnd(14)}  ${loads}`,
+    );
+  }
   return lines.join("\n");
 }
 
@@ -227,10 +181,25 @@ async function main(): Promise<void> {
   const skip = await labSkipReason();
   if (skip) throw new Error(skip);
   const image = await ensureNetbootImage({ events: silentEvents });
+  const sea = buildSingleExecutable();
+  mkdirSync(KEEP, { recursive: true });
   console.log(`netboot image ${image.hash} (kernel ${image.kernelVersion}); TCG, 1 vCPU and 2 GiB per VM`);
-  for (const setup of SETUPS) {
-    for (const count of COUNTS) console.log(`\n${report(setup, count, await bootOnce(setup, count, image))}`);
+  console.log(`consoles (stamped with seconds since power-on): ${KEEP}`);
+  const runs: Run[] = [];
+  try {
+    for (const [index, count] of COUNTS.entries()) {
+      // Alternating order: neither path always boots on the machine the other just warmed (or loaded).
+      const order = index % 2 === 0 ? SETUPS : [...SETUPS].reverse();
+      for (const setup of order) {
+        const run = await bootOnce(setup, count, image, sea.path);
+        runs.push(run);
+        console.log(`\n${report(run)}`);
+      }
+    }
+  } finally {
+    sea.remove();
   }
+  console.log(`\n${summary(runs)}`);
 }
 
 await main();
