@@ -1,4 +1,4 @@
-import { appendFileSync, openSync, readFileSync, readSync } from "node:fs";
+import { appendFileSync, closeSync, openSync, readFileSync, readSync } from "node:fs";
 import type { HttpRequestRecord } from "../../test/peers/pxe-floor.js";
 
 /**
@@ -42,8 +42,13 @@ export function watchConsole(path: string, copy: string, origin: () => number): 
   let pending = "";
   let offset = 0;
   const poll = () => {
+    let fd: number;
     try {
-      const fd = openSync(path, "r");
+      fd = openSync(path, "r");
+    } catch {
+      return;
+    }
+    try {
       const buffer = Buffer.alloc(1 << 20);
       for (;;) {
         const read = readSync(fd, buffer, 0, buffer.length, offset);
@@ -53,8 +58,9 @@ export function watchConsole(path: string, copy: string, origin: () => number): 
         text += chunk;
         pending += chunk;
       }
-    } catch {
-      return;
+    } finally {
+      // Four polls a second for 10+ minutes per VM: an fd left open each time ran out of them (EMFILE).
+      closeSync(fd);
     }
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
