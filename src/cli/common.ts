@@ -15,6 +15,11 @@ export function manifestOption(command: Command): Command {
   return command.option("-f, --file <file>", "cluster manifest", DEFAULT_MANIFEST);
 }
 
+/** Where the state dir is when it is not beside the manifest (e.g. a manifest mounted read-only into a container). */
+export function stateDirOption(command: Command): Command {
+  return command.option("--state-dir <dir>", "state dir (default: .airstrap beside the manifest)");
+}
+
 export function outputFormatOption(command: Command): Command {
   return command.addOption(new Option("--output <format>", "output format").choices(["text", "json"]).default("text"));
 }

@@ -8,7 +8,7 @@ import { isPowerAction, labPower } from "../lab/power.js";
 import { readLabState } from "../lab/state.js";
 import { renderStatusTable } from "../lab/status.js";
 import type { StateDir } from "../state/state-dir.js";
-import { manifestOption, outputFormatOption } from "./common.js";
+import { manifestOption, outputFormatOption, stateDirOption } from "./common.js";
 import { colorsFor, err, out } from "./terminal.js";
 
 interface LabOptions {
@@ -28,8 +28,7 @@ function progressEvents(): Events {
 }
 
 function withLabOptions(command: Command): Command {
-  manifestOption(command);
-  return command.option("--state-dir <dir>", "state dir (default: .airstrap beside the manifest)");
+  return stateDirOption(manifestOption(command));
 }
 
 /**

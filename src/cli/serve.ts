@@ -1,15 +1,22 @@
+import { join } from "node:path";
 import type { Command } from "commander";
-import { defaultStoreDir } from "../artifacts/store-location.js";
 import { createEvents } from "../events.js";
 import { serveSite } from "../serve/serve.js";
 import type { RunningDashboard } from "../services/dashboard/service.js";
-import { manifestOption, outputFormatOption, planFromManifestFile, serveUntilSignalled } from "./common.js";
+import {
+  manifestOption,
+  outputFormatOption,
+  planFromManifestFile,
+  serveUntilSignalled,
+  stateDirOption,
+} from "./common.js";
 import { dashboardOption, serveDashboard } from "./dashboard.js";
 import { err } from "./terminal.js";
 import { attachView, chooseView } from "./views/event-views.js";
 
 interface ServeFlags {
   file: string;
+  stateDir?: string;
   store?: string;
   templates?: string;
   nodeBinary?: string;
@@ -25,8 +32,8 @@ export function registerServe(program: Command): Command {
     .description(
       "serve what PXE hosts boot from (DHCP proxy or full, TFTP, Matchbox-compatible HTTP) until interrupted or torn down",
     );
-  manifestOption(command)
-    .option("--store <dir>", "artifact store (default: .airstrap/store beside the manifest)")
+  stateDirOption(manifestOption(command))
+    .option("--store <dir>", "artifact store (default: store/ in the state dir)")
     .option(
       "--templates <dir>",
       "Ignition templates replacing built-in ones (default: spec.provisioning.pxe.templates)",
@@ -38,7 +45,10 @@ export function registerServe(program: Command): Command {
   outputFormatOption(command);
   dashboardOption(command);
   return command.action(async (flags: ServeFlags) => {
-    const site = await planFromManifestFile(flags.file);
+    const site = await planFromManifestFile(
+      flags.file,
+      flags.stateDir === undefined ? {} : { stateDir: flags.stateDir },
+    );
     const { plan, state, loaded } = site;
     const events = createEvents();
     const view = attachView(
@@ -55,7 +65,7 @@ export function registerServe(program: Command): Command {
         state,
         manifestDir: loaded.dir,
         manifestText: loaded.text,
-        storeRoot: flags.store ?? defaultStoreDir(flags.file),
+        storeRoot: flags.store ?? join(state.path, "store"),
         events,
         ...(flags.templates === undefined ? {} : { templates: flags.templates }),
         ...(flags.nodeBinary === undefined ? {} : { nodeBinary: flags.nodeBinary }),

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { promisify } from "node:util";
@@ -84,6 +84,18 @@ export async function gitPrograms(architecture: string): Promise<{ path: string;
   ];
 }
 
+/** The openssl command to carry (what airstrap runs for the site CA and server certificates). */
+async function opensslCommand(): Promise<string> {
+  const { stdout } = await run("sh", ["-c", "command -v openssl"]).catch(() => ({ stdout: "" }));
+  const path = stdout.trim();
+  if (path === "") {
+    throw new OperatorError("the image carries openssl, which is not installed here", {
+      hint: "install it: apt-get install openssl",
+    });
+  }
+  return realpath(path);
+}
+
 /** The version the executable reports; undefined when it cannot run here (another architecture). */
 export async function executableVersion(executable: string): Promise<string | undefined> {
   try {
@@ -104,10 +116,16 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
   try {
     const repos = openRepositories(await openBlobStore(join(work, "store")));
     const programs = await gitPrograms(options.architecture);
+    const openssl = await opensslCommand();
     const libraries = new Map<string, { path: string; source: string }>();
-    for (const file of [options.executable, ...programs.map((program) => program.source)])
+    for (const file of [options.executable, openssl, ...programs.map((program) => program.source)])
       for (const library of await librariesOf(file)) libraries.set(library.path, library);
-    const entries = rootfsEntries({ executable: options.executable, programs, libraries: [...libraries.values()] });
+    const entries = rootfsEntries({
+      executable: options.executable,
+      programs,
+      openssl,
+      libraries: [...libraries.values()],
+    });
     const { layer, diffId, uncompressedSize } = await writeLayer(repos.blobs, entries);
     const configBytes = imageConfigBytes({ architecture: options.architecture, diffId, labels: options.labels });
     const config = await repos.blobs.write(Readable.from([configBytes]));

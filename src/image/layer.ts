@@ -10,6 +10,21 @@ import type { Digest } from "../store/digest.js";
 import type { RootfsEntry } from "./rootfs.js";
 
 /**
+ * Extended attributes as PAX records (`SCHILY.xattr.<name>`, what containerd, Docker and GNU tar
+ * read). tar-stream writes a record's value as UTF-8 text, so only values of bytes below 0x80 —
+ * which a file capability of the low capabilities is — keep their bytes.
+ */
+function paxXattrs(xattrs: Record<string, Buffer>): Record<string, string> {
+  const records: Record<string, string> = {};
+  for (const [name, value] of Object.entries(xattrs)) {
+    if (value.some((byte) => byte >= 0x80))
+      throw new Error(`xattr ${name}: a byte above 0x7f cannot go into a PAX record here`);
+    records[`SCHILY.xattr.${name}`] = value.toString("latin1");
+  }
+  return records;
+}
+
+/**
  * Writes the image's one layer into a blob store: a tar with fixed owners, times and order,
  * gzipped with fixed settings (Node's gzip header carries no time or name), so the same files
  * give the same digest on every build.
@@ -49,7 +64,10 @@ export async function writeLayer(
           await addEntry({ ...header, type: "file", size: entry.bytes.length }, Readable.from([entry.bytes]));
         } else {
           const size = (await stat(entry.source)).size;
-          await addEntry({ ...header, type: "file", size }, createReadStream(entry.source, { highWaterMark: 1 << 20 }));
+          await addEntry(
+            { ...header, type: "file", size, ...(entry.xattrs ? { pax: paxXattrs(entry.xattrs) } : {}) },
+            createReadStream(entry.source, { highWaterMark: 1 << 20 }),
+          );
         }
       }
       tar.finalize();

@@ -5,10 +5,10 @@ import { type TestContext, test } from "node:test";
 import { tempDir } from "../helpers/cli.js";
 import {
   airstrapCommand,
-  INITRD,
-  KERNEL,
+  PXE_SITE_INITRD as INITRD,
+  PXE_SITE_KERNEL as KERNEL,
   pxeSite,
-  SERVER_MAC,
+  PXE_SITE_MAC as SERVER_MAC,
   type ServeProcess,
   startServe,
 } from "../helpers/pxe-site.js";

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { test } from "node:test";
 import type { Page } from "playwright-core";
 import { tempDir } from "../helpers/cli.js";
-import { KERNEL, pxeSite, SERVER_MAC, startServe } from "../helpers/pxe-site.js";
+import { PXE_SITE_KERNEL as KERNEL, pxeSite, PXE_SITE_MAC as SERVER_MAC, startServe } from "../helpers/pxe-site.js";
 import { notOnThisMachine } from "../helpers/skip.js";
 import { runDiscover } from "../peers/airstrap-dhcp.js";
 import { launchChromium, NO_CHROMIUM } from "../peers/chromium.js";

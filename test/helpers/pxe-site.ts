@@ -11,26 +11,40 @@ import type { PxeNetwork } from "../peers/pxe-network.js";
 import { waitForOutput } from "../peers/pxe-network.js";
 import { REPO, tempDir } from "./cli.js";
 
-/** A one-server PXE site for `airstrap serve` tests, and serve started in a test network's "boot" namespace. */
 const TSX = import.meta.resolve("tsx");
-export const SERVER_MAC = "52:54:00:5e:00:11";
-export const KERNEL = "lab/vmlinuz";
-export const INITRD = "lab/initrd.img";
 
-export interface Site {
+export const PXE_SITE_MAC = "52:54:00:5e:00:11";
+export const PXE_SITE_KERNEL = "lab/vmlinuz";
+export const PXE_SITE_INITRD = "lab/initrd.img";
+
+export interface PxeSite {
   dir: string;
   manifest: string;
+  /** The state dir, with the artifact store (OS files and iPXE) in it. */
+  stateDir: string;
+  /** A stand-in for the airstrap executable the hosts fetch. */
+  nodeBinary: string;
 }
 
-/** A one-server PXE site: manifest, SSH key, the OS files and iPXE in the store, an executable to hand out. */
-export async function pxeSite(t: TestContext, dhcp: "full" | "proxy", subnet: string): Promise<Site> {
+/**
+ * A one-server PXE site for the boot services' tests: manifest, SSH key, random stand-ins for the OS
+ * files and Debian's iPXE binaries in the store, and an executable to hand out. `stateDir` puts the
+ * state dir elsewhere than beside the manifest (as a container's mount would).
+ */
+export async function pxeSite(
+  t: TestContext,
+  dhcp: "full" | "proxy",
+  subnet: string,
+  options: { stateDir?: string } = {},
+): Promise<PxeSite> {
   const dir = await tempDir(t, "airstrap-pxe-serve-");
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "id_ed25519")]);
   const osDir = join(dir, "os");
   await mkdir(join(osDir, "lab"), { recursive: true });
-  await writeFile(join(osDir, KERNEL), randomBytes(300_000));
-  await writeFile(join(osDir, INITRD), randomBytes(500_000));
-  await writeFile(join(dir, "airstrap-linux-amd64"), "#!/bin/sh\necho stand-in executable\n", { mode: 0o755 });
+  await writeFile(join(osDir, PXE_SITE_KERNEL), randomBytes(300_000));
+  await writeFile(join(osDir, PXE_SITE_INITRD), randomBytes(500_000));
+  const nodeBinary = join(dir, "airstrap-linux-amd64");
+  await writeFile(nodeBinary, "#!/bin/sh\necho stand-in executable\n", { mode: 0o755 });
   const manifest = join(dir, "cluster.yaml");
   await writeFile(
     manifest,
@@ -43,22 +57,23 @@ spec:
   ssh: { user: root, identityFile: ./id_ed25519 }
   bootstrap: { address: ${subnet}.1 }
   hosts:
-    - { name: srv-1, address: ${subnet}.11, role: server, mac: "${SERVER_MAC}" }
+    - { name: srv-1, address: ${subnet}.11, role: server, mac: "${PXE_SITE_MAC}" }
   provisioning:
     pxe:
       interface: eth0
       subnet: ${subnet}.0/24
       dhcp: ${dhcp}
-      os: { kernel: ${KERNEL}, initrd: [${INITRD}], args: [console=ttyS0] }
+      os: { kernel: ${PXE_SITE_KERNEL}, initrd: [${PXE_SITE_INITRD}], args: [console=ttyS0] }
 `,
   );
-  const store = await openBlobStore(join(dir, ".airstrap", "store"));
+  const stateDir = options.stateDir ?? join(dir, ".airstrap");
+  const store = await openBlobStore(join(stateDir, "store"));
   for (const catalog of [
-    customOsCatalog({ arch: "amd64", kernel: KERNEL, initrd: [INITRD], source: osDir }),
+    customOsCatalog({ arch: "amd64", kernel: PXE_SITE_KERNEL, initrd: [PXE_SITE_INITRD], source: osDir }),
     ipxeCatalog({ arch: "amd64" }),
   ])
     await pullBootFiles({ store, catalog, events: silentEvents });
-  return { dir, manifest };
+  return { dir, manifest, stateDir, nodeBinary };
 }
 
 export interface ServeProcess {
@@ -74,7 +89,7 @@ export const airstrapCommand = (executable?: string) =>
 
 export async function startServe(
   network: PxeNetwork,
-  site: Site,
+  site: PxeSite,
   options: { prefix?: string[]; executable?: string; args?: string[] } = {},
 ): Promise<ServeProcess> {
   const child = network.spawn("boot", [
@@ -86,7 +101,7 @@ export async function startServe(
     "--output",
     "json",
     "--node-binary",
-    join(site.dir, "airstrap-linux-amd64"),
+    site.nodeBinary,
     ...(options.args ?? []),
   ]);
   let output = "";

@@ -1,7 +1,19 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { annotationsFor, imageConfigBytes } from "../../src/image/image-config.js";
-import { IMAGE_EXECUTABLE, IMAGE_USER, parseLdd, rootfsEntries } from "../../src/image/rootfs.js";
+import {
+  CAP_NET_BIND_SERVICE,
+  fileCapability,
+  IMAGE_EXECUTABLE,
+  IMAGE_OPENSSL,
+  IMAGE_USER,
+  parseLdd,
+  rootfsEntries,
+} from "../../src/image/rootfs.js";
 
 const LDD = `	linux-vdso.so.1 (0x00007ffd)
 	libstdc++.so.6 => /lib/x86_64-linux-gnu/libstdc++.so.6 (0x00007f01)
@@ -58,4 +70,33 @@ test("the config runs the executable as the non-root user and carries the OCI an
   assert.equal(config.config.Labels["org.opencontainers.image.version"], "1.2.3");
   assert.equal(annotationsFor(labels)["org.opencontainers.image.revision"], "abc123");
   assert.equal(annotationsFor({ version: "1" })["org.opencontainers.image.source"], undefined);
+});
+
+test("the executable carries exactly cap_net_bind_service=ep, in the bytes setcap writes", (t) => {
+  const entry = rootfsEntries({ executable: "/x/airstrap", libraries: [] }).find((e) => e.path === IMAGE_EXECUTABLE);
+  assert.ok(entry?.kind === "file");
+  const value = entry.xattrs?.["security.capability"];
+  assert.deepEqual(value, fileCapability([CAP_NET_BIND_SERVICE]));
+  assert.equal(value?.toString("hex"), "0100000200040000000000000000000000000000");
+  // The same bytes as setcap's, read back by getcap (libcap), where this machine lets us set one.
+  const dir = mkdtempSync(join(tmpdir(), "airstrap-fcap-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, "f");
+  writeFileSync(file, "");
+  try {
+    execFileSync("setcap", ["cap_net_bind_service=+ep", file], { stdio: "pipe" });
+  } catch {
+    return t.skip("setcap cannot set a file capability here (libcap2-bin, root)");
+  }
+  const written = execFileSync("getfattr", ["--only-values", "-n", "security.capability", file]);
+  assert.deepEqual(written, value);
+});
+
+test("with openssl the image carries the command and the least config its req needs", () => {
+  const entries = rootfsEntries({ executable: "/x/airstrap", openssl: "/x/openssl", libraries: [] });
+  const openssl = entries.find((e) => e.path === IMAGE_OPENSSL);
+  assert.ok(openssl?.kind === "file" && openssl.source === "/x/openssl" && openssl.xattrs === undefined);
+  const config = entries.find((e) => e.path === "/usr/lib/ssl/openssl.cnf");
+  assert.ok(config?.kind === "bytes");
+  assert.match(config.bytes.toString(), /^\[req\]\ndistinguished_name = req_dn\n/);
 });

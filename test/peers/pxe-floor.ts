@@ -100,8 +100,9 @@ export async function startPxeFloor(options: PxeFloorOptions): Promise<PxeFloor>
   };
 }
 
-async function startHttp(
-  options: PxeFloorOptions,
+/** The floor's static HTTP server alone (the boot benchmark also times its downloads against airstrap's). */
+export async function startHttp(
+  options: Pick<PxeFloorOptions, "httpAddress" | "files">,
   requests: HttpRequestRecord[],
   bootScript: () => string,
 ): Promise<Server> {

@@ -125,13 +125,15 @@ function daemonSet(input: InClusterInput, labels: Record<string, string>): KubeO
               // The pod is ready when the host service it manages answers: what this node serves.
               readinessProbe: { ...health, periodSeconds: 10, failureThreshold: 3 },
               livenessProbe: { ...health, initialDelaySeconds: 30, periodSeconds: 20, failureThreshold: 6 },
-              // Root only to write the root-owned host config, with no capability at all.
+              // Root only to write the root-owned host config, with no capability but the one the image's
+              // executable carries as a file capability: without it in the bounding set the kernel
+              // refuses to run that file at all (EPERM), as with CoreDNS's image.
               securityContext: {
                 runAsUser: 0,
                 runAsGroup: 0,
                 allowPrivilegeEscalation: false,
                 readOnlyRootFilesystem: true,
-                capabilities: { drop: ["ALL"] },
+                capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] },
               },
               volumeMounts: [
                 { name: "host-config", mountPath: "/host/etc/airstrap" },

@@ -106,6 +106,7 @@ export function createHandler(context: HandlerContext): Handler {
 
   async function serveAsset(source: AssetSource | undefined, name: string, req: IncomingMessage, res: ServerResponse) {
     const client = req.socket.remoteAddress ?? "";
+    const started = Date.now();
     if (source === undefined) return finish("assets", res, 404, TEXT, "404 page not found\n");
     const lookup = await resolveAsset(source, name);
     if (!lookup.ok) {
@@ -124,7 +125,15 @@ export function createHandler(context: HandlerContext): Handler {
       level: "info",
       kind: "boot.asset",
       message: `/assets/${name} served to ${client} (${res.statusCode}, ${sent} bytes)`,
-      detail: { path: name, client, status: res.statusCode, bytes: sent, range: req.headers.range ?? null },
+      detail: {
+        path: name,
+        client,
+        status: res.statusCode,
+        bytes: sent,
+        range: req.headers.range ?? null,
+        // From the request to the last byte handed to the socket: where a machine's boot waits on a download.
+        durationMs: Date.now() - started,
+      },
     });
   }
 

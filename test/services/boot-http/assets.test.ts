@@ -45,6 +45,8 @@ test("/assets/ serves files whole and by Range, with an event per file", async (
     [200, 206, 206, 416, 200],
   );
   assert.equal(served[1]?.detail?.bytes, 1000);
+  for (const event of served)
+    assert.equal(typeof event.detail?.durationMs, "number", "each download says how long it took");
   assert.match(
     (await curl(url("/metrics"))).text,
     new RegExp(`^airstrap_boot_http_asset_bytes_total ${KERNEL.length + 1010 + 6}$`, "m"),
