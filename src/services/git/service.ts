@@ -1,5 +1,6 @@
 import bcrypt from "bcryptjs";
 import type { Events } from "../../events.js";
+import { createCredentialCache } from "../credential-cache.js";
 import type { RunningService } from "../service.js";
 import type { GitConfig } from "./config.js";
 import { createGitHandler, type GitCounters, listenGit } from "./server.js";
@@ -16,16 +17,14 @@ export async function startGit(config: GitConfig, events: Events): Promise<Runni
   let current = config;
   const counters: GitCounters = { requests: 0, denied: 0, pushes: 0, webhookFailures: 0 };
   // bcrypt is slow on purpose and git sends the same credentials on every request of a push.
-  const verified = new Map<string, boolean>();
+  const verified = createCredentialCache();
   const verifyUser = async (user: string, password: string) => {
     const hash = current.users.get(user);
     if (hash === undefined) return false;
-    const key = `${user}\0${password}\0${hash}`;
-    const known = verified.get(key);
-    if (known !== undefined) return known;
+    const credentials = `${user}:${password}`;
+    if (verified.accepted(credentials, (name) => current.users.get(name))) return true;
     const ok = await bcrypt.compare(password, hash.replace(/^\$2y\$/, "$2b$"));
-    if (verified.size > 1000) verified.clear();
-    verified.set(key, ok);
+    if (ok) verified.remember(credentials, user, hash);
     return ok;
   };
   const handler = createGitHandler(() => current, verifyUser, counters, events);
@@ -42,7 +41,6 @@ export async function startGit(config: GitConfig, events: Events): Promise<Runni
     ready: Promise.resolve(),
     async reload(next) {
       current = { ...next, listen: current.listen };
-      verified.clear();
     },
     metrics: () =>
       [

@@ -5,9 +5,9 @@ import bcrypt from "bcryptjs";
 import { OperatorError } from "../../errors.js";
 import { basicCredentials } from "../../net/basic-auth.js";
 import { registerSecret } from "../../secrets.js";
+import { createCredentialCache } from "../credential-cache.js";
 import type { RegistryConfig } from "./config.js";
 import { isLoopback } from "./config.js";
-import { createCredentialCache } from "./credential-cache.js";
 import { RegistryError } from "./errors.js";
 
 /**

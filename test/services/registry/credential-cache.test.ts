@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "node:test";
+import { createCredentialCache } from "../../../src/services/credential-cache.js";
 import { createAuthorizer } from "../../../src/services/registry/auth.js";
-import { createCredentialCache } from "../../../src/services/registry/credential-cache.js";
 import { RegistryError } from "../../../src/services/registry/errors.js";
 import { tempDir } from "./harness.js";
 
