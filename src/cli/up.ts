@@ -8,6 +8,7 @@ import type { PlannedSite } from "./common.js";
 import { gitopsBootstrapForSite, gitopsSummary } from "./gitops.js";
 import { type InstallFlags, installOptions, runInstallCommand } from "./install.js";
 import { printEventsToStderr, waitUntilReady } from "./kube.js";
+import { endOfRun } from "./run-log.js";
 import { err, out } from "./terminal.js";
 
 /**
@@ -78,9 +79,4 @@ async function handOverToFlux(
   } finally {
     stopPrinting();
   }
-}
-
-/** The run's outcome as an event: the status page's summary, and the run log's last line. */
-function endOfRun(events: Events, ok: boolean, message: string, next: string[]): void {
-  events.emit({ level: ok ? "info" : "error", kind: "run.end", message, detail: { ok, next } });
 }

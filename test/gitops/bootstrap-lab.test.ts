@@ -10,10 +10,14 @@ import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { fluxCatalog } from "../../src/artifacts/flux-catalog.js";
 import { pullReleaseFiles } from "../../src/artifacts/pull-files.js";
+import { planFromManifestFile } from "../../src/cli/common.js";
 import { silentEvents } from "../../src/events.js";
 import { gitServerMaterial } from "../../src/gitops/git-material.js";
 import { receiverWebhookPath } from "../../src/gitops/objects.js";
+import { readLastRun } from "../../src/install/host-logs.js";
 import { type RunningSimNode, runSimServer } from "../../src/lab/sim-distro/server-node.js";
+import { dashboardConfig } from "../../src/services/dashboard/config.js";
+import { foldEvent, initialPageState } from "../../src/services/dashboard/page-state.js";
 import { type RunningGit, startGit } from "../../src/services/git/service.js";
 import { readHtpasswd } from "../../src/services/registry/auth.js";
 import { newAgeIdentity } from "../../src/sops/age.js";
@@ -455,6 +459,41 @@ describe("gitops bootstrap against the simulated API server", { timeout: 600_000
     );
     assert.match(failed.out, /\[stage bootstrap\] bootstrap {2}Ready=True/);
     assert.doesNotMatch(failed.out, /\[stage cluster-apps\]/, "the wait stops at the first failing stage");
+  });
+
+  test("each run is logged in the state dir: the status page folds the last one into its stage rows", async (t) => {
+    if (!lab) return t.skip(skipReason ?? "setup failed");
+    const logs = join(lab.siteDir, ".airstrap", "logs");
+    assert.equal((await readdir(logs)).length, 4, "one run per gitops bootstrap");
+    // What `airstrap dashboard` does with the state dir: the last run's events, folded.
+    const { events } = await readLastRun(logs);
+    const { plan } = await planFromManifestFile(join(lab.siteDir, "cluster.yaml"));
+    const config = dashboardConfig(plan, { address: "127.0.0.1", port: 0 });
+    const state = events.reduce(foldEvent, initialPageState(config.site, config.hosts, config.stages));
+    const head = (
+      await run("git", ["--git-dir", join(lab.dir, "repos", "site.git"), "rev-parse", "main"])
+    ).stdout.trim();
+    assert.deepEqual(
+      state.gitops.stages.map((s) => [s.name, s.dependsOn, s.state, s.revision ?? ""]),
+      [
+        ["bootstrap", [], "ready", `main@sha1:${head}`],
+        ["cluster-base-apps", ["bootstrap"], "failed", `main@sha1:${head}`],
+        ["cluster-apps", ["cluster-base-apps"], "pending", ""],
+      ],
+    );
+    assert.match(
+      state.gitops.stages[1]?.words ?? "",
+      /^failed: HealthCheckFailed: timeout waiting for: \[Deployment\/vault\/vault/,
+    );
+    assert.equal(
+      state.gitops.steps.push?.text,
+      `main already holds these folders (${head.slice(0, 12)}): nothing pushed`,
+    );
+    assert.match(state.gitops.steps.webhook?.text ?? "", /^git server webhook: http:\/\/127\.0\.0\.1:\d+\/hook\//);
+    assert.equal(state.run.outcome, "failed");
+    assert.match(state.run.message ?? "", /^stage cluster-base-apps failed: HealthCheckFailed/);
+    const page = JSON.stringify(state);
+    for (const secret of lab.secrets) assert.ok(!page.includes(secret), "a secret in the page's state");
   });
 
   test("the Secrets' values never appear in any output, log, state file but their own, or the repository", async (t) => {
