@@ -191,8 +191,9 @@ test("the GitOps stages show in the manifest's order with dependsOn, revision an
   const fixed = "9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3";
   try {
     await page.goto(dashboard.url);
-    await waitFor(page, () => document.querySelector("#connection")?.textContent === "live");
+    await waitFor(page, () => document.querySelectorAll("#stages tbody tr").length === 3);
     assert.equal(await page.textContent("#gitops-note"), "Not handed over to Flux yet.");
+    assert.equal(await page.textContent("#run"), "Run running", "no host heard of: none counted as not Ready");
     assert.deepEqual(await stageRows(page), [
       ["bootstrap", "—", "—", "· not checked yet"],
       ["cluster-base-apps", "bootstrap", "—", "· not checked yet"],
@@ -245,6 +246,7 @@ test("the GitOps stages show in the manifest's order with dependsOn, revision an
       `main@sha1:${commit}`,
       "the whole revision is the short one's title",
     );
+    assert.equal(await page.textContent("#run"), "Run ✗ failed; 3 of 3 hosts Ready — stage cluster-base-apps failed");
     await page.screenshot({ path: `${ARTIFACTS}/gitops-stage-failed.png`, fullPage: true });
 
     // The operator fixed the stage and runs gitops bootstrap again: its push starts the rows over.

@@ -89,8 +89,10 @@ function renderRun(state) {
   const run = state.run;
   const ready = state.hosts.filter((h) => h.ready).length;
   const words = { running: "running", complete: "✓ complete", failed: "✗ failed" }[run.outcome];
-  $("run").textContent =
-    `Run ${words}; ${ready} of ${state.hosts.length} hosts Ready${run.message ? ` — ${run.message}` : ""}`;
+  // A run that never heard of the hosts (gitops bootstrap alone) does not count them as not Ready.
+  const heard = state.hosts.some((h) => h.ready || h.phase !== undefined || h.boot !== undefined);
+  const hosts = heard ? `; ${ready} of ${state.hosts.length} hosts Ready` : "";
+  $("run").textContent = `Run ${words}${hosts}${run.message ? ` — ${run.message}` : ""}`;
   const summary = $("summary");
   if (run.outcome === "running" && run.kubeconfig === undefined) return;
   const parts = [el("p", {}, run.message ?? words)];
