@@ -71,7 +71,8 @@ export function registerGitops(program: Command): Command {
           end(false, error.message, error instanceof OperatorError && error.hint ? [error.hint] : []);
           throw error;
         });
-        end(true, gitopsSummary(result), [
+        // One line for the page's run line; the stage rows and the push line hold the rest.
+        end(true, `${result.stages.length} stages Ready at ${result.commit.slice(0, 12)}`, [
           `KUBECONFIG=${flags.kubeconfig ?? site.state.file("kubeconfig")} kubectl -n flux-system get kustomizations`,
         ]);
         if (flags.output !== "json") out(gitopsSummary(result));
