@@ -7,7 +7,7 @@ import { DASHBOARD_DEFAULTS } from "../../src/services/dashboard/config.js";
 import { startDashboard } from "../../src/services/dashboard/service.js";
 import { launchChromium } from "../../test/peers/chromium.js";
 import { nodeWithStatus } from "../../test/services/dashboard/fixture.js";
-import { simulatedHosts, simulateRun } from "./simulated-run.js";
+import { SIMULATED_STAGES, simulatedHosts, simulateRun } from "./simulated-run.js";
 
 /**
  * The status page's cost: bytes of its first load, and this process's CPU during a simulated
@@ -75,6 +75,7 @@ async function watchedRun(browser: Browser, count: number) {
       listen: { address: "127.0.0.1", port: 0 },
       site: "edge",
       hosts,
+      stages: SIMULATED_STAGES,
       nodes: [{ host: hosts[3]?.name ?? "a1", status: node.statusUrl }],
       ...DASHBOARD_DEFAULTS,
       probeIntervalMs: 1000,

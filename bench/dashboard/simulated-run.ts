@@ -1,10 +1,11 @@
 import type { EventInput, Events } from "../../src/events.js";
-import type { DashboardHost } from "../../src/services/dashboard/config.js";
+import type { DashboardHost, DashboardStage } from "../../src/services/dashboard/config.js";
 
 /**
  * A 15-host install as its events arrive, compressed into a few seconds per phase: PXE boot steps
  * by MAC, the install's phases (servers one at a time in one lane, agents side by side in another),
- * a stream of change lines as a real install prints, the kube wait, the run's end.
+ * a stream of change lines as a real install prints, the kube wait, the hand-over to Flux (push,
+ * objects, webhook, each stage waiting then Ready), the run's end.
  */
 export function simulatedHosts(count = 15): DashboardHost[] {
   return Array.from({ length: count }, (_, i) => {
@@ -18,6 +19,12 @@ export function simulatedHosts(count = 15): DashboardHost[] {
     };
   });
 }
+
+export const SIMULATED_STAGES: DashboardStage[] = [
+  { name: "bootstrap", dependsOn: [] },
+  { name: "cluster-base-apps", dependsOn: ["bootstrap"] },
+  { name: "cluster-apps", dependsOn: ["cluster-base-apps"] },
+];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -80,6 +87,7 @@ export async function simulateRun(events: Events, hosts: DashboardHost[], stepMs
     message: "kubeconfig saved",
     detail: { path: "/site/.airstrap/kubeconfig" },
   });
+  await handOver(emit, stepMs);
   emit({
     level: "info",
     kind: "run.end",
@@ -87,4 +95,32 @@ export async function simulateRun(events: Events, hosts: DashboardHost[], stepMs
     detail: { ok: true, next: ["KUBECONFIG=/site/.airstrap/kubeconfig kubectl get nodes"] },
   });
   return emitted;
+}
+
+/** What `gitops bootstrap` says (src/gitops/bootstrap.ts, wait-stages.ts), stage by stage. */
+async function handOver(emit: (event: EventInput) => void, stepMs: number): Promise<void> {
+  const commit = "5f0c2a9e1b7d43c8a6e2f1d0b9c8a7e6f5d4c3b2";
+  const url = "http://10.77.0.1:8480/edge.git";
+  emit({ level: "info", kind: "gitops.push", message: `pushing ${SIMULATED_STAGES.length} stage folders to ${url}` });
+  emit({
+    level: "info",
+    kind: "gitops.push",
+    message: `pushed ${commit.slice(0, 12)} to main`,
+    detail: { commit, pushed: true },
+  });
+  emit({ level: "info", kind: "gitops.applied", message: "31 objects: 31 created or changed, 0 unchanged" });
+  emit({ level: "info", kind: "gitops.webhook", message: "git server webhook: http://10.77.0.11:30090/hook/…" });
+  for (const { name } of SIMULATED_STAGES) {
+    const stage = (ready: string, reason: string, message: string, revision: string) =>
+      emit({
+        level: "info",
+        kind: "gitops.stage",
+        phase: `stage ${name}`,
+        message: `${name}  Ready=${ready}  ${reason}`,
+        detail: { stage: name, state: ready === "True" ? "ready" : "waiting", ready, reason, message, revision },
+      });
+    stage("Unknown", "Progressing", "Reconciliation in progress", "");
+    await sleep(stepMs);
+    stage("True", "ReconciliationSucceeded", `Applied revision: main@sha1:${commit}`, `main@sha1:${commit}`);
+  }
 }

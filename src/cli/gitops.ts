@@ -1,12 +1,14 @@
 import type { Command } from "commander";
 import { defaultStoreDir } from "../artifacts/store-location.js";
-import { UsageError } from "../errors.js";
+import { OperatorError, UsageError } from "../errors.js";
 import { createEvents, type Events } from "../events.js";
 import { type GitopsBootstrapResult, runGitopsBootstrap } from "../gitops/bootstrap.js";
+import type { RunningDashboard } from "../services/dashboard/service.js";
 import { openBlobStore } from "../store/blob-store.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
 import { dashboardOption, serveDashboard } from "./dashboard.js";
 import { kubeClientFor, printEventsToStderr } from "./kube.js";
+import { endOfRun, startRunLog } from "./run-log.js";
 import { err, out } from "./terminal.js";
 import { attachView, chooseView } from "./views/event-views.js";
 
@@ -50,14 +52,35 @@ export function registerGitops(program: Command): Command {
       const site = await planFromManifestFile(flags.file);
       const events = createEvents();
       const view = attachView(chooseView(flags.output, process.stdout), events, process.stdout);
-      const dashboard = flags.dashboard === undefined ? undefined : await serveDashboard(site, flags.dashboard, events);
+      // Its own run in the state dir's logs, as an install's: `airstrap dashboard` shows it afterwards.
+      const logs = await startRunLog(site, events);
+      let dashboard: RunningDashboard | undefined;
+      let viewOpen = true;
+      const closeView = () => {
+        if (viewOpen) view.close();
+        viewOpen = false;
+      };
+      // The run's end goes to the log and the page; the terminal has the summary or the error already.
+      const end = (ok: boolean, message: string, next: string[]) => {
+        closeView();
+        endOfRun(events, ok, message, next);
+      };
       try {
-        const result = await gitopsBootstrapForSite(site, flags, events);
+        if (flags.dashboard !== undefined) dashboard = await serveDashboard(site, flags.dashboard, events);
+        const result = await gitopsBootstrapForSite(site, flags, events).catch((error: Error) => {
+          end(false, error.message, error instanceof OperatorError && error.hint ? [error.hint] : []);
+          throw error;
+        });
+        // One line for the page's run line; the stage rows and the push line hold the rest.
+        end(true, `${result.stages.length} stages Ready at ${result.commit.slice(0, 12)}`, [
+          `KUBECONFIG=${flags.kubeconfig ?? site.state.file("kubeconfig")} kubectl -n flux-system get kustomizations`,
+        ]);
         if (flags.output !== "json") out(gitopsSummary(result));
       } finally {
-        view.close();
+        closeView();
+        await logs.close();
         if (dashboard) {
-          err("status page stopping");
+          err(`status page stopping (airstrap dashboard -f ${flags.file} shows this run again)`);
           await dashboard.close();
         }
       }
@@ -113,11 +136,6 @@ export async function handOverToFlux(
   } finally {
     stopPrinting();
   }
-}
-
-/** The run's outcome as an event: the status page's summary, and the run log's last line. */
-export function endOfRun(events: Events, ok: boolean, message: string, next: string[]): void {
-  events.emit({ level: ok ? "info" : "error", kind: "run.end", message, detail: { ok, next } });
 }
 
 export function gitopsSummary(result: GitopsBootstrapResult): string {

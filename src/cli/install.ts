@@ -3,7 +3,6 @@ import { defaultStoreDir } from "../artifacts/store-location.js";
 import { createEvents, type Events } from "../events.js";
 import { ociArchitecture } from "../image/image-config.js";
 import { airstrapImageFromStore, givenImageArchive } from "../image/in-store.js";
-import { writeHostLogs } from "../install/host-logs.js";
 import { type ArtifactTransfer, findNodeBinary, installCluster } from "../install/install.js";
 import type { InstallReport } from "../install/runner.js";
 import type { RunningDashboard } from "../services/dashboard/service.js";
@@ -11,6 +10,7 @@ import { runningAsSingleExecutable } from "../single-executable.js";
 import { VERSION } from "../version.js";
 import { manifestOption, outputFormatOption, type PlannedSite, planFromManifestFile } from "./common.js";
 import { dashboardOption, serveDashboard } from "./dashboard.js";
+import { startRunLog } from "./run-log.js";
 import { sudoPasswordFromOperator } from "./sudo-prompt.js";
 import { colorsFor, out } from "./terminal.js";
 import { attachView, chooseView } from "./views/event-views.js";
@@ -80,7 +80,7 @@ export async function runInstallCommand(flags: InstallFlags): Promise<InstallRun
   const site = await planFromManifestFile(flags.file);
   const events = createEvents();
   const view = attachView(chooseView(flags.output, process.stdout), events, process.stdout);
-  const logs = await writeHostLogs(events, site.state.file("logs"), new Date().toISOString().replace(/[:.]/g, "-"));
+  const logs = await startRunLog(site, events);
   let report: InstallReport;
   let dashboard: RunningDashboard | undefined;
   try {

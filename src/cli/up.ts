@@ -2,9 +2,10 @@ import { basename, dirname } from "node:path";
 import type { Command } from "commander";
 import { writeHostLogs } from "../install/host-logs.js";
 import { workstationKubeconfigPath, workstationUsage } from "../install/kubeconfig.js";
-import { endOfRun, gitopsSummary, handOverToFlux } from "./gitops.js";
+import { gitopsSummary, handOverToFlux } from "./gitops.js";
 import { type InstallFlags, installOptions, runInstallCommand } from "./install.js";
 import { waitUntilReady } from "./kube.js";
+import { endOfRun } from "./run-log.js";
 import { err, out } from "./terminal.js";
 
 /**

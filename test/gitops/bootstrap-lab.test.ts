@@ -10,10 +10,14 @@ import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { fluxCatalog } from "../../src/artifacts/flux-catalog.js";
 import { pullReleaseFiles } from "../../src/artifacts/pull-files.js";
+import { planFromManifestFile } from "../../src/cli/common.js";
 import { silentEvents } from "../../src/events.js";
 import { gitServerMaterial } from "../../src/gitops/git-material.js";
 import { receiverWebhookPath } from "../../src/gitops/objects.js";
+import { readLastRun } from "../../src/install/host-logs.js";
 import { type RunningSimNode, runSimServer } from "../../src/lab/sim-distro/server-node.js";
+import { dashboardConfig } from "../../src/services/dashboard/config.js";
+import { foldEvent, initialPageState } from "../../src/services/dashboard/page-state.js";
 import { type RunningGit, startGit } from "../../src/services/git/service.js";
 import { readHtpasswd } from "../../src/services/registry/auth.js";
 import { newAgeIdentity } from "../../src/sops/age.js";
@@ -24,6 +28,13 @@ import { startReleaseMirror, sumsFileFor } from "../artifacts/release-mirror.js"
 import { REPO } from "../helpers/cli.js";
 import { syntheticFluxInstall } from "../helpers/flux-release.js";
 import { siteManifest } from "../helpers/site-manifest.js";
+import { launchChromium, NO_CHROMIUM } from "../peers/chromium.js";
+
+/** The page's document, as the functions below see it when they run in the browser. */
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): ArrayLike<unknown>;
+};
 
 /**
  * `airstrap gitops bootstrap` against the lab's SIMULATED API server (src/lab/sim-distro): real
@@ -67,7 +78,10 @@ function kubectl(lab: Lab, args: string[]): Promise<string> {
   return run("kubectl", ["--kubeconfig", lab.kubeconfig, ...args]).then((r) => r.stdout);
 }
 
-function bootstrapProcess(lab: Lab): {
+function bootstrapProcess(
+  lab: Lab,
+  extra: string[] = [],
+): {
   child: ChildProcess;
   output: () => string;
   done: Promise<{ code: number; out: string }>;
@@ -90,6 +104,7 @@ function bootstrapProcess(lab: Lab): {
       lab.ageKeyFile,
       "--timeout",
       "300",
+      ...extra,
     ],
     { env: { ...process.env, NO_COLOR: "1", CI: "1" }, stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -264,7 +279,8 @@ describe("gitops bootstrap against the simulated API server", { timeout: 600_000
   test("applies Flux with images on the site registry, the site objects with their dependsOn chain, and waits stage by stage", async (t) => {
     if (!lab) return t.skip(skipReason ?? "setup failed");
     const l = lab;
-    const first = bootstrapProcess(l);
+    // With the status page on: a browser watches the stages as the run goes.
+    const first = bootstrapProcess(l, ["--dashboard", "127.0.0.1:0"]);
     t.after(() => first.child.kill());
     await until("the last stage's Kustomization", async () => {
       if (first.child.exitCode !== null) throw new Error(`bootstrap ended early:\n${first.output()}`);
@@ -336,12 +352,48 @@ describe("gitops bootstrap against the simulated API server", { timeout: 600_000
       "the sops-age Secret holds the key",
     );
 
+    const browser = await launchChromium();
+    t.after(() => browser?.close());
+    const page = await browser?.newPage();
+    if (page === undefined) t.diagnostic(NO_CHROMIUM);
+    else {
+      const url = /status page: (http:\/\/\S+)/.exec(first.output())?.[1];
+      assert.ok(url, first.output());
+      await page.goto(url);
+      await page.waitForFunction(() => document.querySelectorAll("#stages tbody tr").length === 3, undefined, {
+        timeout: 30_000,
+      });
+    }
+
     // Playing kustomize-controller: the stages become Ready one after another.
     for (const stage of ["bootstrap", "cluster-base-apps", "cluster-apps"])
       await setStage(l, stage, "True", "ReconciliationSucceeded", "Applied revision: main@sha1:0123456789ab");
     const result = await first.done;
     assert.equal(result.code, 0, result.out);
     const head = (await run("git", ["--git-dir", join(l.dir, "repos", "site.git"), "rev-parse", "main"])).stdout.trim();
+    if (page !== undefined) {
+      // The run's page sends its last state before it stops: every stage Ready at the pushed commit.
+      await page.waitForFunction(
+        () => document.querySelector("#connection")?.textContent === "the run ended; this is its last state",
+        undefined,
+        { timeout: 30_000 },
+      );
+      const rows = await page.$$eval("#stages tbody tr", (trs) =>
+        trs.map((tr) => [...tr.children].map((cell) => cell.getAttribute("title") ?? cell.textContent ?? "")),
+      );
+      assert.deepEqual(
+        rows.map(([name, dependsOn, revision, ready]) => [name, dependsOn, revision, ready?.slice(0, 7)]),
+        [
+          ["bootstrap", "—", `main@sha1:${head}`, "✓ Ready"],
+          ["cluster-base-apps", "bootstrap", `main@sha1:${head}`, "✓ Ready"],
+          ["cluster-apps", "cluster-base-apps", `main@sha1:${head}`, "✓ Ready"],
+        ],
+      );
+      assert.match((await page.textContent("#gitops-steps")) ?? "", /✓ pushed [0-9a-f]{12} to main/);
+      assert.equal(await page.textContent("#run"), `Run ✓ complete — 3 stages Ready at ${head.slice(0, 12)}`);
+      await mkdir("test-artifacts/dashboard", { recursive: true });
+      await page.screenshot({ path: "test-artifacts/dashboard/gitops-lab-stages.png", fullPage: true });
+    }
     assert.ok(result.out.includes(`3 stages Ready: bootstrap (main@sha1:${head})`), result.out);
     assert.ok(
       result.out.indexOf("[stage bootstrap] bootstrap  Ready=True") <
@@ -455,6 +507,41 @@ describe("gitops bootstrap against the simulated API server", { timeout: 600_000
     );
     assert.match(failed.out, /\[stage bootstrap\] bootstrap {2}Ready=True/);
     assert.doesNotMatch(failed.out, /\[stage cluster-apps\]/, "the wait stops at the first failing stage");
+  });
+
+  test("each run is logged in the state dir: the status page folds the last one into its stage rows", async (t) => {
+    if (!lab) return t.skip(skipReason ?? "setup failed");
+    const logs = join(lab.siteDir, ".airstrap", "logs");
+    assert.equal((await readdir(logs)).length, 4, "one run per gitops bootstrap");
+    // What `airstrap dashboard` does with the state dir: the last run's events, folded.
+    const { events } = await readLastRun(logs);
+    const { plan } = await planFromManifestFile(join(lab.siteDir, "cluster.yaml"));
+    const config = dashboardConfig(plan, { address: "127.0.0.1", port: 0 });
+    const state = events.reduce(foldEvent, initialPageState(config.site, config.hosts, config.stages));
+    const head = (
+      await run("git", ["--git-dir", join(lab.dir, "repos", "site.git"), "rev-parse", "main"])
+    ).stdout.trim();
+    assert.deepEqual(
+      state.gitops.stages.map((s) => [s.name, s.dependsOn, s.state, s.revision ?? ""]),
+      [
+        ["bootstrap", [], "ready", `main@sha1:${head}`],
+        ["cluster-base-apps", ["bootstrap"], "failed", `main@sha1:${head}`],
+        ["cluster-apps", ["cluster-base-apps"], "pending", ""],
+      ],
+    );
+    assert.match(
+      state.gitops.stages[1]?.words ?? "",
+      /^failed: HealthCheckFailed: timeout waiting for: \[Deployment\/vault\/vault/,
+    );
+    assert.equal(
+      state.gitops.steps.push?.text,
+      `main already holds these folders (${head.slice(0, 12)}): nothing pushed`,
+    );
+    assert.match(state.gitops.steps.webhook?.text ?? "", /^git server webhook: http:\/\/127\.0\.0\.1:\d+\/hook\//);
+    assert.equal(state.run.outcome, "failed");
+    assert.match(state.run.message ?? "", /^stage cluster-base-apps failed: HealthCheckFailed/);
+    const page = JSON.stringify(state);
+    for (const secret of lab.secrets) assert.ok(!page.includes(secret), "a secret in the page's state");
   });
 
   test("the Secrets' values never appear in any output, log, state file but their own, or the repository", async (t) => {

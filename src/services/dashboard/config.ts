@@ -12,6 +12,12 @@ export interface DashboardHost {
   mac?: string;
 }
 
+/** A stage of the site repository, as the manifest lists it (spec.stages): the page's rows keep this order. */
+export interface DashboardStage {
+  name: string;
+  dependsOn: string[];
+}
+
 /** Where a node's services answer, as base URLs: its status listener (DNS and LB) and its registry replica. */
 export interface DashboardNode {
   host: string;
@@ -28,6 +34,8 @@ export interface DashboardConfig {
   /** The cluster's name, shown as the page's title. */
   site: string;
   hosts: DashboardHost[];
+  /** The manifest's GitOps stages, in order; none when it has no spec.stages. */
+  stages: DashboardStage[];
   /** Longest gap between two state pushes to a browser; changes in between are merged. */
   pushIntervalMs: number;
   /** Nodes whose services the page probes and draws; none: the section says so. */
@@ -60,6 +68,7 @@ export function dashboardConfig(plan: Plan, listen: Endpoint, token?: string, re
         ...(mac === undefined ? {} : { mac: mac.toLowerCase() }),
       };
     }),
+    stages: plan.stages.map((stage) => ({ name: stage.name, dependsOn: [...stage.dependsOn] })),
     nodes: plan.hosts.map((h) => {
       const base = (scheme: string, port: number) => `${scheme}://${formatEndpoint({ address: h.address, port })}`;
       return {

@@ -1,6 +1,7 @@
 import type { AirstrapEvent } from "../../events.js";
 import { type BootStep, clientAddress, foldBoot, isBootEvent } from "./boot-steps.js";
-import type { DashboardHost } from "./config.js";
+import type { DashboardHost, DashboardStage } from "./config.js";
+import { foldGitops, type GitopsView, initialGitops } from "./gitops-stages.js";
 import { foldSample, type NodePanel, type NodeSample } from "./node-panel.js";
 
 /**
@@ -46,14 +47,17 @@ export interface PageState {
   hosts: HostRow[];
   /** Each probed node's services, in the order they first answered. */
   nodes: NodePanel[];
+  /** The hand-over to Flux: the push, the webhook, each stage's revision and Ready. */
+  gitops: GitopsView;
   run: RunSummary;
 }
 
-export function initialPageState(site: string, hosts: DashboardHost[]): PageState {
+export function initialPageState(site: string, hosts: DashboardHost[], stages: DashboardStage[] = []): PageState {
   return {
     site,
     hosts: hosts.map((host) => ({ ...host, phaseDone: false, ready: false, timeline: [] })),
     nodes: [],
+    gitops: initialGitops(stages),
     run: { outcome: "running", nextCommands: [] },
   };
 }
@@ -81,6 +85,7 @@ export function foldEvent(state: PageState, event: AirstrapEvent): PageState {
     if (changed !== row) next.hosts = state.hosts.map((h, i) => (i === rowIndex ? changed : h));
   }
   if (event.kind === "kube.wait") next.hosts = markReady(next.hosts, event);
+  if (event.kind.startsWith("gitops.")) next.gitops = foldGitops(state.gitops, event);
   next.run = foldRunEvent(state.run, event);
   return next;
 }

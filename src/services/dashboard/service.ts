@@ -28,7 +28,7 @@ export async function startDashboard(
   history: AirstrapEvent[] = [],
 ): Promise<RunningDashboard> {
   let current = config;
-  let state = initialPageState(config.site, config.hosts);
+  let state = initialPageState(config.site, config.hosts, config.stages);
   const journal = new Journal(randomBytes(6).toString("hex"), config.journalSize);
   let folded = 0;
   let pending: NodeJS.Timeout | undefined;

@@ -7,7 +7,17 @@ import type { Browser, Page } from "playwright-core";
 import { createEvents } from "../../../src/events.js";
 import { startDashboard } from "../../../src/services/dashboard/service.js";
 import { launchChromium, NO_CHROMIUM } from "../../peers/chromium.js";
-import { at, HOSTS, installOf, nodeWithStatus, testConfig } from "./fixture.js";
+import {
+  at,
+  HOSTS,
+  handOverOf,
+  installOf,
+  nodeWithStatus,
+  readyAt,
+  STAGES,
+  stageEvent,
+  testConfig,
+} from "./fixture.js";
 
 /** The page's document, as the functions below see it when they run in the browser. */
 declare const document: {
@@ -165,6 +175,103 @@ test("a node's load balancer backend turns down on the page when its server goes
     await dashboard.close();
     await node.close();
     server.close();
+  }
+});
+
+/** The GitOps stages table as the page shows it: each row's cells as text. */
+const stageRows = (page: Page) =>
+  page.$$eval("#stages tbody tr", (rows) => rows.map((row) => [...row.children].map((cell) => cell.textContent ?? "")));
+
+test("the GitOps stages show in the manifest's order with dependsOn, revision and Ready in words; a re-run starts them over", async (t) => {
+  if (browser === undefined) return t.skip(NO_CHROMIUM);
+  const events = createEvents();
+  const dashboard = await startDashboard(testConfig({ stages: STAGES }), events);
+  const page = await browser.newPage();
+  const commit = "5f0c2a9e1b7d43c8a6e2f1d0b9c8a7e6f5d4c3b2";
+  const fixed = "9a8b7c6d5e4f30211203f4e5d6c7b8a9f0e1d2c3";
+  try {
+    await page.goto(dashboard.url);
+    await waitFor(page, () => document.querySelectorAll("#stages tbody tr").length === 3);
+    assert.equal(await page.textContent("#gitops-note"), "Not handed over to Flux yet.");
+    assert.equal(await page.textContent("#run"), "Run running", "no host heard of: none counted as not Ready");
+    assert.deepEqual(await stageRows(page), [
+      ["bootstrap", "—", "—", "· not checked yet"],
+      ["cluster-base-apps", "bootstrap", "—", "· not checked yet"],
+      ["cluster-apps", "cluster-base-apps", "—", "· not checked yet"],
+    ]);
+    for (const event of [
+      ...installOf(
+        HOSTS.map((h) => h.name),
+        ["install"],
+      ),
+      ...handOverOf(commit),
+      readyAt("bootstrap", commit),
+      stageEvent("cluster-base-apps", "failed", {
+        ready: "False",
+        reason: "HealthCheckFailed",
+        message: "timeout waiting for: [Deployment/vault/vault status: 'InProgress']",
+        revision: "",
+      }),
+      at({
+        kind: "run.end",
+        level: "error",
+        message: "stage cluster-base-apps failed",
+        detail: { ok: false, next: [] },
+      }),
+    ])
+      events.emit(event);
+    await waitFor(
+      page,
+      () =>
+        document.querySelector("#stages tbody tr:nth-child(2) td:last-child")?.textContent?.startsWith("✗") === true,
+    );
+    assert.deepEqual(await stageRows(page), [
+      ["bootstrap", "—", "main@sha1:5f0c2a9e1b7d…", `✓ Ready: Applied revision: main@sha1:${commit}`],
+      [
+        "cluster-base-apps",
+        "bootstrap",
+        "—",
+        "✗ failed: HealthCheckFailed: timeout waiting for: [Deployment/vault/vault status: 'InProgress']",
+      ],
+      ["cluster-apps", "cluster-base-apps", "—", "· not checked yet"],
+    ]);
+    assert.deepEqual(await page.$$eval("#gitops-steps li", (items) => items.map((li) => li.textContent)), [
+      "✓ pushed 5f0c2a9e1b7d to main",
+      "✓ 31 objects: 31 created or changed, 0 unchanged",
+      "✓ git server webhook: http://10.77.0.11:30090/hook/0123abcd",
+    ]);
+    assert.equal(await page.isHidden("#gitops-note"), true);
+    assert.equal(
+      await page.getAttribute("#stages tbody tr:first-child td.mono", "title"),
+      `main@sha1:${commit}`,
+      "the whole revision is the short one's title",
+    );
+    assert.equal(await page.textContent("#run"), "Run ✗ failed; 3 of 3 hosts Ready — stage cluster-base-apps failed");
+    await page.screenshot({ path: `${ARTIFACTS}/gitops-stage-failed.png`, fullPage: true });
+
+    // The operator fixed the stage and runs gitops bootstrap again: its push starts the rows over.
+    const [announced, ...pushed] = handOverOf(fixed);
+    events.emit(announced as (typeof pushed)[number]);
+    await waitFor(
+      page,
+      () => document.querySelector("#gitops-steps li")?.textContent?.startsWith("· pushing") === true,
+    );
+    assert.deepEqual(
+      (await stageRows(page)).map((row) => row[3]),
+      ["· not checked yet", "· not checked yet", "· not checked yet"],
+    );
+    for (const event of [...pushed, ...STAGES.map((s) => readyAt(s.name, fixed))]) events.emit(event);
+    await waitFor(page, () =>
+      [...document.querySelectorAll("#stages tbody tr")].every((row) => row.textContent?.includes("✓ Ready")),
+    );
+    assert.deepEqual(
+      (await stageRows(page)).map((row) => [row[0], row[2]]),
+      STAGES.map((s) => [s.name, "main@sha1:9a8b7c6d5e4f…"]),
+    );
+    await page.screenshot({ path: `${ARTIFACTS}/gitops-stages-ready.png`, fullPage: true });
+  } finally {
+    await page.close();
+    await dashboard.close();
   }
 });
 

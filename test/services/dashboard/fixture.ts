@@ -1,5 +1,6 @@
 import type { AirstrapEvent, Events } from "../../../src/events.js";
-import type { DashboardConfig, DashboardHost } from "../../../src/services/dashboard/config.js";
+import { formatStageStatus, type StageStatus } from "../../../src/gitops/stage-status.js";
+import type { DashboardConfig, DashboardHost, DashboardStage } from "../../../src/services/dashboard/config.js";
 import { startDns } from "../../../src/services/dns/service.js";
 import { type LbBackendAddress, listenerWithDefaults } from "../../../src/services/lb/config.js";
 import { startLoadBalancer } from "../../../src/services/lb/service.js";
@@ -18,6 +19,7 @@ export function testConfig(overrides: Partial<DashboardConfig> = {}): DashboardC
     listen: { address: "127.0.0.1", port: 0 },
     site: "edge",
     hosts: HOSTS,
+    stages: [],
     pushIntervalMs: 50,
     nodes: [],
     probeIntervalMs: 100,
@@ -96,4 +98,54 @@ export async function nodeWithStatus(
       await Promise.all([dns.close(), lb.close()]);
     },
   };
+}
+
+/** A site repository's stages as a manifest lists them: each waits for the one before. */
+export const STAGES: DashboardStage[] = [
+  { name: "bootstrap", dependsOn: [] },
+  { name: "cluster-base-apps", dependsOn: ["bootstrap"] },
+  { name: "cluster-apps", dependsOn: ["cluster-base-apps"] },
+];
+
+/** What `gitops bootstrap` says before it waits for the stages: the push of `commit`, the objects, the webhook. */
+export function handOverOf(commit: string, pushed = true): AirstrapEvent[] {
+  return [
+    at({ kind: "gitops.push", message: "pushing 3 stage folders to http://10.77.0.1:8480/edge.git" }),
+    at({
+      kind: "gitops.push",
+      message: pushed
+        ? `pushed ${commit.slice(0, 12)} to main`
+        : `main already holds these folders (${commit.slice(0, 12)}): nothing pushed`,
+      detail: { commit, pushed },
+    }),
+    at({ kind: "gitops.applied", message: "31 objects: 31 created or changed, 0 unchanged" }),
+    at({ kind: "gitops.webhook", message: "git server webhook: http://10.77.0.11:30090/hook/0123abcd" }),
+  ];
+}
+
+/** The wait's event when a stage's Kustomization says `ready`/`reason`/`message` (src/gitops/wait-stages.ts). */
+export function stageEvent(
+  stage: string,
+  state: StageStatus["state"],
+  condition: Pick<StageStatus, "ready" | "reason" | "message" | "revision">,
+): AirstrapEvent {
+  const status: StageStatus = { stage, state, ...condition };
+  return at({
+    kind: "gitops.stage",
+    level: state === "failed" ? "error" : "info",
+    phase: `stage ${stage}`,
+    message: formatStageStatus(status),
+    detail: { ...status },
+  });
+}
+
+/** A stage Ready at `commit`, as kustomize-controller reports it. */
+export function readyAt(stage: string, commit: string): AirstrapEvent {
+  const revision = `main@sha1:${commit}`;
+  return stageEvent(stage, "ready", {
+    ready: "True",
+    reason: "ReconciliationSucceeded",
+    message: `Applied revision: ${revision}`,
+    revision,
+  });
 }

@@ -5,7 +5,7 @@ import { createEvents } from "../../../src/events.js";
 import { REDACTED, registerSecret } from "../../../src/secrets.js";
 import { startDashboard } from "../../../src/services/dashboard/service.js";
 import { launchChromium, NO_CHROMIUM } from "../../peers/chromium.js";
-import { at, testConfig } from "./fixture.js";
+import { at, handOverOf, STAGES, stageEvent, testConfig } from "./fixture.js";
 
 /** The secrets a site holds that an event could name by mistake: join token, push password, age key. */
 const SECRETS = {
@@ -31,7 +31,7 @@ test("no secret reaches the page: not in its HTML, its assets, the API or the ev
   ];
   const events = createEvents();
   const dashboard = await startDashboard(
-    testConfig({ listen: { address: "127.0.0.2", port: 0 }, token: DASHBOARD_TOKEN }),
+    testConfig({ listen: { address: "127.0.0.2", port: 0 }, token: DASHBOARD_TOKEN, stages: STAGES }),
     events,
     history,
   );
@@ -46,6 +46,20 @@ test("no secret reaches the page: not in its HTML, its assets, the API or the ev
       message: leaky("push"),
       detail: { password: SECRETS.pushPassword, key: SECRETS.ageKey },
     });
+    // A gitops run whose stage and webhook lines carry them (a controller's message, a URL with credentials).
+    for (const event of handOverOf("5f0c2a9e1b7d43c8a6e2f1d0b9c8a7e6f5d4c3b2")) events.emit(event);
+    events.emit({
+      kind: "gitops.webhook",
+      level: "info",
+      message: `git server webhook: http://airstrap:${SECRETS.pushPassword}@10.77.0.11:30090/hook/x`,
+    });
+    const failing = stageEvent("bootstrap", "failed", {
+      ready: "False",
+      reason: "BuildFailed",
+      message: `decryption failed with ${SECRETS.ageKey}`,
+      revision: `main@sha1:${SECRETS.joinToken}`,
+    });
+    events.emit(failing);
     const seen: string[] = [];
     for (const path of ["/", "/app.js", "/app.css", "/uplot.js", "/uplot.css", "/api/state", "/healthz"])
       seen.push(await (await fetch(`${base}${path}`, { headers: cookie })).text());
@@ -55,6 +69,7 @@ test("no secret reaches the page: not in its HTML, its assets, the API or the ev
 
     const everything = seen.join("\n");
     assert.ok(everything.includes(REDACTED), "the events carrying secrets did reach the page, redacted");
+    assert.ok(everything.includes("failed: BuildFailed: decryption failed with"), "the failing stage's row is there");
     for (const [name, secret] of Object.entries({ ...SECRETS, dashboardToken: DASHBOARD_TOKEN })) {
       assert.ok(!everything.includes(secret), `${name} leaked`);
       assert.ok(!everything.includes(JSON.stringify(secret).slice(1, -1)), `${name} leaked JSON-escaped`);
@@ -85,9 +100,15 @@ async function renderedPage(browser: Browser, url: string): Promise<string> {
   const page = await browser.newPage();
   try {
     await page.goto(url);
-    await page.waitForFunction(() => document.querySelectorAll("#events li").length >= 2, undefined, {
-      timeout: 30_000,
-    });
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll("#events li").length >= 2 &&
+        document.querySelectorAll("[data-stage] .bad").length > 0,
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    );
     return await page.content();
   } finally {
     await page.close();

@@ -89,8 +89,10 @@ function renderRun(state) {
   const run = state.run;
   const ready = state.hosts.filter((h) => h.ready).length;
   const words = { running: "running", complete: "✓ complete", failed: "✗ failed" }[run.outcome];
-  $("run").textContent =
-    `Run ${words}; ${ready} of ${state.hosts.length} hosts Ready${run.message ? ` — ${run.message}` : ""}`;
+  // A run that never heard of the hosts (gitops bootstrap alone) does not count them as not Ready.
+  const heard = state.hosts.some((h) => h.ready || h.phase !== undefined || h.boot !== undefined);
+  const hosts = heard ? `; ${ready} of ${state.hosts.length} hosts Ready` : "";
+  $("run").textContent = `Run ${words}${hosts}${run.message ? ` — ${run.message}` : ""}`;
   const summary = $("summary");
   if (run.outcome === "running" && run.kubeconfig === undefined) return;
   const parts = [el("p", {}, run.message ?? words)];
@@ -158,6 +160,43 @@ function drawChart(target, node) {
   );
 }
 
+const STAGE_SYMBOL = { ready: "✓", failed: "✗", waiting: "·", pending: "·" };
+
+/** The push, the objects, the webhook; then one row per stage in the manifest's order. */
+function renderGitops(gitops) {
+  const steps = [gitops.steps.push, gitops.steps.applied, gitops.steps.webhook].filter(Boolean);
+  $("gitops-steps").replaceChildren(
+    ...steps.map((line) => el("li", { class: line.state }, `${SYMBOL[line.state]} ${line.text}`)),
+  );
+  const note = $("gitops-note");
+  note.hidden = steps.length > 0;
+  if (gitops.stages.length > 0) note.textContent = "Not handed over to Flux yet.";
+  const table = $("stages");
+  table.hidden = gitops.stages.length === 0;
+  table.tBodies[0].replaceChildren(
+    ...gitops.stages.map((stage) =>
+      el(
+        "tr",
+        { "data-stage": stage.name },
+        el("th", { scope: "row" }, stage.name),
+        el("td", {}, stage.dependsOn === undefined ? "?" : stage.dependsOn.join(", ") || "—"),
+        el("td", { class: "mono", title: stage.revision || null }, shortRevision(stage.revision)),
+        el(
+          "td",
+          { class: stage.state === "ready" ? "ok" : stage.state === "failed" ? "bad" : "" },
+          `${STAGE_SYMBOL[stage.state]} ${stage.words}`,
+        ),
+      ),
+    ),
+  );
+}
+
+/** `main@sha1:` and the commit's first 12 digits: enough to tell revisions apart (the full one is the title). */
+function shortRevision(revision) {
+  if (!revision) return "—";
+  return revision.replace(/([0-9a-f]{12})[0-9a-f]{28,}/, "$1…");
+}
+
 function appendEvent(row) {
   const list = $("events");
   const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
@@ -173,6 +212,7 @@ function render(state) {
   renderHosts(state.hosts);
   renderTimeline(state);
   renderServices(state.nodes);
+  renderGitops(state.gitops);
   renderRun(state);
 }
 
