@@ -49,6 +49,8 @@ test("a replaced executable takes the node service's sockets over: a dig loop (2
       address,
       "--lb-admin",
       `${address}:9154`,
+      "--status-listen",
+      `${address}:9155`,
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
@@ -66,7 +68,9 @@ test("a replaced executable takes the node service's sockets over: a dig loop (2
       (await dig({ address, port: dnsPort }, "git.edge.lan").catch(() => undefined))?.answer[0] ? true : undefined,
     "the first process answers",
     120_000,
-  );
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; it said: ${stderr.slice(-2000)}`);
+  });
 
   const loop = startDigLoop({
     address,
@@ -122,6 +126,9 @@ test("a replaced executable takes the node service's sockets over: a dig loop (2
   assert.ok((await socketInodes(successor)).includes(socketBefore!), "the successor holds it");
   assert.equal((await dig({ address, port: dnsPort }, "git.edge.lan")).answer[0]?.data, "10.77.0.30");
   assert.match(stderr, /changed: handing over/);
+  // The node's status listener came along too: the successor answers on the same port.
+  const status = await fetch(`http://${address}:9155/healthz`);
+  assert.ok(status.status === 200 || status.status === 503, `status listener answered ${status.status}`);
 });
 
 /** The socket inodes a process holds (/proc/PID/fd → socket:[N]). */

@@ -69,9 +69,10 @@ test("ten nodes pulling three large blobs each: the server's peak RSS stays smal
   }
   const after = await peakRssMiB(pid);
   t.diagnostic(`peak RSS ${before.toFixed(0)} -> ${after.toFixed(0)} MiB`);
-  // Measured: +5 MiB (30 bodies share ~10 MiB of read buffers, not all at once); with a promise
-  // per read and write the garbage grew V8's young generation, +14 MiB here (docs/registry.md).
-  assert.ok(after - before < 10, `peak RSS grew by ${(after - before).toFixed(0)} MiB while 30 bodies streamed`);
+  // The bound is one body's size: 30 bodies of 48 MiB (1.4 GiB) must stream, never sit in memory.
+  // The finer figure (+5 MiB measured alone, +22 MiB inside a busy test run, as V8 collects when it
+  // likes) is the benchmark's business (bench/registry, docs/registry.md), not a test's.
+  assert.ok(after - before < 48, `peak RSS grew by ${(after - before).toFixed(0)} MiB while 30 bodies streamed`);
 });
 
 /** GETs `url` from `localAddress` and counts the body's bytes without keeping them. */
