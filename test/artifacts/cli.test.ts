@@ -113,7 +113,7 @@ test("artifacts pull, check, bundle create, verify and load from the command lin
   assert.equal(damaged.code, 1);
   assert.match(
     damaged.stderr,
-    /error: bundle damaged: entry blobs\/sha256\/[a-f0-9]{64} in lab\.bundle\.part002: its content \(release file [^)]+\) does not match/,
+    /error: bundle damaged: entry blobs\/sha256\/[a-f0-9]{64} in lab\.bundle\.part002: its content \((release file|part of image) [^)]+\) does not match/,
   );
   assert.match(damaged.stderr, /hint: copy this part again/);
   assert.ok(!damaged.stderr.includes("    at "), "no stack trace for a damaged bundle");
