@@ -16,6 +16,8 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import bcrypt from "bcryptjs";
+import { durableGitEnv } from "../../src/services/git/backend.js";
+import { gitClientEnv } from "../../test/peers/git-client.js";
 import { cpuSeconds, median } from "../registry/measure.js";
 
 const FILES = Number(process.env.GIT_BENCH_FILES ?? 5000);
@@ -24,7 +26,6 @@ const ROUNDS = Number(process.env.GIT_BENCH_ROUNDS ?? 3);
 const USER = "operator";
 const PASSWORD = "bench-push-password";
 const TOKEN = "bench-read-token";
-const DURABLE = ["core.fsync=all", "core.fsyncMethod=fsync", "receive.fsckObjects=true", "core.logAllRefUpdates=true"];
 
 type Step = "push" | "clone" | "shallow";
 interface Server {
@@ -34,17 +35,6 @@ interface Server {
   root: string;
   stop(): Promise<void>;
 }
-
-const gitEnv = (home: string) => ({
-  PATH: process.env.PATH,
-  HOME: home,
-  GIT_CONFIG_NOSYSTEM: "1",
-  GIT_TERMINAL_PROMPT: "0",
-  GIT_AUTHOR_NAME: "bench",
-  GIT_AUTHOR_EMAIL: "bench@example.invalid",
-  GIT_COMMITTER_NAME: "bench",
-  GIT_COMMITTER_EMAIL: "bench@example.invalid",
-});
 
 function run(
   command: string,
@@ -144,7 +134,7 @@ async function startGitDaemon(dir: string): Promise<Server> {
   const root = join(dir, "daemon-repos");
   await mkdir(root, { recursive: true });
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...configEnv(DURABLE) };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...durableGitEnv() };
   const child = started(
     "git",
     [
@@ -180,7 +170,7 @@ async function startLighttpd(dir: string, lighttpd: string): Promise<Server> {
   );
   const port = await freePort();
   const backend = (await run("git", ["--exec-path"])).trim();
-  const environment = Object.entries({ GIT_PROJECT_ROOT: root, GIT_HTTP_EXPORT_ALL: "1", ...configEnv(DURABLE) })
+  const environment = Object.entries({ GIT_PROJECT_ROOT: root, GIT_HTTP_EXPORT_ALL: "1", ...durableGitEnv() })
     .map(([key, value]) => `"${key}" => "${value}"`)
     .join(", ");
   const conf = join(dir, "lighttpd.conf");
@@ -211,16 +201,6 @@ auth.require = ("/" => ("method" => "basic", "realm" => "git", "require" => "val
   };
 }
 
-function configEnv(pairs: string[]): Record<string, string> {
-  const env: Record<string, string> = { GIT_CONFIG_COUNT: String(pairs.length) };
-  pairs.forEach((pair, i) => {
-    const [key, value] = pair.split("=") as [string, string];
-    env[`GIT_CONFIG_KEY_${i}`] = key;
-    env[`GIT_CONFIG_VALUE_${i}`] = value;
-  });
-  return env;
-}
-
 /** 5,000 files of random bytes in 50 folders, one commit: nothing for git to compress. */
 async function sourceRepository(dir: string): Promise<string> {
   const source = join(dir, "source");
@@ -230,7 +210,7 @@ async function sourceRepository(dir: string): Promise<string> {
     if (i < 50) await mkdir(folder, { recursive: true });
     await writeFile(join(folder, `file-${i}.bin`), randomBytes(size));
   }
-  const env = gitEnv(dir);
+  const env = gitClientEnv(dir);
   await run("git", ["init", "-q", "-b", "main"], { cwd: source, env });
   await run("git", ["add", "-A"], { cwd: source, env });
   await run("git", ["commit", "-q", "-m", "bench"], { cwd: source, env });
@@ -253,7 +233,7 @@ async function timed(server: Server, work: () => Promise<unknown>): Promise<{ se
 }
 
 async function step(server: Server, what: Step, source: string, dir: string, round: number) {
-  const env = gitEnv(dir);
+  const env = gitClientEnv(dir);
   const repo = `round-${round}.git`;
   const target = join(dir, `${server.name.replace(/\W+/g, "-")}-${what}-${round}`);
   if (what === "push") {

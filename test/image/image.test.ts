@@ -16,6 +16,7 @@ import { openRepositories } from "../../src/store/repositories.js";
 import { notOnThisMachine } from "../helpers/skip.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
 import { hasContainerd, startContainerd } from "../peers/containerd.js";
+import { gitClientEnv } from "../peers/git-client.js";
 import { hasSkopeo, skopeo } from "../peers/skopeo.js";
 import { spawnRegistry } from "../services/registry/registry-process.js";
 
@@ -196,16 +197,7 @@ test("airstrap git serve runs from the image under real containerd: the real git
     run("ip", ["netns", "exec", netns, ...args], {
       cwd,
       timeout: 60_000,
-      env: {
-        PATH: process.env.PATH,
-        HOME: site,
-        GIT_CONFIG_NOSYSTEM: "1",
-        GIT_TERMINAL_PROMPT: "0",
-        GIT_AUTHOR_NAME: "t",
-        GIT_AUTHOR_EMAIL: "t@example.invalid",
-        GIT_COMMITTER_NAME: "t",
-        GIT_COMMITTER_EMAIL: "t@example.invalid",
-      },
+      env: gitClientEnv(site),
     });
   let status = "";
   for (let attempt = 0; attempt < 100 && status !== "401"; attempt++) {

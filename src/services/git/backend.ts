@@ -24,6 +24,9 @@ const configEnv = (pairs: Array<[string, string]>) => ({
   ),
 });
 
+/** The durable settings as git's environment (GIT_CONFIG_COUNT …): what every served request runs with. */
+export const durableGitEnv = () => configEnv(DURABLE_CONFIG);
+
 export const repoPath = (root: string, repo: string) => join(root, repo);
 
 export async function repoExists(root: string, repo: string): Promise<boolean> {
@@ -81,7 +84,7 @@ export function runHttpBackend(
     ...(header("git-protocol")
       ? { GIT_PROTOCOL: header("git-protocol"), HTTP_GIT_PROTOCOL: header("git-protocol") }
       : {}),
-    ...configEnv(DURABLE_CONFIG),
+    ...durableGitEnv(),
   };
   const child = spawn(git, ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
   request.pipe(child.stdin);

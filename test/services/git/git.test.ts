@@ -11,6 +11,7 @@ import { silentEvents } from "../../../src/events.js";
 import type { GitConfig } from "../../../src/services/git/config.js";
 import { startGit } from "../../../src/services/git/service.js";
 import { REPO, runProcess, tempDir } from "../../helpers/cli.js";
+import { gitClientEnv } from "../../peers/git-client.js";
 
 const PASSWORD = "push-secret-1";
 const TOKEN = "read-token-for-the-cluster";
@@ -19,16 +20,7 @@ const TOKEN = "read-token-for-the-cluster";
 async function git(cwd: string, args: string[], home: string) {
   const run = await runProcess("git", args, {
     cwd,
-    env: {
-      PATH: process.env.PATH,
-      HOME: home,
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_TERMINAL_PROMPT: "0",
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@example.invalid",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@example.invalid",
-    },
+    env: gitClientEnv(home),
   });
   return { code: run.code, out: `${run.stdout}${run.stderr}` };
 }
