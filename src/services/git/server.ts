@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Events } from "../../events.js";
 import { type Endpoint, formatEndpoint } from "../../net/endpoint.js";
+import { requestBuffer } from "../../net/http-client.js";
 import { authenticate, classify } from "./access.js";
 import { initRepo, listRefs, repoExists, runHttpBackend } from "./backend.js";
 import type { GitConfig } from "./config.js";
@@ -71,8 +72,14 @@ export function createGitHandler(
   ) {
     const { body, headers } = webhookRequest(webhook.token, { repository, refs });
     try {
-      const answer = await fetch(webhook.url, { method: "POST", body, headers, signal: AbortSignal.timeout(10_000) });
-      if (!answer.ok) throw new Error(`HTTP ${answer.status}`);
+      const answer = await requestBuffer(webhook.url, {
+        method: "POST",
+        body,
+        headers,
+        idleTimeoutMs: 10_000,
+        maxBodyBytes: 64 * 1024,
+      });
+      if (answer.status < 200 || answer.status > 299) throw new Error(`HTTP ${answer.status}`);
     } catch (error) {
       counters.webhookFailures += 1;
       tell("warn", "git.webhook.failed", `webhook ${webhook.url} failed: ${(error as Error).message}`);
