@@ -108,6 +108,18 @@ export async function createPxeNetwork(
   return network;
 }
 
+/**
+ * A real send fault: `machine`'s kernel refuses every datagram to `address` (a "prohibit" route, so
+ * sendto fails with EACCES), while datagrams from it still arrive (reverse-path filtering off).
+ */
+export async function refuseSendsTo(network: PxeNetwork, machine: string, address: string): Promise<void> {
+  for (const setting of ["all", "default", "eth0"]) {
+    await network.exec(machine, ["sysctl", "-qw", `net.ipv4.conf.${setting}.rp_filter=0`]);
+  }
+  const routed = await network.exec(machine, ["ip", "route", "add", "prohibit", `${address}/32`]);
+  if (routed.code !== 0) throw new Error(`ip route add prohibit ${address}: ${routed.stderr}`);
+}
+
 /** Resolves once `pattern` shows on the child's stderr (or rejects when it exits or `ms` passes). */
 export function waitForOutput(child: ChildProcess, pattern: RegExp, ms = 20_000): Promise<string> {
   return new Promise((resolve, reject) => {

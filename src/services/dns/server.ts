@@ -119,10 +119,14 @@ export function serveUdp(socket: UdpSocket, listenerKey: string, handle: Handle,
   const bound = socket.address();
   const name = formatEndpoint(bound);
   socket.on("error", (error) => onError(error, name));
+  // Node reports a refused send only to a send callback, never as an "error" event.
+  const sent = (error: Error | null) => {
+    if (error) onError(error, name);
+  };
   const local = bound.address;
   const localForAnswers = local === "0.0.0.0" || local === "::" ? "" : local;
   const reply = (response: Buffer | undefined, port: number, address: string) => {
-    if (response !== undefined) socket.send(response, port, address);
+    if (response !== undefined) socket.send(response, port, address, sent);
   };
   socket.on("message", (message, remote) => {
     const result = handle(message, localForAnswers, listenerKey, remote.address, "udp");

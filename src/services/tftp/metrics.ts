@@ -11,6 +11,7 @@ export class TftpMetrics {
   bytesSent = 0;
   retransmits = 0;
   malformed = 0;
+  socketErrors = 0;
   active = 0;
 
   transferEnded(result: TransferResult): void {
@@ -50,6 +51,12 @@ export class TftpMetrics {
       family("airstrap_tftp_malformed_total", "counter", "Datagrams dropped as malformed or unexpected.", [
         ` ${this.malformed}`,
       ]),
+      family(
+        "airstrap_tftp_socket_errors_total",
+        "counter",
+        "Errors a listening socket reported after it was bound (a send the kernel refused).",
+        [` ${this.socketErrors}`],
+      ),
     ].join("\n")}\n`;
   }
 }

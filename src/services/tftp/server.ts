@@ -35,6 +35,8 @@ export interface ServerContext {
   metrics: TftpMetrics;
   onTransferEnd(report: TransferReport): void;
   onRefused(refusal: RequestRefusal): void;
+  /** A listening socket's error after it was bound (an ICMP report for a datagram we sent, a refused send). */
+  onSocketError(error: Error): void;
 }
 
 export interface TftpListener {
@@ -45,6 +47,11 @@ export interface TftpListener {
 
 export class TftpServer {
   private readonly transfers = new Map<string, Sender>();
+
+  /** Node reports a refused send only to a send callback, never as an "error" event. */
+  private readonly sentFromListener = (error: Error | null) => {
+    if (error) this.context.onSocketError(error);
+  };
 
   constructor(private readonly context: ServerContext) {}
 
@@ -61,8 +68,8 @@ export class TftpServer {
         resolve();
       });
     });
-    // Errors after binding (an ICMP report for an error packet we sent) concern one datagram only.
-    socket.on("error", () => {});
+    // Errors after binding concern one datagram only: counted and told, the socket serves on.
+    socket.on("error", (error) => this.context.onSocketError(error));
     socket.on("message", (datagram, from) => this.onRequest(socket, endpoint.address, datagram, from));
     const bound = { address: endpoint.address, port: socket.address().port };
     return { endpoint, bound, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) };
@@ -77,7 +84,7 @@ export class TftpServer {
 
   private sendError(listener: Socket, to: RemoteInfo, code: number, message: string): void {
     this.context.metrics.errorSent(code);
-    listener.send(serializeError(code, message), to.port, to.address);
+    listener.send(serializeError(code, message), to.port, to.address, this.sentFromListener);
   }
 
   private onRequest(listener: Socket, localAddress: string, datagram: Buffer, from: RemoteInfo): void {

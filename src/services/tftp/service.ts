@@ -31,6 +31,15 @@ export async function startTftp(config: TftpConfig, events: Events): Promise<Run
     metrics,
     onTransferEnd: (report) => events.emit(transferEvent(report)),
     onRefused: (refusal) => events.emit(refusalEvent(refusal)),
+    onSocketError: (error) => {
+      metrics.socketErrors += 1;
+      events.emit({
+        level: "warn",
+        kind: "tftp.socket-error",
+        service: "tftp",
+        message: `a TFTP listening socket reported an error: ${error.message}`,
+      });
+    },
   });
   let listeners = await bindAll(server, config.listen, []);
   let closed: Promise<void> | undefined;

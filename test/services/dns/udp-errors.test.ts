@@ -3,8 +3,13 @@ import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { test } from "node:test";
 import { type AirstrapEvent, createEvents } from "../../../src/events.js";
+import { formatEndpoint } from "../../../src/net/endpoint.js";
 import { DnsMetrics } from "../../../src/services/dns/metrics.js";
 import { listen, reportUdpErrors } from "../../../src/services/dns/server.js";
+import { notOnThisMachine } from "../../helpers/skip.js";
+import { waitFor } from "../../helpers/wait-for.js";
+import { canUseNetns, createPxeNetwork, PXE_SUBNET, refuseSendsTo } from "../../peers/pxe-network.js";
+import { AIRSTRAP_FROM_SOURCE, ONE_NODE_FLAGS } from "./processes.js";
 
 test("a UDP error after binding is counted in the metrics and told as an event, and the listener keeps serving", async (t) => {
   const metrics = new DnsMetrics();
@@ -23,12 +28,10 @@ test("a UDP error after binding is counted in the metrics and told as an event, 
   const counted = () => Number(/^airstrap_dns_udp_errors_total (\d+)$/m.exec(metrics.render({ cacheEntries: 0 }))?.[1]);
   assert.equal(counted(), 0);
 
-  // Injected: on Linux, a reply to a loopback client cannot be made to fail without a firewall
-  // rule (an EPERM from sendto), and replies are capped below EMSGSIZE; so the socket is told of
-  // an error the way Node tells it of a failed send, by its 'error' event.
+  // The reporter alone, for its thinning; the next test causes a real refused send.
+  const report = reportUdpErrors(metrics, events);
   const refused = Object.assign(new Error("send EPERM 127.0.0.1:53"), { code: "EPERM" });
-  for (let i = 0; i < 5; i++) listener.udp.emit("error", refused);
-
+  for (let i = 0; i < 5; i++) report(refused, formatEndpoint(listener.bound));
   assert.equal(counted(), 5);
   const told = seen.filter((event) => event.kind === "dns.udp.error");
   assert.deepEqual(
@@ -44,4 +47,49 @@ test("a UDP error after binding is counted in the metrics and told as an event, 
   client.send(Buffer.from("still here"), listener.bound.port, "127.0.0.1");
   const [answer] = (await once(client, "message")) as [Buffer];
   assert.equal(answer.toString(), "still here");
+});
+
+test("a reply the kernel refuses to send is counted and told (a real EACCES), and other clients are answered", async (t) => {
+  const missing = await canUseNetns();
+  if (missing) return t.skip(notOnThisMachine(missing));
+  const [server, refusedClient, otherClient] = [1, 2, 3].map((n) => `${PXE_SUBNET}.${n}`) as [string, string, string];
+  const network = await createPxeNetwork("dnserr", {
+    server: { address: `${server}/24` },
+    refused: { address: `${refusedClient}/24` },
+    other: { address: `${otherClient}/24` },
+  });
+  t.after(() => network.remove());
+  await refuseSendsTo(network, "server", refusedClient);
+  const dns = network.spawn("server", [
+    ...AIRSTRAP_FROM_SOURCE,
+    "dns",
+    ...ONE_NODE_FLAGS,
+    "--allow",
+    `${PXE_SUBNET}.0/24`,
+    "--listen",
+    `${server}:53`,
+    "--http",
+    `${server}:9153`,
+  ]);
+  t.after(() => {
+    dns.kill("SIGKILL");
+  });
+  let stderr = "";
+  dns.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  await waitFor(() => stderr.includes("DNS listening on"), "the DNS server to listen", 60_000);
+
+  const lost = await network.exec("refused", ["dig", `@${server}`, "+tries=1", "+time=1", "n.a.lan", "A"]);
+  assert.match(lost.stdout, /timed out|no servers could be reached/, "the refused client gets no answer");
+  await waitFor(
+    () => /DNS UDP listener .*EACCES|DNS UDP listener .*permission denied/i.test(stderr),
+    "the refused send told",
+  );
+
+  const answered = await network.exec("other", ["dig", `@${server}`, "+tries=1", "+time=2", "+short", "n.a.lan", "A"]);
+  assert.equal(answered.stdout.trim(), "10.0.0.1", JSON.stringify(answered));
+  const metrics = await network.exec("server", ["curl", "-s", "--max-time", "5", `http://${server}:9153/metrics`]);
+  const count = Number(/^airstrap_dns_udp_errors_total (\d+)$/m.exec(metrics.stdout)?.[1]);
+  assert.ok(count >= 1, `airstrap_dns_udp_errors_total is ${count}`);
 });
