@@ -4,32 +4,28 @@ import { chown, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { silentEvents } from "../../src/events.js";
 import { buildImage } from "../../src/image/build.js";
 import { ociArchitecture } from "../../src/image/image-config.js";
-import { IMAGE_EXECUTABLE, IMAGE_USER } from "../../src/image/rootfs.js";
+import { IMAGE_USER } from "../../src/image/rootfs.js";
 import { readPlanFile } from "../../src/plan/plan-file.js";
 import { startNodeServices, watchPlanFile } from "../../src/services/node-services.js";
 import { example } from "../helpers/cli.js";
 import { notOnThisMachine } from "../helpers/skip.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
 import { hasContainerd, startContainerd } from "../peers/containerd.js";
-import { NAMESPACE, planJsonOf, serviceAccountDir, simulatedApi, withWikiRecord } from "./harness.js";
+import {
+  eventually,
+  planJsonOf,
+  runAgentContainer,
+  serviceAccountDir,
+  simulatedApi,
+  withWikiRecord,
+} from "./harness.js";
 
 const run = promisify(execFile);
 const NODE = "k8s-agent-01";
-
-/** Polls `check` until it gives a value (bounded in count; no timing is asserted). */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, tries = 150): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await sleep(200);
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
 async function digA(address: string, name: string): Promise<string> {
   const { stdout } = await run("dig", [`@${address}`, name, "A", "+short", "+tries=1", "+timeout=2"], {
@@ -73,30 +69,15 @@ test("the agent, run from airstrap's image by real containerd with the DaemonSet
 
   const containerd = await startContainerd(scope);
   await containerd.ctr(["images", "import", image.archive]);
-  await containerd.ctr([
-    "run",
-    "-d",
-    "--net-host",
-    "--mount",
-    `type=bind,src=${account},dst=/var/run/secrets/kubernetes.io/serviceaccount,options=rbind:ro`,
-    "--mount",
-    `type=bind,src=${hostConfig},dst=/host/etc/airstrap,options=rbind:rw`,
-    "--env",
-    `NODE_NAME=${NODE}`,
-    "--env",
-    `POD_NAMESPACE=${NAMESPACE}`,
-    "--env",
-    "KUBERNETES_SERVICE_HOST=127.0.0.1",
-    "--env",
-    `KUBERNETES_SERVICE_PORT=${api.port}`,
-    "docker.io/airstrap/airstrap:agent-test",
-    "airstrap-agent",
-    IMAGE_EXECUTABLE,
-    "node",
-    "agent",
-    "--backoff-max",
-    "2",
-  ]);
+  await runAgentContainer(containerd, {
+    image: "docker.io/airstrap/airstrap:agent-test",
+    id: "airstrap-agent",
+    serviceAccount: account,
+    hostConfig,
+    node: NODE,
+    nodeAddress: "127.0.0.1",
+    apiPort: api.port,
+  });
 
   const written = await eventually("the agent writes plan.json", () =>
     readFile(planFile, "utf8").catch(() => undefined),

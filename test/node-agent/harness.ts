@@ -4,6 +4,7 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { IMAGE_EXECUTABLE } from "../../src/image/rootfs.js";
 import { handleApi, status } from "../../src/lab/sim-distro/api.js";
 import { ObjectStore } from "../../src/lab/sim-distro/store.js";
 import { isWatch, serveWatch, WatchHub } from "../../src/lab/sim-distro/watch.js";
@@ -118,4 +119,66 @@ export async function serviceAccountDir(t: After, caFile: string): Promise<strin
   await writeFile(join(dir, "serviceaccount", "ca.crt"), await readFile(caFile), { mode: 0o644 });
   await writeFile(join(dir, "serviceaccount", "namespace"), NAMESPACE, { mode: 0o644 });
   return join(dir, "serviceaccount");
+}
+
+/** Polls `check` until it gives a value (bounded in count; no timing is asserted). */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, tries = 150): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+/**
+ * `airstrap node agent` from airstrap's image under real containerd, as the DaemonSet runs it: host
+ * network, the service account, the host's /etc/airstrap (and /usr/local/bin, when given) mounted
+ * under /host, NODE_NAME, NODE_ADDRESS and POD_NAMESPACE, the API at KUBERNETES_SERVICE_HOST/PORT,
+ * a read-only root. `ctr run` has no --user: the agent runs as the image's user (the DaemonSet runs
+ * it as root), so the caller makes the host folders writable for that user.
+ */
+export async function runAgentContainer(
+  containerd: { ctr(args: string[]): Promise<string> },
+  options: {
+    image: string;
+    id: string;
+    serviceAccount: string;
+    hostConfig: string;
+    hostBin?: string;
+    node: string;
+    nodeAddress: string;
+    apiPort: number;
+  },
+): Promise<void> {
+  const bind = (src: string, dst: string, mode: "ro" | "rw") => [
+    "--mount",
+    `type=bind,src=${src},dst=${dst},options=rbind:${mode}`,
+  ];
+  await containerd.ctr([
+    "run",
+    "-d",
+    "--net-host",
+    "--read-only",
+    ...bind(options.serviceAccount, "/var/run/secrets/kubernetes.io/serviceaccount", "ro"),
+    ...bind(options.hostConfig, "/host/etc/airstrap", "rw"),
+    ...(options.hostBin ? bind(options.hostBin, "/host/usr/local/bin", "rw") : []),
+    "--env",
+    `NODE_NAME=${options.node}`,
+    "--env",
+    `NODE_ADDRESS=${options.nodeAddress}`,
+    "--env",
+    `POD_NAMESPACE=${NAMESPACE}`,
+    "--env",
+    "KUBERNETES_SERVICE_HOST=127.0.0.1",
+    "--env",
+    `KUBERNETES_SERVICE_PORT=${options.apiPort}`,
+    options.image,
+    options.id,
+    IMAGE_EXECUTABLE,
+    "node",
+    "agent",
+    "--backoff-max",
+    "2",
+  ]);
 }
