@@ -29,7 +29,8 @@ const builds =
       ]
     : [{ entry: options.entry, outfile: options.outfile ?? "build/airstrap.cjs" }];
 
-const version = options.version ?? process.env.AIRSTRAP_BUILD_VERSION ?? JSON.parse(readFileSync("package.json", "utf8")).version;
+const version =
+  options.version ?? process.env.AIRSTRAP_BUILD_VERSION ?? JSON.parse(readFileSync("package.json", "utf8")).version;
 
 const optionalNativeModulesAbsent = {
   name: "optional-native-modules-absent",

@@ -8,7 +8,7 @@ import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { type CliResult, runAirstrap } from "../helpers/cli.js";
 import { createTestLab, labSkipReason, type TestLab, type TestLabHost } from "../lab/lab-fixture.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
-import { digLoopFigures, startDigLoop } from "../peers/dig-loop.js";
+import { digLoopFigures, startDigLoop, TWENTY_A_SECOND_ONE_RETRY } from "../peers/dig-loop.js";
 
 const skipReason = await labSkipReason();
 const VERSIONS = ["0.1.0-handover.1", "0.1.0-handover.2", "0.1.0-handover.3"] as const;
@@ -73,9 +73,7 @@ describe("the executable hand-over under the host's systemd", { skip: skipReason
       port: 53,
       name: `${host.name}.test.lan`,
       expected: host.address,
-      intervalMs: 50,
-      tries: 2,
-      timeoutSeconds: 5,
+      ...TWENTY_A_SECOND_ONE_RETRY,
       maxQueries: 6000,
       maxSeconds: 290,
       nice: -10,

@@ -4,6 +4,8 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildImage } from "../../src/image/build.js";
+import { ociArchitecture } from "../../src/image/image-config.js";
 import { IMAGE_EXECUTABLE } from "../../src/image/rootfs.js";
 import { handleApi, status } from "../../src/lab/sim-distro/api.js";
 import { ObjectStore } from "../../src/lab/sim-distro/store.js";
@@ -13,6 +15,9 @@ import { nodeStatusName } from "../../src/node-agent/node-status.js";
 import { planCluster } from "../../src/plan/plan.js";
 import { renderPlanJson } from "../../src/render/host-files.js";
 import { IN_CLUSTER_NAMESPACE, SITE_CONFIGMAP, SITE_MANIFEST_KEY } from "../../src/render/in-cluster/objects.js";
+import { example } from "../helpers/cli.js";
+import { notOnThisMachine } from "../helpers/skip.js";
+import { hasContainerd } from "../peers/containerd.js";
 import { makeCertificates } from "../peers/tls-certs.js";
 
 export const NAMESPACE = IN_CLUSTER_NAMESPACE;
@@ -181,4 +186,52 @@ export async function runAgentContainer(
     "--backoff-max",
     "2",
   ]);
+}
+
+/**
+ * The start of a test that runs containerd: skips it (and gives undefined) where containerd cannot
+ * run, else a scope whose clean-ups run last registered first when the test ends — so a container
+ * stops before the folders it mounts go — and a work folder removed last.
+ */
+export async function containerdTest(
+  t: { skip(reason: string): void; after(fn: () => unknown): void },
+  prefix: string,
+): Promise<{ scope: After; work: string } | undefined> {
+  if (!(await hasContainerd())) {
+    t.skip("containerd/ctr are not installed");
+    return undefined;
+  }
+  if (process.getuid?.() !== 0) {
+    t.skip(notOnThisMachine("containerd needs root"));
+    return undefined;
+  }
+  const cleanups: Array<() => unknown> = [];
+  const scope = { after: (fn: () => unknown) => void cleanups.push(fn) };
+  t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+  const work = await mkdtemp(join(tmpdir(), prefix));
+  scope.after(() => rm(work, { recursive: true, force: true }));
+  return { scope, work };
+}
+
+/**
+ * What an agent-in-its-image test starts from: airstrap's image of `executable` (tag and version
+ * `tag`), the simulated API holding the example site (rke2-ha) as the site ConfigMap, and the pod's
+ * service account for it.
+ */
+export async function imageAndSite(scope: After, work: string, executable: string, tag: string) {
+  const image = await buildImage({
+    executable,
+    out: join(work, "image"),
+    repository: "airstrap/airstrap",
+    tag,
+    labels: { version: tag },
+    architecture: ociArchitecture(process.arch),
+  });
+  const api = await simulatedApi(scope);
+  const text = await readFile(example("rke2-ha.yaml"), "utf8");
+  api.setManifest(text);
+  const account = await serviceAccountDir(scope, api.caFile);
+  return { image, api, text, account };
 }

@@ -1,21 +1,16 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { chown, copyFile, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chown, copyFile, mkdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { buildImage } from "../../src/image/build.js";
-import { ociArchitecture } from "../../src/image/image-config.js";
 import { IMAGE_USER } from "../../src/image/rootfs.js";
-import { example } from "../helpers/cli.js";
 import { socketInodes, udpSocketInode } from "../helpers/proc-sockets.js";
-import { notOnThisMachine } from "../helpers/skip.js";
 import { startAirstrapNode } from "../peers/airstrap-node.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
-import { hasContainerd, startContainerd } from "../peers/containerd.js";
-import { digLoopFigures, startDigLoop } from "../peers/dig-loop.js";
-import { eventually, planJsonOf, runAgentContainer, serviceAccountDir, simulatedApi } from "./harness.js";
+import { startContainerd } from "../peers/containerd.js";
+import { digLoopFigures, startDigLoop, TWENTY_A_SECOND_ONE_RETRY } from "../peers/dig-loop.js";
+import { containerdTest, eventually, imageAndSite, planJsonOf, runAgentContainer } from "./harness.js";
 
 const NODE = "k8s-agent-01";
 const OLD = "0.1.0-upgrade.1";
@@ -27,34 +22,15 @@ const sha256Of = async (file: string) =>
     .digest("hex");
 
 test("the agent from a newer image, under real containerd, upgrades the host's older airstrap node while it serves: a dig loop (20/s, one retry) loses no query", async (t) => {
-  if (!(await hasContainerd())) return t.skip("containerd/ctr are not installed");
-  if (process.getuid?.() !== 0) return t.skip(notOnThisMachine("containerd needs root"));
-  // Clean-ups run last registered first: the container stops before the folders it mounts go.
-  const cleanups: Array<() => unknown> = [];
-  const scope = { after: (fn: () => unknown) => cleanups.push(fn) };
-  t.after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
-  const work = await mkdtemp(join(tmpdir(), "airstrap-upgrade-image-"));
-  scope.after(() => rm(work, { recursive: true, force: true }));
+  const started = await containerdTest(t, "airstrap-upgrade-image-");
+  if (!started) return;
+  const { scope, work } = started;
   // The same source built twice, reporting two versions: the host runs the older, the image holds the newer.
   const older = buildSingleExecutable("src/cli/main.ts", { version: OLD });
   scope.after(() => older.remove());
   const newer = buildSingleExecutable("src/cli/main.ts", { version: NEW });
   scope.after(() => newer.remove());
-  const image = await buildImage({
-    executable: newer.path,
-    out: join(work, "image"),
-    repository: "airstrap/airstrap",
-    tag: NEW,
-    labels: { version: NEW },
-    architecture: ociArchitecture(process.arch),
-  });
-
-  const api = await simulatedApi(scope);
-  const text = await readFile(example("rke2-ha.yaml"), "utf8");
-  api.setManifest(text);
-  const account = await serviceAccountDir(scope, api.caFile);
+  const { image, api, text, account } = await imageAndSite(scope, work, newer.path, NEW);
   // The host's /etc/airstrap and /usr/local/bin. The agent runs here as the image's user (ctr run
   // has no --user; the DaemonSet runs it as root, the owner of both): that user owns them instead,
   // and the old executable too (fs.protected_hardlinks: airstrap.previous is a hard link to it).
@@ -91,9 +67,7 @@ test("the agent from a newer image, under real containerd, upgrades the host's o
     port: dnsPort,
     name: "git.edge.lan",
     expected: "10.77.0.30",
-    intervalMs: 50,
-    tries: 2,
-    timeoutSeconds: 5,
+    ...TWENTY_A_SECOND_ONE_RETRY,
     maxQueries: 6000,
     maxSeconds: 290,
     nice,

@@ -8,7 +8,7 @@ import { planJsonOf } from "../node-agent/harness.js";
 import { startAirstrapNode } from "../peers/airstrap-node.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
 import { dig } from "../peers/dig.js";
-import { digLoopFigures, startDigLoop } from "../peers/dig-loop.js";
+import { digLoopFigures, startDigLoop, TWENTY_A_SECOND_ONE_RETRY } from "../peers/dig-loop.js";
 
 const NODE = "k8s-agent-01";
 
@@ -44,10 +44,7 @@ test("a replaced executable takes the node service's sockets over: a dig loop (2
     port: dnsPort,
     name: "git.edge.lan",
     expected: "10.77.0.30",
-    intervalMs: 50,
-    // One retry, each try with dig's own default timeout (5 s).
-    tries: 2,
-    timeoutSeconds: 5,
+    ...TWENTY_A_SECOND_ONE_RETRY,
     maxQueries: 4000,
     maxSeconds: 200,
     nice,
