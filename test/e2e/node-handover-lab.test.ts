@@ -135,10 +135,13 @@ describe("the executable hand-over under the host's systemd", { skip: skipReason
     assert.match(journal, new RegExp(`handed over to pid ${afterwards.MainPID} \\(airstrap ${VERSIONS[1]}\\)`));
   });
 
-  test("install with a new executable lets the running service hand over instead of restarting it", async (t) => {
+  test("install with a new executable and a new record lets the running service hand over instead of restarting it", async (t) => {
     const before = unit();
     const loop = digLoop();
     await sleep(2000);
+    // The plan changes in the same run: the successor serves the new record too.
+    const wiki = `${site.subnet}.99`;
+    appendFileSync(site.file, `  dns:\n    records:\n      - { name: wiki, type: A, value: ${wiki} }\n`);
     const result = await install(builds[2]!.path);
     const afterwards = await successorOf(builds[2]!.sha256, before.MainPID!);
     await sleep(2000);
@@ -154,6 +157,7 @@ describe("the executable hand-over under the host's systemd", { skip: skipReason
       changes.some((m) => /hand airstrap-node over/.test(m)),
       changes.join("\n"),
     );
+    assert.ok(changes.includes("reload airstrap-node's plan"), changes.join("\n"));
     const handover = events.find((e) => e.kind === "install.node.handover");
     assert.match(handover?.message ?? "", new RegExp(`pid ${afterwards.MainPID}, airstrap ${VERSIONS[2]}`));
     assert.equal(afterwards.ActiveState, "active");
@@ -161,5 +165,7 @@ describe("the executable hand-over under the host's systemd", { skip: skipReason
     assert.equal(afterwards.ActiveEnterTimestamp, before.ActiveEnterTimestamp, "the unit stayed active throughout");
     assert.ok(figures.queries >= 40, `only ${figures.queries} queries ran`);
     assert.equal(figures.failures, 0, `${figures.failures} of ${figures.queries} queries failed`);
+    const answer = spawnSync("dig", [`@${host.address}`, "wiki.test.lan", "A", "+short"], { encoding: "utf8" });
+    assert.equal(answer.stdout.trim(), wiki, answer.stderr);
   });
 });

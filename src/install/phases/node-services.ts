@@ -53,7 +53,6 @@ export const nodeServices: Phase<InstallContext> = {
     const unitChanged = files.some((f, i) => f.kind === "node-unit" && wrote[i]);
     let restart = active && (binaryChanged === true || wrote.includes(true));
     if (active && binaryChanged === true && handsOver && !unitChanged) {
-      // A changed plan needs nothing more: the service reloads it, and the successor reads it at start.
       const handedOver = await ctx.change(host, "hand airstrap-node over to the new executable", () =>
         awaitHandover(ctx, host, ctx.nodeBinary.sha256),
       );
@@ -64,6 +63,12 @@ export const nodeServices: Phase<InstallContext> = {
           host: host.name,
           message: `airstrap-node serves from the new executable (pid ${handedOver.pid}, airstrap ${handedOver.version}), without a restart`,
         });
+        // The successor may have read the plan before this run wrote the new one: SIGHUP reloads it.
+        if (wrote.includes(true)) {
+          await ctx.change(host, "reload airstrap-node's plan", () =>
+            mustRun(ctx, host, "reloading airstrap-node", `kill -HUP ${handedOver.pid}`),
+          );
+        }
       }
       // undefined in a dry run, where nothing was replaced.
       restart = handedOver === undefined && !ctx.dryRun;
