@@ -13,6 +13,10 @@ const { values: options } = parseArgs({
   options: {
     entry: { type: "string" },
     outfile: { type: "string" },
+    // What the bundle reports as its version (else AIRSTRAP_BUILD_VERSION, else package.json's):
+    // tests build two versions of the same source to exercise an upgrade, and so can
+    // `AIRSTRAP_BUILD_VERSION=0.2.0-rc.1 make image`.
+    version: { type: "string" },
   },
 });
 // Without --entry: the shipped CLI and, separately, the lab build (every verb plus the simulated
@@ -25,7 +29,8 @@ const builds =
       ]
     : [{ entry: options.entry, outfile: options.outfile ?? "build/airstrap.cjs" }];
 
-const { version } = JSON.parse(readFileSync("package.json", "utf8"));
+const version =
+  options.version ?? process.env.AIRSTRAP_BUILD_VERSION ?? JSON.parse(readFileSync("package.json", "utf8")).version;
 
 const optionalNativeModulesAbsent = {
   name: "optional-native-modules-absent",

@@ -80,12 +80,8 @@ export function registerNode(program: Command): Command {
       };
       const services = await startNodeServices(plan, nodeName, options, events);
       err(`airstrap node ${nodeName}: ${services.addresses.join(", ")}`);
-      await announceServing();
-      const executable = flags.executable ?? (runningAsSingleExecutable() ? process.execPath : undefined);
-      const upgrade = executable
-        ? watchExecutable({ executable, args: process.argv.slice(2), events, readyTimeoutMs: 120_000 })
-        : undefined;
-
+      // Before systemd learns of this process: a SIGHUP (or a changed plan) from then on reloads it,
+      // never meets Node's default SIGHUP action (exit).
       const reload = async (why: string) => {
         try {
           const next = await readPlanFile(flags.plan);
@@ -102,6 +98,12 @@ export function registerNode(program: Command): Command {
       };
       const stopWatching = watchPlanFile(flags.plan, () => void reload("file changed"));
       process.on("SIGHUP", () => void reload("SIGHUP"));
+      await announceServing();
+      const executable = flags.executable ?? (runningAsSingleExecutable() ? process.execPath : undefined);
+      const upgrade = executable
+        ? watchExecutable({ executable, args: process.argv.slice(2), events, readyTimeoutMs: 120_000 })
+        : undefined;
+
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGTERM", stop);

@@ -1,35 +1,19 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chown, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chown, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { silentEvents } from "../../src/events.js";
-import { buildImage } from "../../src/image/build.js";
-import { ociArchitecture } from "../../src/image/image-config.js";
-import { IMAGE_EXECUTABLE, IMAGE_USER } from "../../src/image/rootfs.js";
+import { IMAGE_USER } from "../../src/image/rootfs.js";
 import { readPlanFile } from "../../src/plan/plan-file.js";
 import { startNodeServices, watchPlanFile } from "../../src/services/node-services.js";
-import { example } from "../helpers/cli.js";
-import { notOnThisMachine } from "../helpers/skip.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
-import { hasContainerd, startContainerd } from "../peers/containerd.js";
-import { NAMESPACE, planJsonOf, serviceAccountDir, simulatedApi, withWikiRecord } from "./harness.js";
+import { startContainerd } from "../peers/containerd.js";
+import { containerdTest, eventually, imageAndSite, planJsonOf, runAgentContainer, withWikiRecord } from "./harness.js";
 
 const run = promisify(execFile);
 const NODE = "k8s-agent-01";
-
-/** Polls `check` until it gives a value (bounded in count; no timing is asserted). */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, tries = 150): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await sleep(200);
-  }
-  throw new Error(`never happened: ${what}`);
-}
 
 async function digA(address: string, name: string): Promise<string> {
   const { stdout } = await run("dig", [`@${address}`, name, "A", "+short", "+tries=1", "+timeout=2"], {
@@ -39,31 +23,12 @@ async function digA(address: string, name: string): Promise<string> {
 }
 
 test("the agent, run from airstrap's image by real containerd with the DaemonSet's mounts and environment, drives the host service", async (t) => {
-  if (!(await hasContainerd())) return t.skip("containerd/ctr are not installed");
-  if (process.getuid?.() !== 0) return t.skip(notOnThisMachine("containerd needs root"));
-  // Clean-ups run last registered first: the container stops before the folders it mounts go.
-  const cleanups: Array<() => unknown> = [];
-  const scope = { after: (fn: () => unknown) => cleanups.push(fn) };
-  t.after(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
-  });
-  const work = await mkdtemp(join(tmpdir(), "airstrap-agent-image-"));
-  scope.after(() => rm(work, { recursive: true, force: true }));
+  const started = await containerdTest(t, "airstrap-agent-image-");
+  if (!started) return;
+  const { scope, work } = started;
   const executable = buildSingleExecutable();
   scope.after(() => executable.remove());
-  const image = await buildImage({
-    executable: executable.path,
-    out: join(work, "image"),
-    repository: "airstrap/airstrap",
-    tag: "agent-test",
-    labels: { version: "agent-test" },
-    architecture: ociArchitecture(process.arch),
-  });
-
-  const api = await simulatedApi(scope);
-  const text = await readFile(example("rke2-ha.yaml"), "utf8");
-  api.setManifest(text);
-  const account = await serviceAccountDir(scope, api.caFile);
+  const { image, api, text, account } = await imageAndSite(scope, work, executable.path, "agent-test");
   // The host's /etc/airstrap. The DaemonSet runs the agent as root; ctr run has no --user, so here it
   // runs as the image's own user, which owns this folder instead.
   const hostConfig = join(work, "etc-airstrap");
@@ -73,30 +38,15 @@ test("the agent, run from airstrap's image by real containerd with the DaemonSet
 
   const containerd = await startContainerd(scope);
   await containerd.ctr(["images", "import", image.archive]);
-  await containerd.ctr([
-    "run",
-    "-d",
-    "--net-host",
-    "--mount",
-    `type=bind,src=${account},dst=/var/run/secrets/kubernetes.io/serviceaccount,options=rbind:ro`,
-    "--mount",
-    `type=bind,src=${hostConfig},dst=/host/etc/airstrap,options=rbind:rw`,
-    "--env",
-    `NODE_NAME=${NODE}`,
-    "--env",
-    `POD_NAMESPACE=${NAMESPACE}`,
-    "--env",
-    "KUBERNETES_SERVICE_HOST=127.0.0.1",
-    "--env",
-    `KUBERNETES_SERVICE_PORT=${api.port}`,
-    "docker.io/airstrap/airstrap:agent-test",
-    "airstrap-agent",
-    IMAGE_EXECUTABLE,
-    "node",
-    "agent",
-    "--backoff-max",
-    "2",
-  ]);
+  await runAgentContainer(containerd, {
+    image: "docker.io/airstrap/airstrap:agent-test",
+    id: "airstrap-agent",
+    serviceAccount: account,
+    hostConfig,
+    node: NODE,
+    nodeAddress: "127.0.0.1",
+    apiPort: api.port,
+  });
 
   const written = await eventually("the agent writes plan.json", () =>
     readFile(planFile, "utf8").catch(() => undefined),

@@ -4,6 +4,9 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildImage } from "../../src/image/build.js";
+import { ociArchitecture } from "../../src/image/image-config.js";
+import { IMAGE_EXECUTABLE } from "../../src/image/rootfs.js";
 import { handleApi, status } from "../../src/lab/sim-distro/api.js";
 import { ObjectStore } from "../../src/lab/sim-distro/store.js";
 import { isWatch, serveWatch, WatchHub } from "../../src/lab/sim-distro/watch.js";
@@ -12,6 +15,9 @@ import { nodeStatusName } from "../../src/node-agent/node-status.js";
 import { planCluster } from "../../src/plan/plan.js";
 import { renderPlanJson } from "../../src/render/host-files.js";
 import { IN_CLUSTER_NAMESPACE, SITE_CONFIGMAP, SITE_MANIFEST_KEY } from "../../src/render/in-cluster/objects.js";
+import { example } from "../helpers/cli.js";
+import { notOnThisMachine } from "../helpers/skip.js";
+import { hasContainerd } from "../peers/containerd.js";
 import { makeCertificates } from "../peers/tls-certs.js";
 
 export const NAMESPACE = IN_CLUSTER_NAMESPACE;
@@ -118,4 +124,114 @@ export async function serviceAccountDir(t: After, caFile: string): Promise<strin
   await writeFile(join(dir, "serviceaccount", "ca.crt"), await readFile(caFile), { mode: 0o644 });
   await writeFile(join(dir, "serviceaccount", "namespace"), NAMESPACE, { mode: 0o644 });
   return join(dir, "serviceaccount");
+}
+
+/** Polls `check` until it gives a value (bounded in count; no timing is asserted). */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, tries = 150): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+/**
+ * `airstrap node agent` from airstrap's image under real containerd, as the DaemonSet runs it: host
+ * network, the service account, the host's /etc/airstrap (and /usr/local/bin, when given) mounted
+ * under /host, NODE_NAME, NODE_ADDRESS and POD_NAMESPACE, the API at KUBERNETES_SERVICE_HOST/PORT,
+ * a read-only root. `ctr run` has no --user: the agent runs as the image's user (the DaemonSet runs
+ * it as root), so the caller makes the host folders writable for that user.
+ */
+export async function runAgentContainer(
+  containerd: { ctr(args: string[]): Promise<string> },
+  options: {
+    image: string;
+    id: string;
+    serviceAccount: string;
+    hostConfig: string;
+    hostBin?: string;
+    node: string;
+    nodeAddress: string;
+    apiPort: number;
+  },
+): Promise<void> {
+  const bind = (src: string, dst: string, mode: "ro" | "rw") => [
+    "--mount",
+    `type=bind,src=${src},dst=${dst},options=rbind:${mode}`,
+  ];
+  await containerd.ctr([
+    "run",
+    "-d",
+    "--net-host",
+    "--read-only",
+    ...bind(options.serviceAccount, "/var/run/secrets/kubernetes.io/serviceaccount", "ro"),
+    ...bind(options.hostConfig, "/host/etc/airstrap", "rw"),
+    ...(options.hostBin ? bind(options.hostBin, "/host/usr/local/bin", "rw") : []),
+    "--env",
+    `NODE_NAME=${options.node}`,
+    "--env",
+    `NODE_ADDRESS=${options.nodeAddress}`,
+    "--env",
+    `POD_NAMESPACE=${NAMESPACE}`,
+    "--env",
+    "KUBERNETES_SERVICE_HOST=127.0.0.1",
+    "--env",
+    `KUBERNETES_SERVICE_PORT=${options.apiPort}`,
+    options.image,
+    options.id,
+    IMAGE_EXECUTABLE,
+    "node",
+    "agent",
+    "--backoff-max",
+    "2",
+  ]);
+}
+
+/**
+ * The start of a test that runs containerd: skips it (and gives undefined) where containerd cannot
+ * run, else a scope whose clean-ups run last registered first when the test ends — so a container
+ * stops before the folders it mounts go — and a work folder removed last.
+ */
+export async function containerdTest(
+  t: { skip(reason: string): void; after(fn: () => unknown): void },
+  prefix: string,
+): Promise<{ scope: After; work: string } | undefined> {
+  if (!(await hasContainerd())) {
+    t.skip("containerd/ctr are not installed");
+    return undefined;
+  }
+  if (process.getuid?.() !== 0) {
+    t.skip(notOnThisMachine("containerd needs root"));
+    return undefined;
+  }
+  const cleanups: Array<() => unknown> = [];
+  const scope = { after: (fn: () => unknown) => void cleanups.push(fn) };
+  t.after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+  const work = await mkdtemp(join(tmpdir(), prefix));
+  scope.after(() => rm(work, { recursive: true, force: true }));
+  return { scope, work };
+}
+
+/**
+ * What an agent-in-its-image test starts from: airstrap's image of `executable` (tag and version
+ * `tag`), the simulated API holding the example site (rke2-ha) as the site ConfigMap, and the pod's
+ * service account for it.
+ */
+export async function imageAndSite(scope: After, work: string, executable: string, tag: string) {
+  const image = await buildImage({
+    executable,
+    out: join(work, "image"),
+    repository: "airstrap/airstrap",
+    tag,
+    labels: { version: tag },
+    architecture: ociArchitecture(process.arch),
+  });
+  const api = await simulatedApi(scope);
+  const text = await readFile(example("rke2-ha.yaml"), "utf8");
+  api.setManifest(text);
+  const account = await serviceAccountDir(scope, api.caFile);
+  return { image, api, text, account };
 }

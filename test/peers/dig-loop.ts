@@ -49,6 +49,9 @@ done
 wait
 `;
 
+/** How the hand-over is measured (issue 16): 20 queries/s, one retry, each try with dig's default 5 s timeout. */
+export const TWENTY_A_SECOND_ONE_RETRY = { intervalMs: 50, tries: 2, timeoutSeconds: 5 } as const;
+
 export function startDigLoop(options: {
   address: string;
   port: number;

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { copyFile, mkdir, readdir, readFile, readlink, rename, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { example, tempDir } from "../helpers/cli.js";
-import { waitFor, waitForValue } from "../helpers/wait-for.js";
+import { socketInodes, udpSocketInode } from "../helpers/proc-sockets.js";
 import { planJsonOf } from "../node-agent/harness.js";
+import { startAirstrapNode } from "../peers/airstrap-node.js";
 import { buildSingleExecutable } from "../peers/airstrap-sea.js";
 import { dig } from "../peers/dig.js";
-import { digLoopFigures, startDigLoop } from "../peers/dig-loop.js";
+import { digLoopFigures, startDigLoop, TWENTY_A_SECOND_ONE_RETRY } from "../peers/dig-loop.js";
 
 const NODE = "k8s-agent-01";
 
@@ -26,50 +26,17 @@ test("a replaced executable takes the node service's sockets over: a dig loop (2
   // Its own loopback address: the plan's LB ports (6443, 9345) are free there.
   const address = `127.88.${(process.pid >> 8) & 0xff}.${(process.pid & 0xfe) + 1}`;
   const dnsPort = 15353;
-  let stderr = "";
   // The machine is shared with other heavy work: as root, the service under test and its digs run
   // ahead of it (nice -10), so that what is measured is the hand-over, not the neighbours.
   const nice = process.getuid?.() === 0 ? -10 : 0;
-  const old = spawn(
-    "nice",
-    [
-      "-n",
-      String(nice),
-      executable,
-      "node",
-      "--plan",
-      planFile,
-      "--node",
-      NODE,
-      "--dns-listen",
-      `${address}:${dnsPort}`,
-      "--dns-http",
-      `${address}:9153`,
-      "--lb-address",
-      address,
-      "--lb-admin",
-      `${address}:9154`,
-      "--status-listen",
-      `${address}:9155`,
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  old.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  let successor: number | undefined;
-  t.after(() => {
-    old.kill("SIGTERM");
-    if (successor) process.kill(successor, "SIGTERM");
-  });
-  const oldExit = new Promise<number | null>((resolve) => old.once("exit", (code) => resolve(code)));
-  await waitForValue(
-    async () =>
-      (await dig({ address, port: dnsPort }, "git.edge.lan").catch(() => undefined))?.answer[0] ? true : undefined,
-    "the first process answers",
-    120_000,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}; it said: ${stderr.slice(-2000)}`);
+  const old = await startAirstrapNode(t, {
+    executable,
+    planFile,
+    node: NODE,
+    address,
+    dnsPort,
+    probe: "git.edge.lan",
+    nice,
   });
 
   const loop = startDigLoop({
@@ -77,24 +44,20 @@ test("a replaced executable takes the node service's sockets over: a dig loop (2
     port: dnsPort,
     name: "git.edge.lan",
     expected: "10.77.0.30",
-    intervalMs: 50,
-    // One retry, each try with dig's own default timeout (5 s).
-    tries: 2,
-    timeoutSeconds: 5,
+    ...TWENTY_A_SECOND_ONE_RETRY,
     maxQueries: 4000,
     maxSeconds: 200,
     nice,
   });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const socketBefore = await udpSocketInode(address, dnsPort);
-  assert.ok((await socketInodes(old.pid!)).includes(socketBefore!), "the first process holds the DNS socket");
+  assert.ok((await socketInodes(old.pid)).includes(socketBefore!), "the first process holds the DNS socket");
   // What the node agent does: the new executable beside the old, then renamed over it.
   const replacedAt = performance.now();
   await copyFile(sea.path, join(bin, ".airstrap.new"));
   await rename(join(bin, ".airstrap.new"), executable);
-  await waitFor(() => /handed over to pid (\d+)/.test(stderr), "the hand-over", 180_000);
-  successor = Number(/handed over to pid (\d+)/.exec(stderr)![1]);
-  assert.equal(await oldExit, 0, stderr);
+  const successor = await old.handedOver(180_000);
+  assert.equal(await old.exited, 0, old.stderr());
   const handedOverMs = Math.round(performance.now() - replacedAt);
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const samples = await loop.stop();
@@ -125,31 +88,8 @@ test("a replaced executable takes the node service's sockets over: a dig loop (2
   );
   assert.ok((await socketInodes(successor)).includes(socketBefore!), "the successor holds it");
   assert.equal((await dig({ address, port: dnsPort }, "git.edge.lan")).answer[0]?.data, "10.77.0.30");
-  assert.match(stderr, /changed: handing over/);
+  assert.match(old.stderr(), /changed: handing over/);
   // The node's status listener came along too: the successor answers on the same port.
   const status = await fetch(`http://${address}:9155/healthz`);
   assert.ok(status.status === 200 || status.status === 503, `status listener answered ${status.status}`);
 });
-
-/** The socket inodes a process holds (/proc/PID/fd → socket:[N]). */
-async function socketInodes(pid: number): Promise<string[]> {
-  const links = await Promise.all(
-    (await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])).map((fd) =>
-      readlink(`/proc/${pid}/fd/${fd}`).catch(() => ""),
-    ),
-  );
-  return links.flatMap((link) => /^socket:\[(\d+)\]$/.exec(link)?.[1] ?? []);
-}
-
-/** The inode of the UDP socket bound to address:port, from /proc/net/udp. */
-async function udpSocketInode(address: string, port: number): Promise<string | undefined> {
-  const hex = address
-    .split(".")
-    .reverse()
-    .map((octet) => Number(octet).toString(16).padStart(2, "0"))
-    .join("")
-    .toUpperCase();
-  const local = `${hex}:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  const line = (await readFile("/proc/net/udp", "utf8")).split("\n").find((l) => l.trim().split(/\s+/)[1] === local);
-  return line?.trim().split(/\s+/)[9];
-}

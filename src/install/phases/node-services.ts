@@ -3,6 +3,7 @@ import { AIRSTRAP_PATHS } from "../../plan/distro-paths.js";
 import type { InstallContext } from "../context.js";
 import { ensureCarriedFiles, ensureFiles } from "../ensure-file.js";
 import { hostOf, mustRun } from "../host-of.js";
+import { awaitHandover, serviceHandsOver } from "../node-handover.js";
 import type { Phase } from "../phase.js";
 import { planRelay, relaySource, startRelay, stopRelays } from "../relay-on-hosts.js";
 
@@ -25,6 +26,12 @@ export const nodeServices: Phase<InstallContext> = {
   async run(host, ctx) {
     const files = (ctx.files.get(host.name) ?? []).filter((f) => f.kind === "node-plan" || f.kind === "node-unit");
     const relay = ctx.relay;
+    const facts = ctx.facts.get(host.name);
+    const active = facts?.nodeServiceActive === true;
+    // Asked before the file changes: a running service that hands over switches to the new
+    // executable by itself, and a restart would only race that (see node-handover.ts).
+    const handsOver =
+      active && facts?.executableSha256 !== ctx.nodeBinary.sha256 && (await serviceHandsOver(ctx, host));
     let binaryChanged: boolean | undefined;
     try {
       [binaryChanged] = await ensureCarriedFiles(
@@ -43,9 +50,38 @@ export const nodeServices: Phase<InstallContext> = {
       host,
       files.map((f) => ({ path: f.path, source: bufferSource(f.content), mode: f.mode })),
     );
-    const changed = binaryChanged === true || wrote.includes(true);
-    const active = ctx.facts.get(host.name)?.nodeServiceActive === true;
-    if (!active || changed) {
+    const unitChanged = files.some((f, i) => f.kind === "node-unit" && wrote[i]);
+    let restart = active && (binaryChanged === true || wrote.includes(true));
+    if (active && binaryChanged === true && handsOver && !unitChanged) {
+      const handedOver = await ctx.change(host, "hand airstrap-node over to the new executable", () =>
+        awaitHandover(ctx, host, ctx.nodeBinary.sha256),
+      );
+      if (handedOver) {
+        ctx.events.emit({
+          level: "info",
+          kind: "install.node.handover",
+          host: host.name,
+          message: `airstrap-node serves from the new executable (pid ${handedOver.pid}, airstrap ${handedOver.version}), without a restart`,
+        });
+        // The successor may have read the plan before this run wrote the new one: SIGHUP reloads it.
+        if (wrote.includes(true)) {
+          await ctx.change(host, "reload airstrap-node's plan", () =>
+            mustRun(ctx, host, "reloading airstrap-node", `kill -HUP ${handedOver.pid}`),
+          );
+        }
+      }
+      // undefined in a dry run, where nothing was replaced.
+      restart = handedOver === undefined && !ctx.dryRun;
+      if (restart) {
+        ctx.events.emit({
+          level: "warn",
+          kind: "install.node.handover.failed",
+          host: host.name,
+          message: "airstrap-node did not hand over to the new executable in time; restarting it",
+        });
+      }
+    }
+    if (!active || restart) {
       const start = active
         ? "systemctl daemon-reload && systemctl restart airstrap-node"
         : // One reload: `enable` would reload systemd a second time, which costs it ~0.1 s of CPU per host.
