@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { skopeoCopy } from "../../test/peers/skopeo.js";
 import { writeOciLayout } from "../../test/services/registry/oci-image.js";
 import { curlPull, measured, median, peakRssMB } from "./measure.js";
-import { bundleRegistry, cleanupScope, type ServerName, startServer } from "./servers.js";
+import { buildRegistryExecutable, cleanupScope, type ServerName, startServer } from "./servers.js";
 
 const LAYERS = Number(process.env.REGISTRY_BENCH_LAYERS ?? 8);
 const LAYER_MIB = Number(process.env.REGISTRY_BENCH_LAYER_MIB ?? 128);
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "airstrap-registry-bench-"));
   const { scope, cleanup } = cleanupScope();
   try {
-    const bundle = await bundleRegistry(dir);
+    const executable = await buildRegistryExecutable(dir);
     process.stderr.write(`generating a ${LAYERS} × ${LAYER_MIB} MiB image...\n`);
     const image = await writeOciLayout(join(dir, "image"), { layers: LAYERS, layerBytes: LAYER_MIB * 1024 * 1024 });
     // The layers' bytes (config and manifest are a few hundred bytes more).
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       const servers = {} as Record<ServerName, { host: string; pid: number; root: string }>;
       for (const name of order) {
         const root = join(dir, `${name}-${round}`);
-        servers[name] = { ...(await startServer(name, { bundle, root }, scope)), root };
+        servers[name] = { ...(await startServer(name, { executable, root }, scope)), root };
       }
       const ref = (name: ServerName) => `docker://${servers[name].host}/bench/image:v1`;
       const out = (name: ServerName) => join(dir, `pulled-${name}-${round}`);

@@ -16,7 +16,7 @@ import { startContainerd } from "../../test/peers/containerd.js";
 import { skopeoCopy } from "../../test/peers/skopeo.js";
 import { type GeneratedImage, writeOciLayout } from "../../test/services/registry/oci-image.js";
 import { measured, median, peakRssMB, resetPeakRss } from "./measure.js";
-import { type BenchServer, bundleRegistry, cleanupScope, type ServerName, startServer } from "./servers.js";
+import { type BenchServer, buildRegistryExecutable, cleanupScope, type ServerName, startServer } from "./servers.js";
 
 const run = promisify(execFile);
 const LAYERS = Number(process.env.REGISTRY_BENCH_LAYERS ?? 4);
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "airstrap-registry-pull-bench-"));
   const { scope, cleanup } = cleanupScope();
   try {
-    const bundle = await bundleRegistry(dir);
+    const executable = await buildRegistryExecutable(dir);
     const htpasswd = join(dir, "htpasswd");
     await run("htpasswd", ["-B", "-b", "-c", htpasswd, USER, PASSWORD]);
     const nodeFlags = (process.env.REGISTRY_BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
@@ -93,9 +93,11 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const order: ServerName[] = round % 2 === 0 ? ["distribution", "airstrap"] : ["airstrap", "distribution"];
       const servers = {} as Record<ServerName, BenchServer>;
+      const idleMB = {} as Record<ServerName, number>;
       for (const name of order) {
         const root = join(dir, `${name}-${round}`);
-        servers[name] = await startServer(name, { bundle, root, htpasswd, nodeFlags }, scope);
+        servers[name] = await startServer(name, { executable, root, htpasswd, nodeFlags }, scope);
+        idleMB[name] = await peakRssMB(servers[name].pid);
       }
       const ref = (name: ServerName) => `docker://${servers[name].host}/bench/image:v1`;
       const creds = `${USER}:${PASSWORD}`;
@@ -129,8 +131,8 @@ async function main(): Promise<void> {
       const ratio = (step: Step) => rows.distribution[step].seconds / rows.airstrap[step].seconds;
       console.log(
         `round ${round + 1} (${order[0]} first, load ${loadavg()[0]!.toFixed(1)}): ${STEPS.map((s) => `${s} ${ratio(s).toFixed(2)}×`).join(", ")}; ` +
-          `airstrap ${STEPS.map((s) => `${s} ${rows.airstrap[s].seconds.toFixed(2)} s/${rows.airstrap[s].rssMB.toFixed(0)} MB`).join(", ")}; ` +
-          `distribution ${STEPS.map((s) => `${s} ${rows.distribution[s].seconds.toFixed(2)} s/${rows.distribution[s].rssMB.toFixed(0)} MB`).join(", ")}`,
+          `airstrap idle ${idleMB.airstrap.toFixed(0)} MB, ${STEPS.map((s) => `${s} ${rows.airstrap[s].seconds.toFixed(2)} s/${rows.airstrap[s].rssMB.toFixed(0)} MB`).join(", ")}; ` +
+          `distribution idle ${idleMB.distribution.toFixed(0)} MB, ${STEPS.map((s) => `${s} ${rows.distribution[s].seconds.toFixed(2)} s/${rows.distribution[s].rssMB.toFixed(0)} MB`).join(", ")}`,
       );
       await cleanup();
       for (const name of order) await rm(join(dir, `${name}-${round}`), { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { type Command, Option } from "commander";
 import { UsageError } from "../errors.js";
 import { type AirstrapEvent, createEvents } from "../events.js";
 import { startRegistry } from "../services/registry/service.js";
+import { keepYoungGenerationSmall } from "../services/registry/storage/young-garbage.js";
 import {
   collectStoreGarbage,
   type ExportFormat,
@@ -45,6 +46,7 @@ export function registerRegistry(program: Command): Command {
       events.subscribe(printEvent);
       const setup = await serveConfigFromFlags(flags);
       const service = await startRegistry(setup.config, events);
+      keepYoungGenerationSmall();
       err(`registry listening on ${service.addresses.join(", ")} (Ctrl-C stops)`);
       if (setup.caFile) err(`clients trust the site CA ${setup.caFile}`);
       if (setup.tokenFile) err(`push with the token in ${setup.tokenFile}`);

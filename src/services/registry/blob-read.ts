@@ -8,7 +8,7 @@ import { withoutIdleTimeout } from "./server.js";
 /**
  * Sends bytes `start..end` (inclusive) of an open file as the body of `res`, then ends it.
  *
- * The buffers (two 1 MiB ones taking turns, or one smaller one when many bodies stream; see
+ * The buffers (two 512 KiB ones taking turns, or one smaller one when many bodies stream; see
  * read-buffers.ts) are read into in turn, each reused once the socket has taken its previous
  * write, instead of a read stream's fresh buffer per chunk: no allocation per megabyte, and
  * waiting for the older write is the backpressure.
@@ -16,8 +16,8 @@ import { withoutIdleTimeout } from "./server.js";
  * A body longer than one read waits for a slot of its client first (see body-slots.ts).
  */
 export const CHUNK_BYTES = ROOMY_BUFFER_BYTES;
-/** Every response of the process lends from here; at most 2 MiB are kept unused. */
-const readBuffers = createReadBuffers({ roomyBodies: 3, maxFreeBytes: 2 << 20 });
+/** Every response of the process lends from here; what 10 nodes pulling at once use (~7 MiB) stays. */
+const readBuffers = createReadBuffers({ roomyBodies: 3, maxFreeBytes: 16 << 20 });
 
 export async function sendFileRange(
   file: FileHandle,

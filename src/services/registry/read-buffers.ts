@@ -3,11 +3,17 @@
  * follows the number of bodies streaming at once and nothing is allocated (or left to the
  * collector) per body.
  *
- * While at most `roomyBodies` stream, each gets two 1 MiB buffers that take turns (the next read
- * overlaps the current write; 1 MiB costs the least CPU per gigabyte, docs/registry.md). Beyond
- * that — ten nodes pulling three layers each — and for bodies of one read (configs), a body gets
- * one 128 KiB buffer: its read no longer overlaps its own write, but the other bodies keep the
- * socket and the disk busy meanwhile, and 30 bodies hold ~10 MiB instead of 60 MiB.
+ * While at most `roomyBodies` stream, each gets two 512 KiB buffers that take turns (the next
+ * read overlaps the current write). Beyond that — ten nodes pulling three layers each — and for
+ * bodies of one read (configs), a body gets one 128 KiB buffer: its read no longer overlaps its
+ * own write, but the other bodies keep the socket and the disk busy meanwhile, and 30 bodies hold
+ * ~7 MiB. 512 KiB halves what a skopeo pull holds against 1 MiB (peak RSS 74 vs 78 MB) at the
+ * same server CPU per gigabyte (docs/registry.md).
+ *
+ * Given-back buffers are kept for the next bodies up to `maxFreeBytes`, which should cover the
+ * busiest moment: a buffer dropped has lived through many young collections, so it sits in V8's
+ * old generation until a full collection, and the next bodies allocate new ones on top of it
+ * (10 nodes peaked ~10 MB higher while only 2 MiB were kept).
  */
 export interface ReadBuffers {
   /** Buffers for a body of `bytes`. */
@@ -16,7 +22,7 @@ export interface ReadBuffers {
   giveBack(buffers: Buffer[], reusable: boolean): void;
 }
 
-export const ROOMY_BUFFER_BYTES = 1 << 20;
+export const ROOMY_BUFFER_BYTES = 512 << 10;
 export const TIGHT_BUFFER_BYTES = 128 << 10;
 
 export function createReadBuffers(options: { roomyBodies: number; maxFreeBytes: number }): ReadBuffers {

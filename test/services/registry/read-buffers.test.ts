@@ -9,7 +9,7 @@ import {
 const MiB = 1 << 20;
 const sizes = (buffers: Buffer[]) => buffers.map((buffer) => buffer.length);
 
-test("the first large bodies get two 1 MiB buffers, later ones and small ones one tight buffer", () => {
+test("the first large bodies get two roomy buffers, later ones and small ones one tight buffer", () => {
   const pool = createReadBuffers({ roomyBodies: 2, maxFreeBytes: 4 * MiB });
   assert.deepEqual(sizes(pool.lend(1000)), [TIGHT_BUFFER_BYTES]);
   const first = pool.lend(256 * MiB);
@@ -23,7 +23,7 @@ test("the first large bodies get two 1 MiB buffers, later ones and small ones on
 });
 
 test("buffers whose writes may still be queued are never lent again; unused ones are bounded", () => {
-  const pool = createReadBuffers({ roomyBodies: 4, maxFreeBytes: 2 * MiB });
+  const pool = createReadBuffers({ roomyBodies: 4, maxFreeBytes: 2 * ROOMY_BUFFER_BYTES });
   const abandoned = pool.lend(8 * MiB);
   pool.giveBack(abandoned, false);
   const fresh = pool.lend(8 * MiB);
@@ -33,5 +33,5 @@ test("buffers whose writes may still be queued are never lent again; unused ones
   pool.giveBack(more, true);
   const kept = [...pool.lend(8 * MiB), ...pool.lend(8 * MiB)];
   const reused = kept.filter((buffer) => fresh.includes(buffer) || more.includes(buffer));
-  assert.equal(reused.length, 2, "only 2 MiB were kept unused");
+  assert.equal(reused.length, 2, "only two buffers' worth was kept unused");
 });
