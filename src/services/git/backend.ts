@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdir, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, join } from "node:path";
+import { readRefFiles } from "./refs.js";
 
 /**
  * Every push is flushed to disk before git acknowledges it (objects and refs), and received
@@ -43,8 +44,10 @@ export async function initRepo(git: string, root: string, repo: string): Promise
   await run(git, ["init", "--quiet", "--bare", "--initial-branch=main", path], {});
 }
 
-/** Refs and the objects they name, as `for-each-ref` lists them. */
+/** Refs and the objects they name, as `for-each-ref` lists them (read from the files when git keeps them in files). */
 export async function listRefs(git: string, root: string, repo: string): Promise<Map<string, string>> {
+  const fromFiles = await readRefFiles(repoPath(root, repo));
+  if (fromFiles !== undefined) return fromFiles;
   const output = await run(git, ["for-each-ref", "--format=%(objectname) %(refname)"], {
     GIT_DIR: repoPath(root, repo),
   });
