@@ -2,15 +2,14 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
-import { type BuiltImage, buildImage } from "../../src/image/build.js";
+import type { BuiltImage } from "../../src/image/build.js";
 import { imageArchiveName } from "../../src/image/image-config.js";
 import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { type CliResult, runAirstrap, runProcess } from "../helpers/cli.js";
-import { createTestLab, labSkipReason, type TestLab } from "../lab/lab-fixture.js";
-import { buildSingleExecutable } from "../peers/airstrap-sea.js";
+import { createTestLab, labBuildWithImage, labSkipReason, type TestLab } from "../lab/lab-fixture.js";
 
 const skipReason = await labSkipReason();
 
@@ -56,15 +55,7 @@ describe("airstrap install on a lab site", { skip: skipReason ?? false }, async 
     });
     appendFileSync(site.file, `  artifacts: { source: "http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2" }\n`);
     // The lab build: the hosts' simulated rke2 runs `airstrap lab-distro`, which the shipped build lacks.
-    binary = buildSingleExecutable("src/cli/lab-main.ts");
-    image = await buildImage({
-      executable: binary.path,
-      out: join(dirname(binary.path), "image"),
-      repository: "airstrap/airstrap",
-      tag: "lab",
-      labels: { version: "lab" },
-      architecture: "amd64",
-    });
+    ({ binary, image } = await labBuildWithImage());
     await site.up();
     const pull = await runAirstrap(["artifacts", "pull", "-f", site.file], { cwd: site.dir });
     assert.equal(pull.code, 0, pull.stderr);

@@ -26,6 +26,7 @@ import { openBlobStore } from "../../src/store/blob-store.js";
 import { tempDir } from "../artifacts/bundle/fixtures.js";
 import { startReleaseMirror, sumsFileFor } from "../artifacts/release-mirror.js";
 import { REPO } from "../helpers/cli.js";
+import { fluxDeploymentImages, setKustomizationStatus } from "../helpers/flux-kubectl.js";
 import { syntheticFluxInstall } from "../helpers/flux-release.js";
 import { siteManifest } from "../helpers/site-manifest.js";
 import { launchChromium, NO_CHROMIUM } from "../peers/chromium.js";
@@ -134,29 +135,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 12
 /** What kustomize-controller would write: Ready with the revision applied, for the current generation. */
 async function setStage(lab: Lab, stage: string, ready: "True" | "False", reason: string, message: string) {
   const head = (await run("git", ["--git-dir", join(lab.dir, "repos", "site.git"), "rev-parse", "main"])).stdout.trim();
-  const revision = `main@sha1:${head}`;
-  const generation = Number(
-    await kubectl(lab, ["-n", "flux-system", "get", "kustomization", stage, "-o", "jsonpath={.metadata.generation}"]),
-  );
-  const status = {
-    status: {
-      observedGeneration: generation,
-      lastAttemptedRevision: revision,
-      ...(ready === "True" ? { lastAppliedRevision: revision } : {}),
-      conditions: [{ type: "Ready", status: ready, reason, message, lastTransitionTime: "2026-12-07T00:00:00Z" }],
-    },
-  };
-  await kubectl(lab, [
-    "-n",
-    "flux-system",
-    "patch",
-    "kustomization",
-    stage,
-    "--subresource=status",
-    "--type=merge",
-    "-p",
-    JSON.stringify(status),
-  ]);
+  await setKustomizationStatus((args) => kubectl(lab, args), stage, `main@sha1:${head}`, ready, reason, message);
 }
 
 async function resourceVersions(lab: Lab): Promise<string> {
@@ -286,16 +265,8 @@ describe("gitops bootstrap against the simulated API server", { timeout: 600_000
       if (first.child.exitCode !== null) throw new Error(`bootstrap ended early:\n${first.output()}`);
       return (await kubectl(l, ["-n", "flux-system", "get", "kustomizations", "-o", "name"])).includes("cluster-apps");
     });
-    const images = await kubectl(l, [
-      "-n",
-      "flux-system",
-      "get",
-      "deployments",
-      "-o",
-      "jsonpath={.items[*].spec.template.spec.containers[*].image}",
-    ]);
     assert.deepEqual(
-      images.split(" ").sort(),
+      await fluxDeploymentImages((args) => kubectl(l, args)),
       Object.values(IMAGES)
         .map((image) => `s1.site.lan:5000/${image}`)
         .sort(),

@@ -1,14 +1,16 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { silentEvents } from "../../src/events.js";
+import { type BuiltImage, buildImage } from "../../src/image/build.js";
 import { labUpFromManifest, openLabState } from "../../src/lab/from-manifest.js";
 import { labDown, requireLab } from "../../src/lab/lab.js";
 import { missingPrerequisites } from "../../src/lab/prerequisites.js";
 import { LAB_IDENTITY_FILE, type LabState } from "../../src/lab/state.js";
 import type { StateDir } from "../../src/state/state-dir.js";
 import { notOnThisMachine } from "../helpers/skip.js";
+import { buildSingleExecutable } from "../peers/airstrap-sea.js";
 import { sshRun } from "../peers/lab-ssh.js";
 
 /**
@@ -138,4 +140,22 @@ ${pxe}`,
     },
   };
   return testLab;
+}
+
+/**
+ * What an install on lab hosts needs from this checkout: the lab build (the hosts' simulated
+ * distro runs `airstrap lab-distro`, which the shipped build lacks) and airstrap's image built
+ * around it. The caller removes the binary (and the image beside it) with `binary.remove()`.
+ */
+export async function labBuildWithImage(): Promise<{ binary: { path: string; remove(): void }; image: BuiltImage }> {
+  const binary = buildSingleExecutable("src/cli/lab-main.ts");
+  const image = await buildImage({
+    executable: binary.path,
+    out: join(dirname(binary.path), "image"),
+    repository: "airstrap/airstrap",
+    tag: "lab",
+    labels: { version: "lab" },
+    architecture: "amd64",
+  });
+  return { binary, image };
 }

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdir, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, join } from "node:path";
+import { readRefFiles } from "./refs.js";
 
 /**
  * Every push is flushed to disk before git acknowledges it (objects and refs), and received
@@ -43,8 +44,10 @@ export async function initRepo(git: string, root: string, repo: string): Promise
   await run(git, ["init", "--quiet", "--bare", "--initial-branch=main", path], {});
 }
 
-/** Refs and the objects they name, as `for-each-ref` lists them. */
+/** Refs and the objects they name, as `for-each-ref` lists them (read from the files when git keeps them in files). */
 export async function listRefs(git: string, root: string, repo: string): Promise<Map<string, string>> {
+  const fromFiles = await readRefFiles(repoPath(root, repo));
+  if (fromFiles !== undefined) return fromFiles;
   const output = await run(git, ["for-each-ref", "--format=%(objectname) %(refname)"], {
     GIT_DIR: repoPath(root, repo),
   });
@@ -59,13 +62,31 @@ export async function listRefs(git: string, root: string, repo: string): Promise
   );
 }
 
-/** Runs `git http-backend` as a CGI program for one request and streams its answer back. */
+/**
+ * Before a push too large for one buffer, git sends a probe: a receive-pack POST whose body is a
+ * single flush packet ("0000"), to learn whether the credentials hold before it streams the pack.
+ * `git http-backend` answers it with these headers and an empty body (receive-pack reads no
+ * command and exits); the server answers it the same way without starting git.
+ */
+export const PUSH_PROBE_BODY = "0000";
+export const PUSH_PROBE_ANSWER_HEADERS = {
+  Expires: "Fri, 01 Jan 1980 00:00:00 GMT",
+  Pragma: "no-cache",
+  "Cache-Control": "no-cache, max-age=0, must-revalidate",
+  "Content-Type": "application/x-git-receive-pack-result",
+};
+
+/**
+ * Runs `git http-backend` as a CGI program for one request and streams its answer back; `body`,
+ * when the caller read the request body already, is what the program gets instead.
+ */
 export function runHttpBackend(
   git: string,
   root: string,
   request: IncomingMessage,
   response: ServerResponse,
   remoteUser: string,
+  body?: Buffer,
 ): Promise<number> {
   const url = new URL(request.url ?? "/", "http://git.invalid");
   const header = (name: string) => request.headers[name] as string | undefined;
@@ -87,7 +108,8 @@ export function runHttpBackend(
     ...durableGitEnv(),
   };
   const child = spawn(git, ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
-  request.pipe(child.stdin);
+  if (body === undefined) request.pipe(child.stdin);
+  else child.stdin.end(body);
   child.stdin.on("error", () => {});
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => {

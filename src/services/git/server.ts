@@ -4,7 +4,14 @@ import type { Events } from "../../events.js";
 import { type Endpoint, formatEndpoint } from "../../net/endpoint.js";
 import { requestBuffer } from "../../net/http-client.js";
 import { authenticate, classify } from "./access.js";
-import { initRepo, listRefs, repoExists, runHttpBackend } from "./backend.js";
+import {
+  initRepo,
+  listRefs,
+  PUSH_PROBE_ANSWER_HEADERS,
+  PUSH_PROBE_BODY,
+  repoExists,
+  runHttpBackend,
+} from "./backend.js";
 import type { GitConfig } from "./config.js";
 import { refChanges, webhookRequest } from "./webhook.js";
 
@@ -48,10 +55,18 @@ export function createGitHandler(
       await runHttpBackend(current.git, current.root, request, response, principal.user);
       return;
     }
+    let body: Buffer | undefined;
+    if (request.headers["content-length"] === String(PUSH_PROBE_BODY.length)) {
+      body = await readSmallBody(request);
+      if (body.toString("latin1") === PUSH_PROBE_BODY) {
+        response.writeHead(200, PUSH_PROBE_ANSWER_HEADERS);
+        return void response.end();
+      }
+    }
     const previous = pushing.get(what.repo) ?? Promise.resolve();
     const mine = previous.then(async () => {
       const before = await listRefs(current.git, current.root, what.repo);
-      await runHttpBackend(current.git, current.root, request, response, principal.user);
+      await runHttpBackend(current.git, current.root, request, response, principal.user, body);
       const changes = refChanges(before, await listRefs(current.git, current.root, what.repo));
       if (changes.length === 0) return;
       counters.pushes += 1;
@@ -85,6 +100,13 @@ export function createGitHandler(
       tell("warn", "git.webhook.failed", `webhook ${webhook.url} failed: ${(error as Error).message}`);
     }
   }
+}
+
+/** A request body of a few bytes (its Content-Length said so), read whole. */
+async function readSmallBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 function plain(response: ServerResponse, status: number, text: string) {
