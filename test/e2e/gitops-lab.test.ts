@@ -14,7 +14,8 @@ import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { openBlobStore } from "../../src/store/blob-store.js";
 import { runAirstrap } from "../helpers/cli.js";
 import { fluxDeploymentImages } from "../helpers/flux-kubectl.js";
-import { waitFor, waitForValue } from "../helpers/wait-for.js";
+import { DHCP_PORT_LOCK, holdMachineLock } from "../helpers/machine-lock.js";
+import { waitForValue } from "../helpers/wait-for.js";
 import { createTestLab, labBuildWithImage, labSkipReason, type TestLab } from "../lab/lab-fixture.js";
 import {
   airstrap,
@@ -31,26 +32,6 @@ import {
 } from "./gitops-lab-fixture.js";
 
 const skipReason = await labSkipReason();
-const DHCP_HELD = "another DHCP server already holds the port";
-
-/**
- * `airstrap init` once its boot services start: port 67 is one per machine, and other lab tests on
- * this machine (an init with VMs) may hold it for minutes. A run refused for that changed nothing:
- * it is started again, for at most 20 minutes.
- */
-async function initOnceDhcpIsFree(site: TestLab, args: string[], outputs: string[]): Promise<Running> {
-  const deadline = Date.now() + 20 * 60_000;
-  for (;;) {
-    const init = airstrap(site, ["init", "-f", site.file, ...args], outputs);
-    let ended = false;
-    void init.done.then(() => {
-      ended = true;
-    });
-    await waitFor(() => ended || init.output().includes("boot services ready"), "init's boot services", 300_000);
-    if (!ended || !init.output().includes(DHCP_HELD) || Date.now() > deadline) return init;
-    await new Promise((resolve) => setTimeout(resolve, 15_000));
-  }
-}
 const PHASE_TIMEOUT_MS = 900_000;
 
 /**
@@ -201,7 +182,11 @@ describe("the GitOps phase of up and init on a lab site", { skip: skipReason ?? 
     assert.match(end?.message ?? "", /^stage cluster-base-apps failed: HealthCheckFailed/);
   });
 
-  test("init on machines that already answer SSH: boot wait → install → Ready → a changed stage pushed and waited for", async () => {
+  test("init on machines that already answer SSH: boot wait → install → Ready → a changed stage pushed and waited for", async (t) => {
+    // init's boot services bind DHCP's port 67 in this namespace, as the PXE lab test's init does.
+    await holdMachineLock(t, DHCP_PORT_LOCK, {
+      onWait: (holder) => console.log(`# waiting for pid ${holder}'s init to free port 67`),
+    });
     // The boot files init serves (nothing boots from them: every machine is up already).
     const os = join(site.dir, "os");
     await mkdir(join(os, "lab"), { recursive: true });
@@ -219,7 +204,7 @@ describe("the GitOps phase of up and init on a lab site", { skip: skipReason ?? 
       "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: more\n",
     );
     const before = await siteHead(site);
-    const init = await initOnceDhcpIsFree(site, [...nodeArgs(), "--timeout", "1500"], outputs);
+    const init = airstrap(site, ["init", "-f", site.file, ...nodeArgs(), "--timeout", "1500"], outputs);
     await untilWhileRunning(
       init,
       "the push of the changed stage",
