@@ -34,6 +34,7 @@ import { stopChild } from "../../test/peers/unbound.js";
 import { stormConfig, stormMacs } from "../../test/services/dhcp/netns-fixture.js";
 import { type CapturedPacket, startCapture } from "./dhcp-capture.js";
 import type { FloorOffers } from "./dhcp-floor.js";
+import { addSummaryRow, loadNow } from "./summary.js";
 
 const run = promisify(execFile);
 const TSX = import.meta.resolve("tsx");
@@ -136,6 +137,46 @@ async function main(): Promise<void> {
     await cleanup();
   }
   printTable(results, loadBefore, loadavg());
+  summarize(results);
+}
+
+/** The headline rows for run.sh's summary: offers/s, p99 and CPU per DISCOVER, per mode. */
+function summarize(results: Record<string, Record<ServerName, Measurement>>): void {
+  const load = loadNow();
+  for (const [mode, m] of Object.entries(results)) {
+    const each = (pick: (x: Measurement) => number) =>
+      Object.fromEntries(SERVERS.map((server) => [server, pick(m[server])]));
+    const rateRatios = m.airstrap.rates.map((rate, i) => rate / m.dnsmasq.rates[i]!);
+    addSummaryRow({
+      bench: `DHCP ${mode}`,
+      measure: "burst offers/s (median of rounds)",
+      values: each((x) => median(x.rates)),
+      ratio: `${median(rateRatios).toFixed(2)}× (floor ${ratioOfRounds(m.floor.rates, m.dnsmasq.rates).split(" ")[0]}, airstrap/floor ${ratioOfRounds(m.airstrap.rates, m.floor.rates).split(" ")[0]})`,
+      target: "≥ 1.0×",
+      met: median(rateRatios) >= 1,
+      load,
+    });
+    for (const [measure, pick] of [
+      ["paced storm p99 ms (at the server)", (x: Measurement) => x.pacedP99],
+      ["burst p99 ms (at the server)", (x: Measurement) => x.burstP99],
+    ] as const)
+      addSummaryRow({
+        bench: `DHCP ${mode}`,
+        measure,
+        values: each(pick),
+        ratio: `${(pick(m.airstrap) / pick(m.dnsmasq)).toFixed(2)}×`,
+        target: "< 10 ms",
+        met: pick(m.airstrap) < 10,
+        load,
+      });
+    addSummaryRow({
+      bench: `DHCP ${mode}`,
+      measure: "CPU µs per DISCOVER",
+      values: each((x) => x.cpuMicros),
+      ratio: `${(m.airstrap.cpuMicros / m.dnsmasq.cpuMicros).toFixed(2)}× (airstrap/floor ${(m.airstrap.cpuMicros / m.floor.cpuMicros).toFixed(2)}×)`,
+      load,
+    });
+  }
 }
 
 function airstrapConfig(mode: "full" | "proxy"): DhcpConfig {

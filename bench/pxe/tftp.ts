@@ -12,6 +12,7 @@ import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { addSummaryRow, loadNow } from "./summary.js";
 
 const run = promisify(execFile);
 const ROUNDS = Number(process.env.TFTP_BENCH_ROUNDS ?? 3);
@@ -225,6 +226,19 @@ try {
     }
   }
   process.stdout.write(`${lines.join("\n")}\n`);
+  for (const workload of WORKLOADS) {
+    const seconds = (server: string) => median(results.get(`${workload.name}|${server}`)!.seconds);
+    const rate = (server: string) => (MIB * 1024 * 1024) / seconds(server) / 1e6;
+    addSummaryRow({
+      bench: `TFTP ${MIB} MiB`,
+      measure: `MB/s, ${workload.name}`,
+      values: { airstrap: rate("airstrap"), dnsmasq: rate("dnsmasq") },
+      ratio: `${(rate("airstrap") / rate("dnsmasq")).toFixed(2)}×`,
+      target: "≥ 1.0×",
+      met: rate("airstrap") >= rate("dnsmasq"),
+      load: loadNow(),
+    });
+  }
 } finally {
   await Promise.all(servers.map(stop));
   await rm(dir, { recursive: true, force: true });
