@@ -1,8 +1,9 @@
 /**
- * airstrap's DHCP vs dnsmasq, same mode, same load generator, same run: the boot storm of issue 14
+ * airstrap's DHCP vs dnsmasq and the Node floor, same mode, same load generator, same run: the boot storm of issue 14
  * (200 distinct MACs, 100 known, DISCOVERing within one second) against each server in its own
- * pair of network namespaces (a server and a client on a bridge), both servers running the whole
- * time. Each round storms airstrap, then dnsmasq (the next round the other way round): bursts
+ * pair of network namespaces (a server and a client on a bridge), all servers running the whole
+ * time; beside them the floor (dhcp-floor.ts: bare dgram, precomputed OFFERs, the least a Node
+ * program can do). Each round storms every server in turn, the order rotating round by round: bursts
  * (all 200 at once, the harshest form) and one paced storm (200 spread evenly over one second, the
  * storm as the issue words it). Full mode: 100 reservations (dnsmasq: dhcp-host +
  * dhcp-ignore=tag:!known). Proxy mode: the same 100 machines known (dnsmasq: dhcp-range …,proxy,
