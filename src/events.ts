@@ -43,12 +43,11 @@ export function createEvents(): Events {
     emit(input) {
       if (listeners.size === 0) return;
       // Every view, log and JSON line gets the event from here: secrets go before anything escapes them.
-      const event: AirstrapEvent = {
-        time: timeNow(),
-        ...input,
-        message: redact(input.message),
-        ...(input.detail === undefined ? {} : { detail: redactValue(input.detail) }),
-      };
+      // One copy of the input (a service emits one event per request): the redacted fields are
+      // written over it in place, which keeps their order.
+      const event: AirstrapEvent = { time: timeNow(), ...input };
+      event.message = redact(input.message);
+      if (input.detail !== undefined) event.detail = redactValue(input.detail);
       for (const listener of listeners) listener(event);
     },
     subscribe(listener) {

@@ -4,7 +4,9 @@
  * namespace; after a warm-up the counters are zeroed, `ROUNDS` bursts of the 200-MAC boot storm
  * (100 known) are sent, and the counters are dumped. Instructions of every thread count (V8's
  * compiler and GC threads included). With DHCP_PROFILE=DIR it writes a --cpu-prof profile of an
- * uninstrumented run instead.
+ * uninstrumented run instead; with DHCP_STRACE=FILE the syscall counts of the storms (strace -c);
+ * with DHCP_PERF=FILE a `perf record -g` of the storms (the server runs with --perf-basic-prof,
+ * so `perf report -i FILE` names JavaScript functions too).
  * Usage: node --import tsx bench/pxe/dhcp-instructions.ts [full|proxy]
  * (env DHCP_IR_ROUNDS, default 10; DHCP_IR_WARMUP storms before counting, default 40)
  */
@@ -50,9 +52,15 @@ async function main(): Promise<void> {
     ];
     const profileDir = process.env.DHCP_PROFILE;
     const strace = process.env.DHCP_STRACE;
+    const perf = process.env.DHCP_PERF;
     if (strace) {
-      await measure(network, serve, undefined, strace);
+      await measure(network, serve, undefined, (pid) => ["strace", "-c", "-f", "-o", strace, "-p", pid]);
       process.stdout.write(`syscall counts of the storms written to ${strace}\n`);
+    } else if (perf) {
+      const [node, ...rest] = serve;
+      const recorder = (pid: string) => ["perf", "record", "-F", "2999", "-g", "-o", perf, "-p", pid];
+      await measure(network, [node!, "--perf-basic-prof", ...rest], undefined, recorder);
+      process.stdout.write(`perf samples of the storms written to ${perf}\n`);
     } else if (!profileDir) {
       const instructions = await measure(network, [...grind, ...serve], dir);
       const perDiscover = instructions / (ROUNDS * macs.length);
@@ -75,7 +83,8 @@ async function measure(
   network: PxeNetwork,
   command: string[],
   dir: string | undefined,
-  straceFile?: string,
+  /** A tool that watches the server during the storms (given its pid), stopped with SIGINT. */
+  watcher?: (pid: string) => string[],
 ): Promise<number> {
   const child = network.spawn("srv", command, { ...process.env, NO_COLOR: "1" });
   child.stdout?.resume();
@@ -97,8 +106,8 @@ async function measure(
     // the first storms can outlast the client's wait.
     for (let done = 0; done < WARMUP; done += 5) await runDiscover(network, "cli", plan, 5, 100);
     if (dir !== undefined) await run("callgrind_control", ["--zero", String(child.pid)]);
-    const tracer =
-      straceFile === undefined ? undefined : spawn("strace", ["-c", "-f", "-o", straceFile, "-p", String(child.pid)]);
+    const watch = watcher?.(String(child.pid));
+    const tracer = watch === undefined ? undefined : spawn(watch[0]!, watch.slice(1), { stdio: "ignore" });
     if (tracer) await new Promise((resolve) => setTimeout(resolve, 1000));
     check(await runDiscover(network, "cli", plan, ROUNDS, 200));
     if (tracer) {

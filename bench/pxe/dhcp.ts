@@ -1,8 +1,9 @@
 /**
- * airstrap's DHCP vs dnsmasq, same mode, same load generator, same run: the boot storm of issue 14
+ * airstrap's DHCP vs dnsmasq and the Node floor, same mode, same load generator, same run: the boot storm of issue 14
  * (200 distinct MACs, 100 known, DISCOVERing within one second) against each server in its own
- * pair of network namespaces (a server and a client on a bridge), both servers running the whole
- * time. Each round storms airstrap, then dnsmasq (the next round the other way round): bursts
+ * pair of network namespaces (a server and a client on a bridge), all servers running the whole
+ * time; beside them the floor (dhcp-floor.ts: bare dgram, precomputed OFFERs, the least a Node
+ * program can do). Each round storms every server in turn, the order rotating round by round: bursts
  * (all 200 at once, the harshest form) and one paced storm (200 spread evenly over one second, the
  * storm as the issue words it). Full mode: 100 reservations (dnsmasq: dhcp-host +
  * dhcp-ignore=tag:!known). Proxy mode: the same 100 machines known (dnsmasq: dhcp-range …,proxy,
@@ -21,22 +22,29 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { MessageType } from "../../src/services/dhcp/wire.js";
+import { answer } from "../../src/services/dhcp/answer.js";
+import { compileAnswerTable } from "../../src/services/dhcp/answer-table.js";
+import type { DhcpConfig } from "../../src/services/dhcp/config.js";
+import { decodeMessage, MessageType } from "../../src/services/dhcp/wire.js";
 import { REPO } from "../../test/helpers/cli.js";
 import { runDiscover } from "../../test/peers/airstrap-dhcp.js";
-import type { DiscoverResult } from "../../test/peers/dhcp-discover.js";
+import { type DiscoverResult, discoverDatagram } from "../../test/peers/dhcp-discover.js";
 import { startDnsmasqDhcp } from "../../test/peers/dnsmasq-dhcp.js";
 import { createPxeNetwork, PXE_SUBNET, type PxeNetwork, waitForOutput } from "../../test/peers/pxe-network.js";
 import { stopChild } from "../../test/peers/unbound.js";
 import { stormConfig, stormMacs } from "../../test/services/dhcp/netns-fixture.js";
 import { type CapturedPacket, startCapture } from "./dhcp-capture.js";
+import type { FloorOffers } from "./dhcp-floor.js";
+import { addSummaryRow, loadNow } from "./summary.js";
 
 const run = promisify(execFile);
+const TSX = import.meta.resolve("tsx");
+const ZERO = "0.0.0.0";
 const ROUNDS = Number(process.env.DHCP_BENCH_ROUNDS ?? 8);
 const BURSTS = Number(process.env.DHCP_BENCH_BURSTS ?? 4);
 const WARMUP = Number(process.env.DHCP_BENCH_WARMUP ?? 30);
 const SERVER = `${PXE_SUBNET}.1`;
-const SERVERS = ["airstrap", "dnsmasq"] as const;
+const SERVERS = ["airstrap", "dnsmasq", "floor"] as const;
 type ServerName = (typeof SERVERS)[number];
 const known = stormMacs(1, 100);
 const unknown = stormMacs(2, 100);
@@ -72,6 +80,7 @@ async function main(): Promise<void> {
   const networks = {
     airstrap: await createPxeNetwork("dba", { srv: { address: `${SERVER}/24` }, cli: { defaultRoute: true } }),
     dnsmasq: await createPxeNetwork("dbd", { srv: { address: `${SERVER}/24` }, cli: { defaultRoute: true } }),
+    floor: await createPxeNetwork("dbf", { srv: { address: `${SERVER}/24` }, cli: { defaultRoute: true } }),
   };
   const children: ChildProcess[] = [];
   const cleanup = async () => {
@@ -87,20 +96,21 @@ async function main(): Promise<void> {
       const servers = {
         airstrap: await startAirstrap(networks.airstrap, dir, mode),
         dnsmasq: await startDnsmasq(networks.dnsmasq, mode),
+        floor: await startFloor(networks.floor, dir, mode),
       };
       children.push(...Object.values(servers));
       for (const server of SERVERS) await runDiscover(networks[server], "cli", plan, WARMUP, 100);
-      const captures = {
-        airstrap: await startCapture(networks.airstrap, "srv", join(dir, `airstrap-${mode}.pcap`)),
-        dnsmasq: await startCapture(networks.dnsmasq, "srv", join(dir, `dnsmasq-${mode}.pcap`)),
-      };
-      const collected: Record<ServerName, Collected> = {
-        airstrap: { bursts: [], paced: [], cpuNs: 0, discovers: 0 },
-        dnsmasq: { bursts: [], paced: [], cpuNs: 0, discovers: 0 },
-      };
-      const rounds: Record<ServerName, DiscoverResult[][]> = { airstrap: [], dnsmasq: [] };
+      const captures = {} as Record<ServerName, Awaited<ReturnType<typeof startCapture>>>;
+      const collected = {} as Record<ServerName, Collected>;
+      const rounds = {} as Record<ServerName, DiscoverResult[][]>;
+      for (const server of SERVERS) {
+        captures[server] = await startCapture(networks[server], "srv", join(dir, `${server}-${mode}.pcap`));
+        collected[server] = { bursts: [], paced: [], cpuNs: 0, discovers: 0 };
+        rounds[server] = [];
+      }
       for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? SERVERS : ([...SERVERS].reverse() as ServerName[]);
+        // Each server goes first as often as the others: the order rotates every round.
+        const order = SERVERS.map((_, i) => SERVERS[(i + round) % SERVERS.length]!);
         for (const server of order) {
           const pid = servers[server].pid!;
           const before = await cpuNanoseconds(pid);
@@ -128,12 +138,56 @@ async function main(): Promise<void> {
     await cleanup();
   }
   printTable(results, loadBefore, loadavg());
+  summarize(results);
+}
+
+/** The headline rows for run.sh's summary: offers/s, p99 and CPU per DISCOVER, per mode. */
+function summarize(results: Record<string, Record<ServerName, Measurement>>): void {
+  const load = loadNow();
+  for (const [mode, m] of Object.entries(results)) {
+    const each = (pick: (x: Measurement) => number) =>
+      Object.fromEntries(SERVERS.map((server) => [server, pick(m[server])]));
+    const rateRatios = m.airstrap.rates.map((rate, i) => rate / m.dnsmasq.rates[i]!);
+    addSummaryRow({
+      bench: `DHCP ${mode}`,
+      measure: "burst offers/s (median of rounds)",
+      values: each((x) => median(x.rates)),
+      ratio: `${median(rateRatios).toFixed(2)}× (floor ${ratioOfRounds(m.floor.rates, m.dnsmasq.rates).split(" ")[0]}, airstrap/floor ${ratioOfRounds(m.airstrap.rates, m.floor.rates).split(" ")[0]})`,
+      target: "≥ 1.0×",
+      met: median(rateRatios) >= 1,
+      load,
+    });
+    for (const [measure, pick] of [
+      ["paced storm p99 ms (at the server)", (x: Measurement) => x.pacedP99],
+      ["burst p99 ms (at the server)", (x: Measurement) => x.burstP99],
+    ] as const)
+      addSummaryRow({
+        bench: `DHCP ${mode}`,
+        measure,
+        values: each(pick),
+        ratio: `${(pick(m.airstrap) / pick(m.dnsmasq)).toFixed(2)}×`,
+        target: "< 10 ms",
+        met: pick(m.airstrap) < 10,
+        load,
+      });
+    addSummaryRow({
+      bench: `DHCP ${mode}`,
+      measure: "CPU µs per DISCOVER",
+      values: each((x) => x.cpuMicros),
+      ratio: `${(m.airstrap.cpuMicros / m.dnsmasq.cpuMicros).toFixed(2)}× (airstrap/floor ${(m.airstrap.cpuMicros / m.floor.cpuMicros).toFixed(2)}×)`,
+      load,
+    });
+  }
+}
+
+function airstrapConfig(mode: "full" | "proxy"): DhcpConfig {
+  const base = stormConfig(known);
+  return mode === "full" ? base : { ...base, mode, reservations: [], knownMacs: known };
 }
 
 /** airstrap as its esbuild bundle, as it ships (and no transpiling at start on a loaded machine). */
 async function startAirstrap(network: PxeNetwork, dir: string, mode: "full" | "proxy"): Promise<ChildProcess> {
-  const base = stormConfig(known);
-  const config = mode === "full" ? base : { ...base, mode, reservations: [], knownMacs: known };
+  const config = airstrapConfig(mode);
   const bundle = join(dir, "airstrap.cjs");
   if (!existsSync(bundle))
     await run(process.execPath, [join(REPO, "scripts/build.mjs"), "--entry", "src/cli/main.ts", "--outfile", bundle], {
@@ -148,6 +202,26 @@ async function startAirstrap(network: PxeNetwork, dir: string, mode: "full" | "p
   // Its event lines (one per offer, as dnsmasq logs one per packet) are read and dropped.
   child.stdout?.resume();
   await waitForOutput(child, /DHCP listening/, 120_000);
+  child.stderr?.resume();
+  return child;
+}
+
+/** The floor (dhcp-floor.ts): each known MAC's OFFER encoded beforehand by airstrap's answer code. */
+async function startFloor(network: PxeNetwork, dir: string, mode: "full" | "proxy"): Promise<ChildProcess> {
+  const table = compileAnswerTable(airstrapConfig(mode));
+  const offers: Record<string, string> = {};
+  for (const mac of known) {
+    const decision = answer(table, decodeMessage(discoverDatagram(plan, mac, 0)), "dhcp", { address: ZERO, port: 68 });
+    if (decision.kind !== "reply") throw new Error(`airstrap does not answer ${mac} (${mode}): ${decision.kind}`);
+    offers[mac.replaceAll(":", "")] = decision.reply.toString("hex");
+  }
+  const setup: FloorOffers = { serverAddress: SERVER, serverPort: 67, clientPort: 68, offers };
+  const file = join(dir, `floor-${mode}.json`);
+  await writeFile(file, JSON.stringify(setup));
+  const floor = join(REPO, "bench/pxe/dhcp-floor.ts");
+  const child = network.spawn("srv", [process.execPath, "--import", TSX, floor, file], process.env);
+  child.stdout?.resume();
+  await waitForOutput(child, /DHCP floor listening/, 120_000);
   child.stderr?.resume();
   return child;
 }
@@ -243,6 +317,12 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 }
 
+/** Per round, a / b of offers/s: "median× [min–max]". */
+function ratioOfRounds(a: number[], b: number[]): string {
+  const ratios = a.map((rate, i) => rate / b[i]!);
+  return `${median(ratios).toFixed(2)}× [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]`;
+}
+
 function printTable(
   results: Record<string, Record<ServerName, Measurement>>,
   loadBefore: number[],
@@ -250,23 +330,22 @@ function printTable(
 ): void {
   const load = (l: number[]) => l.map((v) => v.toFixed(1)).join(" ");
   const lines = [
-    `boot storm: 200 MACs (100 known); ${ROUNDS} alternating rounds per mode, each: ${BURSTS} bursts + 1 paced storm per server; warm-up ${WARMUP} storms; ${availableParallelism()} CPUs; load average ${load(loadBefore)} → ${load(loadAfter)}`,
+    `DHCP boot storm: 200 MACs (100 known); ${ROUNDS} rotating rounds per mode, each: ${BURSTS} bursts + 1 paced storm per server; warm-up ${WARMUP} storms; ${availableParallelism()} CPUs; load average ${load(loadBefore)} → ${load(loadAfter)}`,
+    "floor = bench/pxe/dhcp-floor.ts: a bare Node dgram server on airstrap's sockets sending precomputed OFFERs (the least Node can do)",
     "latency and burst offers/s at the server interface (kernel timestamps, DISCOVER in → offer out); client p99 = at the client, its own event loop included",
-    "ratio = airstrap / dnsmasq per round (offers/s): median [min–max]; CPU = server on-CPU time per DISCOVER in the bursts (all threads)",
+    "vs dnsmasq / vs floor = ratio of offers/s per round: median [min–max]; CPU = server on-CPU time per DISCOVER in the bursts (all threads)",
     "",
-    "| mode | server | burst offers/s (median of rounds) | airstrap/dnsmasq per round | known offered (bursts) | unknown offered | burst p50 / p99 ms | paced p50 / p99 ms | client p99 burst / paced ms | CPU µs/DISCOVER | capture drops |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| mode | server | burst offers/s (median of rounds) | vs dnsmasq per round | vs floor per round | known offered (bursts) | unknown offered | burst p50 / p99 ms | paced p50 / p99 ms | client p99 burst / paced ms | CPU µs/DISCOVER | CPU vs dnsmasq | capture drops |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [mode, byServer] of Object.entries(results)) {
-    const ratios = byServer.airstrap.rates.map((rate, i) => rate / byServer.dnsmasq.rates[i]!);
     for (const server of SERVERS) {
       const m = byServer[server];
-      const ratio =
-        server === "airstrap"
-          ? `${median(ratios).toFixed(2)}× [${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}]`
-          : "1.00×";
+      const vsDnsmasq = server === "dnsmasq" ? "1.00×" : ratioOfRounds(m.rates, byServer.dnsmasq.rates);
+      const vsFloor = server === "floor" ? "1.00×" : ratioOfRounds(m.rates, byServer.floor.rates);
+      const cpuRatio = (m.cpuMicros / byServer.dnsmasq.cpuMicros).toFixed(2);
       lines.push(
-        `| ${mode} | ${server} | ${median(m.rates).toFixed(0)} | ${ratio} | ${m.offered}/${m.expected} | ${m.unknownOffered} | ${m.burstP50.toFixed(2)} / ${m.burstP99.toFixed(2)} | ${m.pacedP50.toFixed(2)} / ${m.pacedP99.toFixed(2)} | ${m.clientBurstP99.toFixed(2)} / ${m.clientPacedP99.toFixed(2)} | ${m.cpuMicros.toFixed(1)} | ${m.dropped} |`,
+        `| ${mode} | ${server} | ${median(m.rates).toFixed(0)} | ${vsDnsmasq} | ${vsFloor} | ${m.offered}/${m.expected} | ${m.unknownOffered} | ${m.burstP50.toFixed(2)} / ${m.burstP99.toFixed(2)} | ${m.pacedP50.toFixed(2)} / ${m.pacedP99.toFixed(2)} | ${m.clientBurstP99.toFixed(2)} / ${m.clientPacedP99.toFixed(2)} | ${m.cpuMicros.toFixed(1)} | ${cpuRatio}× | ${m.dropped} |`,
       );
     }
   }

@@ -53,6 +53,15 @@ function macBytes(mac: string): Buffer {
   return Buffer.from(mac.split(":").map((part) => Number.parseInt(part, 16)));
 }
 
+/** The DISCOVER this client sends for one MAC (broadcast flag set). */
+export function discoverDatagram(plan: Pick<DiscoverPlan, "vendor" | "arch">, mac: string, xid: number): Buffer {
+  const options: [number, Buffer][] = [[Option.MESSAGE_TYPE, Buffer.from([MessageType.DISCOVER])]];
+  if (plan.vendor) options.push([Option.VENDOR_CLASS, Buffer.from(plan.vendor)]);
+  if (plan.arch !== undefined) options.push([Option.CLIENT_ARCH, Buffer.from([plan.arch >> 8, plan.arch & 0xff])]);
+  options.push([Option.PARAMETER_REQUEST_LIST, Buffer.from([1, 3, 6, 15, 66, 67])]);
+  return encodeMessage({ op: BOOTREQUEST, xid, flags: 0x8000, chaddr: macBytes(mac), options });
+}
+
 export async function discover(plan: DiscoverPlan): Promise<DiscoverResult> {
   const socket = createSocket({ type: "udp4", reuseAddr: true });
   await new Promise<void>((resolve, reject) => {
@@ -112,11 +121,7 @@ export async function discover(plan: DiscoverPlan): Promise<DiscoverResult> {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     }
     const xid = (xidBase + index) >>> 0;
-    const options: [number, Buffer][] = [[Option.MESSAGE_TYPE, Buffer.from([MessageType.DISCOVER])]];
-    if (plan.vendor) options.push([Option.VENDOR_CLASS, Buffer.from(plan.vendor)]);
-    if (plan.arch !== undefined) options.push([Option.CLIENT_ARCH, Buffer.from([plan.arch >> 8, plan.arch & 0xff])]);
-    options.push([Option.PARAMETER_REQUEST_LIST, Buffer.from([1, 3, 6, 15, 66, 67])]);
-    const datagram = encodeMessage({ op: BOOTREQUEST, xid, flags: 0x8000, chaddr: macBytes(mac), options });
+    const datagram = discoverDatagram(plan, mac, xid);
     sentAt.set(xid, performance.now());
     sends.push(
       new Promise<void>((resolve) =>

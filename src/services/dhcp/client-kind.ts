@@ -18,15 +18,25 @@ export interface ClientKind {
   boot: BootKind | undefined;
 }
 
+const PXE_CLIENT = Buffer.from("PXEClient", "latin1");
+const HTTP_CLIENT = Buffer.from("HTTPClient", "latin1");
+
+/** Compared byte by byte: every request is classified, and a string of the whole option is not needed. */
+function startsWith(value: Buffer | undefined, prefix: Buffer): boolean {
+  if (value === undefined || value.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (value[i] !== prefix[i]) return false;
+  return true;
+}
+
 const UEFI_ARCHES = new Set([6, 7, 9]);
 const BIOS_ARCH = 0;
 const UEFI_HTTP_ARCHES = new Set([16]);
 
 export function clientKindOf(message: DhcpMessage): ClientKind {
-  const vendor = message.options.get(Option.VENDOR_CLASS)?.toString("latin1") ?? "";
-  const vendorClass = vendor.startsWith("PXEClient")
+  const vendor = message.options.get(Option.VENDOR_CLASS);
+  const vendorClass = startsWith(vendor, PXE_CLIENT)
     ? "PXEClient"
-    : vendor.startsWith("HTTPClient")
+    : startsWith(vendor, HTTP_CLIENT)
       ? "HTTPClient"
       : undefined;
   const archOption = message.options.get(Option.CLIENT_ARCH);

@@ -151,8 +151,13 @@ function readOptions(datagram: Buffer, start: number, limit: number, into: Map<n
   }
 }
 
+/** Most address fields of a request are empty: one shared string for them, no number formatting. */
+const ZERO_ADDRESS = "0.0.0.0";
+const DECIMAL = Array.from({ length: 256 }, (_, byte) => String(byte));
+
 function readAddress(datagram: Buffer, at: number): string {
-  return `${datagram[at]}.${datagram[at + 1]}.${datagram[at + 2]}.${datagram[at + 3]}`;
+  if (datagram.readUInt32BE(at) === 0) return ZERO_ADDRESS;
+  return `${DECIMAL[datagram[at]!]}.${DECIMAL[datagram[at + 1]!]}.${DECIMAL[datagram[at + 2]!]}.${DECIMAL[datagram[at + 3]!]}`;
 }
 
 function readText(datagram: Buffer, start: number, length: number): string {
@@ -219,6 +224,10 @@ const instances = (value: Buffer) => Math.max(1, Math.ceil(value.length / 255));
 /** On the reply path for every message: a dotted quad written without splitting strings. */
 export function writeAddress(out: Buffer, at: number, address: string | undefined): void {
   if (address === undefined) return;
+  if (address === ZERO_ADDRESS) {
+    out.writeUInt32BE(0, at);
+    return;
+  }
   let octet = 0;
   let index = 0;
   for (let i = 0; i < address.length; i++) {
