@@ -50,6 +50,10 @@ export async function openDhcpSockets(
     broadcasts.on("message", (datagram, from) => onDatagram(datagram, "dhcp", from));
     replies.on("message", (datagram, from) => onDatagram(datagram, "dhcp", from));
     pxe.on("message", (datagram, from) => onDatagram(datagram, "pxe", from));
+    // Node reports a refused send only to a send callback, never as an "error" event.
+    const sent = (error: Error | null) => {
+      if (error) onSendError(error);
+    };
     return {
       addresses: [
         `${WILDCARD}:${broadcasts.address().port}`,
@@ -57,7 +61,7 @@ export async function openDhcpSockets(
         `${WILDCARD}:${pxe.address().port}`,
       ],
       send(datagram, arrival, to) {
-        (arrival === "pxe" ? pxe : replies).send(datagram, to.port, to.address);
+        (arrival === "pxe" ? pxe : replies).send(datagram, to.port, to.address, sent);
       },
       close: () => Promise.all(opened.map(closeSocket)).then(() => undefined),
     };
