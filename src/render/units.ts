@@ -106,6 +106,35 @@ export function renderFetchUnit(
   });
 }
 
+/** Where a PXE host's data disk is mounted: the distro's images and airstrap's state live under it. */
+export const DATA_DISK_MOUNT_POINT = "/var/lib";
+/** The ext4 label Ignition gives the data disk (at most 16 bytes). */
+export const DATA_DISK_LABEL = "airstrap-data";
+/** systemd's name for a mount unit at DATA_DISK_MOUNT_POINT (systemd-escape --path). */
+export const DATA_DISK_MOUNT_UNIT_NAME = "var-lib.mount";
+
+/**
+ * Mounts the data disk Ignition formatted at /var/lib, with the local file systems, so every
+ * service (airstrap's node units, the distro) starts on it. Wanted, not required: a missing disk
+ * leaves the machine reachable, and install's host check then names the little room under /var/lib.
+ */
+export function renderDataDiskMountUnit(plan: Plan, host: { name: string }, device: string): string {
+  return [
+    "[Unit]",
+    `Description=airstrap: data disk ${device} at ${DATA_DISK_MOUNT_POINT} (${host.name}, cluster ${plan.name})`,
+    "Before=local-fs.target",
+    "",
+    "[Mount]",
+    `What=${device}`,
+    `Where=${DATA_DISK_MOUNT_POINT}`,
+    "Type=ext4",
+    "",
+    "[Install]",
+    "WantedBy=local-fs.target",
+    "",
+  ].join("\n");
+}
+
 /** The unit that tells the boot server a PXE host finished its first boot (see services/boot-http/report.ts). */
 export const REPORT_UNIT_NAME = "airstrap-report.service";
 export const REPORT_SCRIPT_PATH = "/etc/airstrap/first-boot-report";
