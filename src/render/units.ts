@@ -19,6 +19,9 @@ export function renderNodeUnit(plan: Plan, host: PlannedHost): string {
     // services/executable-handover.ts), the new process names itself the main one from the same cgroup.
     notify: true,
     extra: [
+      // Ready within a second on a real machine; an emulated one (qemu TCG, the lab's PXE machines)
+      // under load takes more than systemd's default 90 s to start the executable.
+      "TimeoutStartSec=300",
       "AmbientCapabilities=CAP_NET_BIND_SERVICE",
       "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
       "ProtectSystem=strict",
