@@ -7,6 +7,7 @@ import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { ensureNetbootImage } from "../../src/lab/netboot/build.js";
 import { storeNetbootImage } from "../../src/lab/netboot/store.js";
 import { runAirstrap } from "../helpers/cli.js";
+import { type JsonEvent, jsonEvents } from "../helpers/cli-stream.js";
 import { createTestLab, type TestLab } from "../lab/lab-fixture.js";
 
 /** The lab VM's blank sparse data disk (virtio), which Ignition formats and mounts at /var/lib. */
@@ -39,15 +40,8 @@ export async function createInitLabSite(options: {
   }
 }
 
-export interface InitEvent {
-  time: string;
-  kind: string;
-  host?: string;
-  phase?: string;
-  level: string;
-  message: string;
-  detail?: Record<string, unknown>;
-}
+/** init's `--output json` lines carry their time and level. */
+export type InitEvent = JsonEvent & { time: string; level: string };
 
 export interface InitRun {
   child: ChildProcess;
@@ -89,10 +83,6 @@ export function startInit(binary: string, site: TestLab, timeoutSeconds: number)
     child,
     exited,
     stderr: () => stderr,
-    events: () =>
-      stdout
-        .split("\n")
-        .filter((line) => line.startsWith("{"))
-        .map((line) => JSON.parse(line) as InitEvent),
+    events: () => jsonEvents(stdout) as InitEvent[],
   };
 }
