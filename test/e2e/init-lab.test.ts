@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { MIN_FREE_BYTES } from "../../src/install/check-facts.js";
@@ -51,8 +51,23 @@ function bootListeners(site: TestLab): string[] {
   return listening.filter(
     (line) =>
       (line.includes(`${site.bootstrapAddress}:`) && !line.includes(`${site.bootstrapAddress}:${LAB_MIRROR_PORT}`)) ||
-      /\s(0\.0\.0\.0|\*):(67|4011)\s/.test(line),
+      (/\s(0\.0\.0\.0|\*):(67|4011)\s/.test(line) && ofThisSite(line, site)),
   );
+}
+
+/**
+ * Whether the process holding a wildcard DHCP socket works for this site (its command line names
+ * the manifest, or it runs in the site's folder): other work on this machine may serve DHCP too.
+ */
+function ofThisSite(line: string, site: TestLab): boolean {
+  return [...line.matchAll(/pid=(\d+)/g)].some(([, pid]) => {
+    try {
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      return commandLine.includes(site.file) || readlinkSync(`/proc/${pid}/cwd`) === site.dir;
+    } catch {
+      return false; // gone since ss looked
+    }
+  });
 }
 
 describe("airstrap init on a lab site of machines with no OS", { skip: skipReason ?? false }, async () => {
