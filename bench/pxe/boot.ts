@@ -8,6 +8,7 @@ import { createTestLab, labSkipReason } from "../../test/lab/lab-fixture.js";
 import { buildSingleExecutable } from "../../test/peers/airstrap-sea.js";
 import { sshRunAsync } from "../../test/peers/lab-ssh.js";
 import { waitForSshAnswer, writeFloorIgnition } from "../../test/peers/pxe-floor.js";
+import { benchVms, type InitRunResult, initToReady } from "./boot-init.js";
 import { type Marks, type Step, watchConsole } from "./boot-marks.js";
 import { AIRSTRAP, type BootServices, CONSOLE_ARGS, FLOOR, SERVICES_OCTET, type Setup } from "./boot-setups.js";
 
@@ -23,10 +24,12 @@ const COUNTS = (process.env.PXE_BENCH_VMS ?? "1,2,4").split(",").map(Number);
 const BOOT_TIMEOUT_MS = Number(process.env.PXE_BENCH_TIMEOUT_S ?? 600) * 1000;
 /** Where each VM's console goes, every line stamped with the seconds since power-on. */
 const KEEP = process.env.PXE_BENCH_KEEP ?? mkdtempSync(join(tmpdir(), "airstrap-pxe-bench-"));
-const SETUPS = (process.env.PXE_BENCH_SETUPS ?? "floor,airstrap")
-  .split(",")
-  .map((name) => ({ floor: FLOOR, airstrap: AIRSTRAP })[name as "floor" | "airstrap"])
-  .filter((setup): setup is Setup => setup !== undefined);
+const SETUP_NAMES = (process.env.PXE_BENCH_SETUPS ?? "floor,airstrap,init").split(",");
+const SETUPS = SETUP_NAMES.map((name) => ({ floor: FLOOR, airstrap: AIRSTRAP })[name as "floor" | "airstrap"]).filter(
+  (setup): setup is Setup => setup !== undefined,
+);
+/** `init`: airstrap init to Ready on the same number of VMs (the "to Ready" column). */
+const WITH_INIT = SETUP_NAMES.includes("init");
 
 interface VmResult {
   host: string;
@@ -45,12 +48,7 @@ interface Run {
 async function bootOnce(setup: Setup, count: number, image: NetbootImage, airstrap: string): Promise<Run> {
   const site = await createTestLab({
     offset: 70 + count,
-    hosts: Array.from({ length: count }, (_, index) => ({
-      name: `pxe-${index + 1}`,
-      role: (index === 0 ? "server" : "agent") as "server" | "agent",
-      octet: 31 + index,
-      mac: `52:54:00:9e:01:${(0x31 + index).toString(16)}`,
-    })),
+    hosts: benchVms(count, "01"),
     pxe: { addressOctet: SERVICES_OCTET, args: CONSOLE_ARGS },
   });
   let services: BootServices | undefined;
@@ -155,10 +153,27 @@ function report(run: Run): string {
   return lines.join("\n");
 }
 
-function summary(runs: Run[]): string {
+function initReport(run: InitRunResult): string {
   const lines = [
-    "## power-on to SSH, slowest VM (mean in brackets)",
-    "VMs  floor s          airstrap s       airstrap/floor  load average (1 min, start → end of each run)",
+    `## airstrap init, ${run.count} VM(s) (1 server, ${run.count - 1} agent(s)) to Ready, exit ${run.code} (load average ${run.load[0].toFixed(1)} → ${run.load[1].toFixed(1)})`,
+    "VM        SSH  Ready",
+    ...run.results.map(
+      (result) =>
+        `${result.host.padEnd(6)}  ${seconds(result.sshMs).padStart(5)}  ${seconds(result.readyMs).padStart(5)}`,
+    ),
+    "(seconds after the VM's power-on: its Ignition is the built-in one with the data disk, its boot runs the node units and the first-boot report; Ready: the node Ready through the kubeconfig)",
+    ...run.errors.map((error) => `error: ${error}`),
+  ];
+  return lines.join("\n");
+}
+
+const slowestOf = (times: Array<number | undefined>) =>
+  times.some((ms) => ms === undefined) ? undefined : Math.max(...(times as number[]));
+
+function summary(runs: Run[], initRuns: InitRunResult[]): string {
+  const lines = [
+    "## power-on to SSH, slowest VM (mean in brackets); airstrap init: power-on to SSH and to Ready, slowest VM",
+    "VMs  floor s          airstrap s       airstrap/floor  init SSH s  init Ready s  load average (1 min, start → end of each run)",
   ];
   for (const count of COUNTS) {
     const floor = runs.find((run) => run.count === count && run.setup === FLOOR);
@@ -170,8 +185,10 @@ function summary(runs: Run[]): string {
       .filter((run): run is Run => run !== undefined)
       .map((run) => `${run.setup.name} ${run.load[0].toFixed(1)} → ${run.load[1].toFixed(1)}`)
       .join(", ");
+    const init = initRuns.find((run) => run.count === count);
+    const initLoad = init ? `, init ${init.load[0].toFixed(1)} → ${init.load[1].toFixed(1)}` : "";
     lines.push(
-      `${String(count).padStart(3)}  ${cell(floor)}  ${cell(airstrap)}  ${`${ratio(airstrap && slowest(airstrap), floor && slowest(floor))} (${ratio(airstrap && mean(airstrap), floor && mean(floor))})`.padEnd(14)}  ${loads}`,
+      `${String(count).padStart(3)}  ${cell(floor)}  ${cell(airstrap)}  ${`${ratio(airstrap && slowest(airstrap), floor && slowest(floor))} (${ratio(airstrap && mean(airstrap), floor && mean(floor))})`.padEnd(14)}  ${seconds(init && slowestOf(init.results.map((r) => r.sshMs))).padStart(10)}  ${seconds(init && slowestOf(init.results.map((r) => r.readyMs))).padStart(12)}  ${loads}${initLoad}`,
     );
   }
   return lines.join("\n");
@@ -182,10 +199,13 @@ async function main(): Promise<void> {
   if (skip) throw new Error(skip);
   const image = await ensureNetbootImage({ events: silentEvents });
   const sea = buildSingleExecutable();
+  // init's hosts run the simulated distro, which only the lab build carries.
+  const labSea = WITH_INIT ? buildSingleExecutable("src/cli/lab-main.ts") : undefined;
   mkdirSync(KEEP, { recursive: true });
   console.log(`netboot image ${image.hash} (kernel ${image.kernelVersion}); TCG, 1 vCPU and 2 GiB per VM`);
   console.log(`consoles (stamped with seconds since power-on): ${KEEP}`);
   const runs: Run[] = [];
+  const initRuns: InitRunResult[] = [];
   try {
     for (const [index, count] of COUNTS.entries()) {
       // Alternating order: neither path always boots on the machine the other just warmed (or loaded).
@@ -195,11 +215,17 @@ async function main(): Promise<void> {
         runs.push(run);
         console.log(`\n${report(run)}`);
       }
+      if (labSea) {
+        const run = await initToReady(count, labSea.path);
+        initRuns.push(run);
+        console.log(`\n${initReport(run)}`);
+      }
     }
   } finally {
     sea.remove();
+    labSea?.remove();
   }
-  console.log(`\n${summary(runs)}`);
+  console.log(`\n${summary(runs, initRuns)}`);
 }
 
 await main();

@@ -15,6 +15,7 @@ interface GenerateFlags {
   templates?: string;
   nodeBinary?: string;
   exportTemplates?: string;
+  dataDisk?: boolean;
 }
 
 export function registerGenerate(program: Command): Command {
@@ -38,8 +39,12 @@ export function registerGenerate(program: Command): Command {
       "--export-templates <dir>",
       "write the built-in Ignition templates into a new folder, to start overrides from",
     )
+    .option(
+      "--data-disk",
+      "with --export-templates: the templates of hosts with a data disk (dataDisk in the manifest: formatted and mounted at /var/lib)",
+    )
     .action(async (flags: GenerateFlags) => {
-      if (flags.exportTemplates !== undefined) return exportTemplates(flags.exportTemplates);
+      if (flags.exportTemplates !== undefined) return exportTemplates(flags.exportTemplates, flags.dataDisk === true);
       if (flags.outputDir === undefined)
         throw new UsageError("generate needs -o DIR", { hint: "airstrap generate -o generated" });
       const { plan, state, loaded } = await planFromManifestFile(flags.file);
@@ -63,11 +68,11 @@ export function registerGenerate(program: Command): Command {
     });
 }
 
-async function exportTemplates(dir: string): Promise<void> {
+async function exportTemplates(dir: string, dataDisk: boolean): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const role of PXE_ROLES) {
     try {
-      await writeFile(join(dir, templateName(role)), builtInTemplate(role), { flag: "wx", mode: 0o644 });
+      await writeFile(join(dir, templateName(role)), builtInTemplate(role, { dataDisk }), { flag: "wx", mode: 0o644 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "EEXIST")
         throw new UsageError(`${join(dir, templateName(role))} exists already`, { hint: "export into a new folder" });

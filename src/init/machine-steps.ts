@@ -98,8 +98,21 @@ export class MachineSteps {
     return mac === undefined ? undefined : this.move(mac, step, time, note);
   }
 
-  /** Applies one event; returns the row it changed, if any. */
-  apply(event: AirstrapEvent): MachineRow | undefined {
+  /** Applies one event; returns every row it changed (several when nodes turn Ready together). */
+  apply(event: AirstrapEvent): MachineRow[] {
+    if (event.kind === "kube.wait") {
+      const ready = Array.isArray(event.detail?.ready) ? (event.detail.ready as unknown[]) : [];
+      return ready.flatMap((name) => {
+        const mac = typeof name === "string" ? this.byName.get(name) : undefined;
+        const changed = mac === undefined ? undefined : this.atLeast(mac, "ready", event.time);
+        return changed ? [changed] : [];
+      });
+    }
+    const changed = this.applyOne(event);
+    return changed ? [changed] : [];
+  }
+
+  private applyOne(event: AirstrapEvent): MachineRow | undefined {
     const detail = event.detail ?? {};
     const mac = typeof detail.mac === "string" ? detail.mac.toLowerCase() : undefined;
     switch (event.kind) {
@@ -141,15 +154,6 @@ export class MachineSteps {
         return this.named(event, (m) => this.fail(m, `${event.phase ?? "install"}: ${event.message}`, event.time));
       case "install.phase.end":
         return undefined;
-      case "kube.wait": {
-        const ready = Array.isArray(detail.ready) ? (detail.ready as unknown[]) : [];
-        let changed: MachineRow | undefined;
-        for (const name of ready) {
-          const m = typeof name === "string" ? this.byName.get(name) : undefined;
-          if (m !== undefined) changed = this.atLeast(m, "ready", event.time) ?? changed;
-        }
-        return changed;
-      }
       default:
         return undefined;
     }

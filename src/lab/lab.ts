@@ -1,10 +1,11 @@
 import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { Events } from "../events.js";
 import type { StateDir } from "../state/state-dir.js";
 import { launchHost, READY_TIMEOUT_MS, requireSsh } from "./boot.js";
 import { removeHostCgroups } from "./cgroups.js";
 import { containerMachine, findLabContainers, isOurContainer, stopContainer } from "./container.js";
-import { removeLabDisks } from "./disk.js";
+import { labDisksDir, removeLabDisks } from "./disk.js";
 import { findProcesses, processAlive, processCommandLine, waitForExit } from "./exec.js";
 import { labStart } from "./host-actions.js";
 import { writeHostFiles } from "./host-files.js";
@@ -28,7 +29,7 @@ import {
   writeLabState,
 } from "./state.js";
 import { type LabStatus, labStatus } from "./status.js";
-import { createVmTap, isOurVm, powerOffVm, vmProcessName } from "./vm.js";
+import { createVmDataDisk, createVmTap, isOurVm, powerOffVm, vmProcessName } from "./vm.js";
 
 export { labHeal, labKill, labPartition, labStart, labStop } from "./host-actions.js";
 export { requireLab } from "./state.js";
@@ -92,7 +93,10 @@ export async function labUp(options: LabUpOptions): Promise<LabStatus> {
       const { machine, tap } = hostMachine(names, index);
       if (host.pxe) {
         await createVmTap(names.netns, names.bridge, tap);
-        const vm = { tap, monitor: vmMonitorPath(state, host.name), firmware: "bios" as const };
+        // Beside the containers' disks: lab down (and the next up) deletes it with them.
+        const dataDisk = join(labDisksDir(names.tag), host.name, "data.raw");
+        await createVmDataDisk(dataDisk);
+        const vm = { tap, monitor: vmMonitorPath(state, host.name), firmware: "bios" as const, dataDisk };
         lab.hosts.push({ ...host, index, machine, partitioned: false, hostKey: "", vm });
         continue;
       }

@@ -29,6 +29,7 @@ export async function labPower(state: StateDir, name: string, action: PowerActio
       memoryMiB: VM_MEMORY_MIB,
       consoleLog: consoleLogPath(state, host.name),
       monitor: vm.monitor,
+      ...(vm.dataDisk === undefined ? {} : { dataDisk: vm.dataDisk }),
     });
     await writeLabState(state, lab);
     events.emit({

@@ -23,8 +23,8 @@ export interface LabHostState extends LabHostSpec {
   machine: string;
   /** systemd-nspawn's PID while the host runs; for a VM, qemu's while it is powered on. */
   pid?: number;
-  /** A PXE machine (see vm.ts): its tap on the bridge and qemu's monitor socket. */
-  vm?: { tap: string; monitor: string; firmware: VmFirmware };
+  /** A PXE machine (see vm.ts): its tap on the bridge, qemu's monitor socket and its blank data disk. */
+  vm?: { tap: string; monitor: string; firmware: VmFirmware; dataDisk?: string };
   partitioned: boolean;
   hostKey: string;
 }

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { mkdir, open, rm } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { dirname } from "node:path";
 import { OperatorError } from "../errors.js";
@@ -24,6 +24,8 @@ export interface VmLaunch {
   consoleLog: string;
   /** The qemu monitor's unix socket: reset goes through it. */
   monitor: string;
+  /** A blank sparse file, the machine's data disk (virtio, /dev/vda inside); no OS is ever on it. */
+  dataDisk?: string;
 }
 
 export type VmFirmware = "bios" | "uefi";
@@ -62,9 +64,27 @@ export function qemuArguments(launch: VmLaunch): string[] {
     `tap,id=site,ifname=${launch.tap},script=no,downscript=no`,
     "-device",
     `virtio-net-pci,netdev=site,mac=${launch.mac}`,
+    // discard and zero writes punch holes, so the sparse file grows only by what the guest keeps.
+    ...(launch.dataDisk === undefined
+      ? []
+      : ["-drive", `file=${launch.dataDisk},format=raw,if=virtio,discard=unmap,detect-zeroes=unmap`]),
     "-boot",
     "order=n",
   ];
+}
+
+/** What the sparse data disk of a lab VM holds at most: room for a server's images, no disk space until written. */
+export const VM_DATA_DISK_BYTES = 16 * 2 ** 30;
+
+/** Makes the VM's data disk: a sparse file, blank like a new disk (kept if it exists: a disk outlives power cycles). */
+export async function createVmDataDisk(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const file = await open(path, "a", 0o600);
+  try {
+    if ((await file.stat()).size === 0) await file.truncate(VM_DATA_DISK_BYTES);
+  } finally {
+    await file.close();
+  }
 }
 
 export function vmProcessName(machine: string): string {

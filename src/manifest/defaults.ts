@@ -84,6 +84,7 @@ export function applyDefaults(parsed: ParsedManifest): ClusterManifest {
     role: h.role,
     primary: h.name === primaryName,
     ...(h.mac === undefined ? {} : { mac: h.mac.toLowerCase() }),
+    ...dataDiskOf(h, spec.provisioning?.pxe),
     labels: h.labels ?? {},
     taints: h.taints ?? [],
     connection: h.connection ?? "ssh",
@@ -175,6 +176,12 @@ export interface PxeSettings {
   /** As written in the manifest (relative to its folder). */
   templates?: string;
   os: BootOs;
+}
+
+/** The host's data disk, or the PXE default: only for a host that boots over PXE. */
+function dataDiskOf(host: HostSpec, pxe: PxeSpec | undefined): { dataDisk?: string } {
+  const dataDisk = host.dataDisk ?? pxe?.dataDisk;
+  return host.mac === undefined || pxe === undefined || dataDisk === undefined ? {} : { dataDisk };
 }
 
 function pxeSettings(pxe: PxeSpec, bootstrapAddress: string | undefined): PxeSettings {

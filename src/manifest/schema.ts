@@ -42,6 +42,19 @@ const bastion = z
 
 const ssh = z.strictObject({ ...sshOptions, bastion: bastion.optional() }).describe("SSH defaults for every host");
 
+/**
+ * A disk Ignition formats (ext4, label airstrap-data, kept when it already carries that
+ * filesystem) and mounts at /var/lib: a machine booted over PXE runs from RAM, and the distro's
+ * images need room that RAM does not give.
+ */
+const dataDisk = z
+  .string()
+  .regex(
+    /^\/dev\/[A-Za-z0-9._:+@/-]+$/,
+    "must be a device path under /dev, like /dev/disk/by-id/nvme-eui.0025388b91c0d1a2",
+  )
+  .refine((path) => !path.split("/").includes(".."), "must not contain ..");
+
 const host = z.strictObject({
   name: z
     .string()
@@ -58,6 +71,9 @@ const host = z.strictObject({
     .regex(MAC, "must look like 52:54:00:12:34:56")
     .optional()
     .describe("with spec.provisioning.pxe: this host boots over PXE (and, with dhcp: full, gets its address reserved)"),
+  dataDisk: dataDisk
+    .optional()
+    .describe("a host that boots over PXE: its data disk, overriding spec.provisioning.pxe.dataDisk"),
   labels: z
     .record(z.string().regex(LABEL_KEY, "label keys look like zone or example.com/zone"), z.string())
     .optional()
@@ -245,6 +261,11 @@ const pxe = z.strictObject({
     .min(1)
     .optional()
     .describe("folder whose files replace built-in Ignition templates of the same name (relative to the manifest)"),
+  dataDisk: dataDisk
+    .optional()
+    .describe(
+      "every host that boots over PXE: the disk Ignition formats (ext4, label airstrap-data; an existing one is kept) and mounts at /var/lib",
+    ),
   os: bootOs,
 });
 

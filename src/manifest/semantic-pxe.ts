@@ -13,7 +13,7 @@ const CUSTOM_KEYS = ["kernel", "initrd", "rootImage"] as const;
  */
 export function pxeFindings(spec: Raw): Finding[] {
   const pxe = asObject(asObject(spec.provisioning)?.pxe);
-  if (!pxe) return [];
+  if (!pxe) return dataDiskFindings(spec, false);
   const subnetText = asString(pxe.subnet);
   const subnet = subnetText ? parseNetwork(subnetText) : undefined;
   const inSubnet = (address: string) => !subnet || networkContains(subnet, address);
@@ -79,6 +79,7 @@ export function pxeFindings(spec: Raw): Finding[] {
       hint: "give each host that should boot over the network its mac",
     });
 
+  findings.push(...dataDiskFindings(spec, true));
   findings.push(...poolFindings(pxe, asArray(spec.hosts), inSubnet, subnetText));
   findings.push(...osFindings(pxe, asString(asObject(spec.distro)?.arch)));
   findings.push(...bootPortFindings(pxe, spec));
@@ -202,4 +203,31 @@ function bootPortFindings(pxe: Raw, spec: Raw): Finding[] {
       hint: "each service on the bootstrap machine needs its own port (boot HTTP default 8080)",
     },
   ];
+}
+
+/** A data disk is formatted by Ignition: only a host that boots over PXE gets one. */
+function dataDiskFindings(spec: Raw, pxeSet: boolean): Finding[] {
+  return asArray(spec.hosts).flatMap((entry, index): Finding[] => {
+    const host = asObject(entry);
+    if (asString(host?.dataDisk) === undefined) return [];
+    if (!pxeSet)
+      return [
+        {
+          severity: "error",
+          path: ["spec", "hosts", index, "dataDisk"],
+          message:
+            "a data disk is formatted by Ignition, and no host boots over PXE (spec.provisioning.pxe is not set)",
+          hint: "set spec.provisioning.pxe, or remove dataDisk (prepare the disks of hosts installed over SSH yourself)",
+        },
+      ];
+    if (asString(host?.mac) !== undefined) return [];
+    return [
+      {
+        severity: "error",
+        path: ["spec", "hosts", index, "dataDisk"],
+        message: `host ${asString(host?.name) ?? index} has a data disk but no mac: it does not boot over PXE, so Ignition never formats it`,
+        hint: "give the host its mac, or remove dataDisk",
+      },
+    ];
+  });
 }

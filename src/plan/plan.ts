@@ -19,6 +19,7 @@ export function planCluster(manifest: ClusterManifest, state: PlanState = {}): P
     role: h.role,
     primary: h.name === primaryName,
     ...(h.mac === undefined ? {} : { mac: h.mac }),
+    ...(h.dataDisk === undefined ? {} : { dataDisk: h.dataDisk }),
     labels: h.labels,
     taints: h.taints,
     ssh: h.ssh,

@@ -34,6 +34,7 @@ export function planPxe(pxe: PxeSettings, hosts: PlannedHost[], arch: Arch): Pla
               profile: h.name,
               ignitionFile: `${h.name}.ign`,
               network: pxe.dhcp === "proxy" ? "static" : "dhcp",
+              ...(h.dataDisk === undefined ? {} : { dataDisk: h.dataDisk }),
               urls: {
                 kernel: asset(boot.kernel),
                 initrd: boot.initrd.map(asset),

@@ -58,6 +58,8 @@ export interface PlannedPxeHost {
   ignitionFile: string;
   /** static: an address in a systemd-networkd file (dhcp: proxy); dhcp: the reservation by MAC (dhcp: full). */
   network: "static" | "dhcp";
+  /** The disk Ignition formats (ext4, label airstrap-data, kept when present) and mounts at /var/lib. */
+  dataDisk?: string;
   /** What the host fetches from the boot HTTP server, in the order it does. */
   urls: PxeHostUrls;
 }
@@ -92,6 +94,8 @@ export interface PlannedHost {
   role: Role;
   primary: boolean;
   mac?: string;
+  /** A host booted over PXE: the disk Ignition formats and mounts at /var/lib. */
+  dataDisk?: string;
   labels: Record<string, string>;
   taints: string[];
   ssh: SshSettings;

@@ -19,6 +19,9 @@ export function renderNodeUnit(plan: Plan, host: PlannedHost): string {
     // services/executable-handover.ts), the new process names itself the main one from the same cgroup.
     notify: true,
     extra: [
+      // Ready within a second on a real machine; an emulated one (qemu TCG, the lab's PXE machines)
+      // under load takes more than systemd's default 90 s to start the executable.
+      "TimeoutStartSec=300",
       "AmbientCapabilities=CAP_NET_BIND_SERVICE",
       "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
       "ProtectSystem=strict",
@@ -104,6 +107,35 @@ export function renderFetchUnit(
       ...fetch(sources.executableUrl, AIRSTRAP_PATHS.binary, sources.executableSha256, "0755"),
     ],
   });
+}
+
+/** Where a PXE host's data disk is mounted: the distro's images and airstrap's state live under it. */
+export const DATA_DISK_MOUNT_POINT = "/var/lib";
+/** The ext4 label Ignition gives the data disk (at most 16 bytes). */
+export const DATA_DISK_LABEL = "airstrap-data";
+/** systemd's name for a mount unit at DATA_DISK_MOUNT_POINT (systemd-escape --path). */
+export const DATA_DISK_MOUNT_UNIT_NAME = "var-lib.mount";
+
+/**
+ * Mounts the data disk Ignition formatted at /var/lib, with the local file systems, so every
+ * service (airstrap's node units, the distro) starts on it. Wanted, not required: a missing disk
+ * leaves the machine reachable, and install's host check then names the little room under /var/lib.
+ */
+export function renderDataDiskMountUnit(plan: Plan, host: { name: string }, device: string): string {
+  return [
+    "[Unit]",
+    `Description=airstrap: data disk ${device} at ${DATA_DISK_MOUNT_POINT} (${host.name}, cluster ${plan.name})`,
+    "Before=local-fs.target",
+    "",
+    "[Mount]",
+    `What=${device}`,
+    `Where=${DATA_DISK_MOUNT_POINT}`,
+    "Type=ext4",
+    "",
+    "[Install]",
+    "WantedBy=local-fs.target",
+    "",
+  ].join("\n");
 }
 
 /** The unit that tells the boot server a PXE host finished its first boot (see services/boot-http/report.ts). */

@@ -3,6 +3,13 @@ import { test } from "node:test";
 import type { AirstrapEvent } from "../../src/events.js";
 import { describeRow, MachineSteps } from "../../src/init/machine-steps.js";
 
+/** The one row an event changed (these events change at most one). */
+function applyOne(steps: MachineSteps, e: Parameters<MachineSteps["apply"]>[0]) {
+  const rows = steps.apply(e);
+  assert.ok(rows.length <= 1, `${e.kind} changed ${rows.length} rows`);
+  return rows[0];
+}
+
 const SRV = {
   name: "srv-1",
   mac: "52:54:00:9e:15:31",
@@ -57,7 +64,7 @@ test("a machine goes from waiting through each boot step to Ready, one change pe
   );
   // Each change as it was then (a row is the tracker's own object, which moves on).
   const seen = SRV_BOOT.map((e) => {
-    const row = steps.apply(e);
+    const row = applyOne(steps, e);
     return row ? `${row.step}${row.note ? ` ${row.note}` : ""}` : "-";
   });
   assert.deepEqual(seen, [
@@ -85,12 +92,12 @@ test("a machine goes from waiting through each boot step to Ready, one change pe
 test("a MAC the manifest does not know is listed once as unknown, and moves no known machine", () => {
   const steps = new MachineSteps([SRV]);
   const stranger = "52:54:00:ee:ee:01";
-  const first = steps.apply(event("dhcp.unknown-mac", { detail: { mac: stranger } }));
+  const first = applyOne(steps, event("dhcp.unknown-mac", { detail: { mac: stranger } }));
   assert.equal(first?.known, false);
-  assert.equal(steps.apply(event("dhcp.unknown-mac", { detail: { mac: stranger } })), undefined, "told once");
-  assert.equal(steps.apply(dhcp(stranger)), undefined, "no step for an unknown machine from an offer it never got");
+  assert.equal(applyOne(steps, event("dhcp.unknown-mac", { detail: { mac: stranger } })), undefined, "told once");
+  assert.equal(applyOne(steps, dhcp(stranger)), undefined, "no step for an unknown machine from an offer it never got");
   assert.equal(
-    steps.apply(event("boot.unknown", { detail: { endpoint: "ipxe", labels: { mac: stranger } } }))?.note,
+    applyOne(steps, event("boot.unknown", { detail: { endpoint: "ipxe", labels: { mac: stranger } } }))?.note,
     "asked for ipxe: refused",
   );
   assert.deepEqual(
@@ -105,16 +112,17 @@ test("a MAC the manifest does not know is listed once as unknown, and moves no k
 
 test("a failed Ignition or another host key in the report is a failure that keeps the step reached", () => {
   const steps = new MachineSteps([SRV, AGT]);
-  steps.apply(dhcp(AGT.mac));
-  steps.apply(event("boot.ignition", { detail: { mac: AGT.mac } }));
-  const failed = steps.apply(
+  applyOne(steps, dhcp(AGT.mac));
+  applyOne(steps, event("boot.ignition", { detail: { mac: AGT.mac } }));
+  const failed = applyOne(
+    steps,
     report(AGT.mac, { status: "first-boot-failed", ignition: "failure", message: "files stage: 404" }),
   );
   assert.equal(failed?.step, "reported");
   assert.equal(failed?.failure, "reported first-boot-failed, Ignition failure (files stage: 404)");
 
-  steps.apply(dhcp(SRV.mac));
-  const other = steps.apply(report(SRV.mac, { sshHostKeyFingerprints: [`SHA256:${"B".repeat(43)}`] }));
+  applyOne(steps, dhcp(SRV.mac));
+  const other = applyOne(steps, report(SRV.mac, { sshHostKeyFingerprints: [`SHA256:${"B".repeat(43)}`] }));
   assert.match(
     other?.failure ?? "",
     /booted another config: its SSH host key is SHA256:B+, not the SHA256:A+ airstrap generated/,
@@ -123,11 +131,11 @@ test("a failed Ignition or another host key in the report is a failure that keep
 
 test("the firmware asking DHCP again after a later step is a new boot: the machine starts over, its failure forgotten", () => {
   const steps = new MachineSteps([AGT]);
-  steps.apply(dhcp(AGT.mac));
-  steps.apply(event("boot.ignition", { detail: { mac: AGT.mac } }));
-  steps.apply(report(AGT.mac, { ignition: "failure" }));
+  applyOne(steps, dhcp(AGT.mac));
+  applyOne(steps, event("boot.ignition", { detail: { mac: AGT.mac } }));
+  applyOne(steps, report(AGT.mac, { ignition: "failure" }));
   assert.ok(steps.machine("agt-1")!.failure);
-  const again = steps.apply(dhcp(AGT.mac, "dhcp.offer", 0));
+  const again = applyOne(steps, dhcp(AGT.mac, "dhcp.offer", 0));
   assert.equal(again?.step, "dhcp");
   assert.equal(again?.failure, undefined);
   assert.equal(again?.report, undefined);
@@ -136,12 +144,27 @@ test("the firmware asking DHCP again after a later step is a new boot: the machi
 test("install failures and marks by name: the step stays where the machine got to", () => {
   const steps = new MachineSteps([SRV]);
   steps.set("srv-1", "ssh", "already up before this run");
-  steps.apply(event("install.host.start", { host: "srv-1", phase: "Gather facts" }));
-  const row = steps.apply(
+  applyOne(steps, event("install.host.start", { host: "srv-1", phase: "Gather facts" }));
+  const row = applyOne(
+    steps,
     event("install.host.fail", { host: "srv-1", phase: "Gather facts", message: "sudo refused" }),
   );
   assert.equal(row?.step, "installing");
   assert.equal(row?.failure, "Gather facts: sudo refused");
   assert.equal(steps.failByName("nobody", "x"), undefined);
-  assert.equal(steps.apply(event("install.host.start", { host: "nobody", phase: "Connect" })), undefined);
+  assert.equal(applyOne(steps, event("install.host.start", { host: "nobody", phase: "Connect" })), undefined);
+});
+
+test("nodes that turn Ready together are each a change: one kube.wait moves both machines", () => {
+  const steps = new MachineSteps([SRV, AGT]);
+  for (const host of ["srv-1", "agt-1"]) steps.apply(event("install.host.start", { host, phase: "Connect" }));
+  const rows = steps.apply(event("kube.wait", { detail: { ready: ["srv-1", "agt-1"] } }));
+  assert.deepEqual(
+    rows.map((row) => [row.name, row.step]),
+    [
+      ["srv-1", "ready"],
+      ["agt-1", "ready"],
+    ],
+  );
+  assert.deepEqual(steps.apply(event("kube.wait", { detail: { ready: ["srv-1", "agt-1"] } })), [], "told once");
 });

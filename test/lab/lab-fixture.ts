@@ -74,8 +74,8 @@ function freeSubnet(seed: number): string {
 export async function createTestLab(options: {
   offset: number;
   hosts: Array<{ name: string; role: "server" | "agent"; octet: number; mac?: string }>;
-  /** spec.provisioning.pxe extras: the boot services' own address (last octet), kernel arguments after airstrap's. */
-  pxe?: { addressOctet?: number; args?: string[] };
+  /** spec.provisioning.pxe extras: the boot services' own address (last octet), kernel arguments after airstrap's, every PXE host's data disk. */
+  pxe?: { addressOctet?: number; args?: string[]; dataDisk?: string };
 }): Promise<TestLab> {
   const subnet = freeSubnet(process.pid + options.offset * 61);
   const name = `t${options.offset}${process.pid.toString(36)}`;
@@ -93,7 +93,9 @@ export async function createTestLab(options: {
       interface: lab
       subnet: ${subnet}.0/24
       dhcp: full
-${options.pxe?.addressOctet === undefined ? "" : `      address: ${subnet}.${options.pxe.addressOctet}\n`}      os: { kernel: debian/vmlinuz, initrd: [debian/initrd.img], rootImage: debian/live.squashfs${
+${options.pxe?.addressOctet === undefined ? "" : `      address: ${subnet}.${options.pxe.addressOctet}\n`}${
+  options.pxe?.dataDisk === undefined ? "" : `      dataDisk: ${options.pxe.dataDisk}\n`
+}      os: { kernel: debian/vmlinuz, initrd: [debian/initrd.img], rootImage: debian/live.squashfs${
         options.pxe?.args ? `, args: [${options.pxe.args.join(", ")}]` : ""
       } }
 `

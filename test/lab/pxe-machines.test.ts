@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { labSpecFromManifest } from "../../src/lab/spec.js";
-import { qemuArguments } from "../../src/lab/vm.js";
+import { createVmDataDisk, qemuArguments, VM_DATA_DISK_BYTES } from "../../src/lab/vm.js";
 import { loadManifest } from "../../src/manifest/load.js";
 
 const manifest = (provisioning: string) => `apiVersion: airstrap.io/v1alpha1
@@ -54,7 +54,7 @@ test("without spec.provisioning.pxe a mac alone does not make a PXE machine (the
   assert.equal(spec.hosts.find((host) => host.name === "a1")?.pxe, undefined);
 });
 
-test("the VM has no disk, TCG, its MAC on the lab's tap, boots only from the network; UEFI adds OVMF", () => {
+test("the VM has no OS disk, TCG, its MAC on the lab's tap, boots only from the network; UEFI adds OVMF", () => {
   const launch = {
     netns: "airstrap-lab-edge",
     bridge: "br-site",
@@ -77,7 +77,36 @@ test("the VM has no disk, TCG, its MAC on the lab's tap, boots only from the net
     !args.some((arg) => /^-(drive|hda|cdrom|kernel)$/.test(arg)),
     "a machine with no OS has no disk and no kernel",
   );
+  // Its data disk, when it has one, is a blank virtio disk; the boot order stays network only.
+  const withDisk = qemuArguments({ ...launch, dataDisk: "/disks/a1/data.raw" });
+  assert.equal(
+    withDisk[withDisk.indexOf("-drive") + 1],
+    "file=/disks/a1/data.raw,format=raw,if=virtio,discard=unmap,detect-zeroes=unmap",
+  );
+  assert.equal(withDisk[withDisk.indexOf("-boot") + 1], "order=n");
+  assert.ok(!withDisk.includes("-kernel"));
   assert.ok(!args.includes("-bios"));
   const uefi = qemuArguments({ ...launch, firmware: "uefi" });
   assert.equal(uefi[uefi.indexOf("-bios") + 1], "/usr/share/qemu/OVMF.fd");
+});
+
+test("the VM's data disk is a blank sparse file of 16 GiB that costs no space, and outlives a power cycle", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "airstrap-lab-data-disk-"));
+  try {
+    const disk = join(dir, "a1", "data.raw");
+    await createVmDataDisk(disk);
+    const made = await stat(disk);
+    assert.equal(made.size, VM_DATA_DISK_BYTES);
+    assert.ok(made.blocks * 512 < 2 ** 20, `${made.blocks} blocks allocated`);
+    assert.equal(made.mode & 0o777, 0o600);
+    await writeFile(disk, "written by the guest", { flag: "r+" });
+    await createVmDataDisk(disk);
+    const file = await open(disk, "r");
+    const { buffer } = await file.read(Buffer.alloc(20), 0, 20, 0);
+    await file.close();
+    assert.equal(buffer.toString(), "written by the guest");
+    assert.equal((await stat(disk)).size, VM_DATA_DISK_BYTES);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -41,3 +41,12 @@ export const CUSTOM_OS = (text: string) =>
 
 export const renderAll = (plan: Plan, overrides = new Map<string, IgnitionTemplate>()) =>
   renderPxeFiles(plan, renderPlanJson(plan), INPUTS, overrides);
+
+/** Every PXE host gets /dev/vda as its data disk, but k8s-agent-02 its own by-id path. */
+export const WITH_DATA_DISKS = (text: string) =>
+  text
+    .replace("      httpPort: 8080\n", "      httpPort: 8080\n      dataDisk: /dev/vda\n")
+    .replace(
+      'mac: "52:54:00:77:00:22",',
+      'mac: "52:54:00:77:00:22", dataDisk: /dev/disk/by-id/nvme-eui.0025388b91c0d1a2,',
+    );

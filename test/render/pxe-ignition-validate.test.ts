@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ignitionConfigSchema } from "../../src/render/ignition/schema.js";
 import { hasIgnitionValidate, ignitionValidate } from "../peers/ignition-validate.js";
-import { CUSTOM_OS, pxePlan, renderAll } from "./pxe-fixtures.js";
+import { CUSTOM_OS, pxePlan, renderAll, WITH_DATA_DISKS } from "./pxe-fixtures.js";
 
 const ROLES = { "primary-server": "k8s-server-01", server: "k8s-server-02", agent: "k8s-agent-01" } as const;
 
@@ -10,6 +10,7 @@ for (const version of ["3.3.0", "3.4.0"] as const) {
   for (const [os, edit] of [
     ["Flatcar", (t: string) => t],
     ["kernel + initrd", CUSTOM_OS],
+    ["kernel + initrd, data disks", (t: string) => WITH_DATA_DISKS(CUSTOM_OS(t))],
   ] as const) {
     test(`ignition-validate accepts every role's config: spec ${version}, ${os}`, async (t) => {
       if (!hasIgnitionValidate()) return t.skip("ignition-validate missing: apt-get install ignition");
@@ -28,6 +29,11 @@ for (const version of ["3.3.0", "3.4.0"] as const) {
         const result = await ignitionValidate(config, { asExperimental: version === "3.4.0" });
         assert.ok(result.ok, `${role} (${host}): ${result.output}`);
         assert.equal(result.output.trim(), "", `${role}: ignition-validate warned`);
+        if (os.includes("data disks"))
+          assert.ok(
+            parsed.data.storage?.filesystems?.some((f) => f.path === "/var/lib"),
+            `${role}: no data disk`,
+          );
       }
       if (version === "3.4.0") {
         const plain = await ignitionValidate(files.find((f) => f.path.endsWith(".ign"))!.content);

@@ -1,5 +1,5 @@
 import type { InstallContext } from "../context.js";
-import { nodeReadyCheck } from "../distro-commands.js";
+import { nodeReadyCheck, READY_CHECK_TIMEOUT_MS } from "../distro-commands.js";
 import { factsScript, parseFacts } from "../facts.js";
 import { hostOf, mustRun } from "../host-of.js";
 import type { Phase } from "../phase.js";
@@ -18,7 +18,8 @@ export const gatherFacts: Phase<InstallContext> = {
     const facts = parseFacts(output, sentAt, Date.now());
     if (facts.distroActive) {
       const check = nodeReadyCheck(ctx.plan, host.role);
-      facts.distroReady = (await hostOf(ctx, host).exec(check, { sudo: host.ssh.sudo, timeoutMs: 15_000 })).code === 0;
+      facts.distroReady =
+        (await hostOf(ctx, host).exec(check, { sudo: host.ssh.sudo, timeoutMs: READY_CHECK_TIMEOUT_MS })).code === 0;
     }
     ctx.facts.set(host.name, facts);
     ctx.events.emit({

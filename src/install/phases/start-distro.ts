@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { PlannedHost } from "../../plan/types.js";
 import type { InstallContext } from "../context.js";
-import { installCommand, nodeReadyCheck, startCommand } from "../distro-commands.js";
+import { installCommand, nodeReadyCheck, READY_CHECK_TIMEOUT_MS, startCommand } from "../distro-commands.js";
 import { hostOf, mustRun } from "../host-of.js";
 import { type Phase, PhaseFailure } from "../phase.js";
 
@@ -39,7 +39,7 @@ async function startAndWait(host: PlannedHost, ctx: InstallContext): Promise<voi
   const deadline = Date.now() + ctx.readyTimeoutMs;
   let nextNotice = Date.now() + WAIT_NOTICE_EVERY_MS;
   for (let attempt = 1; ; attempt++) {
-    const result = await hostOf(ctx, host).exec(check, { sudo: host.ssh.sudo, timeoutMs: 15_000 });
+    const result = await hostOf(ctx, host).exec(check, { sudo: host.ssh.sudo, timeoutMs: READY_CHECK_TIMEOUT_MS });
     if (result.code === 0) return;
     if (Date.now() > deadline) {
       throw new PhaseFailure(

@@ -50,6 +50,12 @@ ExecStart=/usr/bin/ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_k
 WantedBy=multi-user.target
 `;
 
+// Every PXE boot is a first boot, as on Flatcar: systemd then applies the presets, which is how
+// Ignition enables units ("enabled: true" writes /etc/systemd/system-preset/20-ignition.preset).
+// With an empty machine-id (the containers' root) systemd makes one but applies no preset, and
+// Ignition's units stay disabled.
+const FIRST_BOOT_MACHINE_ID = "uninitialized\n";
+
 // Debian's Ignition relabels SELinux contexts after its files stage and fails when it finds no
 // policy config and no setfiles. This root has no SELinux: it says so, and setfiles does nothing.
 const SELINUX_CONFIG = "SELINUX=disabled\nSELINUXTYPE=default\n";
@@ -69,9 +75,11 @@ export const netbootRecipe: NetbootRecipe = {
       "etc/systemd/system/airstrap-netboot-hostkey.service": { mode: 0o644, content: HOST_KEY_UNIT },
       "etc/selinux/config": { mode: 0o644, content: SELINUX_CONFIG },
       [SETFILES_SOURCE]: { mode: 0o755, content: NO_SETFILES },
+      "etc/machine-id": { mode: 0o444, content: FIRST_BOOT_MACHINE_ID },
     },
     enable: ["systemd-networkd.service", "ssh.service", "airstrap-netboot-hostkey.service"],
-    mask: ["systemd-networkd-wait-online.service"],
+    // systemd-firstboot would ask for a locale and a time zone on the console at every first boot.
+    mask: ["systemd-networkd-wait-online.service", "systemd-firstboot.service"],
   },
   // network-legacy: with only systemd-networkd, dracut's online hook never runs and livenet never fetches the root.
   dracutModules: ["ignition", "livenet", "dmsquash-live", "network-legacy"],

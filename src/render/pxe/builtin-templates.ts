@@ -19,7 +19,8 @@ export const templateName = (role: PxeRole) => `${role}${TEMPLATE_SUFFIX}`;
  * drivers on agents) starts from the same page. `airstrap generate --export-templates DIR`
  * writes these out.
  */
-export function builtInTemplate(role: PxeRole): string {
+export function builtInTemplate(role: PxeRole, options: { dataDisk?: boolean } = {}): string {
+  const dataDisk = options.dataDisk === true;
   return `# Ignition config of a ${ROLE_LABELS[role]} ({{ NODE_NAME }}, cluster {{ CLUSTER_NAME }}).
 # Built into airstrap; a file named ${templateName(role)} in the templates folder replaces it.
 # {{ NAME }} is replaced by the variable's value inside the string it stands in; file modes are
@@ -31,7 +32,7 @@ passwd:
     - name: "{{ SSH_USER }}"
       sshAuthorizedKeys: ["{{ SSH_KEY }}"]
 storage:
-  files:
+${dataDisk ? DATA_DISK_FILESYSTEM : ""}  files:
     - path: /etc/hostname
       mode: 0o644
       overwrite: true
@@ -90,5 +91,25 @@ systemd:
     - name: airstrap-report.service
       enabled: true
       contents: "{{ REPORT_UNIT }}"
-`;
+${dataDisk ? DATA_DISK_UNIT : ""}`;
 }
+
+/**
+ * A host with a data disk (dataDisk in the manifest): Ignition makes ext4 on it unless it carries
+ * that filesystem already (a machine booted again keeps what is installed), and the mount unit
+ * puts it at /var/lib on every boot.
+ */
+const DATA_DISK_FILESYSTEM = `  # The data disk: formatted once, kept on later boots (wipeFilesystem false), mounted at /var/lib.
+  filesystems:
+    - device: "{{ DATA_DISK }}"
+      format: ext4
+      label: "{{ DATA_DISK_LABEL }}"
+      path: "{{ DATA_DISK_MOUNT_POINT }}"
+      wipeFilesystem: false
+`;
+
+const DATA_DISK_UNIT = `    # Mounts the data disk at /var/lib before the node services and the distro start.
+    - name: "{{ DATA_DISK_MOUNT_UNIT_NAME }}"
+      enabled: true
+      contents: "{{ DATA_DISK_MOUNT_UNIT }}"
+`;

@@ -3,6 +3,7 @@ import { closestMatch } from "../../manifest/did-you-mean.js";
 import { PXE_ASSETS } from "../../plan/pxe.js";
 import type { Plan, PlannedPxe, PlannedPxeHost } from "../../plan/types.js";
 import { type IgnitionTemplate, renderIgnitionTemplate } from "../ignition/template.js";
+import { DATA_DISK_MOUNT_UNIT_NAME } from "../units.js";
 import { builtInTemplate, PXE_ROLES, TEMPLATE_SUFFIX, templateName } from "./builtin-templates.js";
 import { renderGroup, renderProfile } from "./matchbox.js";
 import { type PxeInputs, templateVariables } from "./variables.js";
@@ -56,9 +57,28 @@ function renderIgnition(
   const template = overrides.get(`${host.name}${TEMPLATE_SUFFIX}`) ??
     overrides.get(templateName(host.role)) ?? {
       origin: `built-in:${templateName(host.role)}`,
-      text: builtInTemplate(host.role),
+      text: builtInTemplate(host.role, { dataDisk: host.dataDisk !== undefined }),
     };
-  return renderIgnitionTemplate(template, templateVariables(plan, pxe, host, inputs), pxe.ignitionVersion);
+  const config = renderIgnitionTemplate(template, templateVariables(plan, pxe, host, inputs), pxe.ignitionVersion);
+  if (host.dataDisk !== undefined) checkDataDisk(config, host.name, host.dataDisk, template.origin);
+  return config;
+}
+
+/** An override that leaves the manifest's data disk out would boot a node with no room under /var/lib. */
+function checkDataDisk(config: string, name: string, device: string, origin: string): void {
+  const parsed = JSON.parse(config) as {
+    storage?: { filesystems?: Array<{ device?: string; path?: string }> };
+    systemd?: { units?: Array<{ name?: string; enabled?: boolean }> };
+  };
+  const filesystem = parsed.storage?.filesystems?.some((f) => f.device === device);
+  const mounted = parsed.systemd?.units?.some((u) => u.name === DATA_DISK_MOUNT_UNIT_NAME && u.enabled === true);
+  if (filesystem && mounted) return;
+  throw new OperatorError(
+    `${origin}: host ${name} has the data disk ${device}, but the template ${filesystem ? `does not enable ${DATA_DISK_MOUNT_UNIT_NAME}` : "formats no filesystem on it"}`,
+    {
+      hint: "copy the filesystems entry and the var-lib.mount unit of the built-in template (airstrap generate --export-templates DIR --data-disk), or remove dataDisk",
+    },
+  );
 }
 
 /** A file in the templates folder that replaces nothing is a typo until shown otherwise. */

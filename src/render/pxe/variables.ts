@@ -2,7 +2,17 @@ import { AIRSTRAP_PATHS, DISTRO_PATHS } from "../../plan/distro-paths.js";
 import type { Plan, PlannedPxe, PlannedPxeHost } from "../../plan/types.js";
 import { renderDistroConfig } from "../distro-config.js";
 import { renderRegistries } from "../registries.js";
-import { REPORT_SCRIPT_PATH, renderFetchUnit, renderNodeUnit, renderReportScript, renderReportUnit } from "../units.js";
+import {
+  DATA_DISK_LABEL,
+  DATA_DISK_MOUNT_POINT,
+  DATA_DISK_MOUNT_UNIT_NAME,
+  REPORT_SCRIPT_PATH,
+  renderDataDiskMountUnit,
+  renderFetchUnit,
+  renderNodeUnit,
+  renderReportScript,
+  renderReportUnit,
+} from "../units.js";
 import { renderNetworkConfig } from "./network.js";
 
 /** What the templates need that is not in the plan: secrets and files from the operator's machine. */
@@ -68,6 +78,12 @@ export function templateVariables(
     REGISTRIES_YAML: renderRegistries(plan),
     REGISTRIES_PATH: distro.registries,
     NODE_UNIT: renderNodeUnit(plan, host),
+    // Empty for a host without a data disk (the built-in templates then leave the section out).
+    DATA_DISK: pxeHost.dataDisk ?? "",
+    DATA_DISK_LABEL,
+    DATA_DISK_MOUNT_POINT,
+    DATA_DISK_MOUNT_UNIT_NAME,
+    DATA_DISK_MOUNT_UNIT: pxeHost.dataDisk === undefined ? "" : renderDataDiskMountUnit(plan, host, pxeHost.dataDisk),
     REPORT_URL: reportUrl(pxe, pxeHost),
     REPORT_SCRIPT: renderReportScript(reportUrl(pxe, pxeHost)),
     REPORT_SCRIPT_PATH,

@@ -1,0 +1,236 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { MIN_FREE_BYTES } from "../../src/install/check-facts.js";
+import { runCommand } from "../../src/lab/exec.js";
+import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
+import { createVmTap, powerOffVm, powerOnVm, VM_MEMORY_MIB } from "../../src/lab/vm.js";
+import { runAirstrap } from "../helpers/cli.js";
+import { notOnThisMachine } from "../helpers/skip.js";
+import { waitFor } from "../helpers/wait-for.js";
+import { labSkipReason, type TestLab } from "../lab/lab-fixture.js";
+import { buildSingleExecutable } from "../peers/airstrap-sea.js";
+import { createInitLabSite, type InitEvent, LAB_DATA_DISK, startInit } from "../peers/init-lab-site.js";
+import { sshRun } from "../peers/lab-ssh.js";
+
+/**
+ * `airstrap init` on a lab site whose two machines have no OS (PXE VMs under TCG): the single-file
+ * executable (the lab build, whose simulated rke2 the hosts run) serves the boot services, powers
+ * the VMs on through `airstrap lab power` (--power-on), follows them from DHCP to SSH, installs
+ * with the engine of `up`, waits until both nodes are Ready and tears the boot services down. One
+ * lab and one boot of each VM carry every scenario: a first init is interrupted (SIGINT) once the
+ * machines asked for DHCP; a machine whose MAC the manifest lacks is powered on beside them and
+ * must get no offer; the second init completes.
+ */
+
+const skipReason = await (async () => {
+  if (process.getuid?.() !== 0) return notOnThisMachine("the PXE lab needs root (namespace, tap, qemu, port 67)");
+  const lab = await labSkipReason();
+  if (lab) return lab;
+  for (const program of ["qemu-system-x86_64", "mksquashfs"]) {
+    if ((await runCommand(["sh", "-c", `command -v ${program}`], { allowFailure: true })).code !== 0)
+      return `${program} is not installed (scripts/debian-packages.txt)`;
+  }
+  return undefined;
+})();
+
+const SERVER_MAC = "52:54:00:9e:15:31";
+const AGENT_MAC = "52:54:00:9e:15:41";
+const STRANGER_MAC = "52:54:00:9e:15:99";
+/** TCG on two shared CPUs: a PXE VM takes 3–6 minutes to SSH, the install a few more. */
+const INIT_TIMEOUT_S = 2400;
+
+/**
+ * What listens on the site's bootstrap address (but the lab's own release mirror), or on the DHCP
+ * ports (`ss`), as lines: the boot services, the install's file server and registry must be gone.
+ */
+function bootListeners(site: TestLab): string[] {
+  const listening = spawnSync("ss", ["-H", "-lntup"], { encoding: "utf8" }).stdout.split("\n");
+  return listening.filter(
+    (line) =>
+      (line.includes(`${site.bootstrapAddress}:`) && !line.includes(`${site.bootstrapAddress}:${LAB_MIRROR_PORT}`)) ||
+      (/\s(0\.0\.0\.0|\*):(67|4011)\s/.test(line) && ofThisSite(line, site)),
+  );
+}
+
+/**
+ * Whether the process holding a wildcard DHCP socket works for this site (its command line names
+ * the manifest, or it runs in the site's folder): other work on this machine may serve DHCP too.
+ */
+function ofThisSite(line: string, site: TestLab): boolean {
+  return [...line.matchAll(/pid=(\d+)/g)].some(([, pid]) => {
+    try {
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      return commandLine.includes(site.file) || readlinkSync(`/proc/${pid}/cwd`) === site.dir;
+    } catch {
+      return false; // gone since ss looked
+    }
+  });
+}
+
+describe("airstrap init on a lab site of machines with no OS", { skip: skipReason ?? false }, async () => {
+  let site: TestLab;
+  let binary: { path: string; remove(): void };
+  let interrupted: { code: number; events: InitEvent[]; record: string; listeners: string[] };
+  let second: { code: number; events: InitEvent[]; stderr: string };
+  let stranger: { pid: number; machine: string; monitor: string } | undefined;
+  let startedAt = 0;
+
+  before(async () => {
+    startedAt = Date.now();
+    binary = buildSingleExecutable("src/cli/lab-main.ts");
+    site = await createInitLabSite({
+      offset: 58,
+      hosts: [
+        { name: "srv-1", role: "server", octet: 31, mac: SERVER_MAC },
+        { name: "agt-1", role: "agent", octet: 41, mac: AGENT_MAC },
+      ],
+    });
+
+    // Ctrl-C once the machines are booting: the boot services go, the state dir stays whole.
+    const first = startInit(binary.path, site, INIT_TIMEOUT_S);
+    await waitFor(() => first.events().some((e) => e.kind === "dhcp.ack"), "a machine asking for DHCP", 600_000);
+    first.child.kill("SIGINT");
+    const code = await first.exited;
+    interrupted = {
+      code,
+      events: first.events(),
+      record: readFileSync(join(site.dir, ".airstrap/init.json"), "utf8"),
+      listeners: bootListeners(site),
+    };
+
+    // A machine the manifest does not know, on the same wire, while the second init runs.
+    const lab = await site.lab();
+    const machine = `${lab.names.tag}-x9`;
+    const tap = `tp-${machine}`;
+    await createVmTap(lab.names.netns, lab.names.bridge, tap);
+    const monitor = join(site.dir, ".airstrap/lab/stranger.monitor");
+    const pid = powerOnVm({
+      netns: lab.names.netns,
+      bridge: lab.names.bridge,
+      tap,
+      machine,
+      mac: STRANGER_MAC,
+      firmware: "bios",
+      memoryMiB: VM_MEMORY_MIB / 4,
+      consoleLog: join(site.dir, ".airstrap/lab/logs/stranger.console.log"),
+      monitor,
+    });
+    stranger = { pid, machine, monitor };
+    const again = startInit(binary.path, site, INIT_TIMEOUT_S);
+    const secondCode = await again.exited;
+    second = { code: secondCode, events: again.events(), stderr: again.stderr() };
+  });
+
+  after(async () => {
+    if (stranger) await powerOffVm(stranger.pid, stranger.machine, stranger.monitor);
+    await site?.remove();
+    binary?.remove();
+    if (startedAt) console.log(`# init-lab: ${((Date.now() - startedAt) / 1000).toFixed(0)} s in all`);
+  });
+
+  test("Ctrl-C during init stops the boot services and leaves the state dir consistent", () => {
+    assert.equal(interrupted.code, 130);
+    assert.ok(interrupted.events.some((e) => e.kind === "serve.stopped"));
+    assert.ok(interrupted.events.some((e) => e.kind === "run.end" && /interrupted/.test(e.message)));
+    const record = JSON.parse(interrupted.record) as {
+      outcome: string;
+      machines: Array<{ name?: string; step: string }>;
+    };
+    assert.equal(record.outcome, "interrupted");
+    assert.deepEqual(
+      record.machines
+        .filter((m) => m.name)
+        .map((m) => m.name)
+        .sort(),
+      ["agt-1", "srv-1"],
+    );
+    assert.equal(existsSync(join(site.dir, ".airstrap/serve.json")), false, "the serve record is gone");
+    assert.deepEqual(interrupted.listeners, [], "nothing listens for the boot services any more");
+  });
+
+  test("the second init completes: both machines booted over PXE, were installed in order, and are Ready", () => {
+    const failures = second.events
+      .filter((e) => e.level === "error")
+      .map((e) => `${e.kind} ${e.host ?? ""}: ${e.message}`);
+    assert.equal(second.code, 0, `${failures.join("\n")}\n${second.stderr.slice(-3000)}`);
+    const end = second.events.find((e) => e.kind === "run.end");
+    assert.equal(end?.detail?.ok, true, end?.message);
+    assert.match(end?.message ?? "", /2 nodes Ready/);
+    for (const host of ["srv-1", "agt-1"]) {
+      const steps = new Set(
+        second.events.filter((e) => e.kind === "init.machine" && e.host === host).map((e) => e.detail?.step),
+      );
+      // The first-boot report may come after SSH answers (under TCG the unit waits for the node
+      // services): the row then keeps its later step, so the report is checked by its event.
+      for (const step of ["dhcp", "ipxe", "kernel", "ignition", "ssh", "installing", "ready"])
+        assert.ok(steps.has(step), `${host} never showed ${step}: ${[...steps].join(", ")}`);
+      const report = second.events.find((e) => e.kind === "boot.report" && e.detail?.group === host);
+      assert.equal(report?.detail?.ignition, "success", `${host} reported ${JSON.stringify(report?.detail)}`);
+      assert.ok(
+        !second.events.some((e) => e.kind === "init.machine" && e.host === host && e.detail?.failure),
+        `${host} had a failure`,
+      );
+    }
+    const primaryStarted = second.events.findIndex(
+      (e) =>
+        e.kind === "install.host.done" &&
+        e.host === "srv-1" &&
+        /primary/i.test(String((e as { phase?: string }).phase)),
+    );
+    const agentJoined = second.events.findIndex(
+      (e) =>
+        e.kind === "install.host.done" && e.host === "agt-1" && /agent/i.test(String((e as { phase?: string }).phase)),
+    );
+    assert.ok(primaryStarted >= 0 && agentJoined > primaryStarted, "the primary started before the agent joined");
+  });
+
+  test("the machine with a MAC the manifest lacks got no offer and was shown as unknown", () => {
+    const mac = STRANGER_MAC;
+    assert.ok(
+      second.events.some((e) => e.kind === "init.machine" && e.detail?.mac === mac && e.detail?.known === false),
+      "shown as an unknown machine",
+    );
+    assert.ok(
+      !second.events.some((e) => e.kind.startsWith("dhcp.") && e.kind !== "dhcp.unknown-mac" && e.detail?.mac === mac),
+      "it got no DHCP answer",
+    );
+  });
+
+  test("the kubeconfig works through the cluster FQDN and the node-local load balancer", async () => {
+    const kubeconfig = readFileSync(join(site.dir, ".airstrap/kubeconfig"), "utf8");
+    assert.match(kubeconfig, new RegExp(`server: https://${site.name}-cluster\\.test\\.lan:16443`));
+    const wait = await runAirstrap(["wait", "-f", site.file, "--timeout", "120"], { cwd: site.dir });
+    assert.equal(wait.code, 0, wait.stderr);
+    for (const host of site.hosts) assert.match(wait.stdout, new RegExp(`^${host.name}\\s+Ready`, "m"));
+  });
+
+  test("/var/lib on each machine is its data disk, formatted by Ignition, with the room install checked for", () => {
+    for (const host of site.hosts) {
+      const mount = sshRun(
+        host,
+        site.identity,
+        join(site.dir, ".airstrap/known_hosts"),
+        "findmnt -no SOURCE,FSTYPE,LABEL /var/lib && df -B1 --output=avail /var/lib | tail -1",
+      );
+      assert.equal(mount.code, 0, mount.stderr);
+      const [source, avail] = mount.stdout.trim().split("\n");
+      assert.match(
+        source ?? "",
+        new RegExp(`^${LAB_DATA_DISK}\\s+ext4\\s+airstrap-data$`),
+        `${host.name}: ${mount.stdout}`,
+      );
+      assert.ok(Number(avail) >= MIN_FREE_BYTES[host.role], `${host.name} has ${avail} bytes free under /var/lib`);
+    }
+  });
+
+  test("afterwards the boot services are gone and nothing is left listening", () => {
+    assert.ok(second.events.some((e) => e.kind === "serve.stopped"));
+    assert.equal(existsSync(join(site.dir, ".airstrap/serve.json")), false);
+    assert.deepEqual(bootListeners(site), []);
+    const record = JSON.parse(readFileSync(join(site.dir, ".airstrap/init.json"), "utf8")) as { outcome: string };
+    assert.equal(record.outcome, "ready");
+  });
+});
