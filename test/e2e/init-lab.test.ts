@@ -8,6 +8,7 @@ import { runCommand } from "../../src/lab/exec.js";
 import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { createVmTap, powerOffVm, powerOnVm, VM_MEMORY_MIB } from "../../src/lab/vm.js";
 import { runAirstrap } from "../helpers/cli.js";
+import { DHCP_PORT_LOCK, holdMachineLock } from "../helpers/machine-lock.js";
 import { notOnThisMachine } from "../helpers/skip.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { labSkipReason, type TestLab } from "../lab/lab-fixture.js";
@@ -77,8 +78,13 @@ describe("airstrap init on a lab site of machines with no OS", { skip: skipReaso
   let second: { code: number; events: InitEvent[]; stderr: string };
   let stranger: { pid: number; machine: string; monitor: string } | undefined;
   let startedAt = 0;
+  const releases: Array<() => void> = [];
 
   before(async () => {
+    // init's boot services bind DHCP's port 67 in this namespace, as other lab tests' inits do.
+    await holdMachineLock({ after: (release) => releases.push(release) }, DHCP_PORT_LOCK, {
+      onWait: (holder) => console.log(`# waiting for pid ${holder}'s init to free port 67`),
+    });
     startedAt = Date.now();
     binary = buildSingleExecutable("src/cli/lab-main.ts");
     site = await createInitLabSite({
@@ -128,6 +134,7 @@ describe("airstrap init on a lab site of machines with no OS", { skip: skipReaso
     if (stranger) await powerOffVm(stranger.pid, stranger.machine, stranger.monitor);
     await site?.remove();
     binary?.remove();
+    for (const release of releases) release();
     if (startedAt) console.log(`# init-lab: ${((Date.now() - startedAt) / 1000).toFixed(0)} s in all`);
   });
 
