@@ -228,7 +228,7 @@ function followMachines(events: Events, steps: MachineSteps, record: ReturnType<
     void record.save("running", steps.machines());
   };
   const stop = events.subscribe((event) => {
-    if (event.kind !== "init.machine") announce(steps.apply(event));
+    if (event.kind !== "init.machine") for (const row of steps.changes(event)) announce(row);
   });
   return { stop, announce };
 }

@@ -98,7 +98,24 @@ export class MachineSteps {
     return mac === undefined ? undefined : this.move(mac, step, time, note);
   }
 
-  /** Applies one event; returns the row it changed, if any. */
+  /**
+   * Applies one event; returns every row it changed (one event of the Ready wait can move several
+   * machines at once).
+   */
+  changes(event: AirstrapEvent): MachineRow[] {
+    if (event.kind !== "kube.wait") {
+      const row = this.apply(event);
+      return row === undefined ? [] : [row];
+    }
+    const ready = Array.isArray(event.detail?.ready) ? (event.detail.ready as unknown[]) : [];
+    return ready.flatMap((name) => {
+      const mac = typeof name === "string" ? this.byName.get(name) : undefined;
+      const row = mac === undefined ? undefined : this.atLeast(mac, "ready", event.time);
+      return row === undefined ? [] : [row];
+    });
+  }
+
+  /** Applies one event; returns the row it changed, if any (the last one, for an event that moves several: see changes). */
   apply(event: AirstrapEvent): MachineRow | undefined {
     const detail = event.detail ?? {};
     const mac = typeof detail.mac === "string" ? detail.mac.toLowerCase() : undefined;
@@ -141,15 +158,8 @@ export class MachineSteps {
         return this.named(event, (m) => this.fail(m, `${event.phase ?? "install"}: ${event.message}`, event.time));
       case "install.phase.end":
         return undefined;
-      case "kube.wait": {
-        const ready = Array.isArray(detail.ready) ? (detail.ready as unknown[]) : [];
-        let changed: MachineRow | undefined;
-        for (const name of ready) {
-          const m = typeof name === "string" ? this.byName.get(name) : undefined;
-          if (m !== undefined) changed = this.atLeast(m, "ready", event.time) ?? changed;
-        }
-        return changed;
-      }
+      case "kube.wait":
+        return this.changes(event).at(-1);
       default:
         return undefined;
     }

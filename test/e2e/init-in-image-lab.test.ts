@@ -17,8 +17,8 @@ import { openBlobStore } from "../../src/store/blob-store.js";
 import { runAirstrap } from "../helpers/cli.js";
 import { DHCP_PORT_LOCK, holdMachineLock } from "../helpers/machine-lock.js";
 import { waitForValue } from "../helpers/wait-for.js";
-import { hasContainerd, startContainerd } from "../peers/containerd.js";
 import { createTestLab, labBuildWithImage, labSkipReason, type TestLab } from "../lab/lab-fixture.js";
+import { hasContainerd, startContainerd } from "../peers/containerd.js";
 import { bootFromNetwork, giveHostsAirstrapKeys, kubectl } from "./gitops-lab-fixture.js";
 
 /**
@@ -53,14 +53,14 @@ interface InContainer {
 }
 
 /** `ctr run` as an operator would type `docker run --rm --net=host --privileged -v …`. */
-function initInContainer(socket: string, site: TestLab, id: string, ref: string): InContainer {
+function initInContainer(socket: string, site: TestLab, id: string, ref: string, extra: string[] = []): InContainer {
   const child = spawn(
     "ctr",
     [
       ...["--address", socket, "run", "--rm", "--net-host", "--privileged"],
       ...["--mount", `type=bind,src=${site.dir},dst=${CONFIG},options=rbind:ro`],
       ...["--mount", `type=bind,src=${join(site.dir, ".airstrap")},dst=${CONFIG}/.airstrap,options=rbind:rw`],
-      ...[ref, id, IMAGE_EXECUTABLE, "init", "-f", `${CONFIG}/cluster.yaml`, "--timeout", "1200"],
+      ...[ref, id, IMAGE_EXECUTABLE, "init", "-f", `${CONFIG}/cluster.yaml`, "--timeout", "1200", ...extra],
     ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
   );
@@ -139,7 +139,7 @@ describe("airstrap init from airstrap's image under containerd", { skip: skip ??
     binary?.remove();
   });
 
-  test("SIGTERM to the task tears the boot services down; the next run installs to Ready and leaves nothing listening", async (t: TestContext) => {
+  test("--power-on is refused; SIGINT or SIGTERM to the task tears the boot services down; the next run installs to Ready and leaves nothing listening", async (t: TestContext) => {
     await holdMachineLock(t, DHCP_PORT_LOCK, {
       onWait: (holder) => console.log(`# waiting for pid ${holder}'s init to free port 67`),
     });
@@ -152,21 +152,30 @@ describe("airstrap init from airstrap's image under containerd", { skip: skip ??
     const ref = "docker.io/airstrap/airstrap:lab";
     const started = Date.now();
 
-    const first = initInContainer(containerd.socket, site, "init-1", ref);
-    t.after(() => first.child.kill("SIGKILL"));
-    // The prompt comes once the boot services serve.
-    await until("the boot services", first, () => /nothing to power on/.test(first.output()), 300_000);
-    assert.match((await siteListeners(site)).join("\n"), /:69 /, "TFTP on the boot server's address");
-    await containerd.ctr(["tasks", "kill", "-s", "SIGTERM", "init-1"]);
-    const interrupted = await first.done;
-    assert.equal(interrupted.code, 130, interrupted.out);
-    assert.match(interrupted.out, /interrupted: stopping the boot services/);
+    // The image has no shell, so no --power-on command: refused before anything serves.
+    const powerOn = await initInContainer(containerd.socket, site, "init-0", ref, ["--power-on", "true"]).done;
+    assert.equal(powerOn.code, 1, powerOn.out);
+    assert.match(powerOn.out, /--power-on needs a shell, and there is no sh on PATH/);
     assert.deepEqual(await siteListeners(site), listenersBefore);
-    assert.equal(await dhcpPortHeld(), undefined);
-    const record = JSON.parse(await readFile(join(site.dir, ".airstrap", "init.json"), "utf8"));
-    assert.equal(record.outcome, "interrupted");
 
-    const second = initInContainer(containerd.socket, site, "init-2", ref);
+    // Ctrl-C as `docker run` forwards it (SIGINT), and `docker stop` (SIGTERM), once the boot services serve.
+    for (const [index, signal] of ["SIGINT", "SIGTERM"].entries()) {
+      const id = `init-${index + 1}`;
+      const first = initInContainer(containerd.socket, site, id, ref);
+      t.after(() => first.child.kill("SIGKILL"));
+      // The prompt comes once the boot services serve.
+      await until("the boot services", first, () => /nothing to power on/.test(first.output()), 300_000);
+      assert.match((await siteListeners(site)).join("\n"), /:69 /, "TFTP on the boot server's address");
+      await containerd.ctr(["tasks", "kill", "-s", signal, id]);
+      const interrupted = await first.done;
+      assert.equal(interrupted.code, 130, `${signal}: ${interrupted.out}`);
+      assert.match(interrupted.out, /interrupted: stopping the boot services/);
+      assert.deepEqual(await siteListeners(site), listenersBefore);
+      const record = JSON.parse(await readFile(join(site.dir, ".airstrap", "init.json"), "utf8"));
+      assert.equal(record.outcome, "interrupted");
+    }
+
+    const second = initInContainer(containerd.socket, site, "init-3", ref);
     t.after(() => second.child.kill("SIGKILL"));
     const result = await Promise.race([
       second.done,
@@ -174,13 +183,16 @@ describe("airstrap init from airstrap's image under containerd", { skip: skip ??
         setTimeout(() => reject(new Error(`init did not end:\n${second.output()}`)), RUN_TIMEOUT_MS).unref(),
       ),
     ]);
-    console.log(`# init from the image: interrupted run + full run took ${Math.round((Date.now() - started) / 1000)} s`);
+    console.log(
+      `# init from the image: power-on refusal, two interrupted runs and a full run took ${Math.round((Date.now() - started) / 1000)} s`,
+    );
     assert.equal(result.code, 0, result.out);
     assert.match(result.out, /the last airstrap init \S+ ended interrupted/);
     assert.match(result.out, /Every machine is already up \(it answers SSH\): nothing to power on/);
     assert.ok(result.out.includes("install complete"), result.out);
     assert.match(result.out, /^2 nodes Ready; kubeconfig: \/config\/\.airstrap\/kubeconfig /m);
     assert.match(result.out, /boot services stopped/);
+    for (const host of site.hosts) assert.match(result.out, new RegExp(`^\\S+ ${host.name} ready: `, "m"));
     // The kubeconfig is on this side of the mount, written by the image's user, and works from here.
     const kubeconfig = await stat(join(site.dir, ".airstrap", "kubeconfig"));
     assert.equal(kubeconfig.uid, IMAGE_USER.uid);
@@ -188,12 +200,15 @@ describe("airstrap init from airstrap's image under containerd", { skip: skip ??
     const nodes = await kubectl(site, ["get", "nodes", "-o", "name"]);
     assert.deepEqual(nodes.trim().split("\n").sort(), ["node/agt-1", "node/srv-1"]);
     assert.equal(JSON.parse(await readFile(join(site.dir, ".airstrap", "init.json"), "utf8")).outcome, "ready");
+    // The hosts' keys are pinned in the mounted state dir, where init made them.
+    const pinned = await readFile(join(site.dir, ".airstrap", "known_hosts"), "utf8");
+    for (const host of site.hosts) assert.ok(pinned.includes(`${host.address} ssh-ed25519 `), pinned);
     // The hosts run the image's own executable: init found it, no --node-binary given.
     const installed = site.ssh(site.hosts[0]!, "sha256sum /usr/local/bin/airstrap");
     const own = (await run("sha256sum", [binary.path])).stdout.split(" ")[0]!;
     assert.ok(installed.stdout.startsWith(own), `${installed.stdout} ${installed.stderr}`);
+    // Nothing of init's is left: no task (so no process of the container), nothing on the boot address.
     assert.deepEqual(await siteListeners(site), listenersBefore);
-    assert.equal(await dhcpPortHeld(), undefined);
     assert.equal((await containerd.ctr(["tasks", "ls", "-q"])).trim(), "", "no task left");
   });
 });

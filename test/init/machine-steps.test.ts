@@ -145,3 +145,19 @@ test("install failures and marks by name: the step stays where the machine got t
   assert.equal(steps.failByName("nobody", "x"), undefined);
   assert.equal(steps.apply(event("install.host.start", { host: "nobody", phase: "Connect" })), undefined);
 });
+
+test("one wait event that finds several nodes Ready moves each machine to Ready, and a repeat moves none", () => {
+  const steps = new MachineSteps([SRV, AGT]);
+  for (const host of [SRV, AGT]) steps.apply(event("install.host.start", { host: host.name, phase: "Connect" }));
+  const both = event("kube.wait", { detail: { ready: ["srv-1", "agt-1", "not-in-the-manifest"] } });
+  assert.deepEqual(
+    steps.changes(both).map((row) => `${row.name} ${row.step}`),
+    ["srv-1 ready", "agt-1 ready"],
+  );
+  assert.deepEqual(steps.changes(event("kube.wait", { detail: { ready: ["srv-1", "agt-1"] } })), []);
+  assert.deepEqual(
+    steps.changes(event("init.ssh", { host: "srv-1" })),
+    [],
+    "a machine that is Ready does not go back to SSH",
+  );
+});
