@@ -1,25 +1,17 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { appendFileSync } from "node:fs";
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { promisify } from "node:util";
-import { customOsCatalog, ipxeCatalog } from "../../src/artifacts/boot-catalog.js";
-import { pullBootFiles } from "../../src/artifacts/pull-boot-files.js";
-import { silentEvents } from "../../src/events.js";
 import type { BuiltImage } from "../../src/image/build.js";
 import { IMAGE_EXECUTABLE, IMAGE_USER } from "../../src/image/rootfs.js";
-import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
-import { openBlobStore } from "../../src/store/blob-store.js";
-import { runAirstrap } from "../helpers/cli.js";
 import { DHCP_PORT_LOCK, holdMachineLock } from "../helpers/machine-lock.js";
 import { waitForValue } from "../helpers/wait-for.js";
-import { createTestLab, labBuildWithImage, labSkipReason, type TestLab } from "../lab/lab-fixture.js";
+import { labSkipReason, type TestLab } from "../lab/lab-fixture.js";
 import { hasContainerd, startContainerd } from "../peers/containerd.js";
-import { bootFromNetwork, giveHostsAirstrapKeys, kubectl } from "./gitops-lab-fixture.js";
+import { bootFilesForInit, kubectl, pulledLabSite } from "./gitops-lab-fixture.js";
 
 /**
  * Seed 003's `docker run --net=host --privileged … init`, under real containerd + runc: `airstrap
@@ -104,31 +96,9 @@ describe("airstrap init from airstrap's image under containerd", { skip: skip ??
   let listenersBefore: string[];
 
   before(async () => {
-    site = await createTestLab({
-      offset: 29,
-      hosts: [
-        { name: "srv-1", role: "server", octet: 11 },
-        { name: "agt-1", role: "agent", octet: 21 },
-      ],
-    });
-    appendFileSync(site.file, `  artifacts: { source: "http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2" }\n`);
-    ({ binary, image } = await labBuildWithImage());
-    await site.up();
-    await giveHostsAirstrapKeys(site);
-    const pull = await runAirstrap(["artifacts", "pull", "-f", site.file], { cwd: site.dir });
-    assert.equal(pull.code, 0, pull.stderr);
+    ({ site, binary, image } = await pulledLabSite(29));
     // The boot files init serves (nothing boots from them: every machine is up already).
-    const os = join(site.dir, "os");
-    await mkdir(join(os, "lab"), { recursive: true });
-    await writeFile(join(os, "lab", "vmlinuz"), randomBytes(1000));
-    await writeFile(join(os, "lab", "initrd.img"), randomBytes(1000));
-    const store = await openBlobStore(join(site.dir, ".airstrap", "store"));
-    for (const catalog of [
-      customOsCatalog({ arch: "amd64", kernel: "lab/vmlinuz", initrd: ["lab/initrd.img"], source: os }),
-      ipxeCatalog({ arch: "amd64" }),
-    ])
-      await pullBootFiles({ store, catalog, events: silentEvents });
-    await bootFromNetwork(site, (await site.lab()).names.hostLink);
+    await bootFilesForInit(site);
     // What docs/init.md has the operator do: the image's user reads the site folder and owns its state dir.
     await chmod(site.dir, 0o755);
     await run("chown", ["-R", `${IMAGE_USER.uid}:${IMAGE_USER.gid}`, join(site.dir, ".airstrap")]);
