@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, type TestContext, test } from "node:test";
 import { promisify } from "node:util";
 import type { BuiltImage } from "../../src/image/build.js";
-import { IMAGE_EXECUTABLE, IMAGE_USER } from "../../src/image/rootfs.js";
+import { CAP_NET_BIND_SERVICE, IMAGE_EXECUTABLE, IMAGE_USER } from "../../src/image/rootfs.js";
 import { DHCP_PORT_LOCK, holdMachineLock } from "../helpers/machine-lock.js";
 import { waitForValue } from "../helpers/wait-for.js";
 import { labSkipReason, type TestLab } from "../lab/lab-fixture.js";
@@ -136,6 +136,12 @@ describe("airstrap init from airstrap's image under containerd", { skip: skip ??
       // The prompt comes once the boot services serve.
       await until("the boot services", first, () => /nothing to power on/.test(first.output()), 300_000);
       assert.match((await siteListeners(site)).join("\n"), /:69 /, "TFTP on the boot server's address");
+      // Not root: the image's user, serving DHCP and TFTP with the one capability its executable carries.
+      const pid = (await containerd.ctr(["tasks", "ls"])).match(new RegExp(`^${id}\\s+(\\d+)`, "m"))?.[1];
+      const status = await readFile(`/proc/${pid}/status`, "utf8");
+      assert.match(status, new RegExp(`^Uid:\\s+${IMAGE_USER.uid}\\s`, "m"));
+      const effective = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? "0"}`);
+      assert.equal(effective, 1n << BigInt(CAP_NET_BIND_SERVICE), `CapEff ${effective.toString(16)}`);
       await containerd.ctr(["tasks", "kill", "-s", signal, id]);
       const interrupted = await first.done;
       assert.equal(interrupted.code, 130, `${signal}: ${interrupted.out}`);
