@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import { OperatorError } from "../errors.js";
 import type { PlannedPxeHost } from "../plan/types.js";
 import { powerOnEnvironment } from "./power-on.js";
 
@@ -37,4 +40,27 @@ export function runPowerOn(
     });
     child.on("close", (code, signal) => done(code ?? (signal ? 128 : 1)));
   });
+}
+
+/**
+ * A `--power-on` command needs `sh`, which airstrap's image does not carry: refused before the boot
+ * services start, rather than every machine failing with ENOENT once they serve.
+ */
+export function requireShell(path = process.env.PATH ?? ""): void {
+  const found = path
+    .split(delimiter)
+    .filter(Boolean)
+    .some((dir) => {
+      try {
+        accessSync(join(dir, "sh"), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  if (!found) {
+    throw new OperatorError(`--power-on needs a shell, and there is no sh on PATH (${path || "empty"})`, {
+      hint: "airstrap's image has no shell: power the machines on by hand when init asks, or run init with --power-on from the single-file executable",
+    });
+  }
 }

@@ -1,20 +1,25 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestContext } from "node:test";
 import { promisify } from "node:util";
+import { customOsCatalog, ipxeCatalog } from "../../src/artifacts/boot-catalog.js";
 import { fluxCatalog } from "../../src/artifacts/flux-catalog.js";
+import { pullBootFiles } from "../../src/artifacts/pull-boot-files.js";
 import { pullReleaseFiles } from "../../src/artifacts/pull-files.js";
 import { silentEvents } from "../../src/events.js";
 import { ensureHostKey } from "../../src/hosts/host-keys.js";
+import type { BuiltImage } from "../../src/image/build.js";
+import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { newAgeIdentity } from "../../src/sops/age.js";
 import { openBlobStore } from "../../src/store/blob-store.js";
 import { startReleaseMirror, sumsFileFor } from "../artifacts/release-mirror.js";
-import { REPO } from "../helpers/cli.js";
+import { REPO, runAirstrap } from "../helpers/cli.js";
 import { setKustomizationStatus } from "../helpers/flux-kubectl.js";
 import { syntheticFluxInstall } from "../helpers/flux-release.js";
-import type { TestLab } from "../lab/lab-fixture.js";
+import { createTestLab, labBuildWithImage, type TestLab } from "../lab/lab-fixture.js";
 
 /**
  * What the GitOps phase of `up` and `init` needs on a lab site: three stage folders, the stages in
@@ -142,6 +147,44 @@ export function kubectl(site: TestLab, args: string[]): Promise<string> {
 export async function siteHead(site: TestLab): Promise<string> {
   const gitDir = join(site.dir, ".airstrap", "git", "repositories", `${site.name}.git`);
   return (await run("git", ["--git-dir", gitDir, "rev-parse", "main"])).stdout.trim();
+}
+
+/**
+ * A lab site of one server and one agent, up, with the lab build and its image, the hosts holding
+ * the SSH host keys airstrap made for them, and the distro's artifacts pulled into the store.
+ */
+export async function pulledLabSite(
+  offset: number,
+): Promise<{ site: TestLab; binary: { path: string; remove(): void }; image: BuiltImage }> {
+  const site = await createTestLab({
+    offset,
+    hosts: [
+      { name: "srv-1", role: "server", octet: 11 },
+      { name: "agt-1", role: "agent", octet: 21 },
+    ],
+  });
+  await appendFile(site.file, `  artifacts: { source: "http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2" }\n`);
+  const { binary, image } = await labBuildWithImage();
+  await site.up();
+  await giveHostsAirstrapKeys(site);
+  const pull = await runAirstrap(["artifacts", "pull", "-f", site.file], { cwd: site.dir });
+  if (pull.code !== 0) throw new Error(`artifacts pull: ${pull.stderr}`);
+  return { site, binary, image };
+}
+
+/** What `init` needs on a site whose machines are up already: stand-in boot files in the store, every host with a mac. */
+export async function bootFilesForInit(site: TestLab): Promise<void> {
+  const os = join(site.dir, "os");
+  await mkdir(join(os, "lab"), { recursive: true });
+  await writeFile(join(os, "lab", "vmlinuz"), randomBytes(1000));
+  await writeFile(join(os, "lab", "initrd.img"), randomBytes(1000));
+  const store = await openBlobStore(join(site.dir, ".airstrap", "store"));
+  for (const catalog of [
+    customOsCatalog({ arch: "amd64", kernel: "lab/vmlinuz", initrd: ["lab/initrd.img"], source: os }),
+    ipxeCatalog({ arch: "amd64" }),
+  ])
+    await pullBootFiles({ store, catalog, events: silentEvents });
+  await bootFromNetwork(site, (await site.lab()).names.hostLink);
 }
 
 /** What kustomize-controller writes: Ready (or not) for the current generation at the branch head. */

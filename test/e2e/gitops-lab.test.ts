@@ -1,28 +1,20 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
-import { appendFileSync } from "node:fs";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { customOsCatalog, ipxeCatalog } from "../../src/artifacts/boot-catalog.js";
-import { pullBootFiles } from "../../src/artifacts/pull-boot-files.js";
-import { silentEvents } from "../../src/events.js";
 import type { BuiltImage } from "../../src/image/build.js";
 import { readLastRun } from "../../src/install/host-logs.js";
-import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
-import { openBlobStore } from "../../src/store/blob-store.js";
-import { runAirstrap } from "../helpers/cli.js";
 import { fluxDeploymentImages } from "../helpers/flux-kubectl.js";
 import { DHCP_PORT_LOCK, holdMachineLock } from "../helpers/machine-lock.js";
 import { waitForValue } from "../helpers/wait-for.js";
-import { createTestLab, labBuildWithImage, labSkipReason, type TestLab } from "../lab/lab-fixture.js";
+import { labSkipReason, type TestLab } from "../lab/lab-fixture.js";
 import {
   airstrap,
-  bootFromNetwork,
+  bootFilesForInit,
   FLUX_IMAGES,
-  giveHostsAirstrapKeys,
   kubectl,
+  pulledLabSite,
   type Running,
   STAGES,
   setStage,
@@ -68,19 +60,7 @@ describe("the GitOps phase of up and init on a lab site", { skip: skipReason ?? 
   };
 
   before(async () => {
-    site = await createTestLab({
-      offset: 17,
-      hosts: [
-        { name: "srv-1", role: "server", octet: 11 },
-        { name: "agt-1", role: "agent", octet: 21 },
-      ],
-    });
-    appendFileSync(site.file, `  artifacts: { source: "http://${site.bootstrapAddress}:${LAB_MIRROR_PORT}/rke2" }\n`);
-    ({ binary, image } = await labBuildWithImage());
-    await site.up();
-    await giveHostsAirstrapKeys(site);
-    const pull = await runAirstrap(["artifacts", "pull", "-f", site.file], { cwd: site.dir });
-    assert.equal(pull.code, 0, pull.stderr);
+    ({ site, binary, image } = await pulledLabSite(17));
     const staged = await stageTheSite(site, scope);
     ageKeyFile = staged.ageKeyFile;
     // The git server Flux reads from, as docs/gitops.md runs it: on spec.gitops.url (the bootstrap address).
@@ -188,17 +168,7 @@ describe("the GitOps phase of up and init on a lab site", { skip: skipReason ?? 
       onWait: (holder) => console.log(`# waiting for pid ${holder}'s init to free port 67`),
     });
     // The boot files init serves (nothing boots from them: every machine is up already).
-    const os = join(site.dir, "os");
-    await mkdir(join(os, "lab"), { recursive: true });
-    await writeFile(join(os, "lab", "vmlinuz"), randomBytes(1000));
-    await writeFile(join(os, "lab", "initrd.img"), randomBytes(1000));
-    const store = await openBlobStore(join(site.dir, ".airstrap", "store"));
-    for (const catalog of [
-      customOsCatalog({ arch: "amd64", kernel: "lab/vmlinuz", initrd: ["lab/initrd.img"], source: os }),
-      ipxeCatalog({ arch: "amd64" }),
-    ])
-      await pullBootFiles({ store, catalog, events: silentEvents });
-    await bootFromNetwork(site, (await site.lab()).names.hostLink);
+    await bootFilesForInit(site);
     await writeFile(
       join(site.dir, "stages", "cluster-apps", "more.yaml"),
       "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: more\n",

@@ -167,4 +167,9 @@ test("nodes that turn Ready together are each a change: one kube.wait moves both
     ],
   );
   assert.deepEqual(steps.apply(event("kube.wait", { detail: { ready: ["srv-1", "agt-1"] } })), [], "told once");
+  assert.deepEqual(
+    steps.apply(event("init.ssh", { host: "srv-1" })),
+    [],
+    "a machine that is Ready does not go back to SSH",
+  );
 });

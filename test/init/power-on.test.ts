@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { powerOnEnvironment, powerOnPrompt } from "../../src/init/power-on.js";
-import { runPowerOn } from "../../src/init/power-on-command.js";
+import { requireShell, runPowerOn } from "../../src/init/power-on-command.js";
 
 const HOSTS = [
   { name: "k8s-server-01", mac: "52:54:00:77:00:11", address: "10.77.0.11", role: "primary-server" as const },
@@ -63,4 +63,15 @@ test("a failing power-on command reports its exit code and last output; one that
   assert.equal(failed.output, "no BMC at 10.77.0.21");
   const hung = await runPowerOn("sleep 30", HOSTS[1]!, 200);
   assert.notEqual(hung.code, 0);
+});
+
+test("--power-on is refused up front where there is no sh on PATH (airstrap's image), and accepted where there is", () => {
+  assert.throws(
+    () => requireShell("/nonexistent:/also-not-here"),
+    (error: Error & { hint?: string }) =>
+      /--power-on needs a shell, and there is no sh on PATH \(\/nonexistent:\/also-not-here\)/.test(error.message) &&
+      /image has no shell: power the machines on by hand/.test(error.hint ?? ""),
+  );
+  assert.throws(() => requireShell(""), /no sh on PATH \(empty\)/);
+  assert.doesNotThrow(() => requireShell("/nonexistent:/usr/bin:/bin"));
 });

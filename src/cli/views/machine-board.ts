@@ -24,7 +24,15 @@ export function attachMachineBoard(kind: ViewKind, events: Events, stream: NodeJ
   return liveBoard(events, stream);
 }
 
-const LINE_KINDS = new Set(["init.machine", "init.power-on", "serve.ready", "serve.stopped", "kube.wait", "run.end"]);
+const LINE_KINDS = new Set([
+  "init.machine",
+  "init.previous",
+  "init.power-on",
+  "serve.ready",
+  "serve.stopped",
+  "kube.wait",
+  "run.end",
+]);
 
 function worthALine(event: AirstrapEvent): boolean {
   if (LINE_KINDS.has(event.kind) || event.kind === "install.phase.start" || event.kind === "install.phase.end")
