@@ -61,7 +61,7 @@ export function checkFacts(plan: Plan, facts: ReadonlyMap<string, HostFacts>, mi
     if (!f.distroActive) {
       const busy = requiredPorts(plan, host).filter(
         (p) =>
-          !(p.ours && f.nodeServiceActive) &&
+          !(p.ours && f.nodeServiceRunning) &&
           f.listening.some((l) => l.port === p.port && conflicts(l.address, p, host.address)),
       );
       for (const port of busy)

@@ -26,6 +26,11 @@ export interface HostFacts {
   listening: Array<{ address: string; port: number }>;
   /** Whether airstrap's per-node service is active. */
   nodeServiceActive: boolean;
+  /**
+   * Whether it is active or still starting: a machine booted by Ignition starts it on its own, and
+   * the ports it already holds are then ours, though systemd does not call it active yet.
+   */
+  nodeServiceRunning: boolean;
   /** Whether airstrap's registry replica service is active. */
   registryServiceActive: boolean;
   /** Whether the host can fetch over HTTP (curl); without it, files go over SSH. */
@@ -86,6 +91,7 @@ export function parseFacts(output: string, sentAt: number, receivedAt: number): 
     ...(version ? { installedVersion: version } : {}),
     distroActive: values.get("distroActive") === "active",
     nodeServiceActive: values.get("nodeServiceActive") === "active",
+    nodeServiceRunning: ["active", "activating", "reloading"].includes(values.get("nodeServiceActive") ?? ""),
     registryServiceActive: values.get("registryActive") === "active",
     hasCurl: (values.get("curl") ?? "") !== "",
     ...(/^[0-9a-f]{64}$/.test(values.get("executable") ?? "") ? { executableSha256: values.get("executable")! } : {}),

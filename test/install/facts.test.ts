@@ -63,6 +63,7 @@ const healthy = (name: string, id: string): HostFacts => ({
   diskFreeBytes: 50 * 2 ** 30,
   distroActive: false,
   nodeServiceActive: false,
+  nodeServiceRunning: false,
   hasCurl: true,
   registryServiceActive: false,
   listening: [
@@ -108,6 +109,24 @@ test("clones, wrong arch, small disks, skewed clocks and taken ports are each fo
     "k8s-agent-01: port 53 (DNS) is already in use",
   ]);
 });
+
+test("the ports airstrap-node holds while systemd still calls it activating are ours (a machine Ignition booted)", async () => {
+  const p = await plan();
+  const taken = [
+    { address: "*", port: 16443 },
+    { address: "10.77.0.21", port: 53 },
+  ];
+  const starting = parseFacts("nodeServiceActive=activating\n", 0, 0);
+  assert.deepEqual([starting.nodeServiceActive, starting.nodeServiceRunning], [false, true]);
+  const facts = new Map(p.hosts.map((h, i) => [h.name, healthy(h.name, `id${i}`)]));
+  facts.set("k8s-agent-01", { ...healthy("k8s-agent-01", "id3"), nodeServiceRunning: true, listening: taken });
+  assert.deepEqual(checkFacts(p, facts), []);
+  const stopped = parseFacts("nodeServiceActive=failed\n", 0, 0);
+  facts.set("k8s-agent-01", { ...healthy("k8s-agent-01", "id3"), ...pick(stopped), listening: taken });
+  assert.equal(checkFacts(p, facts).length, 2, "a failed service holds nothing: whatever listens is something else");
+});
+
+const pick = (f: HostFacts) => ({ nodeServiceActive: f.nodeServiceActive, nodeServiceRunning: f.nodeServiceRunning });
 
 test("a replica is seeded only with the tags its store lacks", () => {
   const expected = [
