@@ -5,7 +5,7 @@ import { createEvents, type Events } from "../events.js";
 import { ensureHostKey } from "../hosts/host-keys.js";
 import { type MachineRow, MachineSteps, type PlannedMachine } from "../init/machine-steps.js";
 import { powerOnPrompt } from "../init/power-on.js";
-import { runPowerOn } from "../init/power-on-command.js";
+import { requireShell, runPowerOn } from "../init/power-on-command.js";
 import { type InitRecord, initRecordWriter, readInitRecord } from "../init/progress-record.js";
 import { sshAnswers } from "../init/ssh-answers.js";
 import { type MachineToReach, waitForMachines } from "../init/wait-for-machines.js";
@@ -46,6 +46,7 @@ export async function runInit(flags: InitFlags): Promise<number> {
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
     throw new OperatorError(`--timeout ${flags.timeout}: not a number of seconds`, { hint: "e.g. --timeout 1800" });
   }
+  if (flags.powerOn !== undefined) requireShell();
   const deadline = Date.now() + timeoutSeconds * 1000;
   const site = await planFromManifestFile(flags.file);
   const pxeHosts = site.plan.pxe?.hosts ?? [];
