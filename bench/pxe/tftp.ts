@@ -2,8 +2,9 @@
  * airstrap's TFTP server vs dnsmasq's, same machine, same run, same client: curl tftp:// fetching
  * a 30 MiB random file (an initrd-sized blob) at blksize 512 and 1468. dnsmasq's TFTP port cannot
  * be moved off 69, so both serve port 69, on different loopback addresses (127.0.0.2 dnsmasq,
- * 127.0.0.3 airstrap). airstrap runs as its esbuild bundle, as it ships. Rounds are interleaved; the figures are medians. Both servers run in the
- * foreground and are stopped at the end.
+ * 127.0.0.3 airstrap, 127.0.0.4 the floor: bench/pxe/tftp-floor.mjs, the least a Node program does
+ * to serve lock-step). airstrap runs as its esbuild bundle, as it ships. Rounds are interleaved; the
+ * figures are medians. The servers run in the foreground and are stopped at the end.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -184,6 +185,14 @@ try {
       [bundle, "tftp", "serve", "--root", dir, "--listen", "127.0.0.3:69"],
       /TFTP listening/,
     ),
+    // The floor: the least a Node program does to serve lock-step (bench/pxe/tftp-floor.mjs).
+    await startServer(
+      "floor",
+      "127.0.0.4",
+      process.execPath,
+      ["bench/pxe/tftp-floor.mjs", dir, "127.0.0.4", "69"],
+      /TFTP floor listening/,
+    ),
   );
   const loadBefore = loadavg();
   const out = join(dir, "out");
@@ -232,8 +241,8 @@ try {
     addSummaryRow({
       bench: `TFTP ${MIB} MiB`,
       measure: `MB/s, ${workload.name}`,
-      values: { airstrap: rate("airstrap"), dnsmasq: rate("dnsmasq") },
-      ratio: `${(rate("airstrap") / rate("dnsmasq")).toFixed(2)}×`,
+      values: { airstrap: rate("airstrap"), dnsmasq: rate("dnsmasq"), floor: rate("floor") },
+      ratio: `${(rate("airstrap") / rate("dnsmasq")).toFixed(2)}× (floor ${(rate("floor") / rate("dnsmasq")).toFixed(2)}×, airstrap/floor ${(rate("airstrap") / rate("floor")).toFixed(2)}×)`,
       target: "≥ 1.0×",
       met: rate("airstrap") >= rate("dnsmasq"),
       load: loadNow(),
