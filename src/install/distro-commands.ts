@@ -34,12 +34,6 @@ export function startCommand(distro: DistroName, role: Role): string {
 }
 
 /**
- * Ready, as far as the node itself can tell: the service is active and, on servers, the node
- * token exists (written once the supervisor has bootstrapped) and the supervisor answers /ping;
- * on agents, the server CA the agent fetches from the supervisor when it joins exists. An active
- * agent service alone proves nothing: an agent that cannot reach any server keeps retrying.
- */
-/**
  * How long one readiness check may run. It starts the airstrap executable (its probe), which takes
  * well under a second on a real machine but up to a minute on an emulated one (qemu TCG, as the
  * lab's PXE machines are) under load: a shorter bound would call a ready node not ready forever.
@@ -47,6 +41,12 @@ export function startCommand(distro: DistroName, role: Role): string {
  */
 export const READY_CHECK_TIMEOUT_MS = 90_000;
 
+/**
+ * Ready, as far as the node itself can tell: the service is active and, on servers, the node
+ * token exists (written once the supervisor has bootstrapped) and the supervisor answers /ping;
+ * on agents, the server CA the agent fetches from the supervisor when it joins exists. An active
+ * agent service alone proves nothing: an agent that cannot reach any server keeps retrying.
+ */
 export function readyCheckCommand(distro: DistroName, role: Role, joinBackendPort: number): string {
   const service = distroService(distro, role);
   const active = `systemctl is-active --quiet ${service}`;
