@@ -66,9 +66,11 @@ function failureOf(steps: MachineSteps, name: string): MachinesOutcome["failures
   const row = steps.machine(name);
   if (!row) return { host: name, lastStep: STEP_LABELS.waiting, reason: "unknown" };
   const { failure, ...reached } = row;
-  const said = row.report
-    ? ` (it reported ${row.report.status}, Ignition ${row.report.ignition}${row.report.message ? `: ${row.report.message}` : ""})`
-    : "";
+  // A failure the report itself caused already holds what the machine said.
+  const said =
+    row.report && !failure?.includes(row.report.message ?? row.report.status)
+      ? ` (it reported ${row.report.status}, Ignition ${row.report.ignition}${row.report.message ? `: ${row.report.message}` : ""})`
+      : "";
   const where =
     row.step === "waiting" ? "never showed up (no DHCP request)" : `last step: ${describeRow(reached)}${said}`;
   return { host: name, lastStep: STEP_LABELS[row.step], reason: `${where}${failure ? `; ${failure}` : ""}` };

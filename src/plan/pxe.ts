@@ -11,6 +11,8 @@ export const PXE_ASSETS = {
   executable: (arch: Arch) => `airstrap/airstrap-linux-${arch}`,
   /** Written by airstrap generate (the plan holds no secret). */
   plan: "airstrap/plan.json",
+  /** airstrap's extra initrd, after the OS's own: reports a machine stuck in its initramfs (render/pxe/initrd-report.ts). */
+  initrdReport: "airstrap/initrd-report.cpio",
 } as const;
 
 /** Pure: which hosts boot over PXE (every host with a mac), as what, and what each fetches. */
@@ -37,11 +39,12 @@ export function planPxe(pxe: PxeSettings, hosts: PlannedHost[], arch: Arch): Pla
               ...(h.dataDisk === undefined ? {} : { dataDisk: h.dataDisk }),
               urls: {
                 kernel: asset(boot.kernel),
-                initrd: boot.initrd.map(asset),
+                initrd: [...boot.initrd.map(asset), asset(PXE_ASSETS.initrdReport)],
                 ...(boot.rootImage === undefined ? {} : { rootImage: asset(boot.rootImage) }),
                 ignition: `${bootUrl}/ignition?mac=${h.mac.replaceAll(":", "-")}`,
                 executable: asset(PXE_ASSETS.executable(arch)),
                 plan: asset(PXE_ASSETS.plan),
+                report: `${bootUrl}/report?mac=${h.mac.replaceAll(":", "-")}`,
               },
             },
           ],

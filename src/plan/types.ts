@@ -73,6 +73,8 @@ export interface PxeHostUrls {
   /** The airstrap executable and the plan, fetched by the node services' first unit. */
   executable: string;
   plan: string;
+  /** Where the host reports its first boot, or a boot stopped in its initramfs. */
+  report: string;
 }
 
 export type Role = "server" | "agent";

@@ -16,7 +16,7 @@ import { openBlobStore } from "../store/blob-store.js";
  * Lays out what the boot services serve, in `dir` (inside the state dir: the Ignition configs hold
  * the join token): the generated tree with its Matchbox folder, the TFTP folder with the iPXE
  * binaries, and the map from each /assets/ name the plan's hosts fetch to the file that answers it
- * (the OS from the artifact store, airstrap's executable, the plan). Everything a host will ask
+ * (the OS from the artifact store, airstrap's executable, the plan, airstrap's extra initrd). Everything a host will ask
  * for is checked here, so a missing file stops `serve` before any machine is told to boot.
  */
 export async function prepareBootSite(options: {
@@ -62,7 +62,7 @@ export async function prepareBootSite(options: {
   for (const url of names) {
     const name = url.slice(prefix.length);
     const path =
-      name === PXE_ASSETS.plan
+      name === PXE_ASSETS.plan || name === PXE_ASSETS.initrdReport
         ? join(matchboxDir, "assets", name)
         : name === PXE_ASSETS.executable(arch)
           ? executable

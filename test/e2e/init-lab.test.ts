@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { MIN_FREE_BYTES } from "../../src/install/check-facts.js";
 import { runCommand } from "../../src/lab/exec.js";
 import { LAB_MIRROR_PORT } from "../../src/lab/mirror-helper.js";
 import { createVmTap, powerOffVm, powerOnVm, VM_MEMORY_MIB } from "../../src/lab/vm.js";
+import { builtInTemplate } from "../../src/render/pxe/builtin-templates.js";
 import { runAirstrap } from "../helpers/cli.js";
 import { DHCP_PORT_LOCK, holdMachineLock } from "../helpers/machine-lock.js";
 import { notOnThisMachine } from "../helpers/skip.js";
@@ -21,9 +22,10 @@ import { sshRun } from "../peers/lab-ssh.js";
  * executable (the lab build, whose simulated rke2 the hosts run) serves the boot services, powers
  * the VMs on through `airstrap lab power` (--power-on), follows them from DHCP to SSH, installs
  * with the engine of `up`, waits until both nodes are Ready and tears the boot services down. One
- * lab and one boot of each VM carry every scenario: a first init is interrupted (SIGINT) once the
- * machines asked for DHCP; a machine whose MAC the manifest lacks is powered on beside them and
- * must get no offer; the second init completes.
+ * lab carries every scenario: a first init is interrupted (SIGINT) once the machines asked for
+ * DHCP; a second one serves a broken template override, so Ignition fails in both VMs and init
+ * must name each with the failure it reported; a machine whose MAC the manifest lacks is powered
+ * on beside them and must get no offer; the third init completes.
  */
 
 const skipReason = await (async () => {
@@ -42,6 +44,18 @@ const AGENT_MAC = "52:54:00:9e:15:41";
 const STRANGER_MAC = "52:54:00:9e:15:99";
 /** TCG on two shared CPUs: a PXE VM takes 3–6 minutes to SSH, the install a few more. */
 const INIT_TIMEOUT_S = 2400;
+const MISSING_GROUP = "airstrap-no-such-group";
+
+/**
+ * A site's template gone wrong: the built-in one of the role plus a user in a group the OS lacks.
+ * airstrap cannot know the OS's groups, so it serves it; Ignition's files stage fails in the VM.
+ */
+function brokenTemplate(role: "primary-server" | "agent"): string {
+  const userLine = '      sshAuthorizedKeys: ["{{ SSH_KEY }}"]\n';
+  const template = builtInTemplate(role, { dataDisk: true });
+  assert.ok(template.includes(userLine), "the built-in template still lists its user this way");
+  return template.replace(userLine, `${userLine}    - name: gpu\n      groups: [${MISSING_GROUP}]\n`);
+}
 
 /**
  * What listens on the site's bootstrap address (but the lab's own release mirror), or on the DHCP
@@ -75,7 +89,8 @@ describe("airstrap init on a lab site of machines with no OS", { skip: skipReaso
   let site: TestLab;
   let binary: { path: string; remove(): void };
   let interrupted: { code: number; events: InitEvent[]; record: string; listeners: string[] };
-  let second: { code: number; events: InitEvent[]; stderr: string };
+  let broken: { code: number; events: InitEvent[]; stderr: string };
+  let last: { code: number; events: InitEvent[]; stderr: string };
   let stranger: { pid: number; machine: string; monitor: string } | undefined;
   let startedAt = 0;
   const releases: Array<() => void> = [];
@@ -107,7 +122,16 @@ describe("airstrap init on a lab site of machines with no OS", { skip: skipReaso
       listeners: bootListeners(site),
     };
 
-    // A machine the manifest does not know, on the same wire, while the second init runs.
+    // Ignition fails in both VMs: init ends as soon as both reported it, long before --timeout.
+    const templates = join(site.dir, "broken-templates");
+    mkdirSync(templates);
+    writeFileSync(join(templates, "srv-1.ign.yaml"), brokenTemplate("primary-server"));
+    writeFileSync(join(templates, "agt-1.ign.yaml"), brokenTemplate("agent"));
+    const failing = startInit(binary.path, site, INIT_TIMEOUT_S, ["--templates", templates]);
+    const failingCode = await failing.exited;
+    broken = { code: failingCode, events: failing.events(), stderr: failing.stderr() };
+
+    // A machine the manifest does not know, on the same wire, while the last init runs.
     const lab = await site.lab();
     const machine = `${lab.names.tag}-x9`;
     const tap = `tp-${machine}`;
@@ -126,8 +150,8 @@ describe("airstrap init on a lab site of machines with no OS", { skip: skipReaso
     });
     stranger = { pid, machine, monitor };
     const again = startInit(binary.path, site, INIT_TIMEOUT_S);
-    const secondCode = await again.exited;
-    second = { code: secondCode, events: again.events(), stderr: again.stderr() };
+    const lastCode = await again.exited;
+    last = { code: lastCode, events: again.events(), stderr: again.stderr() };
   });
 
   after(async () => {
@@ -158,36 +182,63 @@ describe("airstrap init on a lab site of machines with no OS", { skip: skipReaso
     assert.deepEqual(interrupted.listeners, [], "nothing listens for the boot services any more");
   });
 
-  test("the second init completes: both machines booted over PXE, were installed in order, and are Ready", () => {
-    const failures = second.events
+  test("a broken template override: init names each machine with the Ignition failure it reported from its initramfs, before --timeout", () => {
+    assert.equal(broken.code, 1, broken.stderr.slice(-3000));
+    for (const host of ["srv-1", "agt-1"]) {
+      const report = broken.events.find((e) => e.kind === "boot.report" && e.detail?.group === host);
+      assert.equal(report?.detail?.status, "first-boot-failed", `${host} reported ${JSON.stringify(report?.detail)}`);
+      assert.equal(report?.detail?.ignition, "failure");
+      assert.match(String(report?.detail?.message), new RegExp(`^Ignition failed: .*${MISSING_GROUP}`));
+      const failed = broken.events.find((e) => e.kind === "init.machine.failed" && e.host === host);
+      assert.match(
+        failed?.message ?? "",
+        new RegExp(`^${host} did not come up: .*Ignition failed: .*${MISSING_GROUP}`),
+      );
+      assert.doesNotMatch(
+        failed?.message ?? "",
+        /before --timeout/,
+        "named from its report, not when the deadline passed",
+      );
+    }
+    const end = broken.events.find((e) => e.kind === "run.end");
+    assert.equal(end?.detail?.ok, false);
+    assert.match(end?.message ?? "", /2 machine\(s\) did not come up: srv-1 .*; agt-1 /);
+    assert.ok(
+      broken.events.some((e) => e.kind === "serve.stopped"),
+      "the boot services were torn down",
+    );
+  });
+
+  test("the last init completes: both machines booted over PXE, were installed in order, and are Ready", () => {
+    const failures = last.events
       .filter((e) => e.level === "error")
       .map((e) => `${e.kind} ${e.host ?? ""}: ${e.message}`);
-    assert.equal(second.code, 0, `${failures.join("\n")}\n${second.stderr.slice(-3000)}`);
-    const end = second.events.find((e) => e.kind === "run.end");
+    assert.equal(last.code, 0, `${failures.join("\n")}\n${last.stderr.slice(-3000)}`);
+    const end = last.events.find((e) => e.kind === "run.end");
     assert.equal(end?.detail?.ok, true, end?.message);
     assert.match(end?.message ?? "", /2 nodes Ready/);
     for (const host of ["srv-1", "agt-1"]) {
       const steps = new Set(
-        second.events.filter((e) => e.kind === "init.machine" && e.host === host).map((e) => e.detail?.step),
+        last.events.filter((e) => e.kind === "init.machine" && e.host === host).map((e) => e.detail?.step),
       );
       // The first-boot report may come after SSH answers (under TCG the unit waits for the node
       // services): the row then keeps its later step, so the report is checked by its event.
       for (const step of ["dhcp", "ipxe", "kernel", "ignition", "ssh", "installing", "ready"])
         assert.ok(steps.has(step), `${host} never showed ${step}: ${[...steps].join(", ")}`);
-      const report = second.events.find((e) => e.kind === "boot.report" && e.detail?.group === host);
+      const report = last.events.find((e) => e.kind === "boot.report" && e.detail?.group === host);
       assert.equal(report?.detail?.ignition, "success", `${host} reported ${JSON.stringify(report?.detail)}`);
       assert.ok(
-        !second.events.some((e) => e.kind === "init.machine" && e.host === host && e.detail?.failure),
+        !last.events.some((e) => e.kind === "init.machine" && e.host === host && e.detail?.failure),
         `${host} had a failure`,
       );
     }
-    const primaryStarted = second.events.findIndex(
+    const primaryStarted = last.events.findIndex(
       (e) =>
         e.kind === "install.host.done" &&
         e.host === "srv-1" &&
         /primary/i.test(String((e as { phase?: string }).phase)),
     );
-    const agentJoined = second.events.findIndex(
+    const agentJoined = last.events.findIndex(
       (e) =>
         e.kind === "install.host.done" && e.host === "agt-1" && /agent/i.test(String((e as { phase?: string }).phase)),
     );
@@ -197,11 +248,11 @@ describe("airstrap init on a lab site of machines with no OS", { skip: skipReaso
   test("the machine with a MAC the manifest lacks got no offer and was shown as unknown", () => {
     const mac = STRANGER_MAC;
     assert.ok(
-      second.events.some((e) => e.kind === "init.machine" && e.detail?.mac === mac && e.detail?.known === false),
+      last.events.some((e) => e.kind === "init.machine" && e.detail?.mac === mac && e.detail?.known === false),
       "shown as an unknown machine",
     );
     assert.ok(
-      !second.events.some((e) => e.kind.startsWith("dhcp.") && e.kind !== "dhcp.unknown-mac" && e.detail?.mac === mac),
+      !last.events.some((e) => e.kind.startsWith("dhcp.") && e.kind !== "dhcp.unknown-mac" && e.detail?.mac === mac),
       "it got no DHCP answer",
     );
   });
@@ -234,7 +285,7 @@ describe("airstrap init on a lab site of machines with no OS", { skip: skipReaso
   });
 
   test("afterwards the boot services are gone and nothing is left listening", () => {
-    assert.ok(second.events.some((e) => e.kind === "serve.stopped"));
+    assert.ok(last.events.some((e) => e.kind === "serve.stopped"));
     assert.equal(existsSync(join(site.dir, ".airstrap/serve.json")), false);
     assert.deepEqual(bootListeners(site), []);
     const record = JSON.parse(readFileSync(join(site.dir, ".airstrap/init.json"), "utf8")) as { outcome: string };

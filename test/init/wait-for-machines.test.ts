@@ -97,3 +97,31 @@ test("a machine that never asked for DHCP is named as never having shown up; eve
   assert.match(outcome.failures[0]?.reason ?? "", /the power-on command failed \(exit 3\)$/);
   assert.ok(Date.now() - started < 600_000, "did not wait for the deadline");
 });
+
+test("a machine that reported a failed Ignition from its initramfs ends the wait, named once with Ignition's words", async () => {
+  const steps = new MachineSteps([{ name: "agt-1", mac: "52:54:00:00:00:05", address: "127.0.0.1" }]);
+  const failed = "Ignition failed: failed to create users/groups: useradd: group 'video' does not exist";
+  const at = new Date().toISOString();
+  steps.apply({ time: at, level: "info", kind: "boot.ignition", message: "", detail: { mac: "52:54:00:00:00:05" } });
+  steps.apply({
+    time: at,
+    level: "warn",
+    kind: "boot.report",
+    message: "",
+    detail: { mac: "52:54:00:00:00:05", status: "first-boot-failed", ignition: "failure", message: failed },
+  });
+  const outcome = await waitForMachines({
+    machines: [{ name: "agt-1", address: "127.0.0.1", sshPort: await closedPort() }],
+    steps,
+    events: createEvents(),
+    deadline: Date.now() + 600_000,
+    intervalMs: 50,
+  });
+  assert.deepEqual(outcome.failures, [
+    {
+      host: "agt-1",
+      lastStep: "first boot reported",
+      reason: `last step: first boot reported; reported first-boot-failed, Ignition failure (${failed})`,
+    },
+  ]);
+});

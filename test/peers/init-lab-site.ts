@@ -56,7 +56,7 @@ export interface InitRun {
  * stuck from an interrupted run boots afresh), under flock, since the button rewrites the lab's
  * state file and init presses it for every machine at once.
  */
-export function startInit(binary: string, site: TestLab, timeoutSeconds: number): InitRun {
+export function startInit(binary: string, site: TestLab, timeoutSeconds: number, extraArgs: string[] = []): InitRun {
   const press = (action: string) => `${binary} lab power ${action} "$AIRSTRAP_HOST" -f ${site.file} >/dev/null`;
   const powerOn = `flock ${join(site.dir, ".power.lock")} sh -c '${press("off")} && ${press("on")}'`;
   const child = spawn(
@@ -65,6 +65,7 @@ export function startInit(binary: string, site: TestLab, timeoutSeconds: number)
       "init",
       ...["-f", site.file, "--output", "json", "--node-binary", binary, "--power-on", powerOn],
       ...["--timeout", String(timeoutSeconds), "--ready-timeout", "600"],
+      ...extraArgs,
     ],
     { cwd: site.dir, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
   );

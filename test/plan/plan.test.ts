@@ -152,10 +152,15 @@ test("PXE: every host with a mac boots, with its role, profile, Ignition file an
   const flatcar = "http://10.77.0.1:8080/assets/flatcar/stable/amd64-usr/3975.2.2";
   assert.deepEqual(plan.pxe.hosts[3]!.urls, {
     kernel: `${flatcar}/flatcar_production_pxe.vmlinuz`,
-    initrd: [`${flatcar}/flatcar_production_pxe_image.cpio.gz`],
+    // airstrap's own initrd comes after the OS's: it reports a boot stuck in the initramfs.
+    initrd: [
+      `${flatcar}/flatcar_production_pxe_image.cpio.gz`,
+      "http://10.77.0.1:8080/assets/airstrap/initrd-report.cpio",
+    ],
     ignition: "http://10.77.0.1:8080/ignition?mac=52-54-00-77-00-21",
     executable: "http://10.77.0.1:8080/assets/airstrap/airstrap-linux-amd64",
     plan: "http://10.77.0.1:8080/assets/airstrap/plan.json",
+    report: "http://10.77.0.1:8080/report?mac=52-54-00-77-00-21",
   });
 });
 
@@ -180,7 +185,10 @@ test("PXE: hosts without a mac are left to SSH; dhcp: full means DHCP on the hos
     ["k8s-server-01", "k8s-server-03", "k8s-agent-01", "k8s-agent-02"],
   );
   assert.ok(plan.pxe.hosts.every((h) => h.network === "dhcp"));
-  assert.deepEqual(plan.pxe.hosts[0]!.urls.initrd, ["http://10.77.0.2:8081/assets/debian/initrd.img"]);
+  assert.deepEqual(plan.pxe.hosts[0]!.urls.initrd, [
+    "http://10.77.0.2:8081/assets/debian/initrd.img",
+    "http://10.77.0.2:8081/assets/airstrap/initrd-report.cpio",
+  ]);
   assert.equal(plan.pxe.hosts[0]!.urls.rootImage, "http://10.77.0.2:8081/assets/debian/live.squashfs");
   assert.equal(planCluster(await manifestOf("rke2-ha.yaml")).pxe, undefined);
 });

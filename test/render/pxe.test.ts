@@ -41,9 +41,10 @@ test("the Matchbox folder: a profile, a group by MAC and an Ignition file per ho
       "644 matchbox/groups/k8s-server-01.json",
       "600 matchbox/ignition/k8s-server-01.ign",
       "644 matchbox/assets/airstrap/plan.json",
+      "644 matchbox/assets/airstrap/initrd-report.cpio",
     ],
   );
-  assert.equal(files.length, 5 * 3 + 1);
+  assert.equal(files.length, 5 * 3 + 2);
   const group = JSON.parse(fileAt(files, "matchbox/groups/k8s-agent-02.json").content);
   assert.deepEqual(group, {
     id: "k8s-agent-02",
@@ -66,10 +67,15 @@ test("the Matchbox folder: a profile, a group by MAC and an Ignition file per ho
     ignition_id: "k8s-server-01.ign",
     boot: {
       kernel: `${flatcar}/flatcar_production_pxe.vmlinuz`,
-      initrd: [`${flatcar}/flatcar_production_pxe_image.cpio.gz`],
+      initrd: [
+        `${flatcar}/flatcar_production_pxe_image.cpio.gz`,
+        "http://10.77.0.1:8080/assets/airstrap/initrd-report.cpio",
+      ],
       args: [
         "initrd=flatcar_production_pxe_image.cpio.gz",
+        "initrd=initrd-report.cpio",
         "ignition.config.url=http://10.77.0.1:8080/ignition?mac=${mac:hexhyp}",
+        "airstrap.report=http://10.77.0.1:8080/report?mac=52-54-00-77-00-11",
         "flatcar.first_boot=1",
         "console=tty0",
         "console=ttyS0,115200n8",
@@ -83,9 +89,13 @@ test("an OS of one's own boots the lab's way: dracut live root over HTTP, then D
   const profile = JSON.parse(fileAt(files, "matchbox/profiles/k8s-agent-01.json").content);
   assert.deepEqual(profile.boot, {
     kernel: "http://10.77.0.1:8080/assets/debian/vmlinuz",
-    initrd: ["http://10.77.0.1:8080/assets/debian/initrd.img"],
+    initrd: [
+      "http://10.77.0.1:8080/assets/debian/initrd.img",
+      "http://10.77.0.1:8080/assets/airstrap/initrd-report.cpio",
+    ],
     args: [
       "initrd=initrd.img",
+      "initrd=initrd-report.cpio",
       "root=live:http://10.77.0.1:8080/assets/debian/live.squashfs",
       "rd.live.image",
       "ip=dhcp",
@@ -93,6 +103,7 @@ test("an OS of one's own boots the lab's way: dracut live root over HTTP, then D
       "ignition.firstboot",
       "ignition.platform.id=metal",
       "ignition.config.url=http://10.77.0.1:8080/ignition?mac=${mac:hexhyp}",
+      "airstrap.report=http://10.77.0.1:8080/report?mac=52-54-00-77-00-21",
       "console=ttyS0",
     ],
   });

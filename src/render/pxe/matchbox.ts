@@ -1,5 +1,6 @@
 import type { Plan, PlannedPxe, PlannedPxeHost } from "../../plan/types.js";
 import { ROLE_LABELS } from "./builtin-templates.js";
+import { INITRD_REPORT_ARG } from "./initrd-report.js";
 
 /**
  * Matchbox's storage shapes (groups/<id>.json, profiles/<id>.json), so a real Matchbox pointed at
@@ -36,14 +37,24 @@ export function renderGroup(plan: Plan, host: PlannedPxeHost): string {
 
 /**
  * iPXE expands `${mac:hexhyp}` when it fetches, so one profile shape serves every host. UEFI iPXE
- * needs `initrd=<name>` for each initrd. Flatcar: first boot (Ignition runs), a console on screen
+ * needs `initrd=<name>` for each initrd; the last one is airstrap's, which reports a boot that
+ * stops in the initramfs to `airstrap.report=` (see initrd-report.ts). Flatcar: first boot (Ignition runs), a console on screen
  * and serial. Any other OS: the dracut live-root form the lab boots Debian with.
  */
 export function kernelArgs(pxe: PlannedPxe, host: PlannedPxeHost): string[] {
   const initrds = host.urls.initrd.map((url) => `initrd=${url.slice(url.lastIndexOf("/") + 1)}`);
   const config = `ignition.config.url=${pxe.bootUrl}/ignition?mac=\${mac:hexhyp}`;
+  const report = `${INITRD_REPORT_ARG}=${host.urls.report}`;
   if (pxe.os.kind === "flatcar")
-    return [...initrds, config, "flatcar.first_boot=1", "console=tty0", "console=ttyS0,115200n8", ...pxe.os.args];
+    return [
+      ...initrds,
+      config,
+      report,
+      "flatcar.first_boot=1",
+      "console=tty0",
+      "console=ttyS0,115200n8",
+      ...pxe.os.args,
+    ];
   return [
     ...initrds,
     ...(host.urls.rootImage === undefined ? [] : [`root=live:${host.urls.rootImage}`, "rd.live.image"]),
@@ -52,6 +63,7 @@ export function kernelArgs(pxe: PlannedPxe, host: PlannedPxeHost): string[] {
     "ignition.firstboot",
     "ignition.platform.id=metal",
     config,
+    report,
     ...pxe.os.args,
   ];
 }

@@ -5,6 +5,7 @@ import type { Plan, PlannedPxe, PlannedPxeHost } from "../../plan/types.js";
 import { type IgnitionTemplate, renderIgnitionTemplate } from "../ignition/template.js";
 import { DATA_DISK_MOUNT_UNIT_NAME } from "../units.js";
 import { builtInTemplate, PXE_ROLES, TEMPLATE_SUFFIX, templateName } from "./builtin-templates.js";
+import { renderInitrdReportArchive } from "./initrd-report.js";
 import { renderGroup, renderProfile } from "./matchbox.js";
 import { type PxeInputs, templateVariables } from "./variables.js";
 
@@ -19,7 +20,8 @@ export const MATCHBOX_DIR = "matchbox";
 
 /**
  * Pure: the Matchbox data folder for every PXE host — `profiles/<id>.json`, `groups/<id>.json`,
- * `ignition/<id>.ign` (0600: it holds the join token) — and `assets/airstrap/plan.json`. A
+ * `ignition/<id>.ign` (0600: it holds the join token) — and `assets/airstrap/plan.json` and
+ * `assets/airstrap/initrd-report.cpio`. A
  * host's template is, in order: `<host>.ign.yaml` from the overrides, `<role>.ign.yaml` from the
  * overrides, the built-in one of its role.
  */
@@ -44,6 +46,7 @@ export function renderPxeFiles(
       },
     ]),
     { path: at(`assets/${PXE_ASSETS.plan}`), content: planJson, mode: 0o644 },
+    { path: at(`assets/${PXE_ASSETS.initrdReport}`), content: renderInitrdReportArchive(), mode: 0o644 },
   ];
 }
 

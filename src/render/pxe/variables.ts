@@ -84,8 +84,8 @@ export function templateVariables(
     DATA_DISK_MOUNT_POINT,
     DATA_DISK_MOUNT_UNIT_NAME,
     DATA_DISK_MOUNT_UNIT: pxeHost.dataDisk === undefined ? "" : renderDataDiskMountUnit(plan, host, pxeHost.dataDisk),
-    REPORT_URL: reportUrl(pxe, pxeHost),
-    REPORT_SCRIPT: renderReportScript(reportUrl(pxe, pxeHost)),
+    REPORT_URL: pxeHost.urls.report,
+    REPORT_SCRIPT: renderReportScript(pxeHost.urls.report),
     REPORT_SCRIPT_PATH,
     REPORT_UNIT: renderReportUnit(plan, host),
     FETCH_UNIT: renderFetchUnit(plan, host, {
@@ -95,9 +95,4 @@ export function templateVariables(
       ...(inputs.executableSha256 === undefined ? {} : { executableSha256: inputs.executableSha256 }),
     }),
   };
-}
-
-/** Where the node posts its first-boot report: the boot server's /report, selected by its MAC. */
-export function reportUrl(pxe: PlannedPxe, host: PlannedPxeHost): string {
-  return `${pxe.bootUrl}/report?mac=${host.mac.replaceAll(":", "-")}`;
 }
