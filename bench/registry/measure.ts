@@ -14,6 +14,26 @@ export async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * CPU seconds used by this process's children that have exited and been waited for (cutime +
+ * cstime): around a step whose clients (skopeo, curl) are children that exit, their own CPU.
+ */
+async function reapedChildrenCpuSeconds(): Promise<number> {
+  const fields = (await readFile("/proc/self/stat", "utf8")).split(") ")[1]!.split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+}
+
+/** The machine's CPU seconds so far: busy (all cores), and idle while waiting for the disk (iowait). */
+async function machineCpuSeconds(): Promise<{ busy: number; iowait: number }> {
+  const [user, nice, system, , iowait, irq, softirq, steal] = (await readFile("/proc/stat", "utf8"))
+    .split("\n")[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return { busy: (user! + nice! + system! + irq! + softirq! + steal!) / 100, iowait: iowait! / 100 };
+}
+
 /** Peak resident set size in MB (VmHWM). */
 export async function peakRssMB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
@@ -25,18 +45,41 @@ export async function resetPeakRss(pid: number): Promise<void> {
   await writeFile(`/proc/${pid}/clear_refs`, "5");
 }
 
+export interface Measured {
+  seconds: number;
+  /** The server's CPU seconds (user + system). */
+  cpu: number;
+  /** The clients' CPU seconds: children of this process that ran and exited during the step. */
+  clientCpu: number;
+  /** CPU seconds the whole machine was busy, and idle waiting for the disk (iowait), summed over cores. */
+  machineBusy: number;
+  machineIowait: number;
+}
+
 /**
- * Seconds `work` took and the CPU seconds server `pid` spent meanwhile. Dirty pages left by an
- * earlier step (the generated image, the other server's store, a pulled layout) are written out
- * first, so no step pays for another one's writeback.
+ * Seconds `work` took, the CPU seconds server `pid` and the step's clients spent meanwhile, and
+ * the machine's busy and iowait seconds. Dirty pages left by an earlier step (the generated
+ * image, the other server's store, a pulled layout) are written out first, so no step pays for
+ * another one's writeback.
  */
-export async function measured(pid: number, work: () => Promise<unknown>): Promise<{ seconds: number; cpu: number }> {
+export async function measured(pid: number, work: () => Promise<unknown>): Promise<Measured> {
   await run("sync");
-  const cpuBefore = await cpuSeconds(pid);
+  const [cpuBefore, clientBefore, machineBefore] = [
+    await cpuSeconds(pid),
+    await reapedChildrenCpuSeconds(),
+    await machineCpuSeconds(),
+  ];
   const started = process.hrtime.bigint();
   await work();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { seconds, cpu: (await cpuSeconds(pid)) - cpuBefore };
+  const machineAfter = await machineCpuSeconds();
+  return {
+    seconds,
+    cpu: (await cpuSeconds(pid)) - cpuBefore,
+    clientCpu: (await reapedChildrenCpuSeconds()) - clientBefore,
+    machineBusy: machineAfter.busy - machineBefore.busy,
+    machineIowait: machineAfter.iowait - machineBefore.iowait,
+  };
 }
 
 /** Every blob fetched at once by its own curl into /dev/null: the server's speed, not skopeo's. */

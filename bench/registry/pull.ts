@@ -8,14 +8,14 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { renderHostsToml } from "../../src/services/registry/hosts-toml.js";
 import { startContainerd } from "../../test/peers/containerd.js";
 import { skopeoCopy } from "../../test/peers/skopeo.js";
 import { type GeneratedImage, writeOciLayout } from "../../test/services/registry/oci-image.js";
-import { measured, median, peakRssMB, resetPeakRss } from "./measure.js";
+import { type Measured, measured, median, peakRssMB, resetPeakRss } from "./measure.js";
 import { type BenchServer, buildRegistryExecutable, cleanupScope, type ServerName, startServer } from "./servers.js";
 
 const run = promisify(execFile);
@@ -30,11 +30,19 @@ const STEPS = ALL_STEPS.filter(
   (step) =>
     step === "push" || !process.env.REGISTRY_BENCH_STEPS || process.env.REGISTRY_BENCH_STEPS.split(",").includes(step),
 );
+/**
+ * One untimed skopeo pull and ctr pull from each server before the timed ones
+ * (REGISTRY_BENCH_WARM_UP=0 turns it off): without it, whichever pull came first in a round spent
+ * 1.3–2.1 s more of the client's own system CPU than the second (kernel time writing the pulled
+ * layers, not the server's), which decided the paired ratio more than either server did
+ * (docs/registry.md).
+ */
+const WARM_UP = process.env.REGISTRY_BENCH_WARM_UP !== "0";
 const USER = "bench";
 const PASSWORD = "bench-password-20";
 
 type Scope = { after(fn: () => unknown): void };
-type Row = Record<Step, { seconds: number; cpu: number; rssMB: number }>;
+type Row = Record<Step, Measured & { rssMB: number }>;
 
 /** containerd pulls `registry.bench/bench/image:v1`, which its hosts.toml sends to `host`. */
 async function ctrPull(host: string, dir: string, scope: Scope): Promise<void> {
@@ -121,6 +129,7 @@ async function main(): Promise<void> {
       };
       const rows = { airstrap: {}, distribution: {} } as Record<ServerName, Row>;
       for (const step of STEPS) {
+        if (WARM_UP && (step === "pull" || step === "ctr")) for (const name of order) await work[step](name);
         for (const name of order) {
           await resetPeakRss(servers[name].pid);
           const timed = await measured(servers[name].pid, () => work[step](name));
@@ -129,10 +138,15 @@ async function main(): Promise<void> {
       }
       for (const name of order) results[name].push(rows[name]);
       const ratio = (step: Step) => rows.distribution[step].seconds / rows.airstrap[step].seconds;
+      const figures = (name: ServerName) =>
+        STEPS.map((s) => {
+          const r = rows[name][s];
+          return `${s} ${r.seconds.toFixed(2)} s/${r.rssMB.toFixed(0)} MB (CPU server ${r.cpu.toFixed(2)}, client ${r.clientCpu.toFixed(2)} s)`;
+        }).join(", ");
       console.log(
         `round ${round + 1} (${order[0]} first, load ${loadavg()[0]!.toFixed(1)}): ${STEPS.map((s) => `${s} ${ratio(s).toFixed(2)}×`).join(", ")}; ` +
-          `airstrap idle ${idleMB.airstrap.toFixed(0)} MB, ${STEPS.map((s) => `${s} ${rows.airstrap[s].seconds.toFixed(2)} s/${rows.airstrap[s].rssMB.toFixed(0)} MB`).join(", ")}; ` +
-          `distribution idle ${idleMB.distribution.toFixed(0)} MB, ${STEPS.map((s) => `${s} ${rows.distribution[s].seconds.toFixed(2)} s/${rows.distribution[s].rssMB.toFixed(0)} MB`).join(", ")}`,
+          `airstrap idle ${idleMB.airstrap.toFixed(0)} MB, ${figures("airstrap")}; ` +
+          `distribution idle ${idleMB.distribution.toFixed(0)} MB, ${figures("distribution")}`,
       );
       await cleanup();
       for (const name of order) await rm(join(dir, `${name}-${round}`), { recursive: true, force: true });
@@ -145,7 +159,7 @@ async function main(): Promise<void> {
 }
 
 function printTable(results: Record<ServerName, Row[]>, megabytes: number): void {
-  const mid = (name: ServerName, step: Step, key: "seconds" | "cpu") => median(results[name].map((r) => r[step][key]));
+  const mid = (name: ServerName, step: Step, key: keyof Measured) => median(results[name].map((r) => r[step][key]));
   const peak = (name: ServerName, step: Step) => Math.max(...results[name].map((r) => r[step].rssMB));
   const volume = (step: Step) => (step === "nodes" ? NODES * megabytes : megabytes);
   const header = ["", ...STEPS.map((s) => `${s} MB/s`), ...STEPS.map((s) => `${s} RSS MB`)];
@@ -169,6 +183,32 @@ function printTable(results: Record<ServerName, Row[]>, megabytes: number): void
   console.log("targets: pull >= 1.10×, ctr >= 1.00×, nodes >= 1.00×, push >= 1.10×, airstrap RSS <= 80 MB\n");
   for (const cells of [header, row("airstrap"), row("distribution"), ratios]) {
     console.log(`| ${cells.map((c, i) => (i === 0 ? c.padEnd(18) : c.padStart(10))).join(" | ")} |`);
+  }
+  printCpuTable(mid);
+}
+
+/**
+ * Where each step's time went (medians): the server's and the clients' CPU, the machine's busy
+ * CPU over its cores (the wall time a step bound by CPU alone would take) and its iowait.
+ * A skopeo pull ends with the fsync of every layer, while the cores mostly wait for the disk.
+ */
+function printCpuTable(mid: (name: ServerName, step: Step, key: keyof Measured) => number): void {
+  const cores = cpus().length;
+  console.log(`\nCPU seconds per step (medians; ${cores} cores; client: skopeo; ctr with its containerd; the curls)\n`);
+  console.log("| step | server | wall s | server CPU | client CPU | machine busy / cores | iowait / cores |");
+  for (const step of STEPS) {
+    for (const name of ["airstrap", "distribution"] as ServerName[]) {
+      const cells = [
+        step,
+        name,
+        mid(name, step, "seconds").toFixed(2),
+        mid(name, step, "cpu").toFixed(2),
+        mid(name, step, "clientCpu").toFixed(2),
+        (mid(name, step, "machineBusy") / cores).toFixed(2),
+        (mid(name, step, "machineIowait") / cores).toFixed(2),
+      ];
+      console.log(`| ${cells.join(" | ")} |`);
+    }
   }
 }
 

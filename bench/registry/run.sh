@@ -5,7 +5,8 @@
 #                                and pull, ctr pull through hosts.toml, 10 nodes pulling at once
 # Env: REGISTRY_BENCH_LAYERS, REGISTRY_BENCH_LAYER_MIB, REGISTRY_BENCH_ROUNDS (default 3),
 #      pull only: REGISTRY_BENCH_NODES (default 10), REGISTRY_BENCH_STEPS (e.g. pull,ctr; the push always runs),
-#      REGISTRY_BENCH_NODE_FLAGS (NODE_OPTIONS for the airstrap executable).
+#      REGISTRY_BENCH_NODE_FLAGS (NODE_OPTIONS for the airstrap executable),
+#      REGISTRY_BENCH_WARM_UP=0 (no untimed skopeo and ctr pull from each server before the timed ones).
 # airstrap runs as the single executable `make dist` ships (built here by scripts/dist.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
