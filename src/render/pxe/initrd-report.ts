@@ -15,7 +15,7 @@ export const INITRD_REPORT_ARG = "airstrap.report";
 export const INITRD_REPORT_UNIT = "airstrap-initrd-report.service";
 export const INITRD_REPORT_SCRIPT = "usr/lib/airstrap/initrd-report";
 /** The longest failure text sent (the endpoint takes at most 500 characters). */
-export const INITRD_REPORT_MESSAGE_MAX = 400;
+const MESSAGE_MAX = 400;
 
 const UNIT = `[Unit]
 Description=airstrap: tell the boot server why this machine stopped in its initramfs
@@ -58,7 +58,7 @@ else
   message=$(journalctl -b -o cat --no-pager -p err -n 1 2>/dev/null)
   message="emergency mode in the initramfs\${message:+: $message}"
 fi
-message=\${message:0:${INITRD_REPORT_MESSAGE_MAX}}
+message=\${message:0:${MESSAGE_MAX}}
 message=\${message//\\\\/\\\\\\\\}
 message=\${message//\\"/\\\\\\"}
 message=\${message//[$'\\001'-$'\\037']/ }

@@ -38,8 +38,9 @@ export function renderGroup(plan: Plan, host: PlannedPxeHost): string {
 /**
  * iPXE expands `${mac:hexhyp}` when it fetches, so one profile shape serves every host. UEFI iPXE
  * needs `initrd=<name>` for each initrd; the last one is airstrap's, which reports a boot that
- * stops in the initramfs to `airstrap.report=` (see initrd-report.ts). Flatcar: first boot (Ignition runs), a console on screen
- * and serial. Any other OS: the dracut live-root form the lab boots Debian with.
+ * stops in the initramfs to `airstrap.report=` (see initrd-report.ts). Flatcar: first boot
+ * (Ignition runs), a console on screen and serial. Any other OS: the dracut live-root form the
+ * lab boots Debian with.
  */
 export function kernelArgs(pxe: PlannedPxe, host: PlannedPxeHost): string[] {
   const initrds = host.urls.initrd.map((url) => `initrd=${url.slice(url.lastIndexOf("/") + 1)}`);

@@ -21,9 +21,8 @@ export const MATCHBOX_DIR = "matchbox";
 /**
  * Pure: the Matchbox data folder for every PXE host — `profiles/<id>.json`, `groups/<id>.json`,
  * `ignition/<id>.ign` (0600: it holds the join token) — and `assets/airstrap/plan.json` and
- * `assets/airstrap/initrd-report.cpio`. A
- * host's template is, in order: `<host>.ign.yaml` from the overrides, `<role>.ign.yaml` from the
- * overrides, the built-in one of its role.
+ * `assets/airstrap/initrd-report.cpio`. A host's template is, in order: `<host>.ign.yaml` from
+ * the overrides, `<role>.ign.yaml` from the overrides, the built-in one of its role.
  */
 export function renderPxeFiles(
   plan: Plan,
