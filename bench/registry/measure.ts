@@ -8,9 +8,14 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
+/** The fields of /proc/<pid>/stat after the command name, in clock ticks where they are times. */
+async function statFields(pid: number | "self"): Promise<string[]> {
+  return (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+}
+
 /** CPU seconds (user + system) a process has used so far. */
 export async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1]!.split(" ");
+  const fields = await statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
@@ -19,7 +24,7 @@ export async function cpuSeconds(pid: number): Promise<number> {
  * cstime): around a step whose clients (skopeo, curl) are children that exit, their own CPU.
  */
 async function reapedChildrenCpuSeconds(): Promise<number> {
-  const fields = (await readFile("/proc/self/stat", "utf8")).split(") ")[1]!.split(" ");
+  const fields = await statFields("self");
   return (Number(fields[13]) + Number(fields[14])) / 100;
 }
 
